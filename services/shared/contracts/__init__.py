@@ -1,0 +1,52 @@
+"""Message contracts: the plan submission and the events between the services."""
+
+from .errors import FieldError
+from .messages import (
+    DEAD_LETTER_EXCHANGE,
+    EVENTS_EXCHANGE,
+    PLANS_EXCHANGE,
+    AssessmentCompleted,
+    Event,
+    Finding,
+    Localized,
+    NotificationDelivered,
+    RecipientRole,
+    Reference,
+    RejectionReason,
+    Severity,
+    SubmissionAccepted,
+    SubmissionRejected,
+    plan_routing_key,
+)
+from .parsing import PlanInvalid, content_digest, load_json, parse_plan, validate_plan
+from .plan import PLAN_SCHEMA, Contact, PlanSubmission
+from .vocab import Covenant, Language
+
+__all__ = [
+    "DEAD_LETTER_EXCHANGE",
+    "EVENTS_EXCHANGE",
+    "PLANS_EXCHANGE",
+    "PLAN_SCHEMA",
+    "AssessmentCompleted",
+    "Contact",
+    "Covenant",
+    "Event",
+    "FieldError",
+    "Finding",
+    "Language",
+    "Localized",
+    "NotificationDelivered",
+    "PlanInvalid",
+    "PlanSubmission",
+    "RecipientRole",
+    "Reference",
+    "RejectionReason",
+    "Severity",
+    "SubmissionAccepted",
+    "SubmissionRejected",
+    "content_digest",
+    "load_json",
+    "parse_plan",
+    "plan_routing_key",
+    "validate_plan",
+]

@@ -1,0 +1,158 @@
+"""Checks that span objects of a plan: the extension fits the covenant, themes fit the covenant,
+ids are unique within their collection, and every id reference resolves.
+
+They run on the parsed JSON document rather than on the model, so that a submitter with a
+structural error elsewhere still gets these errors in the same round. Collections and
+references are declared as path patterns (`*` is every element of a list); adding an id field
+to the contract means adding one line here.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import FieldError, json_pointer
+from .vocab import THEMES_BY_COVENANT, Covenant
+
+Path = tuple[str | int, ...]
+
+# collection name -> (pattern of the objects, their id field)
+COLLECTIONS: dict[str, tuple[str, str]] = {
+    "risk": ("risk_assessment/risks/*", "risk_id"),
+    "consultation": ("risk_assessment/stakeholder_consultations/*", "consultation_id"),
+    "action": ("actions/*", "action_id"),
+    "kpi": ("actions/*/kpis/*", "kpi_id"),
+    "case": ("grievance/cases/*", "case_id"),
+    "remediation": ("remediation/*", "remediation_id"),
+    "attachment": ("attachments/*", "attachment_id"),
+    "response": ("previous_findings_responses/*", "finding_id"),
+    "location": ("textile/production_locations/*", "location_id"),
+    "client": ("banking/clients/*", "client_ref"),
+    "financing": ("banking/financings/*", "financing_id"),
+}
+
+# (pattern of the referring values, collection referred to)
+REFERENCES: list[tuple[str, str]] = [
+    ("risk_assessment/risks/*/location_ids/*", "location"),
+    ("risk_assessment/risks/*/client_refs/*", "client"),
+    ("risk_assessment/risks/*/financing_ids/*", "financing"),
+    ("actions/*/risk_ids/*", "risk"),
+    ("actions/*/disengagement/prior_action_ids/*", "action"),
+    ("tracking/kpi_results/*/kpi_id", "kpi"),
+    ("communication/public_report/covers_risk_ids/*", "risk"),
+    ("grievance/cases/*/location_ids/*", "location"),
+    ("grievance/cases/*/financing_ids/*", "financing"),
+    ("remediation/*/risk_ids/*", "risk"),
+    ("remediation/*/case_ids/*", "case"),
+    ("previous_findings_responses/*/action_ids/*", "action"),
+    ("textile/production_locations/*/exit/action_id", "action"),
+    ("banking/financings/*/client_ref", "client"),
+    ("policy/document_ref", "attachment"),  # or an https URL, see _is_external
+]
+
+THEMED: list[str] = [
+    "risk_assessment/risks/*/theme",
+    "policy/themes_covered/*",
+    "grievance/cases/*/theme",
+    "communication/public_report/covers_themes/*",
+]
+
+
+def check_integrity(document: Any) -> list[FieldError]:
+    if not isinstance(document, dict):
+        return []
+    covenant = _covenant(document)
+    ids = {name: {v for _, v in _ids(document, name)} for name in COLLECTIONS}
+    return [
+        *(_extension_matches(document, covenant) if covenant else []),
+        *(_themes_fit(document, covenant) if covenant else []),
+        *(e for name in COLLECTIONS for e in _unique(document, name)),
+        *_references_resolve(document, ids),
+    ]
+
+
+def walk(document: Any, pattern: str) -> Iterator[tuple[Path, Any]]:
+    """Every (path, value) in the document that the pattern matches; silently skips parts whose
+    shape does not fit (those are the structural validator's to report)."""
+    nodes: list[tuple[Path, Any]] = [((), document)]
+    for step in pattern.split("/"):
+        nxt: list[tuple[Path, Any]] = []
+        for path, node in nodes:
+            if step == "*" and isinstance(node, list):
+                nxt.extend(((*path, i), item) for i, item in enumerate(node))
+            elif step != "*" and isinstance(node, dict) and node.get(step) is not None:
+                nxt.append(((*path, step), node[step]))
+        nodes = nxt
+    return iter(nodes)
+
+
+def _strings(document: Any, pattern: str) -> Iterator[tuple[Path, str]]:
+    return ((p, v.strip()) for p, v in walk(document, pattern) if isinstance(v, str))
+
+
+def _covenant(document: dict[str, Any]) -> Covenant | None:
+    value = next((v for _, v in _strings(document, "submission/covenant")), None)
+    return Covenant(value) if value in set(Covenant) else None
+
+
+def _ids(document: Any, collection: str) -> Iterator[tuple[Path, str]]:
+    pattern, key = COLLECTIONS[collection]
+    return _strings(document, f"{pattern}/{key}")
+
+
+def _unique(document: Any, collection: str) -> Iterator[FieldError]:
+    first_seen: dict[str, Path] = {}
+    for path, value in _ids(document, collection):
+        if value in first_seen:
+            yield FieldError(
+                pointer=json_pointer(path),
+                code="duplicate_id",
+                message=f"{path[-1]} '{value}' is used twice; the first is at "
+                f"{json_pointer(first_seen[value])}",
+            )
+        else:
+            first_seen.setdefault(value, path)
+
+
+def _is_external(collection: str, value: str) -> bool:
+    return collection == "attachment" and value.startswith("https://")
+
+
+def _references_resolve(document: Any, ids: dict[str, set[str]]) -> Iterator[FieldError]:
+    for pattern, collection in REFERENCES:
+        for path, value in _strings(document, pattern):
+            if value not in ids[collection] and not _is_external(collection, value):
+                yield FieldError(
+                    pointer=json_pointer(path),
+                    code="dangling_reference",
+                    message=f"no {collection} with id '{value}' in this plan",
+                )
+
+
+def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
+    if document.get(covenant.value) is None:
+        yield FieldError(
+            pointer=f"/{covenant.value}",
+            code="missing_extension",
+            message=f"a plan under the {covenant.value} covenant needs the '{covenant.value}' section",
+        )
+    for other in set(Covenant) - {covenant}:
+        if document.get(other.value) is not None:
+            yield FieldError(
+                pointer=f"/{other.value}",
+                code="foreign_extension",
+                message=f"the '{other.value}' section does not belong in a plan under the "
+                f"{covenant.value} covenant",
+            )
+
+
+def _themes_fit(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
+    allowed = THEMES_BY_COVENANT[covenant]
+    for pattern in THEMED:
+        for path, theme in _strings(document, pattern):
+            if theme not in allowed:
+                yield FieldError(
+                    pointer=json_pointer(path),
+                    code="theme_not_in_covenant",
+                    message=f"'{theme}' is not a theme of the {covenant.value} covenant; "
+                    f"use one of: {', '.join(sorted(allowed))}",
+                )

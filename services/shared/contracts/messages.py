@@ -1,0 +1,183 @@
+"""Messages that cross the broker between the services, each next to its exchange and routing key.
+
+Upstream systems publish the plan itself (`irbc-plan/1.0` JSON) to `PLANS_EXCHANGE` with
+routing key `plan.<covenant>`; everything after that travels as one of the events below on
+`EVENTS_EXCHANGE`. Events are past tense; every event has a schema version, a message id, the
+correlation id of the upstream delivery and a timestamp.
+"""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+from uuid import uuid4
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
+
+from .errors import FieldError
+from .plan import Contact, PlanSubmission
+from .vocab import Covenant, Language
+
+PLANS_EXCHANGE = "irbc.plans"
+EVENTS_EXCHANGE = "irbc.events"
+DEAD_LETTER_EXCHANGE = "irbc.dlx"
+UNKNOWN_COVENANT = "unknown"
+MAX_ERRORS_CARRIED = 1000
+
+
+def plan_routing_key(covenant: str) -> str:
+    return f"plan.{covenant}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe; sorts findings worst first."""
+        return list(Severity).index(self)
+
+
+class Event(BaseModel):
+    """Envelope fields every event carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    exchange: ClassVar[str] = EVENTS_EXCHANGE
+
+    schema_version: Literal["1"] = "1"
+    message_id: str = Field(default_factory=lambda: str(uuid4()))
+    correlation_id: str
+    occurred_at: AwareDatetime = Field(default_factory=_now)
+
+    def routing_key(self) -> str:
+        raise NotImplementedError
+
+
+class SubmissionAccepted(Event):
+    """A plan passed validation and goes on to be assessed."""
+
+    type: Literal["submission.accepted"] = "submission.accepted"
+    content_sha256: str
+    plan: PlanSubmission
+
+    def routing_key(self) -> str:
+        return f"submission.accepted.{self.plan.covenant.value}"
+
+
+class RejectionReason(StrEnum):
+    INVALID = "invalid"
+    TOO_LARGE = "too_large"
+    CONFLICT = "conflict"
+
+
+class SubmissionRejected(Event):
+    """A submission that cannot be assessed, with everything wrong with it.
+
+    Identification fields are filled in as far as the payload allowed reading them."""
+
+    type: Literal["submission.rejected"] = "submission.rejected"
+    reason: RejectionReason
+    errors: list[FieldError] = Field(max_length=MAX_ERRORS_CARRIED)
+    errors_total: int
+    submission_id: str | None = None
+    covenant: Covenant | None = None
+    company_id: str | None = None
+    company_name: str | None = None
+    language: Language = Language.NL
+    contacts: list[Contact] = Field(default_factory=list)
+
+    def routing_key(self) -> str:
+        return f"submission.rejected.{self.covenant.value if self.covenant else UNKNOWN_COVENANT}"
+
+
+class Localized(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nl: str
+    en: str
+
+    def in_(self, language: Language) -> str:
+        return self.nl if language is Language.NL else self.en
+
+
+class Reference(BaseModel):
+    """A provision a rule enforces, e.g. instrument `UNGP`, locator `16(a)`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instrument: str
+    locator: str
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.locator}"
+
+
+class Finding(BaseModel):
+    """One rule that fired on one part (or a joined set of parts) of a plan."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_id: str
+    rule_version: int
+    severity: Severity
+    title: Localized
+    message: Localized
+    guidance: Localized
+    references: list[Reference]
+    pointers: list[str]
+
+    def sort_key(self) -> tuple[int, str, tuple[str, ...]]:
+        return (self.severity.rank, self.rule_id, tuple(self.pointers))
+
+
+class AssessmentCompleted(Event):
+    """The findings of one rule-set version on one accepted plan."""
+
+    type: Literal["assessment.completed"] = "assessment.completed"
+    submission_id: str
+    covenant: Covenant
+    reporting_year: int
+    company_id: str
+    company_name: str
+    language: Language
+    contacts: list[Contact]
+    ruleset_version: str
+    as_of: date
+    findings: list[Finding]
+
+    def routing_key(self) -> str:
+        return f"assessment.completed.{self.covenant.value}"
+
+    def counts(self) -> dict[Severity, int]:
+        return {s: sum(f.severity is s for f in self.findings) for s in Severity}
+
+
+class RecipientRole(StrEnum):
+    COMPANY = "company"
+    SECRETARIAT = "secretariat"
+
+
+class NotificationDelivered(Event):
+    """A notification was handed to the mail system (SMTP accepted it, or the outbox holds it)."""
+
+    type: Literal["notification.delivered"] = "notification.delivered"
+    about: Literal["assessment", "rejection"]
+    submission_id: str | None
+    covenant: Covenant | None
+    recipient_role: RecipientRole
+    channel: Literal["smtp", "outbox"]
+    message_ref: str
+
+    def routing_key(self) -> str:
+        return f"notification.delivered.{self.covenant.value if self.covenant else UNKNOWN_COVENANT}"
+
+
+NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected, Discriminator("type")]
+NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected] = TypeAdapter(NotifyInput)

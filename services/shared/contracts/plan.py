@@ -1,0 +1,649 @@
+"""The plan submission `irbc-plan/1.0`: a common core plus one covenant extension.
+
+Follows reference.md section 6. Every object refuses unknown fields, strings are trimmed,
+country codes are upper-cased before they are checked against ISO 3166-1 alpha-2. Checks that
+span objects (ids unique per collection, references resolving, the extension matching the
+covenant) live in `integrity.py` so that each error can name the exact JSON pointer.
+"""
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from .countries import ISO_3166_ALPHA2
+from .vocab import (
+    ActionStatus,
+    ActionType,
+    ApprovedBy,
+    CaseChannel,
+    CaseStatus,
+    Covenant,
+    DueDiligenceLevel,
+    DueDiligenceOutcome,
+    EngagementStatus,
+    EpCategory,
+    ExitReason,
+    Expertise,
+    FinancingType,
+    GroupRole,
+    Involvement,
+    Language,
+    Lever,
+    Material,
+    MechanismAudience,
+    MechanismChannel,
+    MechanismType,
+    MonitoringType,
+    Party,
+    PolicyScope,
+    ProcessingStep,
+    ProductType,
+    RemediationStatus,
+    ResponseStatus,
+    RiskLevel,
+    RiskStatus,
+    ScopeLevel,
+    SizeClass,
+    Source,
+    StakeholderType,
+    Standard,
+    TextileTheme,
+    TrainingAudience,
+    ValueChain,
+)
+from .vocab import ALL_THEMES as _ALL_THEMES
+
+PLAN_SCHEMA = "irbc-plan/1.0"
+
+
+def _upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _known_country(code: str) -> str:
+    if code not in ISO_3166_ALPHA2:
+        raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _known_theme(theme: str) -> str:
+    if theme not in _ALL_THEMES:
+        raise ValueError(f"'{theme}' is not a theme of any covenant")
+    return theme
+
+
+CountryCode = Annotated[
+    str,
+    BeforeValidator(_upper),
+    StringConstraints(min_length=2, max_length=2),
+    AfterValidator(_known_country),
+]
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+]
+ShortText = Annotated[str, StringConstraints(max_length=500)]
+LongText = Annotated[str, StringConstraints(max_length=20_000)]
+Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$")]
+LanguageCode = Annotated[
+    str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[a-z]{2,3}$"),
+]
+NaceCode = Annotated[str, StringConstraints(pattern=r"^[A-U](\d{2}(\.\d{1,2})?)?$")]
+EmailAddress = Annotated[
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+]
+Theme = Annotated[str, AfterValidator(_known_theme)]
+Percentage = Annotated[float, Field(ge=0, le=100)]
+Score = Annotated[int, Field(ge=1, le=5)]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+Euros = Annotated[float, Field(ge=0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class Part(BaseModel):
+    """Base of every object in a plan: unknown fields refused, strings trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- submission and company ---------------------------------------------------------------
+
+
+class Period(Part):
+    start: date
+    end: date
+
+
+class Submission(Part):
+    submission_id: Identifier
+    covenant: Covenant
+    reporting_year: Year
+    plan_period: Period
+    submitted_at: AwareDatetime
+    previous_submission_id: Identifier | None = None
+    supersedes_submission_id: Identifier | None = None
+    language: Language = Language.NL
+
+
+class Contact(Part):
+    """Who at the company receives the assessment. Never logged."""
+
+    email: EmailAddress
+    name: ShortText | None = None
+    role: ShortText | None = None
+
+
+class Company(Part):
+    company_id: Identifier
+    legal_name: ShortText
+    kvk_number: Annotated[str, StringConstraints(pattern=r"^\d{8}$")] | None = None
+    lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{20}$")] | None = None
+    joined_on: date
+    size_class: SizeClass
+    agt_category: Annotated[str, StringConstraints(pattern=r"^[ABC]$")] | None = None
+    employees: Count | None = None
+    turnover_eur: Euros | None = None
+    nl_turnover_eur: Euros | None = None
+    contacts: list[Contact] = Field(default_factory=list, max_length=20)
+
+
+# --- policy and governance (DDG step 1) ---------------------------------------------------
+
+
+class Communication(Part):
+    audience: Party
+    method: ShortText | None = None
+    languages: list[LanguageCode] = Field(default_factory=list)
+
+
+class Policy(Part):
+    exists: bool
+    document_ref: ShortText | None = None
+    public_url: Url | None = None
+    approved_by: ApprovedBy | None = None
+    approved_on: date | None = None
+    last_reviewed_on: date | None = None
+    standards_referenced: list[Standard] = Field(default_factory=list)
+    scope: list[PolicyScope] = Field(default_factory=list)
+    expectations_of: list[Party] = Field(default_factory=list)
+    themes_covered: list[Theme] = Field(default_factory=list)
+    expertise_consulted: list[Expertise] = Field(default_factory=list)
+    communicated_to: list[Communication] = Field(default_factory=list)
+
+
+class Training(Part):
+    audience: TrainingAudience
+    year: Year
+    share_trained_pct: Percentage
+
+
+class Governance(Part):
+    oversight_body: ShortText | None = None
+    oversight_reviews_per_year: Count | None = None
+    accountable_role: ShortText | None = None
+    dd_fte: Annotated[float, Field(ge=0)] | None = None
+    dd_budget_eur: Euros | None = None
+    training: list[Training] = Field(default_factory=list)
+
+
+# --- risk assessment (DDG step 2) ---------------------------------------------------------
+
+
+class Scoping(Part):
+    performed_on: date
+    method: LongText | None = None
+    sources: list[Source] = Field(default_factory=list)
+    countries: list[CountryCode] = Field(default_factory=list)
+    sectors: list[NaceCode] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+
+
+class StakeholderConsultation(Part):
+    consultation_id: Identifier
+    date: date
+    stakeholder_type: StakeholderType
+    organisation: ShortText | None = None
+    topics: list[Theme] = Field(default_factory=list)
+    countries: list[CountryCode] = Field(default_factory=list)
+
+
+class Severity(Part):
+    scale: Score
+    scope: Score
+    irremediability: Score
+
+
+class Closure(Part):
+    on: date
+    reason: ShortText
+
+
+class Risk(Part):
+    risk_id: Identifier
+    theme: Theme
+    description: LongText | None = None
+    scope_level: ScopeLevel
+    countries: list[CountryCode] = Field(default_factory=list)
+    location_ids: list[Identifier] = Field(default_factory=list)
+    materials: list[Material] = Field(default_factory=list)
+    client_refs: list[Identifier] = Field(default_factory=list)
+    financing_ids: list[Identifier] = Field(default_factory=list)
+    tier: Annotated[int, Field(ge=0, le=5)] | None = None
+    status: RiskStatus
+    involvement: Involvement
+    severity: Severity
+    likelihood: Score
+    prioritised: bool = False
+    priority_rank: Annotated[int, Field(ge=1)] | None = None
+    prioritisation_rationale: LongText | None = None
+    collaboration_rationale: LongText | None = None
+    identified_on: date
+    sources: list[Source] = Field(default_factory=list)
+    closed: Closure | None = None
+
+
+class RiskAssessment(Part):
+    scoping: Scoping
+    stakeholder_consultations: list[StakeholderConsultation] = Field(default_factory=list)
+    risks: list[Risk] = Field(default_factory=list)
+
+
+# --- actions and tracking (DDG steps 3 and 4) ---------------------------------------------
+
+
+class Measurement(Part):
+    value: float
+    on: date
+
+
+class Kpi(Part):
+    kpi_id: Identifier
+    indicator: ShortText
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    baseline: Measurement | None = None
+    target: Measurement | None = None
+
+
+class Collaboration(Part):
+    initiative: ShortText
+    partners: list[ShortText] = Field(default_factory=list)
+
+
+class Disengagement(Part):
+    prior_action_ids: list[Identifier] = Field(default_factory=list)
+    impact_assessed: bool = False
+    notice_days: Count | None = None
+
+
+class Action(Part):
+    action_id: Identifier
+    risk_ids: list[Identifier] = Field(default_factory=list)
+    type: ActionType
+    levers: list[Lever] = Field(default_factory=list)
+    description: LongText | None = None
+    owner_role: ShortText | None = None
+    start_on: date | None = None
+    due_on: date | None = None
+    status: ActionStatus
+    status_updated_on: date | None = None
+    collaboration: Collaboration | None = None
+    kpis: list[Kpi] = Field(default_factory=list)
+    disengagement: Disengagement | None = None
+
+
+class KpiResult(Part):
+    kpi_id: Identifier
+    value: float
+    measured_on: date
+    source: ShortText | None = None
+
+
+class EffectivenessReview(Part):
+    date: date
+    method: ShortText | None = None
+    stakeholder_feedback: bool = False
+    summary: LongText | None = None
+
+
+class Tracking(Part):
+    kpi_results: list[KpiResult] = Field(default_factory=list)
+    effectiveness_reviews: list[EffectivenessReview] = Field(default_factory=list)
+    lessons_learned: LongText | None = None
+
+
+# --- communication (DDG step 5) -----------------------------------------------------------
+
+
+class PublicReport(Part):
+    url: Url | None = None
+    published_on: date | None = None
+    period_covered: Year | None = None
+    covers_risk_ids: list[Identifier] = Field(default_factory=list)
+    covers_themes: list[Theme] = Field(default_factory=list)
+    framework: ShortText | None = None
+
+
+class CommunicationSection(Part):
+    public_report: PublicReport | None = None
+
+
+# --- grievance and remediation (DDG step 6) -----------------------------------------------
+
+
+class EffectivenessEvidence(Part):
+    """Self-assessment against the eight criteria of UNGP 31."""
+
+    legitimate: LongText | None = None
+    accessible: LongText | None = None
+    predictable: LongText | None = None
+    equitable: LongText | None = None
+    transparent: LongText | None = None
+    rights_compatible: LongText | None = None
+    continuous_learning: LongText | None = None
+    engagement_dialogue: LongText | None = None
+
+
+class Mechanism(Part):
+    exists: bool
+    type: MechanismType | None = None
+    provider: ShortText | None = None
+    accessible_to: list[MechanismAudience] = Field(default_factory=list)
+    coverage_pct_locations: Percentage | None = None
+    channels: list[MechanismChannel] = Field(default_factory=list)
+    languages: list[LanguageCode] = Field(default_factory=list)
+    anonymous_allowed: bool = False
+    non_retaliation_commitment: bool = False
+    procedure_url: Url | None = None
+    response_time_days: Count | None = None
+    effectiveness_evidence: EffectivenessEvidence | None = None
+
+
+class GrievanceCase(Part):
+    """A case carries no personal data by design: no names, no contact details."""
+
+    case_id: Identifier
+    received_on: date
+    channel: CaseChannel
+    signal_ref: Identifier | None = None
+    theme: Theme
+    location_ids: list[Identifier] = Field(default_factory=list)
+    financing_ids: list[Identifier] = Field(default_factory=list)
+    status: CaseStatus
+    last_update_on: date | None = None
+    closed_on: date | None = None
+    outcome: ShortText | None = None
+
+
+class Grievance(Part):
+    mechanism: Mechanism
+    cases: list[GrievanceCase] = Field(default_factory=list)
+
+
+class Remediation(Part):
+    remediation_id: Identifier
+    risk_ids: list[Identifier] = Field(default_factory=list)
+    case_ids: list[Identifier] = Field(default_factory=list)
+    description: LongText | None = None
+    status: RemediationStatus
+    provided_on: date | None = None
+
+
+class FindingResponse(Part):
+    finding_id: Identifier
+    response: LongText
+    action_ids: list[Identifier] = Field(default_factory=list)
+    status: ResponseStatus
+
+
+class Attachment(Part):
+    attachment_id: Identifier
+    title: ShortText
+    media_type: Annotated[str, StringConstraints(pattern=r"^[\w.+-]+/[\w.+-]+$")]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+# --- textile extension --------------------------------------------------------------------
+
+
+class Monitoring(Part):
+    date: date
+    type: MonitoringType
+    scheme: ShortText | None = None
+    open_issues: Count | None = None
+
+
+class LocationExit(Part):
+    on: date
+    reason: ExitReason
+    action_id: Identifier | None = None
+
+
+class ProductionLocation(Part):
+    location_id: Identifier
+    os_id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{7}[A-Z0-9]{7}$")] | None = None
+    name: ShortText | None = None
+    address: ShortText | None = None
+    city: ShortText | None = None
+    region: ShortText | None = None
+    country: CountryCode
+    tier: Annotated[int, Field(ge=1, le=5)]
+    processing_steps: list[ProcessingStep] = Field(default_factory=list)
+    product_types: list[ProductType] = Field(default_factory=list)
+    workers: Count | None = None
+    share_female_pct: Percentage | None = None
+    purchase_share_pct: Percentage | None = None
+    via_intermediary: bool = False
+    relationship_since: date | None = None
+    active: bool = True
+    exit: LocationExit | None = None
+    code_of_conduct_signed: bool = False
+    last_monitoring: Monitoring | None = None
+    union_present: bool | None = None
+    cba_present: bool | None = None
+    living_wage_gap_pct: Percentage | None = None
+    publicly_disclosed: bool = False
+
+
+class LocationCoverage(Part):
+    tier1_purchase_volume_covered_pct: Percentage
+    basis: ShortText | None = None
+
+
+class ThemeAssessment(Part):
+    theme: TextileTheme
+    assessed: bool
+    relevant: bool
+    rationale: LongText | None = None
+
+
+class RawMaterial(Part):
+    material: Material
+    share_pct: Percentage
+    preferred_share_pct: Percentage | None = None
+    standards: list[ShortText] = Field(default_factory=list)
+    origin_countries: list[CountryCode] = Field(default_factory=list)
+    origin_known: bool = False
+
+
+class PurchasingPractices(Part):
+    reviewed_on: date | None = None
+    avg_lead_time_days: Count | None = None
+    payment_terms_days: Count | None = None
+    labour_cost_ringfenced: bool | None = None
+    supplier_survey: bool | None = None
+
+
+class CollectiveProject(Part):
+    project: ShortText
+    joined_on: date | None = None
+    role: GroupRole | None = None
+
+
+class TextileExtension(Part):
+    production_locations: list[ProductionLocation] = Field(default_factory=list)
+    location_coverage: LocationCoverage | None = None
+    themes: list[ThemeAssessment] = Field(default_factory=list)
+    raw_materials: list[RawMaterial] = Field(default_factory=list)
+    purchasing_practices: PurchasingPractices | None = None
+    collective_projects: list[CollectiveProject] = Field(default_factory=list)
+
+
+# --- banking extension --------------------------------------------------------------------
+
+
+class BankingScope(Part):
+    corporate_lending: bool
+    project_finance: bool
+    underwriting: bool = False
+
+
+class SectorPolicy(Part):
+    sector: ValueChain
+    url: Url | None = None
+    standards_required: list[ShortText] = Field(default_factory=list)
+    effective_on: date | None = None
+
+
+class SectorExposure(Part):
+    nace: NaceCode
+    exposure_eur: Euros
+    clients: Count | None = None
+
+
+class CountryExposure(Part):
+    country: CountryCode
+    exposure_eur: Euros
+
+
+class Portfolio(Part):
+    as_of: date
+    total_in_scope_exposure_eur: Euros
+    screened_exposure_eur: Euros
+    by_sector: list[SectorExposure] = Field(default_factory=list)
+    by_country: list[CountryExposure] = Field(default_factory=list)
+
+
+class ClientDueDiligence(Part):
+    performed_on: date
+    level: DueDiligenceLevel
+    outcome: DueDiligenceOutcome | None = None
+
+
+class Engagement(Part):
+    engagement_id: Identifier
+    started_on: date
+    topic: Theme | ShortText
+    status: EngagementStatus
+    escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
+    last_contact_on: date | None = None
+
+
+class Client(Part):
+    """A pseudonymous client: banking confidentiality forbids names."""
+
+    client_ref: Identifier
+    lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{20}$")] | None = None
+    nace: NaceCode
+    countries: list[CountryCode] = Field(default_factory=list)
+    onboarded_on: date | None = None
+    hr_risk: RiskLevel
+    dd: ClientDueDiligence | None = None
+    last_review_on: date | None = None
+    adverse_finding: bool = False
+    engagements: list[Engagement] = Field(default_factory=list)
+    excluded_since: date | None = None
+
+
+class Financing(Part):
+    financing_id: Identifier
+    client_ref: Identifier
+    type: FinancingType
+    amount_eur: Euros
+    start_on: date
+    maturity_on: date | None = None
+    nace: NaceCode
+    countries: list[CountryCode] = Field(default_factory=list)
+    value_chains: list[ValueChain] = Field(default_factory=list)
+    rbc_clauses: bool = False
+    ep_category: EpCategory | None = None
+    grievance_mechanism_required: bool | None = None
+    grievance_mechanism_in_place: bool | None = None
+
+
+class WorkingGroup(Part):
+    group: ShortText
+    role: GroupRole
+
+
+class BankReporting(Part):
+    hr_report_url: Url | None = None
+    ungprf_aligned: bool = False
+    salient_issues: list[Theme | ShortText] = Field(default_factory=list)
+    portfolio_breakdown_published: bool = False
+
+
+class BankingExtension(Part):
+    scope: BankingScope
+    sensitive_sector_policies: list[SectorPolicy] = Field(default_factory=list)
+    portfolio: Portfolio
+    clients: list[Client] = Field(default_factory=list)
+    financings: list[Financing] = Field(default_factory=list)
+    working_groups: list[WorkingGroup] = Field(default_factory=list)
+    reporting: BankReporting | None = None
+
+
+# --- the whole plan -----------------------------------------------------------------------
+
+_EXTENSION_MATCHES_COVENANT = {
+    "allOf": [
+        {
+            "if": {"properties": {"submission": {"properties": {"covenant": {"const": c}}}}},
+            "then": {"required": [c], "not": {"required": [other]}},
+        }
+        for c, other in (("textile", "banking"), ("banking", "textile"))
+    ]
+}
+
+
+class PlanSubmission(Part):
+    """A company's annual plan of action, as upstream systems publish it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        title="irbc-plan/1.0",
+        json_schema_extra=_EXTENSION_MATCHES_COVENANT,
+    )
+
+    schema_: Literal["irbc-plan/1.0"] = Field(alias="schema")
+    submission: Submission
+    company: Company
+    policy: Policy
+    governance: Governance
+    risk_assessment: RiskAssessment
+    actions: list[Action] = Field(default_factory=list)
+    tracking: Tracking = Field(default_factory=Tracking)
+    communication: CommunicationSection = Field(default_factory=CommunicationSection)
+    grievance: Grievance
+    remediation: list[Remediation] = Field(default_factory=list)
+    previous_findings_responses: list[FindingResponse] = Field(default_factory=list)
+    attachments: list[Attachment] = Field(default_factory=list)
+    textile: TextileExtension | None = None
+    banking: BankingExtension | None = None
+
+    @property
+    def covenant(self) -> Covenant:
+        return self.submission.covenant
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data under its wire names, without absent optionals."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
