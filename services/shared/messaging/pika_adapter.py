@@ -1,0 +1,308 @@
+"""RabbitMQ transport: one consumer/publisher used by all three services.
+
+- Manual acks, bounded prefetch.
+- Publisher confirms, pipelined: outputs are published as soon as a handler returns and the
+  confirms are collected asynchronously; an input is acked when, and only when, every one of
+  its outputs is confirmed (and routed: outputs are mandatory, a return counts as a failure).
+- A nacked or returned output sends its input back to the queue; the quorum queue's delivery
+  limit dead-letters a message that keeps failing, also when it kills the process.
+- The connection is re-established with capped exponential backoff when the broker goes away;
+  unacked inputs are redelivered by the broker, so nothing is half-handled.
+- `stop()` (e.g. from SIGTERM) cancels the consumer, lets in-flight outputs be confirmed and
+  their inputs acked, then closes; whatever is left after `stop_timeout` is redelivered later.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+import structlog
+from pika.adapters.select_connection import SelectConnection
+from pika.channel import Channel
+from pika.spec import Basic, BasicProperties
+
+from .handling import DeadLetter, Delivery, Disposition, Outgoing, Processor, Publish, Retry
+
+log = structlog.get_logger()
+
+STOP_POLL_SECONDS = 0.2
+
+
+@dataclass
+class Backoff:
+    initial: float = 0.5
+    maximum: float = 30.0
+    current: float = field(init=False, default=0.0)
+
+    def next(self) -> float:
+        self.current = min(self.maximum, self.current * 2 if self.current else self.initial)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = 0.0
+
+
+@dataclass
+class _InFlight:
+    """An input whose outputs are published and not yet all confirmed."""
+
+    delivery_tag: int
+    disposition: Publish | DeadLetter
+    unconfirmed: set[int]
+    failed: str | None = None
+
+
+def properties_of(message: Outgoing) -> BasicProperties:
+    return BasicProperties(
+        content_type="application/json",
+        delivery_mode=pika.DeliveryMode.Persistent,
+        message_id=message.message_id,
+        correlation_id=message.correlation_id,
+        headers=message.headers or None,
+    )
+
+
+def delivery_of(method: Basic.Deliver, props: BasicProperties, body: bytes) -> Delivery:
+    headers = dict(props.headers or {})
+    return Delivery(
+        body=body,
+        routing_key=method.routing_key,
+        message_id=props.message_id,
+        correlation_id=props.correlation_id or props.message_id,
+        headers=headers,
+        delivery_count=int(headers.get("x-delivery-count", 0) or 0),
+        user_id=props.user_id,
+    )
+
+
+class PikaConsumer:
+    """Consumes one queue with a Processor until `stop()`; see the module docstring."""
+
+    def __init__(
+        self,
+        parameters: pika.URLParameters,
+        queue: str,
+        processor: Processor,
+        *,
+        prefetch: int = 32,
+        stop_timeout: float = 30.0,
+        declare: Callable[[Any], None] | None = None,
+        backoff: Backoff | None = None,
+        on_ready: Callable[[bool], None] | None = None,
+    ):
+        self._parameters = parameters
+        self._queue = queue
+        self._processor = processor
+        self._prefetch = prefetch
+        self._stop_timeout = stop_timeout
+        self._declare = declare
+        self._backoff = backoff or Backoff()
+        self._on_ready = on_ready or (lambda ready: None)
+        self._stop_requested = threading.Event()
+        self._reset_connection_state()
+
+    def _reset_connection_state(self) -> None:
+        self._connection: SelectConnection | None = None
+        self._channel: Channel | None = None
+        self._consumer_tag: str | None = None
+        self._next_seq = 1
+        self._inflight: dict[int, _InFlight] = {}  # by input delivery tag
+        self._owner_of_seq: dict[int, int] = {}  # publish seq -> input delivery tag
+        self._owner_of_message: dict[str, int] = {}  # outgoing message id -> input tag
+        self._stopping = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Block until stopped, reconnecting whenever the connection is lost."""
+        while not self._stop_requested.is_set():
+            if self._declare:
+                try:
+                    self._declare_topology()
+                except pika.exceptions.AMQPError as e:
+                    self._wait_before_reconnect(e)
+                    continue
+            self._connection = SelectConnection(
+                self._parameters,
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            self._connection.ioloop.call_later(STOP_POLL_SECONDS, self._watch_stop)
+            self._connection.ioloop.start()
+            self._on_ready(False)
+            if not self._stop_requested.is_set():
+                self._wait_before_reconnect("connection lost")
+            self._reset_connection_state()
+        log.info("consumer stopped", queue=self._queue)
+
+    def stop(self) -> None:
+        """Ask for a graceful stop; safe from a signal handler and from any thread."""
+        self._stop_requested.set()
+
+    def _declare_topology(self) -> None:
+        assert self._declare is not None
+        connection = pika.BlockingConnection(self._parameters)
+        try:
+            self._declare(connection.channel())
+        finally:
+            connection.close()
+
+    def _wait_before_reconnect(self, reason: object) -> None:
+        delay = self._backoff.next()
+        log.warning("broker unavailable, reconnecting", queue=self._queue,
+                    reason=type(reason).__name__ if isinstance(reason, Exception) else reason,
+                    retry_in_s=delay)
+        self._stop_requested.wait(delay)
+
+    def _watch_stop(self) -> None:
+        assert self._connection is not None
+        if self._stop_requested.is_set() and not self._stopping:
+            self._begin_stop()
+        self._connection.ioloop.call_later(STOP_POLL_SECONDS, self._watch_stop)
+
+    def _begin_stop(self) -> None:
+        assert self._connection is not None
+        self._stopping = True
+        log.info("stopping: cancelling consumer", queue=self._queue, in_flight=len(self._inflight))
+        if self._channel and self._channel.is_open and self._consumer_tag:
+            self._channel.basic_cancel(self._consumer_tag, callback=lambda _: self._close_if_drained())
+        else:
+            self._close()
+        self._connection.ioloop.call_later(self._stop_timeout, self._close)
+
+    def _close_if_drained(self) -> None:
+        if self._stopping and not self._inflight:
+            self._close()
+
+    def _close(self) -> None:
+        if self._connection and not (self._connection.is_closing or self._connection.is_closed):
+            self._connection.close()
+
+    # --- connection and channel callbacks ---------------------------------------------------
+
+    def _on_connection_open(self, connection: SelectConnection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, connection: SelectConnection, error: Exception) -> None:
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: SelectConnection, reason: Exception) -> None:
+        if not self._stopping:
+            log.warning("connection closed", queue=self._queue, reason=type(reason).__name__)
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel: Channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.confirm_delivery(self._on_confirm)
+        channel.basic_qos(prefetch_count=self._prefetch, callback=self._on_qos)
+
+    def _on_qos(self, _: Any) -> None:
+        assert self._channel is not None
+        self._consumer_tag = self._channel.basic_consume(self._queue, self._on_message)
+        self._backoff.reset()
+        self._on_ready(True)
+        log.info("consuming", queue=self._queue, prefetch=self._prefetch)
+
+    def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
+        # e.g. the queue was deleted or an argument mismatch: start over on a new connection
+        if not self._stopping:
+            log.warning("channel closed", queue=self._queue, reason=str(reason)[:200])
+        self._close()
+
+    # --- messages -------------------------------------------------------------------------
+
+    def _on_message(self, channel: Channel, method: Basic.Deliver, props: BasicProperties,
+                    body: bytes) -> None:
+        disposition = self._processor.process(delivery_of(method, props, body))
+        self._carry_out(method.delivery_tag, disposition)
+
+    def _carry_out(self, tag: int, disposition: Disposition) -> None:
+        assert self._channel is not None
+        if isinstance(disposition, Retry):
+            self._requeue(tag)
+            return
+        outgoing = self._processor.outgoing(disposition)
+        if not outgoing:
+            self._finish(_InFlight(tag, disposition, set()))
+            return
+        inflight = _InFlight(tag, disposition, set())
+        self._inflight[tag] = inflight
+        for message in outgoing:
+            seq = self._next_seq
+            self._next_seq += 1
+            inflight.unconfirmed.add(seq)
+            self._owner_of_seq[seq] = tag
+            self._owner_of_message[message.message_id] = tag
+            self._channel.basic_publish(
+                message.exchange, message.routing_key, message.body,
+                properties_of(message), mandatory=message.mandatory,
+            )
+
+    def _on_return(self, channel: Channel, method: Basic.Return, props: BasicProperties,
+                   body: bytes) -> None:
+        tag = self._owner_of_message.get(props.message_id or "")
+        if tag in self._inflight:
+            self._inflight[tag].failed = f"unroutable: {method.exchange} {method.routing_key}"
+
+    def _on_confirm(self, frame: Any) -> None:
+        confirm = frame.method
+        acked = isinstance(confirm, Basic.Ack)
+        seqs = (
+            [s for s in self._owner_of_seq if s <= confirm.delivery_tag]
+            if confirm.multiple else [confirm.delivery_tag]
+        )
+        for seq in seqs:
+            tag = self._owner_of_seq.pop(seq, None)
+            inflight = self._inflight.get(tag) if tag is not None else None
+            if inflight is None:
+                continue
+            inflight.unconfirmed.discard(seq)
+            if not acked:
+                inflight.failed = "publish nacked by the broker"
+            if not inflight.unconfirmed:
+                del self._inflight[inflight.delivery_tag]
+                self._finish(inflight)
+        self._close_if_drained()
+
+    def _finish(self, inflight: _InFlight) -> None:
+        assert self._channel is not None
+        for message in self._processor.outgoing(inflight.disposition):
+            self._owner_of_message.pop(message.message_id, None)
+        if inflight.failed:
+            log.warning("output not confirmed, requeueing input", queue=self._queue,
+                        reason=inflight.failed)
+            self._requeue(inflight.delivery_tag)
+            return
+        try:
+            self._processor.confirmed(inflight.disposition)
+        except Exception as e:
+            log.warning("post-publish step failed, requeueing input", queue=self._queue,
+                        reason=type(e).__name__)
+            self._requeue(inflight.delivery_tag)
+            return
+        self._channel.basic_ack(inflight.delivery_tag)
+
+    def _requeue(self, tag: int) -> None:
+        assert self._channel is not None
+        self._processor.metrics.requeued.inc()
+        self._channel.basic_nack(tag, requeue=True)
+
+
+def publish_confirmed(parameters: pika.URLParameters, messages: list[Outgoing]) -> None:
+    """Publish with a synchronous confirm each, as an upstream system or the CLI would.
+
+    Raises pika's UnroutableError or NackError when the broker did not take a message."""
+    connection = pika.BlockingConnection(parameters)
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for message in messages:
+            channel.basic_publish(message.exchange, message.routing_key, message.body,
+                                  properties_of(message), mandatory=message.mandatory)
+    finally:
+        connection.close()

@@ -1,0 +1,100 @@
+"""The broker topology, as data: declared on RabbitMQ by the services and by
+`covenant topology declare`, and mirrored by the in-process broker of the one-process mode.
+
+    upstream ──plan.<covenant>──▶ irbc.plans (topic) ──▶ irbc.ingest
+    ingest ──submission.accepted.<covenant>──▶ irbc.events (topic) ──▶ irbc.rules
+    ingest ──submission.rejected.<covenant>──▶ irbc.events ──▶ irbc.notify
+    rules ──assessment.completed.<covenant>──▶ irbc.events ──▶ irbc.notify
+    notify ──notification.delivered.<covenant>──▶ irbc.events (for subscribers; none required)
+    any stage ──<stage>──▶ irbc.dlx (topic) ──▶ irbc.<stage>.dead
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .contracts.messages import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, PLANS_EXCHANGE
+
+DEFAULT_DELIVERY_LIMIT = 5
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One service's input: a durable quorum queue, its bindings and its dead-letter queue."""
+
+    name: str
+    bindings: tuple[tuple[str, str], ...]  # (exchange, binding key)
+
+    @property
+    def queue(self) -> str:
+        return f"irbc.{self.name}"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"irbc.{self.name}.dead"
+
+    def queue_arguments(self, delivery_limit: int) -> dict[str, Any]:
+        return {
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": self.name,
+            "x-delivery-limit": delivery_limit,
+            # at-least-once dead-lettering: the broker keeps a message until the DLQ confirms it
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+
+
+INGEST = Stage("ingest", ((PLANS_EXCHANGE, "plan.*"),))
+RULES = Stage("rules", ((EVENTS_EXCHANGE, "submission.accepted.*"),))
+NOTIFY = Stage(
+    "notify",
+    ((EVENTS_EXCHANGE, "assessment.completed.*"), (EVENTS_EXCHANGE, "submission.rejected.*")),
+)
+STAGES: dict[str, Stage] = {s.name: s for s in (INGEST, RULES, NOTIFY)}
+EXCHANGES: tuple[str, ...] = (PLANS_EXCHANGE, EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE)
+
+
+@dataclass
+class Topology:
+    delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    stages: dict[str, Stage] = field(default_factory=lambda: dict(STAGES))
+
+    def routes(self, exchange: str, routing_key: str) -> list[str]:
+        """Queues a message reaches, by the same topic rules the broker applies."""
+        queues = [
+            s.queue
+            for s in self.stages.values()
+            if any(ex == exchange and topic_matches(key, routing_key) for ex, key in s.bindings)
+        ]
+        if exchange == DEAD_LETTER_EXCHANGE and routing_key in self.stages:
+            queues.append(self.stages[routing_key].dead_letter_queue)
+        return queues
+
+    def declare(self, channel: Any) -> None:
+        """Declare everything on a pika BlockingChannel; idempotent."""
+        for exchange in EXCHANGES:
+            channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+        for stage in self.stages.values():
+            channel.queue_declare(
+                stage.queue, durable=True, arguments=stage.queue_arguments(self.delivery_limit)
+            )
+            for exchange, key in stage.bindings:
+                channel.queue_bind(stage.queue, exchange, routing_key=key)
+            channel.queue_declare(
+                stage.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            channel.queue_bind(stage.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key=stage.name)
+
+
+def topic_matches(pattern: str, key: str) -> bool:
+    """AMQP topic matching: `*` is exactly one word, `#` is zero or more words."""
+    return _match(pattern.split("."), key.split("."))
+
+
+def _match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    return bool(words) and head in ("*", words[0]) and _match(rest, words[1:])
