@@ -1,0 +1,23 @@
+"""Composition root of the ingest service."""
+
+from prometheus_client import CollectorRegistry
+
+from services.shared.db import Database
+from services.shared.metrics import ServiceMetrics
+from services.shared.runner import run_service
+
+from .adapters import SqlSubmissionLedger
+from .handlers import IngestHandler
+from .settings import IngestSettings
+
+
+def build_handler(settings: IngestSettings) -> IngestHandler:
+    ledger = SqlSubmissionLedger(Database(settings.database_url.get_secret_value()))
+    return IngestHandler(ledger, settings.max_submission_bytes)
+
+
+def main(settings: IngestSettings | None = None) -> None:
+    settings = settings or IngestSettings()
+    registry = CollectorRegistry()
+    run_service("ingest", settings, build_handler(settings),
+                ServiceMetrics.create("ingest", registry), registry)

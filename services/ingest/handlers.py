@@ -1,0 +1,73 @@
+"""Ingest: one upstream plan in, one `SubmissionAccepted` or `SubmissionRejected` out (or
+nothing, for an exact repeat of an accepted plan)."""
+
+import uuid
+from dataclasses import dataclass
+from functools import partial
+
+from services.shared.contracts import SubmissionAccepted, SubmissionRejected
+from services.shared.contracts.messages import MAX_ERRORS_CARRIED
+from services.shared.messaging.handling import Delivery, Outcome, Outgoing
+
+from .domain import Invalid, Valid, conflict, examine, identify
+from .ports import SubmissionLedger
+
+
+@dataclass
+class IngestHandler:
+    ledger: SubmissionLedger
+    max_bytes: int
+
+    def __call__(self, delivery: Delivery) -> Outcome:
+        correlation_id = delivery.correlation_id or str(uuid.uuid4())
+        examined = examine(delivery.body, self.max_bytes)
+        if isinstance(examined, Invalid):
+            return rejected(examined, correlation_id)
+        return self._accept(examined, correlation_id)
+
+    def _accept(self, valid: Valid, correlation_id: str) -> Outcome:
+        submission = valid.plan.submission
+        entry = self.ledger.find(submission.submission_id)
+        ids = {"submission_id": submission.submission_id, "covenant": submission.covenant.value}
+        if entry and entry.digest != valid.digest:
+            invalid = conflict(submission.submission_id)
+            return rejected(Invalid(invalid.reason, invalid.errors, valid.plan.to_json_dict()),
+                            correlation_id)
+        if entry and entry.published:
+            return Outcome("duplicate", log=ids)
+        if entry is None:
+            self.ledger.record(submission.submission_id, valid.digest,
+                               valid.plan.company.company_id, submission.covenant.value)
+        event = SubmissionAccepted(
+            message_id=valid.accepted_message_id,
+            correlation_id=correlation_id,
+            content_sha256=valid.digest,
+            plan=valid.plan,
+        )
+        return Outcome(
+            "accepted",
+            [Outgoing.of(event)],
+            after_publish=partial(self.ledger.mark_published, submission.submission_id),
+            log=ids,
+        )
+
+
+def rejected(invalid: Invalid, correlation_id: str) -> Outcome:
+    who = identify(invalid.document)
+    event = SubmissionRejected(
+        correlation_id=correlation_id,
+        reason=invalid.reason,
+        errors=invalid.errors[:MAX_ERRORS_CARRIED],
+        errors_total=len(invalid.errors),
+        submission_id=who.submission_id,
+        covenant=who.covenant,
+        company_id=who.company_id,
+        company_name=who.company_name,
+        language=who.language,
+        contacts=list(who.contacts),
+    )
+    return Outcome("rejected", [Outgoing.of(event)], log={
+        "submission_id": who.submission_id, "reason": invalid.reason.value,
+        "error_count": len(invalid.errors),
+        "error_codes": sorted({e.code for e in invalid.errors})[:10],
+    })

@@ -1,0 +1,22 @@
+"""Composition root of the rules service."""
+
+from prometheus_client import CollectorRegistry
+
+from services.shared.metrics import ServiceMetrics
+from services.shared.runner import run_service
+
+from .durable_engine import DurableRulesEngine
+from .handlers import RulesHandler
+from .rulefiles import load_rulebook
+from .settings import RulesSettings
+
+
+def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
+    return RulesHandler(DurableRulesEngine(load_rulebook(settings.rules_dir)), metrics)
+
+
+def main(settings: RulesSettings | None = None) -> None:
+    settings = settings or RulesSettings()
+    registry = CollectorRegistry()
+    metrics = ServiceMetrics.create("rules", registry)
+    run_service("rules", settings, build_handler(settings, metrics), metrics, registry)

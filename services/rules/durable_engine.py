@@ -1,0 +1,103 @@
+"""The Engine port on durable-rules 2.0.28. All of the engine's sharp edges are handled here
+(see ../shared/notes/durable-rules.md and the regression tests in tests/unit/test_engine.py):
+
+- every evaluation runs under a fresh sid whose state is deleted afterwards, also on failure
+  (the engine keeps at most 1,024 live states per ruleset);
+- facts are asserted one by one and "not handled" is normal, not an error;
+- facts of kinds that rules negate are asserted first (negation is decided eagerly);
+- fields named `id`/`sid` never reach the engine (renamed in `domain.facts_of`);
+- compiled definitions are deep-copied before registration (the engine deletes `run` keys);
+- an exception inside an action is reported by the engine in the returned state: it is
+  turned into an EvaluationError naming the rule;
+- engine exceptions carry the whole fact: they are never logged or re-raised with it;
+- facts per evaluation are bounded below the engine's ~46,000 per sid.
+"""
+
+import copy
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import durable.engine as engine
+
+from services.shared.contracts import Covenant, Finding, PlanSubmission
+
+from .compiler import MATCHED, compile_rulesets, negated_kinds
+from .domain import RuleBook, facts_of, finding_of, ordered
+from .ports import EvaluationError
+
+MAX_FACTS_PER_EVALUATION = 40_000
+
+
+class DurableRulesEngine:
+    def __init__(self, rulebook: RuleBook):
+        self._rulebook = rulebook
+        self._host = engine.Host()
+        self._found: dict[str, list[Finding]] = {}
+        self._lock = threading.Lock()
+        self._rulesets: dict[Covenant, list[str]] = {}
+        self._negated: dict[Covenant, frozenset[str]] = {}
+        definitions: dict[str, Any] = {}
+        for covenant in Covenant:
+            rules = rulebook.in_scope(covenant)
+            compiled = compile_rulesets(covenant.value, rules)
+            by_id = rulebook.by_id()
+            for ruleset in compiled.values():
+                for rule_id, rule in ruleset.items():
+                    rule["run"] = self._action(by_id[rule_id].id)
+            definitions.update(compiled)
+            self._rulesets[covenant] = list(compiled)
+            self._negated[covenant] = negated_kinds(rules)
+        if definitions:
+            self._host.set_rulesets(copy.deepcopy(definitions))
+
+    @property
+    def ruleset_version(self) -> str:
+        return self._rulebook.version
+
+    def evaluate(self, plan: PlanSubmission) -> list[Finding]:
+        facts = facts_of(plan, self._negated[plan.covenant])
+        if len(facts) > MAX_FACTS_PER_EVALUATION:
+            raise EvaluationError(
+                f"the plan decomposes into {len(facts):,} facts; the engine's limit per "
+                f"evaluation is {MAX_FACTS_PER_EVALUATION:,}")
+        with self._lock:
+            sid = uuid.uuid4().hex
+            self._found[sid] = []
+            try:
+                for ruleset in self._rulesets[plan.covenant]:
+                    self._assert_all(ruleset, sid, facts)
+                return ordered(self._found[sid])
+            finally:
+                del self._found[sid]
+                for ruleset in self._rulesets[plan.covenant]:
+                    self._delete_state(ruleset, sid)
+
+    def _assert_all(self, ruleset: str, sid: str, facts: list[dict[str, Any]]) -> None:
+        for fact in facts:
+            try:
+                state = self._host.assert_fact(ruleset, {**fact, "sid": sid})
+            except engine.MessageNotHandledException:
+                continue
+            except Exception as e:  # the engine puts the whole fact in its exceptions
+                raise EvaluationError(
+                    f"the engine refused a {fact['kind']} fact in {ruleset}: "
+                    f"{type(e).__name__}") from None
+            if isinstance(state, dict) and state.get("exception"):
+                raise EvaluationError(f"a rule action failed in {ruleset} on a "
+                                      f"{fact['kind']} fact")
+
+    def _delete_state(self, ruleset: str, sid: str) -> None:
+        try:
+            self._host.delete_state(ruleset, sid)
+        except Exception:  # no state was created for this sid: nothing to free
+            pass
+
+    def _action(self, rule_id: str) -> Callable[[Any], None]:
+        def run(c: Any) -> None:
+            matched = dict(getattr(c, MATCHED)._d)
+            rule = self._rulebook.by_id()[rule_id]
+            self._found[c.s.sid].append(finding_of(rule, matched))
+
+        return run

@@ -1,0 +1,56 @@
+"""Rules: one `SubmissionAccepted` in, one `AssessmentCompleted` out."""
+
+import uuid
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from services.shared.contracts import AssessmentCompleted, SubmissionAccepted
+from services.shared.messaging.handling import Delivery, Outcome, Outgoing, PermanentFailure
+from services.shared.metrics import ServiceMetrics
+
+from .domain import as_of
+from .ports import Engine, EvaluationError
+
+_ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
+
+
+@dataclass
+class RulesHandler:
+    engine: Engine
+    metrics: ServiceMetrics
+
+    def __call__(self, delivery: Delivery) -> Outcome:
+        try:
+            accepted = SubmissionAccepted.model_validate_json(delivery.body)
+        except ValidationError as e:
+            raise PermanentFailure(
+                f"not a valid submission.accepted event ({e.error_count()} errors)") from None
+        plan = accepted.plan
+        try:
+            findings = self.engine.evaluate(plan)
+        except EvaluationError as e:
+            raise PermanentFailure(str(e)) from None
+        version = self.engine.ruleset_version
+        assessment = AssessmentCompleted(
+            # one assessment per accepted event and rule set: a redelivery carries the same id
+            message_id=str(uuid.uuid5(_ASSESSMENT_NAMESPACE, f"{accepted.message_id}:{version}")),
+            correlation_id=accepted.correlation_id,
+            submission_id=plan.submission.submission_id,
+            covenant=plan.covenant,
+            reporting_year=plan.submission.reporting_year,
+            company_id=plan.company.company_id,
+            company_name=plan.company.legal_name,
+            language=plan.submission.language,
+            contacts=plan.company.contacts,
+            ruleset_version=version,
+            as_of=as_of(plan),
+            findings=findings,
+        )
+        counts = {s.value: n for s, n in assessment.counts().items() if n}
+        for severity, n in counts.items():
+            self.metrics.findings.labels(severity).inc(n)
+        return Outcome("assessed", [Outgoing.of(assessment)], log={
+            "submission_id": assessment.submission_id, "covenant": plan.covenant.value,
+            "ruleset_version": version, "findings": counts,
+        })

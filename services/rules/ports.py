@@ -1,0 +1,21 @@
+"""What the rules service needs from the outside world."""
+
+from typing import Protocol
+
+from services.shared.contracts import Finding, PlanSubmission
+
+
+class Engine(Protocol):
+    """Evaluates one plan against the rule set in force."""
+
+    @property
+    def ruleset_version(self) -> str: ...
+
+    def evaluate(self, plan: PlanSubmission) -> list[Finding]:
+        """The plan's findings in deterministic order; raises EvaluationError when the rule
+        set cannot evaluate this plan (no retry will help)."""
+        ...
+
+
+class EvaluationError(Exception):
+    """A rule or the engine failed on a plan. The message names the rule, never plan data."""

@@ -1,0 +1,47 @@
+"""Runs one service against RabbitMQ until SIGTERM/SIGINT: the part of every composition root
+that is the same for all three."""
+
+import signal
+from typing import Any
+
+import pika
+import structlog
+from prometheus_client import CollectorRegistry
+
+from .contracts.messages import DEAD_LETTER_EXCHANGE
+from .logging import configure_logging
+from .messaging.handling import Handler, Processor
+from .messaging.pika_adapter import PikaConsumer
+from .metrics import ServiceMetrics, serve_metrics
+from .settings import ServiceSettings
+from .topology import STAGES, Topology
+
+
+def build_processor(stage: str, handler: Handler, metrics: ServiceMetrics,
+                    settings: ServiceSettings) -> Processor:
+    return Processor(stage, handler, metrics, settings.delivery_limit, DEAD_LETTER_EXCHANGE)
+
+
+def run_service(stage: str, settings: ServiceSettings, handler: Handler,
+                metrics: ServiceMetrics, registry: CollectorRegistry) -> None:
+    configure_logging(settings.log_level)
+    if settings.metrics_port is not None:
+        serve_metrics(settings.metrics_port, registry)
+    topology = Topology(delivery_limit=settings.delivery_limit)
+    consumer = PikaConsumer(
+        pika.URLParameters(settings.amqp_url.get_secret_value()),
+        STAGES[stage].queue,
+        build_processor(stage, handler, metrics, settings),
+        prefetch=settings.prefetch,
+        stop_timeout=settings.stop_timeout_s,
+        declare=topology.declare,
+    )
+
+    def request_stop(signum: int, _: Any) -> None:
+        structlog.get_logger().info("signal received", signal=signal.Signals(signum).name)
+        consumer.stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    structlog.get_logger().info("service starting", stage=stage)
+    consumer.run()
