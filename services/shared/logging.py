@@ -8,7 +8,7 @@ secrets are never passed to a logger, and `redact_urls` masks credentials in any
 import logging
 import re
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -23,8 +23,9 @@ def _redact_urls(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return {k: redact_credentials(v) if isinstance(v, str) else v for k, v in event.items()}
 
 
-def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
-    as_json = not sys.stdout.isatty() if json is None else json
+def configure_logging(level: str = "INFO", *, json: bool | None = None,
+                      stream: TextIO = sys.stdout) -> None:
+    as_json = not stream.isatty() if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if as_json else \
         structlog.dev.ConsoleRenderer()
     structlog.configure(
@@ -36,7 +37,7 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
         cache_logger_on_first_use=False,
     )
     # pika logs connection details (never payloads) through the standard library

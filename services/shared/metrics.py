@@ -1,63 +1,79 @@
 """Every metric of the services, defined in one place.
 
-Names carry the `covenant_` prefix and the service as a constant label, so the three services
-share one dashboard. Label sets are small and fixed: `outcome` is one of the handler outcome
-labels or `dead_lettered`/`retried`; `severity` is one of the five finding severities.
+`Metrics(registry)` defines the families once per registry; `for_service(name)` gives the
+children with the `service` label applied, so the one-process mode can hold all three
+services in one registry. Names carry the `covenant_` prefix; label sets are small and fixed:
+`outcome` is a handler outcome (accepted, rejected, duplicate, assessed, notified) or
+`dead_lettered`/`retried`; `severity` is one of the five finding severities; `recipient` is
+company or secretariat; `channel` is smtp or outbox.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 HANDLING_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
-@dataclass
-class ServiceMetrics:
-    received: Counter
-    acked: Counter
-    requeued: Counter
-    outcomes: "_Labelled"
-    handling_seconds: Histogram
-    findings: "_Labelled"
-    notifications: "_Labelled"
+class Metrics:
+    def __init__(self, registry: CollectorRegistry):
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"covenant_{name}", doc, ["service", *labels], registry=registry)
 
-    @classmethod
-    def create(cls, service: str, registry: CollectorRegistry) -> "ServiceMetrics":
-        const = {"service": service}
+        self.received = counter("messages_received", "Messages taken from the queue")
+        self.acked = counter("messages_acked", "Messages acked after their outputs were confirmed")
+        self.requeued = counter("messages_requeued", "Messages returned to the queue (handler "
+                                "failure or an output the broker did not confirm)")
+        self.outcomes = counter("messages_handled", "Messages by outcome", "outcome")
+        self.findings = counter("findings", "Findings produced, by severity", "severity")
+        self.notifications = counter("notifications", "Notifications delivered", "recipient",
+                                     "channel")
+        self.handling_seconds = Histogram(
+            "covenant_handling_seconds", "Time in the handler per message", ["service"],
+            buckets=HANDLING_BUCKETS, registry=registry)
 
-        return cls(
-            received=Counter("covenant_messages_received", "Messages taken from the queue",
-                             ["service"], registry=registry).labels(**const),
-            acked=Counter("covenant_messages_acked", "Messages acked after their outputs were "
-                          "confirmed", ["service"], registry=registry).labels(**const),
-            requeued=Counter("covenant_messages_requeued", "Messages returned to the queue "
-                             "(handler failure or unconfirmed output)", ["service"],
-                             registry=registry).labels(**const),
-            outcomes=_Labelled(Counter(
-                "covenant_messages_handled", "Messages by outcome (accepted, rejected, "
-                "duplicate, assessed, notified, dead_lettered, retried)",
-                ["service", "outcome"], registry=registry), const),
-            handling_seconds=Histogram(
-                "covenant_handling_seconds", "Time spent in the handler per message",
-                ["service"], buckets=HANDLING_BUCKETS, registry=registry).labels(**const),
-            findings=_Labelled(Counter(
-                "covenant_findings", "Findings produced, by severity", ["service", "severity"],
-                registry=registry), const),
-            notifications=_Labelled(Counter(
-                "covenant_notifications", "Notifications delivered, by recipient role and "
-                "channel", ["service", "recipient", "channel"], registry=registry), const),
+    def for_service(self, service: str) -> "ServiceMetrics":
+        def child(metric: Any) -> Any:
+            return metric.labels(service)
+
+        return ServiceMetrics(
+            received=child(self.received),
+            acked=child(self.acked),
+            requeued=child(self.requeued),
+            handling_seconds=child(self.handling_seconds),
+            outcomes=_Partial(self.outcomes, service),
+            findings=_Partial(self.findings, service),
+            notifications=_Partial(self.notifications, service),
         )
 
 
-class _Labelled:
-    """A labelled metric with the service label already applied."""
+@dataclass(frozen=True)
+class ServiceMetrics:
+    """One service's metrics, `service` label applied."""
 
-    def __init__(self, metric: Counter, const: dict[str, str]):
-        self._metric, self._const = metric, const
+    received: Any
+    acked: Any
+    requeued: Any
+    handling_seconds: Any
+    outcomes: "_Partial"
+    findings: "_Partial"
+    notifications: "_Partial"
 
-    def labels(self, *values: str) -> Counter:
-        return self._metric.labels(*self._const.values(), *values)
+    @classmethod
+    def create(cls, service: str, registry: CollectorRegistry) -> "ServiceMetrics":
+        """For a process that runs one service on its own registry."""
+        return Metrics(registry).for_service(service)
+
+
+class _Partial:
+    """A labelled family with the service label already given."""
+
+    def __init__(self, family: Counter, service: str):
+        self._family, self._service = family, service
+
+    def labels(self, *values: str) -> Any:
+        return self._family.labels(self._service, *values)
 
 
 def serve_metrics(port: int, registry: CollectorRegistry) -> None:

@@ -17,6 +17,7 @@ from .messages import (
     SubmissionAccepted,
     SubmissionRejected,
     plan_routing_key,
+    plan_routing_key_for,
 )
 from .parsing import PlanInvalid, content_digest, load_json, parse_plan, validate_plan
 from .plan import PLAN_SCHEMA, Contact, PlanSubmission
@@ -48,5 +49,6 @@ __all__ = [
     "load_json",
     "parse_plan",
     "plan_routing_key",
+    "plan_routing_key_for",
     "validate_plan",
 ]

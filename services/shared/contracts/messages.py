@@ -6,6 +6,7 @@ routing key `plan.<covenant>`; everything after that travels as one of the event
 correlation id of the upstream delivery and a timestamp.
 """
 
+import json
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
@@ -26,6 +27,16 @@ MAX_ERRORS_CARRIED = 1000
 
 def plan_routing_key(covenant: str) -> str:
     return f"plan.{covenant}"
+
+
+def plan_routing_key_for(body: bytes) -> str:
+    """`plan.<covenant>` as an upstream system would derive it; `plan.unknown` when the body
+    names no known covenant (ingest then rejects it with the reasons)."""
+    try:
+        covenant = json.loads(body)["submission"]["covenant"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        covenant = None
+    return plan_routing_key(covenant if covenant in set(Covenant) else UNKNOWN_COVENANT)
 
 
 def _now() -> datetime:

@@ -23,8 +23,10 @@ class _Queued:
 class InProcessBroker:
     topology: Topology
     queues: dict[str, deque[_Queued]] = field(default_factory=dict)
+    published: list[Outgoing] = field(default_factory=list)  # everything, routed or not
 
     def publish(self, message: Outgoing) -> None:
+        self.published.append(message)
         targets = self.topology.routes(message.exchange, message.routing_key)
         if not targets and message.mandatory:
             raise Unroutable(f"{message.exchange} {message.routing_key}")

@@ -1,0 +1,214 @@
+"""`covenant`: the command line of the covenant compliance system.
+
+    covenant run [PATH...]        one-process pipeline over the examples or the given plans
+    covenant check FILE...        validate and evaluate locally, as a company would
+    covenant ingest|rules|notify  run a service against RabbitMQ at AMQP_URL
+    covenant submit FILE...       publish plans as an upstream system would, with confirms
+    covenant topology declare     declare exchanges and queues on RabbitMQ
+"""
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from services.shared.contracts import Finding, PlanInvalid, Severity, parse_plan
+from services.shared.logging import configure_logging
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+BLOCKING = (Severity.CRITICAL, Severity.HIGH)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.command(args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="covenant", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="one-process pipeline on embedded defaults")
+    run.add_argument("paths", nargs="*", type=Path, help="plan files or folders "
+                     "(default: the bundled examples)")
+    run.add_argument("--outbox", type=Path, help="folder for .eml files (default: OUTBOX_DIR)")
+    run.set_defaults(command=_run)
+
+    check = sub.add_parser("check", help="validate and evaluate plans locally; exit 0 when "
+                           "nothing high or critical, 1 when something is, 2 when invalid")
+    check.add_argument("files", nargs="+", type=Path)
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(command=_check)
+
+    for service in ("ingest", "rules", "notify"):
+        p = sub.add_parser(service, help=f"run the {service} service against RabbitMQ")
+        p.add_argument("--metrics-port", type=int, help="Prometheus port (default: METRICS_PORT)")
+        p.set_defaults(command=_service, service=service)
+
+    submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
+    submit.add_argument("files", nargs="+", type=Path)
+    submit.set_defaults(command=_submit)
+
+    topology = sub.add_parser("topology", help="broker topology")
+    topology.add_argument("action", choices=("declare",))
+    topology.set_defaults(command=_declare)
+    return parser
+
+
+# --- one-process mode ---------------------------------------------------------------------
+
+def _run(args: argparse.Namespace) -> int:
+    from services.pipeline import LocalPipeline, plan_files
+
+    _quiet_logging()
+    files = plan_files(args.paths or [PROJECT_ROOT / "examples"])
+    if not files:
+        print("no plan files found", file=sys.stderr)
+        return EXIT_INVALID
+    pipeline = LocalPipeline.on_embedded_defaults(args.outbox)
+    for report in pipeline.run(files):
+        print(f"\n{report.source}\n  {report.outcome}")
+        if report.rejection:
+            _print_errors(report.rejection.errors, report.rejection.errors_total)
+        if report.assessment:
+            a = report.assessment
+            print(f"  submission {a.submission_id} ({a.covenant.value}, {a.company_name}); "
+                  f"rule set {a.ruleset_version}")
+            _print_findings(a.findings)
+        for reason in report.dead_letters:
+            print(f"  dead-lettered: {reason}")
+        where = {n.recipient_role.value: n.channel for n in report.notifications}
+        if where:
+            print("  notified: " + ", ".join(f"{role} ({ch})" for role, ch in where.items())
+                  + (f" -> {pipeline.outbox}/" if pipeline.outbox else ""))
+    return EXIT_OK
+
+
+# --- check --------------------------------------------------------------------------------
+
+def _check(args: argparse.Namespace) -> int:
+    from services.rules.bootstrap import build_handler
+    from services.rules.settings import RulesSettings
+    from services.shared.metrics import ServiceMetrics
+    from prometheus_client import CollectorRegistry
+
+    _quiet_logging()
+    engine = build_handler(RulesSettings(), ServiceMetrics.create("check", CollectorRegistry())) \
+        .engine
+    results, exit_code = [], EXIT_OK
+    for path in args.files:
+        try:
+            plan = parse_plan(path.read_bytes())
+        except PlanInvalid as e:
+            results.append({"file": str(path), "valid": False,
+                            "errors": [err.model_dump() for err in e.errors]})
+            exit_code = EXIT_INVALID
+            continue
+        except OSError as e:
+            results.append({"file": str(path), "valid": False, "errors": [
+                {"pointer": "", "code": "unreadable", "message": e.strerror or str(e)}]})
+            exit_code = EXIT_INVALID
+            continue
+        findings = engine.evaluate(plan)
+        results.append({"file": str(path), "valid": True, "ruleset_version":
+                        engine.ruleset_version, "findings": [f.model_dump(mode="json")
+                                                             for f in findings]})
+        if exit_code == EXIT_OK and any(f.severity in BLOCKING for f in findings):
+            exit_code = EXIT_FINDINGS
+    if args.format == "json":
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        for r in results:
+            print(f"\n{r['file']}: {'valid' if r['valid'] else 'INVALID'}")
+            if not r["valid"]:
+                from services.shared.contracts import FieldError
+                _print_errors([FieldError(**e) for e in r["errors"]], len(r["errors"]))
+            else:
+                _print_findings([Finding.model_validate(f) for f in r["findings"]])
+    return exit_code
+
+
+def _print_errors(errors: Sequence[Any], total: int) -> None:
+    print(f"  {total} error(s):")
+    for e in errors:
+        print(f"    {e.pointer or '/'}: {e.message}")
+    if total > len(errors):
+        print(f"    ... and {total - len(errors)} more")
+
+
+def _print_findings(findings: Sequence[Finding]) -> None:
+    counts = {s: sum(f.severity is s for f in findings) for s in Severity}
+    print("  findings: " + ", ".join(f"{n} {s.value}" for s, n in counts.items()))
+    for f in findings:
+        print(f"    [{f.severity.value}] {f.rule_id} {', '.join(f.pointers)}: {f.message.en}")
+        print(f"      cites {'; '.join(map(str, f.references))}")
+
+
+def _quiet_logging() -> None:
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+
+
+# --- services and the broker ----------------------------------------------------------------
+
+def _service(args: argparse.Namespace) -> int:
+    from services.ingest.bootstrap import main as ingest
+    from services.ingest.settings import IngestSettings
+    from services.notify.bootstrap import main as notify
+    from services.notify.settings import NotifySettings
+    from services.rules.bootstrap import main as rules
+    from services.rules.settings import RulesSettings
+
+    mains: dict[str, tuple[Callable[[Any], None], type]] = {
+        "ingest": (ingest, IngestSettings), "rules": (rules, RulesSettings),
+        "notify": (notify, NotifySettings)}
+    run, settings_class = mains[args.service]
+    overrides = {"metrics_port": args.metrics_port} if args.metrics_port is not None else {}
+    run(settings_class(**overrides))
+    return EXIT_OK
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import pika
+
+    from services.shared.contracts import PLANS_EXCHANGE, plan_routing_key_for
+    from services.shared.messaging.handling import Outgoing
+    from services.shared.messaging.pika_adapter import publish_confirmed
+    from services.shared.settings import ServiceSettings
+
+    messages = []
+    for path in args.files:
+        body = path.read_bytes()
+        message_id = str(uuid.uuid4())
+        messages.append(Outgoing(PLANS_EXCHANGE, plan_routing_key_for(body), body, message_id,
+                                 correlation_id=message_id))
+    url = ServiceSettings().amqp_url.get_secret_value()
+    publish_confirmed(pika.URLParameters(url), messages)
+    for path, m in zip(args.files, messages, strict=True):
+        print(f"{path}: confirmed by the broker ({m.routing_key}, message id {m.message_id})")
+    return EXIT_OK
+
+
+def _declare(args: argparse.Namespace) -> int:
+    import pika
+
+    from services.shared.settings import ServiceSettings
+    from services.shared.topology import Topology
+
+    settings = ServiceSettings()
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
+    try:
+        Topology(delivery_limit=settings.delivery_limit).declare(connection.channel())
+    finally:
+        connection.close()
+    print("topology declared")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

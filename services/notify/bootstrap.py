@@ -1,0 +1,31 @@
+"""Composition root of the notify service."""
+
+from prometheus_client import CollectorRegistry
+
+from services.shared.metrics import ServiceMetrics
+from services.shared.runner import run_service
+
+from .adapters import OutboxMailer, SmtpMailer
+from .domain import Renderer, Secretariat
+from .handlers import NotifyHandler
+from .ports import Mailer
+from .settings import NotifySettings
+
+
+def build_mailer(settings: NotifySettings) -> Mailer:
+    if settings.smtp_url is not None:
+        return SmtpMailer(settings.smtp_url.get_secret_value())
+    return OutboxMailer(settings.outbox_dir)
+
+
+def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHandler:
+    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language)
+    return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
+                         metrics)
+
+
+def main(settings: NotifySettings | None = None) -> None:
+    settings = settings or NotifySettings()
+    registry = CollectorRegistry()
+    metrics = ServiceMetrics.create("notify", registry)
+    run_service("notify", settings, build_handler(settings, metrics), metrics, registry)

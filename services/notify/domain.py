@@ -1,0 +1,151 @@
+"""Notify decisions, free of I/O: who is told what, in which language, in which words.
+
+The company's contacts get their own assessment (the event holds one plan's findings only);
+the covenant's secretariat gets every assessment and every rejection; a rejection also goes to
+the contacts the payload named, when it named valid ones.
+"""
+
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from services.shared.contracts import (
+    AssessmentCompleted,
+    Language,
+    RecipientRole,
+    Severity,
+    SubmissionRejected,
+)
+
+MAX_SUBJECT = 150
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+LABELS: dict[Language, dict[str, Any]] = {
+    Language.NL: {
+        "severity": {"critical": "kritiek", "high": "hoog", "medium": "middel", "low": "laag",
+                     "info": "info"},
+        "assessment_subject": "Beoordeling plan van aanpak {year}: {company}",
+        "rejection_subject": "Plan van aanpak niet in behandeling genomen: {company}",
+        "unknown_company": "onbekend bedrijf",
+        "greeting_company": "Geachte heer/mevrouw,",
+        "greeting_secretariat": "Aan het convenantsecretariaat,",
+        "assessment_intro": "Het plan van aanpak {year} van {company} (inzending {submission}) "
+                            "is automatisch getoetst aan de regels van het convenant.",
+        "no_findings": "Er zijn geen bevindingen.",
+        "summary": "Bevindingen per ernst",
+        "found": "Wat we vonden",
+        "where": "Onderdelen van het plan",
+        "provisions": "Bepalingen",
+        "todo": "Wat u kunt doen",
+        "ruleset": "Regelset",
+        "rejection_intro": "De inzending {submission} van {company} kon niet in behandeling "
+                           "worden genomen.",
+        "reason": {"invalid": "De inzending voldoet niet aan het formaat irbc-plan/1.0.",
+                   "too_large": "De inzending is groter dan toegestaan.",
+                   "conflict": "Dit inzendingsnummer is al gebruikt voor een ander plan."},
+        "errors": "Fouten ({total}, per plek in het document)",
+        "more_errors": "en nog {n} fouten",
+        "closing": "Dit bericht is automatisch verstuurd door het convenantsecretariaat.",
+    },
+    Language.EN: {
+        "severity": {s.value: s.value for s in Severity},
+        "assessment_subject": "Assessment of the {year} plan of action: {company}",
+        "rejection_subject": "Plan of action not accepted for assessment: {company}",
+        "unknown_company": "unknown company",
+        "greeting_company": "Dear Sir or Madam,",
+        "greeting_secretariat": "To the covenant secretariat,",
+        "assessment_intro": "The {year} plan of action of {company} (submission {submission}) "
+                            "was checked automatically against the covenant's rules.",
+        "no_findings": "There are no findings.",
+        "summary": "Findings by severity",
+        "found": "What we found",
+        "where": "Parts of the plan",
+        "provisions": "Provisions",
+        "todo": "What you can do",
+        "ruleset": "Rule set",
+        "rejection_intro": "Submission {submission} of {company} could not be accepted for "
+                           "assessment.",
+        "reason": {"invalid": "The submission does not follow the irbc-plan/1.0 format.",
+                   "too_large": "The submission is larger than allowed.",
+                   "conflict": "This submission id was already used for a different plan."},
+        "errors": "Errors ({total}, by place in the document)",
+        "more_errors": "and {n} more errors",
+        "closing": "This message was sent automatically by the covenant secretariat.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Letter:
+    role: RecipientRole
+    to: tuple[str, ...]
+    language: Language
+    template: str  # "assessment" or "rejection"
+
+
+@dataclass(frozen=True)
+class Secretariat:
+    addresses: dict[str, str]  # covenant (or "*") -> address
+    language: Language
+
+    def address_for(self, covenant: str | None) -> str:
+        return self.addresses.get(covenant or "*") or self.addresses["*"]
+
+
+def letters_for(event: AssessmentCompleted | SubmissionRejected,
+                secretariat: Secretariat) -> list[Letter]:
+    template = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
+    covenant = event.covenant.value if event.covenant else None
+    letters = [Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
+                      secretariat.language, template)]
+    contacts = tuple(dict.fromkeys(c.email for c in event.contacts))
+    if contacts:
+        letters.insert(0, Letter(RecipientRole.COMPANY, contacts, event.language, template))
+    return letters
+
+
+def header_safe(text: str, limit: int = MAX_SUBJECT) -> str:
+    """No control characters (so no header injection), collapsed spaces, bounded length."""
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class Renderer:
+    """Multipart text and HTML from the templates beside this module; HTML autoescaped."""
+
+    def __init__(self) -> None:
+        self._env = Environment(
+            loader=PackageLoader("services.notify", "templates"),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def compose(self, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+                sender: str) -> EmailMessage:
+        labels = LABELS[letter.language]
+        company = event.company_name or labels["unknown_company"]
+        year = getattr(event, "reporting_year", "")
+        subject = labels[f"{letter.template}_subject"].format(year=year, company=company)
+        context = {"event": event, "letter": letter, "labels": labels, "lang": letter.language.value,
+                   "company": company, "Severity": Severity}
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = ", ".join(letter.to)
+        message["Subject"] = header_safe(subject)
+        message["Date"] = format_datetime(event.occurred_at)
+        # deterministic: the same event and recipient always give the same Message-ID
+        message["Message-ID"] = f"<{event.message_id}.{letter.role.value}@covenant-compliance>"
+        message["X-Covenant-Correlation-Id"] = header_safe(event.correlation_id, 200)
+        message.set_content(self._render(letter, "txt", context))
+        message.add_alternative(self._render(letter, "html", context), subtype="html")
+        return message
+
+    def _render(self, letter: Letter, kind: str, context: dict[str, Any]) -> str:
+        name = f"{letter.template}.{kind}"
+        return self._env.get_template(name).render(context)

@@ -1,0 +1,20 @@
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from services.shared.contracts import Language
+from services.shared.settings import ServiceSettings
+
+
+class NotifySettings(ServiceSettings):
+    smtp_url: SecretStr | None = Field(
+        None, description="smtp://user:pass@host:587 (STARTTLS) or smtps://...; unset: outbox.")
+    outbox_dir: Path = Field(Path("outbox"), description="Where .eml files go without SMTP.")
+    mail_from: str = Field("IMVO-convenanten <noreply@imvo-convenanten.example>",
+                           description="From header of every notification.")
+    secretariat_addresses: dict[str, str] = Field(
+        {"*": "secretariaat@imvo-convenanten.example"},
+        description='JSON: covenant -> address, "*" for the default, '
+                    'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
+    )
+    secretariat_language: Language = Field(Language.NL, description="nl or en.")
