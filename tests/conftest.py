@@ -1,0 +1,75 @@
+"""Shared fixtures. Real services only: RabbitMQ at 127.0.0.1:5672 and PostgreSQL at
+127.0.0.1:5432 when present. Without them those tests are skipped with a loud reason, except
+under CI=true or REQUIRE_BROKER=1, where a missing service fails the run."""
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pika
+import pytest
+import structlog
+
+BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
+BROKER_PORT = int(os.environ.get("TEST_BROKER_PORT", "5672"))
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _required(variable: str) -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get(variable) == "1"
+
+
+def _missing(what: str, why: str, variable: str) -> None:
+    message = f"{what} is not available ({why})"
+    if _required(variable):
+        pytest.fail(f"{message}, and CI=true or {variable}=1 requires it", pytrace=False)
+    pytest.skip(f"!!! SKIPPED: {message}; these tests did NOT run", allow_module_level=False)
+
+
+@pytest.fixture(autouse=True)
+def _reset_structlog() -> Iterator[None]:
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session")
+def broker() -> str:
+    """Checks once that RabbitMQ answers and that rabbitmqctl can make vhosts."""
+    try:
+        pika.BlockingConnection(pika.ConnectionParameters(
+            BROKER_HOST, BROKER_PORT, connection_attempts=1, socket_timeout=3)).close()
+    except pika.exceptions.AMQPError as e:
+        _missing("RabbitMQ", f"{BROKER_HOST}:{BROKER_PORT}: {type(e).__name__}", "REQUIRE_BROKER")
+    if not shutil.which("rabbitmqctl"):
+        _missing("rabbitmqctl", "needed to create a vhost per test", "REQUIRE_BROKER")
+    return f"{BROKER_HOST}:{BROKER_PORT}"
+
+
+def _ctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def amqp_url(broker: str) -> Iterator[str]:
+    """A fresh vhost for this test, deleted afterwards."""
+    vhost = f"test-{uuid.uuid4().hex[:12]}"
+    _ctl("add_vhost", vhost)
+    _ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    try:
+        yield f"amqp://guest:guest@{broker}/{vhost}?heartbeat=30"
+    finally:
+        _ctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    try:
+        import psycopg
+
+        psycopg.connect(TEST_DATABASE_URL, connect_timeout=3).close()
+    except Exception as e:
+        _missing("PostgreSQL", f"{TEST_DATABASE_URL}: {type(e).__name__}", "REQUIRE_BROKER")
+    return TEST_DATABASE_URL
+

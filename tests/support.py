@@ -1,0 +1,44 @@
+"""Helpers for tests: example plans, plan variants, waiting with a deadline."""
+
+import copy
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+TEXTILE = "textile-voorbeeld-mode-2019.json"
+BANKING = "banking-voorbeeldbank-2019.json"
+INVALID = "invalid-plan-errors.json"
+
+T = TypeVar("T")
+
+
+def example(name: str) -> bytes:
+    return (EXAMPLES / name).read_bytes()
+
+
+def example_doc(name: str) -> dict[str, Any]:
+    return json.loads(example(name))
+
+
+def variant(name: str, change: Callable[[dict[str, Any]], None]) -> bytes:
+    """The example with one change applied, as bytes."""
+    doc = copy.deepcopy(example_doc(name))
+    change(doc)
+    return json.dumps(doc).encode()
+
+
+def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1,
+             what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
