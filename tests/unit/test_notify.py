@@ -1,0 +1,137 @@
+import email
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from prometheus_client import CollectorRegistry
+
+from services.notify.adapters import OutboxMailer, SmtpConfigError, SmtpMailer
+from services.notify.domain import Renderer, Secretariat, letters_for
+from services.notify.handlers import NotifyHandler
+from services.shared.contracts import (
+    AssessmentCompleted,
+    Contact,
+    Finding,
+    Language,
+    Localized,
+    RecipientRole,
+    Reference,
+    Severity,
+    SubmissionRejected,
+)
+from services.shared.messaging.handling import Delivery, PermanentFailure
+from services.shared.metrics import ServiceMetrics
+from tests.support import Inbox, free_port
+
+SECRETARIAT = Secretariat({"*": "secretariaat@ser.example", "banking": "dba@ser.example"},
+                          Language.NL)
+
+
+def assessment(**changes) -> AssessmentCompleted:
+    base = dict(
+        correlation_id="c-1", submission_id="S-1", covenant="textile", reporting_year=2019,
+        company_id="AGT-1", company_name="Mode B.V.", language="en",
+        contacts=[Contact(email="csr@mode.example")], ruleset_version="rs-1",
+        as_of="2019-03-28",
+        findings=[Finding(
+            rule_id="DD6-GM-AVAILABLE", rule_version=1, severity=Severity.HIGH,
+            title=Localized(nl="Klachtenmechanisme", en="Grievance mechanism"),
+            message=Localized(nl="Geen mechanisme", en="No mechanism"),
+            guidance=Localized(nl="Richt er een in", en="Set one up"),
+            references=[Reference(instrument="UNGP", locator="29")],
+            pointers=["/grievance/mechanism"])],
+    )
+    return AssessmentCompleted.model_validate({**base, **changes})
+
+
+def test_company_and_secretariat_are_both_told_each_in_their_language():
+    letters = letters_for(assessment(), SECRETARIAT)
+    assert [(l.role, l.to, l.language) for l in letters] == [
+        (RecipientRole.COMPANY, ("csr@mode.example",), Language.EN),
+        (RecipientRole.SECRETARIAT, ("secretariaat@ser.example",), Language.NL),
+    ]
+
+
+def test_without_contacts_only_the_covenants_secretariat_is_told():
+    letters = letters_for(assessment(contacts=[], covenant="banking"), SECRETARIAT)
+    assert [(l.role, l.to) for l in letters] == [(RecipientRole.SECRETARIAT, ("dba@ser.example",))]
+
+
+def parsed(message) -> email.message.EmailMessage:
+    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
+
+
+def test_the_message_is_multipart_with_every_finding_and_its_provisions():
+    letter = letters_for(assessment(), SECRETARIAT)[0]
+    m = parsed(Renderer().compose(assessment(), letter, "noreply@ser.example"))
+    text = m.get_body(("plain",)).get_content()
+    html = m.get_body(("html",)).get_content()
+    assert m["Subject"] == "Assessment of the 2019 plan of action: Mode B.V."
+    assert "DD6-GM-AVAILABLE" in text and "UNGP 29" in text and "Set one up" in text
+    assert "/grievance/mechanism" in html
+
+
+def test_payload_text_cannot_inject_headers_or_markup():
+    nasty = "Evil <script>alert(1)</script>\r\nBcc: everyone@evil.example" + "x" * 500
+    event = assessment(company_name=nasty)
+    letter = letters_for(event, SECRETARIAT)[0]
+    m = parsed(Renderer().compose(event, letter, "noreply@ser.example"))
+    assert m["Bcc"] is None
+    assert "\n" not in m["Subject"] and len(m["Subject"]) <= 150
+    assert "<script>" not in m.get_body(("html",)).get_content()
+
+
+def test_a_rejection_lists_its_errors_by_pointer():
+    event = SubmissionRejected(
+        correlation_id="c-2", reason="invalid", errors_total=1,
+        errors=[{"pointer": "/company/size_class", "code": "enum", "message": "bad size"}],
+        language="nl", contacts=[Contact(email="a@b.example")])
+    letter = letters_for(event, SECRETARIAT)[0]
+    text = parsed(Renderer().compose(event, letter, "x@y.example")).get_body(("plain",))
+    assert "/company/size_class: bad size" in text.get_content()
+
+
+def test_the_outbox_holds_one_file_per_message_even_when_sent_twice(tmp_path):
+    mailer = OutboxMailer(tmp_path)
+    letter = letters_for(assessment(), SECRETARIAT)[0]
+    message = Renderer().compose(assessment(), letter, "x@y.example")
+    mailer.send(message)
+    mailer.send(message)
+    [eml] = tmp_path.glob("*.eml")
+    assert email.message_from_bytes(eml.read_bytes())["Message-ID"] == message["Message-ID"]
+    assert list(tmp_path.glob("*.tmp")) == []
+
+
+@pytest.fixture
+def smtp_server():
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def test_smtp_delivers_to_a_real_server(smtp_server):
+    inbox, port = smtp_server
+    handler = NotifyHandler(SmtpMailer(f"smtp://127.0.0.1:{port}"), Renderer(), SECRETARIAT,
+                            "noreply@ser.example", ServiceMetrics.create("n", CollectorRegistry()))
+    outcome = handler(Delivery(assessment().model_dump_json().encode(), "assessment.completed.x"))
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == [
+        "csr@mode.example", "secretariaat@ser.example"]
+    assert [m.routing_key for m in outcome.messages] == ["notification.delivered.textile"] * 2
+    assert all(not m.mandatory for m in outcome.messages)
+
+
+def test_smtp_refuses_to_send_credentials_without_tls(smtp_server):
+    _, port = smtp_server
+    mailer = SmtpMailer(f"smtp://user:secret@127.0.0.1:{port}")
+    letter = letters_for(assessment(), SECRETARIAT)[0]
+    with pytest.raises(SmtpConfigError, match="STARTTLS"):
+        mailer.send(Renderer().compose(assessment(), letter, "x@y.example"))
+
+
+def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
+    handler = NotifyHandler(OutboxMailer(tmp_path), Renderer(), SECRETARIAT, "x@y.example",
+                            ServiceMetrics.create("n", CollectorRegistry()))
+    with pytest.raises(PermanentFailure):
+        handler(Delivery(b'{"type": "something.else"}', "assessment.completed.x"))

@@ -1,0 +1,65 @@
+import email
+import json
+from email import policy
+
+from services.cli import main
+from services.pipeline import LocalPipeline, plan_files
+from tests.support import BANKING, EXAMPLES, INVALID, TEXTILE, variant
+
+
+def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkeypatch):
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
+    reports = {r.source.rsplit("/", 1)[-1]: r for r in pipeline.run(plan_files([EXAMPLES]))}
+    assert {k: r.outcome for k, r in reports.items()} == {
+        BANKING: "accepted", INVALID: "rejected", TEXTILE: "accepted"}
+    assert all(len(r.notifications) == 2 for r in reports.values())
+    assert len(list(tmp_path.glob("*.eml"))) == 6
+
+
+def test_each_company_message_holds_only_that_companys_plan(tmp_path):
+    pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
+    pipeline.run([EXAMPLES / TEXTILE, EXAMPLES / BANKING])
+    companies = {"mvo@voorbeeldmode.example": ("Voorbeeld Mode", "Voorbeeldbank"),
+                 "human.rights@voorbeeldbank.example": ("Voorbeeldbank", "Voorbeeld Mode")}
+    for eml in tmp_path.glob("*.eml"):
+        m = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        if m["To"] in companies:
+            own, other = companies[m["To"]]
+            body = m.get_body(("plain",)).get_content()
+            assert own in body and other not in body
+
+
+def test_an_exact_resubmission_in_one_run_is_assessed_once(tmp_path):
+    pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
+    outcomes = [r.outcome for r in pipeline.run([EXAMPLES / TEXTILE, EXAMPLES / TEXTILE])]
+    assert sorted(outcomes) == ["accepted", "duplicate"]
+
+
+def test_run_prints_a_summary_per_plan(capsys, tmp_path):
+    assert main(["run", "--outbox", str(tmp_path), str(EXAMPLES / BANKING)]) == 0
+    out = capsys.readouterr().out
+    assert "accepted" in out and "[critical] DD3-PRIORITY-RISK-HAS-ACTION" in out
+    assert "notified: company (outbox), secretariat (outbox)" in out
+
+
+def test_check_exits_2_on_an_invalid_plan_and_prints_every_pointer(capsys):
+    assert main(["check", str(EXAMPLES / INVALID)]) == 2
+    out = capsys.readouterr().out
+    assert "11 error(s)" in out and "/actions/0/risk_ids/0: no risk with id 'R-404'" in out
+
+
+def test_check_exits_1_when_something_high_or_critical_is_found(capsys):
+    assert main(["check", "--format", "json", str(EXAMPLES / BANKING)]) == 1
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["valid"] and result["findings"][0]["severity"] == "critical"
+
+
+def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
+    def act_on_every_risk(d):
+        d["actions"][2].update(owner_role="Sourcing manager Turkey", due_on="2019-09-30")
+
+    plan = tmp_path / "clean.json"
+    plan.write_bytes(variant(TEXTILE, act_on_every_risk))
+    assert main(["check", str(plan)]) == 0
+    assert "findings: 0 critical, 0 high" in capsys.readouterr().out

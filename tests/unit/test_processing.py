@@ -1,0 +1,78 @@
+from prometheus_client import CollectorRegistry
+
+from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, PLANS_EXCHANGE
+from services.shared.messaging.handling import (
+    REASON_HEADER,
+    DeadLetter,
+    Delivery,
+    Outcome,
+    Outgoing,
+    PermanentFailure,
+    Processor,
+    Publish,
+    Retry,
+)
+from services.shared.messaging.inprocess import InProcessBroker
+from services.shared.metrics import ServiceMetrics
+from services.shared.topology import INGEST, Topology
+
+
+def processor(handler, limit=3) -> Processor:
+    metrics = ServiceMetrics.create("ingest", CollectorRegistry())
+    return Processor("ingest", handler, metrics, limit, DEAD_LETTER_EXCHANGE)
+
+
+def failing(delivery):
+    raise KeyError("Voorbeeld Mode B.V.")
+
+
+def test_an_unexpected_failure_is_retried_while_deliveries_remain():
+    assert isinstance(processor(failing).process(Delivery(b"x", "plan.textile")), Retry)
+
+
+def test_an_unexpected_failure_on_the_last_delivery_is_dead_lettered_with_its_reason():
+    result = processor(failing).process(Delivery(b"x", "plan.textile", delivery_count=2))
+    assert isinstance(result, DeadLetter)
+    assert result.message.exchange == DEAD_LETTER_EXCHANGE
+    assert result.message.routing_key == "ingest"
+    assert result.message.headers[REASON_HEADER] == (
+        "KeyError in the ingest handler, on delivery 3 of 3")
+    assert "Voorbeeld" not in result.reason  # exception text may carry plan contents
+
+
+def test_a_permanent_failure_is_dead_lettered_at_once():
+    def refuse(delivery):
+        raise PermanentFailure("not a valid event")
+
+    result = processor(refuse).process(Delivery(b"x", "plan.textile", message_id="m-9"))
+    assert isinstance(result, DeadLetter)
+    assert (result.message.message_id, result.reason) == ("m-9", "not a valid event")
+
+
+def test_the_outcome_is_published_and_counted():
+    def ok(delivery):
+        return Outcome("accepted", [Outgoing("x", "y", b"", "m")])
+
+    p = processor(ok)
+    result = p.process(Delivery(b"x", "plan.textile"))
+    assert isinstance(result, Publish) and result.outcome.label == "accepted"
+    assert p.metrics.outcomes.labels("accepted")._value.get() == 1
+
+
+def test_in_process_a_poison_message_is_dead_lettered_while_the_others_flow():
+    handled = []
+
+    def handler(delivery):
+        if delivery.body == b"poison":
+            raise RuntimeError("boom")
+        handled.append(delivery.body)
+        return Outcome("accepted")
+
+    broker = InProcessBroker(Topology(delivery_limit=3))
+    for body in (b"a", b"poison", b"b"):
+        broker.publish(Outgoing(PLANS_EXCHANGE, "plan.textile", body, body.decode()))
+    broker.drain({INGEST.queue: processor(handler, limit=3)})
+    [dead] = broker.messages(INGEST.dead_letter_queue)
+    assert handled == [b"a", b"b"]
+    assert (dead.body, dead.headers[REASON_HEADER]) == (
+        b"poison", "RuntimeError in the ingest handler, on delivery 3 of 3")
