@@ -1,0 +1,184 @@
+"""The pika adapter against the real broker: every test has its own vhost."""
+
+import subprocess
+import threading
+from collections import Counter
+
+import pika
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.cli import main as cli
+from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE, PLANS_EXCHANGE
+from services.shared.messaging.handling import REASON_HEADER, Outcome, Outgoing, Processor
+from services.shared.messaging.pika_adapter import PikaConsumer, publish_confirmed
+from services.shared.metrics import ServiceMetrics
+from services.shared.topology import INGEST, RULES, Topology
+from tests.support import wait_for
+
+pytestmark = pytest.mark.broker
+LIMIT = 3
+
+
+def relay(delivery):
+    """Passes each plan on as if accepted, under an id derived from the input."""
+    return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "submission.accepted.textile",
+                                         delivery.body, f"out-{delivery.message_id}")])
+
+
+class Running:
+    """A consumer of the ingest queue in a thread, stopped and joined on exit."""
+
+    def __init__(self, url, handler, prefetch=32):
+        self.params = pika.URLParameters(url)
+        self.metrics = ServiceMetrics.create("ingest", CollectorRegistry())
+        processor = Processor("ingest", handler, self.metrics, LIMIT, DEAD_LETTER_EXCHANGE)
+        self.consumer = PikaConsumer(self.params, INGEST.queue, processor, prefetch=prefetch,
+                                     declare=Topology(delivery_limit=LIMIT).declare)
+        self.thread = threading.Thread(target=self.consumer.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        self.consumer.stop()
+        self.thread.join(timeout=60)
+        assert not self.thread.is_alive(), "the consumer did not stop"
+
+
+def declare(url):
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    Topology(delivery_limit=LIMIT).declare(connection.channel())
+    connection.close()
+
+
+def publish(url, bodies):
+    publish_confirmed(pika.URLParameters(url), [
+        Outgoing(PLANS_EXCHANGE, "plan.textile", body, f"in-{i}") for i, body in enumerate(bodies)
+    ])
+
+
+def ready(url, queue) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def drain(url, queue) -> list[tuple[pika.BasicProperties, bytes]]:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel, taken = connection.channel(), []
+    while True:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        taken.append((props, body))
+    connection.close()
+    return taken
+
+
+def unacked(url, queue) -> int:
+    vhost = url.rsplit("/", 1)[-1].split("?")[0]
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name",
+                          "messages_unacknowledged"], capture_output=True, text=True, check=True)
+    rows = dict(line.split("\t") for line in out.stdout.splitlines()[1:] if "\t" in line)
+    return int(rows[queue])
+
+
+def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amqp_url):
+    declare(amqp_url)
+    publish(amqp_url, [f"plan {i}".encode() for i in range(300)])
+    with Running(amqp_url, relay) as running:
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 300, what="300 relayed")
+        wait_for(lambda: running.metrics.acked._value.get() == 300, what="300 acks")
+    assert (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0)
+    ids = Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue))
+    assert len(ids) == 300 and set(ids.values()) == {1}
+
+
+def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amqp_url):
+    attempts = Counter()
+
+    def handler(delivery):
+        attempts[delivery.body] += 1
+        if delivery.body == b"poison":
+            raise RuntimeError("boom")
+        return relay(delivery)
+
+    declare(amqp_url)
+    publish(amqp_url, [b"a", b"poison", b"b"])
+    with Running(amqp_url, handler):
+        [(props, body)] = wait_for(lambda: drain(amqp_url, INGEST.dead_letter_queue),
+                                   what="the poison message in the dead-letter queue")
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 2, what="the other two relayed")
+    assert body == b"poison" and attempts[b"poison"] == LIMIT
+    assert props.headers[REASON_HEADER] == "RuntimeError in the ingest handler, on delivery 3 of 3"
+    assert props.message_id == "in-1"
+    assert (attempts[b"a"], attempts[b"b"]) == (1, 1)
+
+
+def test_an_output_the_broker_cannot_route_never_acks_its_input(amqp_url):
+    def misrouted(delivery):
+        return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "nowhere.bound", b"x", "o")])
+
+    declare(amqp_url)
+    publish(amqp_url, [b"plan"])
+    with Running(amqp_url, misrouted) as running:
+        [(props, _)] = wait_for(lambda: drain(amqp_url, INGEST.dead_letter_queue), timeout=60,
+                                what="the broker to dead-letter past the delivery limit")
+    assert props.headers["x-death"][0]["reason"] == "delivery_limit"
+    assert running.metrics.acked._value.get() == 0
+
+
+def test_a_graceful_stop_loses_and_doubles_nothing(amqp_url):
+    declare(amqp_url)
+    publish(amqp_url, [f"plan {i}".encode() for i in range(2_000)])
+    with Running(amqp_url, relay, prefetch=200) as running:
+        wait_for(lambda: running.metrics.acked._value.get() > 100, what="work under way")
+        running.stop()
+    assert unacked(amqp_url, INGEST.queue) == 0
+    relayed = [p.message_id.removeprefix("out-") for p, _ in drain(amqp_url, RULES.queue)]
+    left = [p.message_id for p, _ in drain(amqp_url, INGEST.queue)]
+    assert len(relayed) == len(set(relayed)) and 0 < len(left) < 2_000
+    assert sorted(relayed + left) == sorted(f"in-{i}" for i in range(2_000))
+
+
+def close_connections(url):
+    vhost = url.rsplit("/", 1)[-1].split("?")[0]
+    out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
+                         capture_output=True, text=True, check=True)
+    for line in out.stdout.splitlines():
+        pid, _, conn_vhost = line.partition("\t")
+        if conn_vhost == vhost:
+            subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test"], check=True,
+                           capture_output=True)
+
+
+def test_the_consumer_reconnects_after_the_broker_closes_its_connection(amqp_url):
+    declare(amqp_url)
+    with Running(amqp_url, relay):
+        publish(amqp_url, [b"before"] * 20)
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 20, what="the first batch")
+        close_connections(amqp_url)
+        publish(amqp_url, [b"after"] * 20)
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 40, timeout=60,
+                 what="the second batch after reconnecting")
+
+
+def test_topology_declare_is_idempotent(amqp_url, monkeypatch, capsys):
+    monkeypatch.setenv("AMQP_URL", amqp_url)
+    assert cli(["topology", "declare"]) == 0
+    assert cli(["topology", "declare"]) == 0
+    assert ready(amqp_url, INGEST.dead_letter_queue) == 0
+
+
+def test_publishing_to_an_unbound_routing_key_is_refused_not_dropped(amqp_url):
+    declare(amqp_url)
+    with pytest.raises(pika.exceptions.UnroutableError):
+        publish_confirmed(pika.URLParameters(amqp_url),
+                          [Outgoing(PLANS_EXCHANGE, "nothing.here", b"x", "m")])
