@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from services.shared.contracts import Finding, PlanInvalid, Severity, parse_plan
-from services.shared.logging import configure_logging
+from services.shared.logging import configure_logging, redact_credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
@@ -93,15 +93,17 @@ def _run(args: argparse.Namespace) -> int:
 # --- check --------------------------------------------------------------------------------
 
 def _check(args: argparse.Namespace) -> int:
+    from prometheus_client import CollectorRegistry
+
     from services.rules.bootstrap import build_handler
     from services.rules.settings import RulesSettings
     from services.shared.metrics import ServiceMetrics
-    from prometheus_client import CollectorRegistry
 
     _quiet_logging()
     engine = build_handler(RulesSettings(), ServiceMetrics.create("check", CollectorRegistry())) \
         .engine
-    results, exit_code = [], EXIT_OK
+    results: list[dict[str, Any]] = []
+    exit_code = EXIT_OK
     for path in args.files:
         try:
             plan = parse_plan(path.read_bytes())
@@ -188,7 +190,13 @@ def _submit(args: argparse.Namespace) -> int:
         messages.append(Outgoing(PLANS_EXCHANGE, plan_routing_key_for(body), body, message_id,
                                  correlation_id=message_id))
     url = ServiceSettings().amqp_url.get_secret_value()
-    publish_confirmed(pika.URLParameters(url), messages)
+    try:
+        publish_confirmed(pika.URLParameters(url), messages)
+    except pika.exceptions.AMQPError as e:
+        print(f"not submitted: {type(e).__name__} {redact_credentials(str(e))} (is the "
+              "topology declared? "
+              "Run `covenant topology declare`.)", file=sys.stderr)
+        return EXIT_FINDINGS
     for path, m in zip(args.files, messages, strict=True):
         print(f"{path}: confirmed by the broker ({m.routing_key}, message id {m.message_id})")
     return EXIT_OK

@@ -24,7 +24,7 @@ from services.shared.contracts import (
     plan_routing_key_for,
 )
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE
-from services.shared.messaging.handling import REASON_HEADER, Outgoing, Processor
+from services.shared.messaging.handling import REASON_HEADER, Handler, Outgoing, Processor
 from services.shared.messaging.inprocess import InProcessBroker
 from services.shared.metrics import Metrics
 from services.shared.topology import STAGES, Topology
@@ -59,7 +59,7 @@ class LocalPipeline:
         self.registry = CollectorRegistry()
         family = Metrics(self.registry)
         metrics = {s: family.for_service(s) for s in STAGES}
-        handlers = {
+        handlers: dict[str, Handler] = {
             "ingest": build_ingest(ingest),
             "rules": build_rules(rules, metrics["rules"]),
             "notify": build_notify(notify, metrics["notify"]),

@@ -132,7 +132,8 @@ class Renderer:
         company = event.company_name or labels["unknown_company"]
         year = getattr(event, "reporting_year", "")
         subject = labels[f"{letter.template}_subject"].format(year=year, company=company)
-        context = {"event": event, "letter": letter, "labels": labels, "lang": letter.language.value,
+        context = {"event": event, "letter": letter, "labels": labels,
+                   "lang": letter.language.value,
                    "company": company, "Severity": Severity}
         message = EmailMessage()
         message["From"] = sender

@@ -14,8 +14,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission, Reference, \
-    Severity
+from services.shared.contracts import (
+    Covenant,
+    Finding,
+    Localized,
+    PlanSubmission,
+    Reference,
+    Severity,
+)
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
@@ -127,7 +133,9 @@ class RuleBook:
 
 # --- facts ------------------------------------------------------------------------------
 
-def facts_of(plan: PlanSubmission, negated_first: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+def facts_of(
+    plan: PlanSubmission, negated_first: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
     """The plan as engine facts; kinds that rules negate come first (the engine's negation is
     decided when the positive fact arrives, so the negated facts must already be there)."""
     document = plan.to_json_dict()

@@ -13,6 +13,7 @@
 - facts per evaluation are bounded below the engine's ~46,000 per sid.
 """
 
+import contextlib
 import copy
 import threading
 import uuid
@@ -89,10 +90,9 @@ class DurableRulesEngine:
                                       f"{fact['kind']} fact")
 
     def _delete_state(self, ruleset: str, sid: str) -> None:
-        try:
+        # raises when no state was created for this sid: then there is nothing to free
+        with contextlib.suppress(Exception):
             self._host.delete_state(ruleset, sid)
-        except Exception:  # no state was created for this sid: nothing to free
-            pass
 
     def _action(self, rule_id: str) -> Callable[[Any], None]:
         def run(c: Any) -> None:

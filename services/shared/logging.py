@@ -8,6 +8,7 @@ secrets are never passed to a logger, and `redact_urls` masks credentials in any
 import logging
 import re
 import sys
+from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -19,7 +20,7 @@ def redact_credentials(text: str) -> str:
     return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
-def _redact_urls(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact_urls(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
     return {k: redact_credentials(v) if isinstance(v, str) else v for k, v in event.items()}
 
 

@@ -83,7 +83,8 @@ class Topology:
             channel.queue_declare(
                 stage.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
             )
-            channel.queue_bind(stage.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key=stage.name)
+            channel.queue_bind(stage.dead_letter_queue, DEAD_LETTER_EXCHANGE,
+                               routing_key=stage.name)
 
 
 def topic_matches(pattern: str, key: str) -> bool:

@@ -1,6 +1,5 @@
 """The pika adapter against the real broker: every test has its own vhost."""
 
-import subprocess
 import threading
 from collections import Counter
 
@@ -14,6 +13,7 @@ from services.shared.messaging.handling import REASON_HEADER, Outcome, Outgoing,
 from services.shared.messaging.pika_adapter import PikaConsumer, publish_confirmed
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, RULES, Topology
+from tests.broker.amqp import close_connections, drain, ready, unacked
 from tests.support import wait_for
 
 pytestmark = pytest.mark.broker
@@ -60,34 +60,6 @@ def publish(url, bodies):
     publish_confirmed(pika.URLParameters(url), [
         Outgoing(PLANS_EXCHANGE, "plan.textile", body, f"in-{i}") for i, body in enumerate(bodies)
     ])
-
-
-def ready(url, queue) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
-
-
-def drain(url, queue) -> list[tuple[pika.BasicProperties, bytes]]:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    channel, taken = connection.channel(), []
-    while True:
-        method, props, body = channel.basic_get(queue, auto_ack=True)
-        if method is None:
-            break
-        taken.append((props, body))
-    connection.close()
-    return taken
-
-
-def unacked(url, queue) -> int:
-    vhost = url.rsplit("/", 1)[-1].split("?")[0]
-    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name",
-                          "messages_unacknowledged"], capture_output=True, text=True, check=True)
-    rows = dict(line.split("\t") for line in out.stdout.splitlines()[1:] if "\t" in line)
-    return int(rows[queue])
 
 
 def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amqp_url):
@@ -146,17 +118,6 @@ def test_a_graceful_stop_loses_and_doubles_nothing(amqp_url):
     left = [p.message_id for p, _ in drain(amqp_url, INGEST.queue)]
     assert len(relayed) == len(set(relayed)) and 0 < len(left) < 2_000
     assert sorted(relayed + left) == sorted(f"in-{i}" for i in range(2_000))
-
-
-def close_connections(url):
-    vhost = url.rsplit("/", 1)[-1].split("?")[0]
-    out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
-                         capture_output=True, text=True, check=True)
-    for line in out.stdout.splitlines():
-        pid, _, conn_vhost = line.partition("\t")
-        if conn_vhost == vhost:
-            subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test"], check=True,
-                           capture_output=True)
 
 
 def test_the_consumer_reconnects_after_the_broker_closes_its_connection(amqp_url):

@@ -71,7 +71,8 @@ def test_the_same_id_with_different_content_is_rejected_as_a_conflict(ledger):
     outcome = handle(handler, json.dumps(changed).encode())
     event = SubmissionRejected.model_validate_json(outcome.messages[0].body)
     assert (outcome.label, event.reason.value) == ("rejected", "conflict")
-    assert [(e.pointer, e.code) for e in event.errors] == [("/submission/submission_id", "conflict")]
+    assert [(e.pointer, e.code) for e in event.errors] == [
+        ("/submission/submission_id", "conflict")]
     assert [c.email for c in event.contacts] == ["mvo@voorbeeldmode.example"]
 
 

@@ -46,7 +46,7 @@ def assessment(**changes) -> AssessmentCompleted:
 
 def test_company_and_secretariat_are_both_told_each_in_their_language():
     letters = letters_for(assessment(), SECRETARIAT)
-    assert [(l.role, l.to, l.language) for l in letters] == [
+    assert [(x.role, x.to, x.language) for x in letters] == [
         (RecipientRole.COMPANY, ("csr@mode.example",), Language.EN),
         (RecipientRole.SECRETARIAT, ("secretariaat@ser.example",), Language.NL),
     ]
@@ -54,7 +54,7 @@ def test_company_and_secretariat_are_both_told_each_in_their_language():
 
 def test_without_contacts_only_the_covenants_secretariat_is_told():
     letters = letters_for(assessment(contacts=[], covenant="banking"), SECRETARIAT)
-    assert [(l.role, l.to) for l in letters] == [(RecipientRole.SECRETARIAT, ("dba@ser.example",))]
+    assert [(x.role, x.to) for x in letters] == [(RecipientRole.SECRETARIAT, ("dba@ser.example",))]
 
 
 def parsed(message) -> email.message.EmailMessage:

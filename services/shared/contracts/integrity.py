@@ -133,7 +133,8 @@ def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator
         yield FieldError(
             pointer=f"/{covenant.value}",
             code="missing_extension",
-            message=f"a plan under the {covenant.value} covenant needs the '{covenant.value}' section",
+            message=f"a plan under the {covenant.value} covenant needs the "
+            f"'{covenant.value}' section",
         )
     for other in set(Covenant) - {covenant}:
         if document.get(other.value) is not None:

@@ -39,6 +39,11 @@ def plan_routing_key_for(body: bytes) -> str:
     return plan_routing_key(covenant if covenant in set(Covenant) else UNKNOWN_COVENANT)
 
 
+def _word(covenant: Covenant | None) -> str:
+    """The covenant as a routing-key word; `unknown` when the payload did not say."""
+    return covenant.value if covenant else UNKNOWN_COVENANT
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -105,7 +110,7 @@ class SubmissionRejected(Event):
     contacts: list[Contact] = Field(default_factory=list)
 
     def routing_key(self) -> str:
-        return f"submission.rejected.{self.covenant.value if self.covenant else UNKNOWN_COVENANT}"
+        return f"submission.rejected.{_word(self.covenant)}"
 
 
 class Localized(BaseModel):
@@ -187,7 +192,7 @@ class NotificationDelivered(Event):
     message_ref: str
 
     def routing_key(self) -> str:
-        return f"notification.delivered.{self.covenant.value if self.covenant else UNKNOWN_COVENANT}"
+        return f"notification.delivered.{_word(self.covenant)}"
 
 
 NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected, Discriminator("type")]

@@ -42,7 +42,8 @@ def load_json(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise PlanInvalid([_error("invalid_utf8", f"the body is not UTF-8 (byte {e.start})")]) from None
+        raise PlanInvalid(
+            [_error("invalid_utf8", f"the body is not UTF-8 (byte {e.start})")]) from None
     try:
         return json.loads(
             text, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant

@@ -18,8 +18,10 @@ from pydantic import (
     Field,
     StringConstraints,
 )
+from pydantic.config import JsonDict
 
 from .countries import ISO_3166_ALPHA2
+from .vocab import ALL_THEMES as _ALL_THEMES
 from .vocab import (
     ActionStatus,
     ActionType,
@@ -60,7 +62,6 @@ from .vocab import (
     TrainingAudience,
     ValueChain,
 )
-from .vocab import ALL_THEMES as _ALL_THEMES
 
 PLAN_SCHEMA = "irbc-plan/1.0"
 
@@ -603,7 +604,7 @@ class BankingExtension(Part):
 
 # --- the whole plan -----------------------------------------------------------------------
 
-_EXTENSION_MATCHES_COVENANT = {
+_EXTENSION_MATCHES_COVENANT: JsonDict = {
     "allOf": [
         {
             "if": {"properties": {"submission": {"properties": {"covenant": {"const": c}}}}},

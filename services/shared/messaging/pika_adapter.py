@@ -175,7 +175,8 @@ class PikaConsumer:
         self._stopping = True
         log.info("stopping: cancelling consumer", queue=self._queue, in_flight=len(self._inflight))
         if self._channel and self._channel.is_open and self._consumer_tag:
-            self._channel.basic_cancel(self._consumer_tag, callback=lambda _: self._close_if_drained())
+            self._channel.basic_cancel(self._consumer_tag,
+                                       callback=lambda _: self._close_if_drained())
         else:
             self._close()
         # whatever is still unconfirmed then is redelivered later: at least once, never lost

@@ -1,0 +1,62 @@
+"""Looking into the broker from tests: queue depths, unacked counts, forced disconnects."""
+
+import subprocess
+
+import pika
+
+
+def vhost_of(url: str) -> str:
+    return url.rsplit("/", 1)[-1].split("?")[0]
+
+
+def ready(url, queue) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def drain(url, queue) -> list[tuple[pika.BasicProperties, bytes]]:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel, taken = connection.channel(), []
+    while True:
+        method, props, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        taken.append((props, body))
+    connection.close()
+    return taken
+
+
+def unacked(url, queue) -> int:
+    vhost = vhost_of(url)
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost, "name",
+                          "messages_unacknowledged"], capture_output=True, text=True, check=True)
+    rows = dict(line.split("\t") for line in out.stdout.splitlines() if "\t" in line)
+    return int(rows[queue])
+
+
+def close_connections(url):
+    vhost = vhost_of(url)
+    out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],
+                         capture_output=True, text=True, check=True)
+    for line in out.stdout.splitlines():
+        pid, _, conn_vhost = line.partition("\t")
+        if conn_vhost == vhost:
+            subprocess.run(["rabbitmqctl", "-q", "close_connection", pid, "test"], check=True,
+                           capture_output=True)
+
+
+
+
+def consumers(url: str, queue: str) -> int:
+    """Consumers on the queue; 0 while it does not exist yet."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
+    except pika.exceptions.ChannelClosedByBroker:
+        return 0
+    finally:
+        if connection.is_open:
+            connection.close()

@@ -1,0 +1,104 @@
+"""The three services as separate OS processes against the real broker and a real SMTP server."""
+
+import email
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from services.shared.topology import STAGES
+from tests.broker.amqp import consumers, ready, unacked
+from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE, Inbox, free_port, wait_for
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e]
+SECRETARIAT = "secretariaat@ser.example"
+
+
+@pytest.fixture
+def smtp():
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+def covenant(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, cwd=ROOT,
+                            **kwargs)
+
+
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def by_recipient(inbox: Inbox) -> dict[str, list[email.message.EmailMessage]]:
+    received: dict[str, list] = {}
+    for rcpts, raw in inbox.messages:
+        message = email.message_from_bytes(raw, policy=policy.default)
+        for r in rcpts:
+            received.setdefault(r, []).append(message)
+    return received
+
+
+def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp, tmp_path):
+    inbox, smtp_port = smtp
+    metrics_ports = {s: free_port() for s in STAGES}
+    env = {**os.environ, "AMQP_URL": amqp_url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+           "DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", "LOG_LEVEL": "INFO",
+           "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})}
+    logs = {s: (tmp_path / f"{s}.log").open("wb") for s in STAGES}
+    services = {s: covenant(s, "--metrics-port", str(metrics_ports[s]), env=env,
+                            stdout=logs[s], stderr=subprocess.STDOUT) for s in STAGES}
+    try:
+        for stage in STAGES.values():
+            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
+                     what=f"a consumer on {stage.queue}")
+        submit = subprocess.run(
+            [sys.executable, "-m", "services.cli", "submit",
+             *(str(EXAMPLES / n) for n in (TEXTILE, BANKING, INVALID))],
+            env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert submit.returncode == 0, submit.stderr
+        assert submit.stdout.count("confirmed by the broker") == 3
+
+        expected = {"mvo@voorbeeldmode.example": 1, "human.rights@voorbeeldbank.example": 1,
+                    "duurzaamheid@foutieftextiel.example": 1, SECRETARIAT: 3}
+        received = wait_for(
+            lambda: (r := by_recipient(inbox)) and {k: len(v) for k, v in r.items()} == expected
+            and r, timeout=90, what=f"messages to {expected}")
+
+        textile = received["mvo@voorbeeldmode.example"][0]
+        assert textile["Subject"] == "Beoordeling plan van aanpak 2019: Voorbeeld Mode B.V."
+        assert "DD3-PRIORITY-RISK-HAS-ACTION" in textile.get_body(("plain",)).get_content()
+        assert "Voorbeeldbank" not in textile.get_body(("plain",)).get_content()
+        rejection = received["duurzaamheid@foutieftextiel.example"][0]
+        assert "/actions/0/risk_ids/0" in rejection.get_body(("plain",)).get_content()
+
+        for stage in STAGES.values():
+            wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0, what=f"{stage.queue} acked")
+            assert ready(amqp_url, stage.queue) == 0
+            assert ready(amqp_url, stage.dead_letter_queue) == 0
+        assert 'outcome="accepted",service="ingest"} 2.0' in scrape(metrics_ports["ingest"])
+        assert 'covenant_findings_total{service="rules",severity="critical"} 2.0' in \
+            scrape(metrics_ports["rules"])
+    finally:
+        for process in services.values():
+            process.send_signal(signal.SIGTERM)
+        codes = {s: p.wait(timeout=60) for s, p in services.items()}
+        for f in logs.values():
+            f.close()
+    assert codes == {s: 0 for s in STAGES}
+
+    log_text = "".join((tmp_path / f"{s}.log").read_text() for s in STAGES)
+    lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
+    assert sum(line.get("event") == "handled" for line in lines) == 3 + 2 + 3
+    for secret in ("@voorbeeldmode.example", "@voorbeeldbank.example", "@foutieftextiel",
+                   "Voorbeeld Mode", "Tiruppur", "guest:guest"):
+        assert secret not in log_text, f"{secret!r} leaked into the logs"
