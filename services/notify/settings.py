@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from services.shared.contracts import Language
 from services.shared.settings import ServiceSettings
@@ -18,3 +18,10 @@ class NotifySettings(ServiceSettings):
                     'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
     )
     secretariat_language: Language = Field(Language.NL, description="nl or en.")
+
+    @field_validator("secretariat_addresses")
+    @classmethod
+    def _has_default(cls, addresses: dict[str, str]) -> dict[str, str]:
+        if "*" not in addresses:
+            raise ValueError('needs a "*" entry: the address for covenants not listed')
+        return addresses

@@ -4,6 +4,9 @@ from pydantic import Field
 
 from services.shared.settings import ServiceSettings
 
+BUNDLED_RULES = Path(__file__).resolve().parents[2] / "rules"
+
 
 class RulesSettings(ServiceSettings):
-    rules_dir: Path = Field(Path("rules"), description="Folder of the rule files (*.yaml).")
+    rules_dir: Path = Field(BUNDLED_RULES, description="Folder of the rule files (*.yaml); "
+                            "default: the rules/ folder of this project.")
