@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install run test test-unit lint schemas clean
+.PHONY: install run test test-unit lint schemas bench clean
 
 $(STAMP):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -26,7 +26,7 @@ test-unit: install
 	$(BIN)/pytest tests/unit
 
 lint: install
-	$(BIN)/ruff check services tests
+	$(BIN)/ruff check services tests bench
 	$(BIN)/mypy services
 
 schemas: install
@@ -34,3 +34,6 @@ schemas: install
 
 clean:
 	rm -rf $(VENV) outbox var .pytest_cache
+
+bench: install
+	$(BIN)/python -m bench.relay

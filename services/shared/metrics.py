@@ -71,9 +71,13 @@ class _Partial:
 
     def __init__(self, family: Counter, service: str):
         self._family, self._service = family, service
+        self._children: dict[tuple[str, ...], Any] = {}
 
     def labels(self, *values: str) -> Any:
-        return self._family.labels(self._service, *values)
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._family.labels(self._service, *values)
+        return child
 
 
 def serve_metrics(port: int, registry: CollectorRegistry) -> None:

@@ -23,6 +23,7 @@ from ..contracts.messages import Event
 from ..metrics import ServiceMetrics
 
 REASON_HEADER = "x-dead-letter-reason"
+_log = structlog.get_logger()
 
 
 class PermanentFailure(Exception):
@@ -113,17 +114,11 @@ class Processor:
     dead_letter_exchange: str
 
     def process(self, delivery: Delivery) -> Disposition:
-        log = structlog.get_logger().bind(
-            stage=self.stage,
-            message_id=delivery.message_id,
-            correlation_id=delivery.correlation_id,
-            delivery_count=delivery.delivery_count,
-        )
         self.metrics.received.inc()
         started = time.perf_counter()
         disposition = self._decide(delivery)
         self.metrics.handling_seconds.observe(time.perf_counter() - started)
-        self._report(log, disposition)
+        self._report(delivery, disposition)
         return disposition
 
     def _decide(self, delivery: Delivery) -> Disposition:
@@ -144,17 +139,21 @@ class Processor:
             Outgoing.dead_letter(delivery, self.stage, reason, self.dead_letter_exchange), reason
         )
 
-    def _report(self, log: Any, disposition: Disposition) -> None:
+    def _report(self, delivery: Delivery, disposition: Disposition) -> None:
+        """One canonical log line per message, with its ids and outcome."""
+        ids = {"stage": self.stage, "message_id": delivery.message_id,
+               "correlation_id": delivery.correlation_id,
+               "delivery_count": delivery.delivery_count}
         match disposition:
             case Publish(outcome):
                 self.metrics.outcomes.labels(outcome.label).inc()
-                log.info("handled", outcome=outcome.label, **outcome.log)
+                _log.info("handled", outcome=outcome.label, **ids, **outcome.log)
             case DeadLetter(_, reason):
                 self.metrics.outcomes.labels("dead_lettered").inc()
-                log.warning("dead-lettered", outcome="dead_lettered", reason=reason)
+                _log.warning("dead-lettered", outcome="dead_lettered", reason=reason, **ids)
             case Retry(reason):
                 self.metrics.outcomes.labels("retried").inc()
-                log.warning("will retry", outcome="retried", reason=reason)
+                _log.warning("will retry", outcome="retried", reason=reason, **ids)
 
     def confirmed(self, disposition: Publish | DeadLetter) -> None:
         """All outgoing messages are confirmed by the broker: finish before the ack."""
