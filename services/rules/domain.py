@@ -157,8 +157,10 @@ def _link_facts(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for path, part in walk(document, PARTS[parent]):
             base = _fact(kind, path, part)
             base.pop(id_list, None)
-            for value in part.get(id_list, []):
-                yield {**base, single: value}
+            for i, value in enumerate(part.get(id_list, [])):
+                # the element's own pointer keeps every fact unique: the engine refuses a
+                # second fact with the same content (a plan may list one id twice)
+                yield {**base, single: value, "pointer": json_pointer((*path, id_list, i))}
 
 
 def _fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> dict[str, Any]:

@@ -73,6 +73,12 @@ def test_negated_facts_asserted_after_the_positive_fact_would_give_a_false_findi
     assert "/risk_assessment/risks/0" in naive  # R-CL-IN-01 has an action, yet it fired
 
 
+def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
+    # identical facts raise MessageObservedException in durable-rules
+    body = variant(TEXTILE, lambda d: d["actions"][0].update(risk_ids=["R-CL-IN-01"] * 2))
+    assert found(engine, body) == found(engine, example(TEXTILE))
+
+
 def test_evaluations_free_their_engine_state(engine):
     # durable-rules keeps at most 1,024 live states per ruleset; 1,100 evaluations must pass
     plan = parse_plan(example(BANKING))
