@@ -25,15 +25,6 @@ def errors_from_validation(exc: ValidationError) -> list[FieldError]:
     they are plan contents, and rejections travel to logs, metrics and e-mail."""
     errors = []
     for e in exc.errors(include_input=False, include_url=False):
-        path = [p for p in e["loc"] if not _is_union_branch(p)]
         message = e["msg"].removeprefix("Value error, ")
-        errors.append(FieldError(pointer=json_pointer(path), code=e["type"], message=message))
+        errors.append(FieldError(pointer=json_pointer(e["loc"]), code=e["type"], message=message))
     return errors
-
-
-def _is_union_branch(part: str | int) -> bool:
-    # pydantic adds the branch of an `A | B` union to the location, e.g. ("topic", "str");
-    # those names are not fields of the document.
-    return isinstance(part, str) and (
-        part in {"str", "int", "float", "bool"} or part.startswith(("function-", "constrained-"))
-    )

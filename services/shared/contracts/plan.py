@@ -542,7 +542,7 @@ class ClientDueDiligence(Part):
 class Engagement(Part):
     engagement_id: Identifier
     started_on: date
-    topic: Theme | ShortText
+    topic: ShortText
     status: EngagementStatus
     escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
     last_contact_on: date | None = None
@@ -588,7 +588,7 @@ class WorkingGroup(Part):
 class BankReporting(Part):
     hr_report_url: Url | None = None
     ungprf_aligned: bool = False
-    salient_issues: list[Theme | ShortText] = Field(default_factory=list)
+    salient_issues: list[ShortText] = Field(default_factory=list)
     portfolio_breakdown_published: bool = False
 
 

@@ -24,6 +24,7 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
+from ..logging import redact_credentials
 from .handling import DeadLetter, Delivery, Disposition, Outgoing, Processor, Publish, Retry
 
 log = structlog.get_logger()
@@ -34,6 +35,11 @@ STOP_POLL_SECONDS = 0.2
 # 130 of 200 final acks lost without a pause, none with 0.2 s). A graceful stop therefore keeps
 # the channel open this long after its last ack. See tests/broker: graceful stop.
 SETTLE_LINGER_SECONDS = 1.0
+# A message that failed goes back to the queue after a pause that doubles with each delivery,
+# so a short outage of a dependency does not use up its delivery limit in milliseconds. The
+# pause is scheduled on the ioloop: other messages keep flowing meanwhile.
+RETRY_DELAY_SECONDS = 0.5
+RETRY_DELAY_MAX_SECONDS = 30.0
 
 
 @dataclass
@@ -55,6 +61,7 @@ class _InFlight:
     """An input whose outputs are published and not yet all confirmed."""
 
     delivery_tag: int
+    delivery_count: int
     disposition: Publish | DeadLetter
     unconfirmed: set[int]
     failed: str | None = None
@@ -159,9 +166,11 @@ class PikaConsumer:
 
     def _wait_before_reconnect(self, reason: object) -> None:
         delay = self._backoff.next()
+        # the broker's reply text (e.g. PRECONDITION_FAILED on a changed queue argument) is what
+        # an operator needs; credentials are masked in case a URL appears in it
         log.warning("broker unavailable, reconnecting", queue=self._queue,
-                    reason=type(reason).__name__ if isinstance(reason, Exception) else reason,
-                    retry_in_s=delay)
+                    reason=redact_credentials(f"{type(reason).__name__}: {reason}")[:300]
+                    if isinstance(reason, Exception) else reason, retry_in_s=delay)
         self._stop_requested.wait(delay)
 
     def _watch_stop(self) -> None:
@@ -229,19 +238,20 @@ class PikaConsumer:
 
     def _on_message(self, channel: Channel, method: Basic.Deliver, props: BasicProperties,
                     body: bytes) -> None:
-        disposition = self._processor.process(delivery_of(method, props, body))
-        self._carry_out(method.delivery_tag, disposition)
+        delivery = delivery_of(method, props, body)
+        disposition = self._processor.process(delivery)
+        self._carry_out(method.delivery_tag, delivery.delivery_count, disposition)
 
-    def _carry_out(self, tag: int, disposition: Disposition) -> None:
+    def _carry_out(self, tag: int, count: int, disposition: Disposition) -> None:
         assert self._channel is not None
         if isinstance(disposition, Retry):
-            self._requeue(tag)
+            self._requeue_later(tag, count)
             return
+        inflight = _InFlight(tag, count, disposition, set())
         outgoing = self._processor.outgoing(disposition)
         if not outgoing:
-            self._finish(_InFlight(tag, disposition, set()))
+            self._finish(inflight)
             return
-        inflight = _InFlight(tag, disposition, set())
         self._inflight[tag] = inflight
         for message in outgoing:
             seq = self._next_seq
@@ -287,21 +297,30 @@ class PikaConsumer:
         if inflight.failed:
             log.warning("output not confirmed, requeueing input", queue=self._queue,
                         reason=inflight.failed)
-            self._requeue(inflight.delivery_tag)
+            self._requeue_later(inflight.delivery_tag, inflight.delivery_count)
             return
         try:
             self._processor.confirmed(inflight.disposition)
         except Exception as e:
             log.warning("post-publish step failed, requeueing input", queue=self._queue,
                         reason=type(e).__name__)
-            self._requeue(inflight.delivery_tag)
+            self._requeue_later(inflight.delivery_tag, inflight.delivery_count)
             return
         self._channel.basic_ack(inflight.delivery_tag)
 
-    def _requeue(self, tag: int) -> None:
-        assert self._channel is not None
-        self._processor.metrics.requeued.inc()
-        self._channel.basic_nack(tag, requeue=True)
+    def _requeue_later(self, tag: int, delivery_count: int) -> None:
+        assert self._connection is not None
+        channel = self._channel
+        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** delivery_count)
+
+        def requeue() -> None:
+            # after a reconnect the tag belongs to a closed channel: the broker has already
+            # returned the message to the queue
+            if channel is self._channel and channel is not None and channel.is_open:
+                self._processor.metrics.requeued.inc()
+                channel.basic_nack(tag, requeue=True)
+
+        self._connection.ioloop.call_later(delay, requeue)
 
 
 def publish_confirmed(parameters: pika.URLParameters, messages: list[Outgoing]) -> None:
