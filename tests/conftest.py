@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pika
 import pytest
 import structlog
+from aiosmtpd.controller import Controller
+
+from tests.support import Inbox, free_port
 
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("TEST_BROKER_PORT", "5672"))
@@ -61,6 +64,16 @@ def amqp_url(broker: str) -> Iterator[str]:
         yield f"amqp://guest:guest@{broker}/{vhost}?heartbeat=30"
     finally:
         _ctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port, keeping what it receives."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,11 +3,9 @@
 
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from services.shared.contracts import NotificationDelivered
 from services.shared.contracts.messages import NOTIFY_INPUT, AssessmentCompleted
-from services.shared.messaging.handling import Delivery, Outcome, Outgoing, PermanentFailure
+from services.shared.messaging.handling import Delivery, Outcome, Outgoing, decode
 from services.shared.metrics import ServiceMetrics
 
 from .domain import Renderer, Secretariat, letters_for
@@ -23,11 +21,7 @@ class NotifyHandler:
     metrics: ServiceMetrics
 
     def __call__(self, delivery: Delivery) -> Outcome:
-        try:
-            event = NOTIFY_INPUT.validate_json(delivery.body)
-        except ValidationError as e:
-            raise PermanentFailure(
-                f"not a valid assessment or rejection event ({e.error_count()} errors)") from None
+        event = decode(NOTIFY_INPUT, delivery, "assessment or rejection")
         about = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
         delivered = []
         for letter in letters_for(event, self.secretariat):

@@ -3,15 +3,22 @@
 import uuid
 from dataclasses import dataclass
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter
 
 from services.shared.contracts import AssessmentCompleted, SubmissionAccepted
-from services.shared.messaging.handling import Delivery, Outcome, Outgoing, PermanentFailure
+from services.shared.messaging.handling import (
+    Delivery,
+    Outcome,
+    Outgoing,
+    PermanentFailure,
+    decode,
+)
 from services.shared.metrics import ServiceMetrics
 
 from .domain import as_of
 from .ports import Engine, EvaluationError
 
+_ACCEPTED = TypeAdapter(SubmissionAccepted)
 _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
 
 
@@ -21,11 +28,7 @@ class RulesHandler:
     metrics: ServiceMetrics
 
     def __call__(self, delivery: Delivery) -> Outcome:
-        try:
-            accepted = SubmissionAccepted.model_validate_json(delivery.body)
-        except ValidationError as e:
-            raise PermanentFailure(
-                f"not a valid submission.accepted event ({e.error_count()} errors)") from None
+        accepted = decode(_ACCEPTED, delivery, "submission.accepted")
         plan = accepted.plan
         try:
             findings = self.engine.evaluate(plan)

@@ -10,7 +10,6 @@ import urllib.request
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.shared.topology import STAGES
 from tests.broker.amqp import consumers, ready, unacked
@@ -18,15 +17,6 @@ from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE, Inbox, free
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 SECRETARIAT = "secretariaat@ser.example"
-
-
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def covenant(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
@@ -48,8 +38,8 @@ def by_recipient(inbox: Inbox) -> dict[str, list[email.message.EmailMessage]]:
     return received
 
 
-def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp, tmp_path):
-    inbox, smtp_port = smtp
+def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_server, tmp_path):
+    inbox, smtp_port = smtp_server
     metrics_ports = {s: free_port() for s in STAGES}
     env = {**os.environ, "AMQP_URL": amqp_url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
            "DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", "LOG_LEVEL": "INFO",

@@ -2,7 +2,6 @@ import email
 from email import policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from prometheus_client import CollectorRegistry
 
 from services.notify.adapters import OutboxMailer, SmtpConfigError, SmtpMailer
@@ -21,7 +20,6 @@ from services.shared.contracts import (
 )
 from services.shared.messaging.handling import Delivery, PermanentFailure
 from services.shared.metrics import ServiceMetrics
-from tests.support import Inbox, free_port
 
 SECRETARIAT = Secretariat({"*": "secretariaat@ser.example", "banking": "dba@ser.example"},
                           Language.NL)
@@ -100,15 +98,6 @@ def test_the_outbox_holds_one_file_per_message_even_when_sent_twice(tmp_path):
     [eml] = tmp_path.glob("*.eml")
     assert email.message_from_bytes(eml.read_bytes())["Message-ID"] == message["Message-ID"]
     assert list(tmp_path.glob("*.tmp")) == []
-
-
-@pytest.fixture
-def smtp_server():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def test_smtp_delivers_to_a_real_server(smtp_server):

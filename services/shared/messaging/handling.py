@@ -15,9 +15,10 @@ Transports (RabbitMQ, in-process) only carry out dispositions; they make no deci
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from pydantic import TypeAdapter, ValidationError
 
 from ..contracts.messages import Event
 from ..metrics import ServiceMetrics
@@ -101,6 +102,16 @@ class Retry:
 
 Disposition = Publish | DeadLetter | Retry
 Handler = Callable[[Delivery], Outcome]
+T = TypeVar("T")
+
+
+def decode(contract: TypeAdapter[T], delivery: Delivery, what: str) -> T:
+    """An internal event that does not match its contract can never be handled: raise
+    PermanentFailure (counting the errors, never quoting the body)."""
+    try:
+        return contract.validate_json(delivery.body)
+    except ValidationError as e:
+        raise PermanentFailure(f"not a valid {what} event ({e.error_count()} errors)") from None
 
 
 @dataclass
