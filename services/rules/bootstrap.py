@@ -11,8 +11,12 @@ from .rulefiles import load_rulebook
 from .settings import RulesSettings
 
 
+def build_engine(settings: RulesSettings) -> DurableRulesEngine:
+    return DurableRulesEngine(load_rulebook(settings.rules_dir))
+
+
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
-    return RulesHandler(DurableRulesEngine(load_rulebook(settings.rules_dir)), metrics)
+    return RulesHandler(build_engine(settings), metrics)
 
 
 def main(settings: RulesSettings | None = None) -> None:

@@ -103,7 +103,6 @@ class PikaConsumer:
         stop_timeout: float = 30.0,
         declare: Callable[[Any], None] | None = None,
         backoff: Backoff | None = None,
-        on_ready: Callable[[bool], None] | None = None,
     ):
         self._parameters = parameters
         self._queue = queue
@@ -112,7 +111,6 @@ class PikaConsumer:
         self._stop_timeout = stop_timeout
         self._declare = declare
         self._backoff = backoff or Backoff()
-        self._on_ready = on_ready or (lambda ready: None)
         self._stop_requested = threading.Event()
         self._reset_connection_state()
 
@@ -126,6 +124,7 @@ class PikaConsumer:
         self._owner_of_message: dict[str, int] = {}  # outgoing message id -> input tag
         self._stopping = False
         self._closing_scheduled = False
+        self._lost: object = "connection lost"  # why the last connection ended, for the log
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -146,9 +145,8 @@ class PikaConsumer:
             )
             self._connection.ioloop.call_later(STOP_POLL_SECONDS, self._watch_stop)
             self._connection.ioloop.start()
-            self._on_ready(False)
             if not self._stop_requested.is_set():
-                self._wait_before_reconnect("connection lost")
+                self._wait_before_reconnect(self._lost)
             self._reset_connection_state()
         log.info("consumer stopped", queue=self._queue)
 
@@ -207,11 +205,11 @@ class PikaConsumer:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: SelectConnection, error: Exception) -> None:
+        self._lost = error
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: SelectConnection, reason: Exception) -> None:
-        if not self._stopping:
-            log.warning("connection closed", queue=self._queue, reason=type(reason).__name__)
+        self._lost = reason
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel: Channel) -> None:
@@ -225,7 +223,6 @@ class PikaConsumer:
         assert self._channel is not None
         self._consumer_tag = self._channel.basic_consume(self._queue, self._on_message)
         self._backoff.reset()
-        self._on_ready(True)
         log.info("consuming", queue=self._queue, prefetch=self._prefetch)
 
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
