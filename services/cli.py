@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.shared.contracts import Finding, PlanInvalid, Severity, parse_plan
+from services.shared.contracts import FieldError, Finding, PlanInvalid, Severity, parse_plan
 from services.shared.logging import configure_logging, redact_credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -93,15 +93,11 @@ def _run(args: argparse.Namespace) -> int:
 # --- check --------------------------------------------------------------------------------
 
 def _check(args: argparse.Namespace) -> int:
-    from prometheus_client import CollectorRegistry
-
-    from services.rules.bootstrap import build_handler
+    from services.rules.bootstrap import build_engine
     from services.rules.settings import RulesSettings
-    from services.shared.metrics import ServiceMetrics
 
     _quiet_logging()
-    engine = build_handler(RulesSettings(), ServiceMetrics.create("check", CollectorRegistry())) \
-        .engine
+    engine = build_engine(RulesSettings())
     results: list[dict[str, Any]] = []
     exit_code = EXIT_OK
     for path in args.files:
@@ -129,7 +125,6 @@ def _check(args: argparse.Namespace) -> int:
         for r in results:
             print(f"\n{r['file']}: {'valid' if r['valid'] else 'INVALID'}")
             if not r["valid"]:
-                from services.shared.contracts import FieldError
                 _print_errors([FieldError(**e) for e in r["errors"]], len(r["errors"]))
             else:
                 _print_findings([Finding.model_validate(f) for f in r["findings"]])
