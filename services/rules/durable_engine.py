@@ -24,8 +24,9 @@ import durable.engine as engine
 
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
-from .compiler import MATCHED, compile_rulesets, negated_kinds
-from .domain import RuleBook, facts_of, finding_of, ordered
+from .compiler import MATCHED, CompiledRuleset, compile_rulesets
+from .domain import Match, RuleBook, as_of, finding_of, ordered
+from .facts import Fact, measure_facts, plan_facts
 from .ports import EvaluationError
 
 MAX_FACTS_PER_EVALUATION = 40_000
@@ -33,32 +34,36 @@ MAX_FACTS_PER_EVALUATION = 40_000
 
 class DurableRulesEngine:
     def __init__(self, rulebook: RuleBook):
-        self._rulebook = rulebook
+        self.rulebook = rulebook
         self._host = engine.Host()
         self._found: dict[str, list[Finding]] = {}
         self._lock = threading.Lock()
-        self._rulesets: dict[Covenant, list[str]] = {}
-        self._negated: dict[Covenant, frozenset[str]] = {}
+        self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
+        by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
         for covenant in Covenant:
-            rules = rulebook.in_scope(covenant)
-            compiled = compile_rulesets(covenant.value, rules)
-            by_id = rulebook.by_id()
-            for ruleset in compiled.values():
-                for rule_id, rule in ruleset.items():
-                    rule["run"] = self._action(by_id[rule_id].id)
-            definitions.update(compiled)
-            self._rulesets[covenant] = list(compiled)
-            self._negated[covenant] = negated_kinds(rules)
+            compiled = compile_rulesets(covenant, rulebook.in_scope(covenant))
+            for ruleset in compiled:
+                definitions[ruleset.name] = {
+                    rule_id: {**rule, "run": self._action(by_id[rule_id])}
+                    for rule_id, rule in ruleset.rules.items()
+                }
+            self._rulesets[covenant] = compiled
         if definitions:
+            # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
 
     @property
     def ruleset_version(self) -> str:
-        return self._rulebook.version
+        return self.rulebook.version
+
+    def facts(self, plan: PlanSubmission) -> list[Fact]:
+        """Every fact of one evaluation: the plan's, the reference data's, the measures'."""
+        facts = plan_facts(plan) + self.rulebook.reference.facts_for(plan)
+        return facts + measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
 
     def evaluate(self, plan: PlanSubmission) -> list[Finding]:
-        facts = facts_of(plan, self._negated[plan.covenant])
+        facts = self.facts(plan)
         if len(facts) > MAX_FACTS_PER_EVALUATION:
             raise EvaluationError(
                 f"the plan decomposes into {len(facts):,} facts; the engine's limit per "
@@ -73,20 +78,22 @@ class DurableRulesEngine:
             finally:
                 del self._found[sid]
                 for ruleset in self._rulesets[plan.covenant]:
-                    self._delete_state(ruleset, sid)
+                    self._delete_state(ruleset.name, sid)
 
-    def _assert_all(self, ruleset: str, sid: str, facts: list[dict[str, Any]]) -> None:
-        for fact in facts:
+    def _assert_all(self, ruleset: CompiledRuleset, sid: str, facts: list[Fact]) -> None:
+        rank = {kind: i for i, kind in enumerate(ruleset.order)}
+        needed = sorted((f for f in facts if f["kind"] in rank), key=lambda f: rank[f["kind"]])
+        for fact in needed:
             try:
-                state = self._host.assert_fact(ruleset, {**fact, "sid": sid})
+                state = self._host.assert_fact(ruleset.name, {**fact, "sid": sid})
             except engine.MessageNotHandledException:
                 continue
             except Exception as e:  # the engine puts the whole fact in its exceptions
                 raise EvaluationError(
-                    f"the engine refused a {fact['kind']} fact in {ruleset}: "
+                    f"the engine refused a {fact['kind']} fact in {ruleset.name}: "
                     f"{type(e).__name__}") from None
             if isinstance(state, dict) and state.get("exception"):
-                raise EvaluationError(f"a rule action failed in {ruleset} on a "
+                raise EvaluationError(f"a rule action failed in {ruleset.name} on a "
                                       f"{fact['kind']} fact")
 
     def _delete_state(self, ruleset: str, sid: str) -> None:
@@ -94,10 +101,12 @@ class DurableRulesEngine:
         with contextlib.suppress(Exception):
             self._host.delete_state(ruleset, sid)
 
-    def _action(self, rule_id: str) -> Callable[[Any], None]:
+    def _action(self, rule: Any) -> Callable[[Any], None]:
+        aliases = [j.alias for j in rule.when.with_]
+
         def run(c: Any) -> None:
-            matched = dict(getattr(c, MATCHED)._d)
-            rule = self._rulebook.by_id()[rule_id]
-            self._found[c.s.sid].append(finding_of(rule, matched))
+            match = Match(rule, dict(getattr(c, MATCHED)._d),
+                          {a: dict(getattr(c, a)._d) for a in aliases})
+            self._found[c.s.sid].append(finding_of(match))
 
         return run

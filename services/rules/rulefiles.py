@@ -1,43 +1,57 @@
-"""Reads the rule files under `rules/` (YAML, edited by policy experts) into a RuleBook."""
+"""Reads the rule set from a rules folder: the rule files (`*.yaml`, test files excepted) and
+the reference data under `reference/`. The version stamped on every assessment is a hash of
+both, so it changes with any edit that can change a finding."""
 
 import hashlib
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from .compiler import CompileError, compile_rule
-from .domain import FACT_KINDS, RuleBook, RuleSpec
+from .domain import RuleBook
+from .facts import FACT_KINDS
+from .language import RuleFile, RuleSpec
+from .reference import ReferenceDataError, load_reference
 
-
-class RuleFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rules: list[RuleSpec]
+TESTS_SUFFIX = ".tests.yaml"
 
 
 class RuleFileError(ValueError):
-    """A rule file that cannot be used; the message names the file and what is wrong."""
+    """A rule set that cannot be used; the message names the file and what is wrong."""
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.yaml") if not p.name.endswith(TESTS_SUFFIX))
+
+
+def version_of(directory: Path) -> str:
+    digest = hashlib.sha256()
+    reference = directory / "reference"
+    files = rule_files(directory) + (sorted(p for p in reference.rglob("*") if p.is_file())
+                                     if reference.is_dir() else [])
+    for path in files:
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return f"rs-{digest.hexdigest()[:12]}"
 
 
 def load_rulebook(directory: Path) -> RuleBook:
-    files = sorted(directory.glob("**/*.yaml"))
+    files = rule_files(directory)
     if not files:
         raise RuleFileError(f"no rule files (*.yaml) under {directory}")
-    rules: list[RuleSpec] = []
-    digest = hashlib.sha256()
-    for path in files:
-        content = path.read_bytes()
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + content + b"\0")
-        rules.extend(_read(path, content))
+    rules = [rule for path in files for rule in read_rule_file(path)]
     _check_unique(rules)
-    return RuleBook(tuple(rules), f"rs-{digest.hexdigest()[:12]}")
-
-
-def _read(path: Path, content: bytes) -> list[RuleSpec]:
     try:
-        document = yaml.safe_load(content)
-        rules = RuleFile.model_validate(document).rules
+        reference = load_reference(directory / "reference")
+    except (OSError, KeyError, ValueError, ReferenceDataError) as e:
+        raise RuleFileError(f"{directory / 'reference'}: {e}") from None
+    return RuleBook(tuple(rules), version_of(directory), reference)
+
+
+def read_rule_file(path: Path) -> list[RuleSpec]:
+    try:
+        rules = RuleFile.model_validate(yaml.safe_load(path.read_bytes())).rules
     except yaml.YAMLError as e:
         raise RuleFileError(f"{path}: not valid YAML: {e}") from None
     except ValidationError as e:
@@ -50,14 +64,17 @@ def _read(path: Path, content: bytes) -> list[RuleSpec]:
 
 
 def _check_rule(path: Path, rule: RuleSpec) -> None:
-    parts = [rule.when.part] + ([rule.when.without.part] if rule.when.without else [])
+    when = rule.when
+    parts = [when.subject, *(j.part for j in [*when.with_, *when.without])]
+    if when.measure:
+        parts.append(when.measure.of)
     unknown = [p for p in parts if p not in FACT_KINDS]
     if unknown:
         raise RuleFileError(f"{path}: rule {rule.id}: unknown plan part(s) {unknown}; "
                             f"known: {', '.join(sorted(FACT_KINDS))}")
     try:
         compile_rule(rule)
-    except CompileError as e:
+    except (CompileError, KeyError) as e:
         raise RuleFileError(f"{path}: rule {rule.id}: {e}") from None
 
 

@@ -1,0 +1,127 @@
+"""Reference data the rules join with: country risk flags, the US DoL list of goods, the
+covenant calendar, NACE codes to value chains. Read from `<rules dir>/reference/`; every row
+must carry its provenance (source, edition, licence). See that folder's README."""
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.shared.contracts import PlanSubmission
+
+from .facts import Fact, stamp
+
+PROVENANCE = ("edition", "source", "licence", "is_fixture")
+FILES = ("country_indicators.csv", "dol_goods.csv", "covenant_calendar.csv",
+         "nace_value_chains.csv", "thresholds.yaml")
+
+
+class ReferenceDataError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    countries: tuple[Fact, ...]
+    dol_goods: tuple[Fact, ...]
+    calendar: dict[tuple[str, int], Fact]
+    nace_chains: tuple[tuple[str, str], ...]  # (NACE prefix, value chain)
+
+    @classmethod
+    def empty(cls) -> "ReferenceData":
+        return cls((), (), {}, ())
+
+    def facts_for(self, plan: PlanSubmission) -> list[Fact]:
+        as_of = plan.submission.submitted_at.date()
+        found = [dict(f) for f in (*self.countries, *self.dol_goods)]
+        entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))
+        if entry:
+            days_late = (as_of - date.fromisoformat(entry["due_on"])).days - entry["grace_days"]
+            found.append({**entry, "days_late": days_late})
+        found += self._chains(plan)
+        return [stamp(f, as_of, plan.covenant.value) for f in found]
+
+    def _chains(self, plan: PlanSubmission) -> list[Fact]:
+        """A `nace_chain` fact per financing whose NACE code falls in a mapped value chain."""
+        if not plan.banking:
+            return []
+        return [
+            {"kind": "nace_chain", "financing_id": f.financing_id, "nace": f.nace,
+             "value_chain": chain, "pointer": f"/banking/financings/{i}"}
+            for i, f in enumerate(plan.banking.financings)
+            for prefix, chain in self.nace_chains if f.nace.startswith(prefix)
+        ]
+
+
+def load_reference(folder: Path) -> ReferenceData:
+    if not folder.is_dir():
+        return ReferenceData.empty()
+    thresholds = yaml.safe_load((folder / "thresholds.yaml").read_text(encoding="utf-8"))
+    dol = [_dol(r) for r in _rows(folder / "dol_goods.csv")]
+    countries = _countries(_rows(folder / "country_indicators.csv"), dol, thresholds)
+    calendar = {
+        (r["covenant"], int(r["reporting_year"])): {
+            "kind": "calendar", "covenant": r["covenant"], "reporting_year":
+            int(r["reporting_year"]), "due_on": r["due_on"], "grace_days": int(r["grace_days"]),
+            "pointer": "/submission/submitted_at"}
+        for r in _rows(folder / "covenant_calendar.csv")
+    }
+    chains = tuple((r["nace_prefix"], r["value_chain"])
+                   for r in _rows(folder / "nace_value_chains.csv"))
+    return ReferenceData(tuple(countries), tuple(dol), calendar, chains)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for n, row in enumerate(rows, start=2):
+        missing = [k for k in PROVENANCE if not (row.get(k) or "").strip()]
+        if missing:
+            raise ReferenceDataError(f"{path}:{n}: no {', '.join(missing)} (provenance is "
+                                     "required on every value)")
+    return rows
+
+
+def _dol(row: dict[str, str]) -> Fact:
+    return {"kind": "dol_good", "country": row["country"], "good": row["good"],
+            "child_labour": row["child_labour"] == "true",
+            "forced_labour": row["forced_labour"] == "true",
+            "edition": row["edition"], "pointer": ""}
+
+
+def _countries(rows: list[dict[str, str]], dol: list[Fact],
+               thresholds: dict[str, Any]) -> list[Fact]:
+    by_country: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        by_country.setdefault(r["country"], {})[r["indicator"]] = _typed(r["value"])
+    goods = set(thresholds["textile_goods"])
+    listed = {(d["country"], kind) for d in dol if d["good"] in goods
+              for kind in ("child_labour", "forced_labour") if d[kind]}
+    general = thresholds["general"]
+    facts = []
+    for country, ind in sorted(by_country.items()):
+        flags = {
+            "hr_freedom_of_association":
+                ind.get("ituc_rating", 0) >= thresholds["freedom_of_association"]["ituc_min_rating"],
+            "hr_child_labour": (country, "child_labour") in listed,
+            "hr_forced_labour": (country, "forced_labour") in listed
+                or ind.get("tip_tier") in thresholds["forced_labour"]["tip_tiers"],
+            "hr_general": ind.get("wgi_rule_of_law_pct", 100)
+                < general["wgi_rule_of_law_percentile_below"]
+                or (general["conflict_affected"] and ind.get("conflict_affected") is True),
+        }
+        facts.append({"kind": "country", "country": country, **ind, **flags,
+                      "hr_any": any(flags.values()), "pointer": ""})
+    return facts
+
+
+def _typed(value: str) -> Any:
+    if value in ("true", "false"):
+        return value == "true"
+    try:
+        return int(value)
+    except ValueError:
+        return value
