@@ -18,6 +18,11 @@ from .language import AllOf, AnyOf, Condition, Duration, Join, RuleSpec, Test
 
 MAX_RULES_PER_RULESET = 24
 MATCHED = "fact"
+# Every ruleset handles one sentinel fact per evaluation. durable-rules keeps state for a sid
+# even when none of its facts was handled (1,025 such sids: MemoryError), and deleting that
+# state kills the process (free(): invalid pointer); with one handled fact both are fine.
+SENTINEL_RULE = "_evaluation"
+SENTINEL_KIND = "evaluation"
 AGE = "__age_days"
 
 _COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
@@ -45,7 +50,9 @@ def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[Compiled
 
 
 def _ruleset(name: str, rules: list[RuleSpec]) -> CompiledRuleset:
-    return CompiledRuleset(name, {r.id: compile_rule(r) for r in rules}, assertion_order(rules))
+    compiled = {SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
+    compiled.update({r.id: compile_rule(r) for r in rules})
+    return CompiledRuleset(name, compiled, (SENTINEL_KIND, *assertion_order(rules)))
 
 
 def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:

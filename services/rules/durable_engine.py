@@ -24,7 +24,7 @@ import durable.engine as engine
 
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
-from .compiler import MATCHED, CompiledRuleset, compile_rulesets
+from .compiler import MATCHED, SENTINEL_KIND, CompiledRuleset, compile_rulesets
 from .domain import Match, RuleBook, as_of, finding_of, ordered
 from .facts import Fact, measure_facts, plan_facts
 from .ports import EvaluationError
@@ -45,7 +45,8 @@ class DurableRulesEngine:
             compiled = compile_rulesets(covenant, rulebook.in_scope(covenant))
             for ruleset in compiled:
                 definitions[ruleset.name] = {
-                    rule_id: {**rule, "run": self._action(by_id[rule_id])}
+                    rule_id: {**rule, "run": self._action(by_id[rule_id])
+                              if rule_id in by_id else _ignore}
                     for rule_id, rule in ruleset.rules.items()
                 }
             self._rulesets[covenant] = compiled
@@ -58,9 +59,11 @@ class DurableRulesEngine:
         return self.rulebook.version
 
     def facts(self, plan: PlanSubmission) -> list[Fact]:
-        """Every fact of one evaluation: the plan's, the reference data's, the measures'."""
+        """Every fact of one evaluation: the sentinel, the plan's, the reference data's and
+        the measures'."""
         facts = plan_facts(plan) + self.rulebook.reference.facts_for(plan)
-        return facts + measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
+        measures = measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
+        return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts, *measures]
 
     def evaluate(self, plan: PlanSubmission) -> list[Finding]:
         facts = self.facts(plan)
@@ -110,3 +113,7 @@ class DurableRulesEngine:
             self._found[c.s.sid].append(finding_of(match))
 
         return run
+
+
+def _ignore(c: Any) -> None:
+    """The sentinel rule's action: nothing to record."""

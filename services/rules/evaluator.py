@@ -31,7 +31,7 @@ def holds(rule: RuleSpec, test: Test, fact: dict[str, Any]) -> bool:
     raise TypeError(test)
 
 
-def condition_holds(c: Condition, value: Any, fact: dict[str, Any]) -> bool:  # noqa: PLR0911
+def condition_holds(c: Condition, value: Any, fact: dict[str, Any]) -> bool:
     v = lookup(fact, c.field)
     present = v is not MISSING
     match c.op:

@@ -101,11 +101,11 @@ def _countries(rows: list[dict[str, str]], dol: list[Fact],
     listed = {(d["country"], kind) for d in dol if d["good"] in goods
               for kind in ("child_labour", "forced_labour") if d[kind]}
     general = thresholds["general"]
+    min_ituc = thresholds["freedom_of_association"]["ituc_min_rating"]
     facts = []
     for country, ind in sorted(by_country.items()):
         flags = {
-            "hr_freedom_of_association":
-                ind.get("ituc_rating", 0) >= thresholds["freedom_of_association"]["ituc_min_rating"],
+            "hr_freedom_of_association": ind.get("ituc_rating", 0) >= min_ituc,
             "hr_child_labour": (country, "child_labour") in listed,
             "hr_forced_labour": (country, "forced_labour") in listed
                 or ind.get("tip_tier") in thresholds["forced_labour"]["tip_tiers"],

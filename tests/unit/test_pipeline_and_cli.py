@@ -4,7 +4,7 @@ from email import policy
 
 from services.cli import main
 from services.pipeline import LocalPipeline, plan_files
-from tests.support import BANKING, EXAMPLES, INVALID, TEXTILE, variant
+from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE
 
 
 def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkeypatch):
@@ -56,10 +56,10 @@ def test_check_exits_1_when_something_high_or_critical_is_found(capsys):
 
 
 def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
-    def act_on_every_risk(d):
-        d["actions"][2].update(owner_role="Sourcing manager Turkey", due_on="2019-09-30")
-
-    plan = tmp_path / "clean.json"
-    plan.write_bytes(variant(TEXTILE, act_on_every_risk))
-    assert main(["check", str(plan)]) == 0
-    assert "findings: 0 critical, 0 high" in capsys.readouterr().out
+    plan = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    plan["actions"][1]["due_on"] = "2019-03-01"  # overdue: a medium finding
+    path = tmp_path / "medium-only.json"
+    path.write_text(json.dumps(plan))
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "findings: 0 critical, 0 high, 1 medium" in out and "DD4-OVERDUE-ACTIONS" in out

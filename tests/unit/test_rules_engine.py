@@ -1,10 +1,19 @@
+"""The durable-rules adapter and the engine's sharp edges it owns."""
+
+import dataclasses
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from services.rules.domain import RuleBook, RuleSpec, facts_of
+from services.rules import durable_engine
+from services.rules.compiler import assertion_order
+from services.rules.domain import RuleBook
 from services.rules.durable_engine import DurableRulesEngine
+from services.rules.facts import make_fact
 from services.rules.ports import EvaluationError
 from services.rules.rulefiles import RuleFileError, load_rulebook
 from services.shared.contracts import parse_plan
@@ -14,69 +23,79 @@ RULES = ROOT / "rules"
 
 
 @pytest.fixture(scope="module")
-def engine():
-    return DurableRulesEngine(load_rulebook(RULES))
+def rulebook():
+    return load_rulebook(RULES)
+
+
+@pytest.fixture(scope="module")
+def engine(rulebook):
+    return DurableRulesEngine(rulebook)
 
 
 def found(engine, body: bytes) -> list[tuple[str, str]]:
     return [(f.rule_id, f.pointers[0]) for f in engine.evaluate(parse_plan(body))]
 
 
-def test_textile_example_findings(engine):
+def test_textile_example_findings_worst_first(engine):
     assert found(engine, example(TEXTILE)) == [
         ("DD3-PRIORITY-RISK-HAS-ACTION", "/risk_assessment/risks/2"),
+        ("DD2-CHILD-LABOUR-FLAG-ADDRESSED", "/textile/production_locations/1/product_types/0"),
+        ("DD2-CHILD-LABOUR-FLAG-ADDRESSED", "/textile/production_locations/3/product_types/0"),
+        ("DD3-ACTION-OWNER-DEADLINE", "/actions/2"),
+        ("DD5-LOCATION-VOLUME-COVERAGE", "/textile"),
+        ("DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED", "/risk_assessment/risks/1"),
+        ("DD4-LOCATION-MONITORING-RECENT", "/textile/production_locations/2"),
+        ("DD4-LOCATION-MONITORING-RECENT", "/textile/production_locations/3"),
+        ("DD4-OVERDUE-ACTIONS", "/actions/1"),
     ]
 
 
 def test_banking_example_findings_worst_first(engine):
     assert found(engine, example(BANKING)) == [
+        ("DD2-CLIENT-DD-BEFORE-FINANCING", "/banking/financings/1"),
         ("DD3-PRIORITY-RISK-HAS-ACTION", "/risk_assessment/risks/1"),
         ("DD1-ACCOUNTABLE-ROLE-RESOURCED", "/governance"),
         ("DD1-POLICY-SENIOR-APPROVAL", "/policy"),
+        ("DD2-CLIENT-PERIODIC-REVIEW", "/banking/clients/1"),
         ("DD6-GM-AVAILABLE", "/grievance/mechanism"),
+        ("DD3-LINKED-IMPACT-LEVERAGE", "/risk_assessment/risks/1"),
+        ("DD4-EFFECTIVENESS-REVIEW-WITH-FEEDBACK", "/risk_assessment/scoping"),
     ]
 
 
-def test_messages_are_rendered_in_both_languages_with_the_matched_values(engine):
-    [finding] = engine.evaluate(parse_plan(example(TEXTILE)))
-    assert "R-FOA-TR-01" in finding.message.nl and "R-FOA-TR-01" in finding.message.en
-    assert [str(r) for r in finding.references][:2] == ["DDG 3.1", "DDG 3.2"]
+def test_a_finding_names_the_joined_parts_and_renders_both_languages(engine):
+    finding = next(f for f in engine.evaluate(parse_plan(example(BANKING)))
+                   if f.rule_id == "DD2-CLIENT-DD-BEFORE-FINANCING")
+    assert finding.pointers == ["/banking/financings/1", "/banking/clients/1"]
+    assert "C-3b7e10" in finding.message.nl and "C-3b7e10" in finding.message.en
+    assert finding.rule_version == 1 and str(finding.references[0]) == "DDG 2.2"
 
 
-def test_an_absent_part_is_found_by_an_absence_rule(engine):
-    body = variant(TEXTILE, lambda d: [loc.update(active=False)
-                                       for loc in d["textile"]["production_locations"]])
-    assert ("DD5-LOCATIONS-SUBMITTED", "/textile") in found(engine, body)
+def test_nested_placeholders_and_parameters_are_rendered(engine):
+    finding = next(f for f in engine.evaluate(parse_plan(example(TEXTILE)))
+                   if f.rule_id == "DD5-LOCATION-VOLUME-COVERAGE")
+    assert "96.5% of the tier-1 purchase volume; the norm is 100%" in finding.message.en
 
 
-def test_not_equal_also_matches_a_missing_field(engine):
-    body = variant(BANKING, lambda d: d["governance"].pop("accountable_role"))
-    assert ("DD1-ACCOUNTABLE-ROLE-RESOURCED", "/governance") in found(engine, body)
+def test_each_rule_asserts_its_negated_parts_before_its_positive_parts(rulebook):
+    order = assertion_order(rulebook.in_scope(parse_plan(example(TEXTILE)).covenant))
+    for rule in rulebook.rules:
+        for negated in (j.part for j in rule.when.without):
+            for positive in (rule.when.subject, *(j.part for j in rule.when.with_)):
+                if negated in order and positive in order:
+                    assert order.index(negated) < order.index(positive), rule.id
 
 
-def test_a_textile_only_rule_never_fires_on_a_bank(engine):
-    assert all(rule != "DD5-LOCATIONS-SUBMITTED" for rule, _ in found(engine, example(BANKING)))
-
-
-def test_negated_facts_asserted_after_the_positive_fact_would_give_a_false_finding(engine):
-    """The engine decides negation when the positive fact arrives; facts_of must put the
-    negated kinds first. This pins the engine behaviour the ordering exists for."""
-    plan = parse_plan(example(TEXTILE))
-    ordered = facts_of(plan, frozenset({"action_risk"}))
-    kinds = [f["kind"] == "action_risk" for f in ordered]
-    assert kinds == sorted(kinds, reverse=True) and any(kinds)  # every link before the rest
-
-    rulebook = load_rulebook(RULES)
-    reversed_engine = DurableRulesEngine(rulebook)
-    reversed_engine._negated = {c: frozenset() for c in reversed_engine._negated}
-    naive = [f.pointers[0] for f in reversed_engine.evaluate(plan)]
-    assert "/risk_assessment/risks/0" in naive  # R-CL-IN-01 has an action, yet it fired
-
-
-def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
-    # identical facts raise MessageObservedException in durable-rules
-    body = variant(TEXTILE, lambda d: d["actions"][0].update(risk_ids=["R-CL-IN-01"] * 2))
-    assert found(engine, body) == found(engine, example(TEXTILE))
+def test_negated_facts_asserted_late_would_give_a_false_finding(rulebook):
+    """The engine decides negation when the positive facts are complete. This pins the engine
+    behaviour the assertion order exists for."""
+    naive = DurableRulesEngine(rulebook)
+    for covenant, rulesets in naive._rulesets.items():
+        naive._rulesets[covenant] = [dataclasses.replace(
+            rs, order=tuple(sorted(rs.order, key=lambda k: k == "action_risk"))) for rs in rulesets]
+    pointers = [f.pointers[0] for f in naive.evaluate(parse_plan(example(TEXTILE)))
+                if f.rule_id == "DD3-PRIORITY-RISK-HAS-ACTION"]
+    assert "/risk_assessment/risks/0" in pointers  # R-CL-IN-01 has an action, yet it fired
 
 
 def test_evaluations_free_their_engine_state(engine):
@@ -86,37 +105,77 @@ def test_evaluations_free_their_engine_state(engine):
         engine.evaluate(plan)
 
 
-def test_plan_fields_named_like_engine_identity_fields_never_reach_the_engine():
-    from services.rules.domain import _fact
+def test_a_ruleset_that_handles_no_plan_fact_is_still_freed_safely(rulebook):
+    # one rule that cannot fire on this plan: without the sentinel fact, freeing the state of
+    # an evaluation in which no fact was handled kills the process (see the next test)
+    only = RuleBook((rulebook.by_id()["DD6-GM-AVAILABLE"],), "rs-test", rulebook.reference)
+    engine = DurableRulesEngine(only)
+    plan = parse_plan(example(TEXTILE))
+    for _ in range(1_100):
+        assert engine.evaluate(plan) == []
 
-    fact = _fact("x", ("a",), {"id": 1, "sid": 2, "name": "n"})
+
+def test_the_bare_engine_crashes_when_freeing_a_state_with_no_handled_fact():
+    """Pins the pitfall the sentinel works around: if this stops crashing, the engine changed."""
+    script = textwrap.dedent("""
+        import durable.engine as de
+        h = de.Host()
+        h.set_rulesets({"t": {"r": {"all": [{"m": {"kind": "a"}}], "run": lambda c: None}}})
+        try:
+            h.assert_fact("t", {"kind": "b", "sid": "s"})
+        except de.MessageNotHandledException:
+            pass
+        h.delete_state("t", "s")
+        print("survived")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0 and "survived" not in result.stdout
+
+
+def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
+    # identical facts raise MessageObservedException in durable-rules
+    body = variant(TEXTILE, lambda d: d["actions"][0].update(risk_ids=["R-CL-IN-01"] * 2))
+    assert found(engine, body) == found(engine, example(TEXTILE))
+
+
+def test_plan_fields_named_like_engine_identity_fields_never_reach_the_engine():
+    fact = make_fact("x", ("a",), {"id": 1, "sid": 2, "name": "n"})
     assert {"id", "sid"} & fact.keys() == set()
     assert (fact["id_"], fact["sid_"]) == (1, 2)
 
 
-def _rule(**changes) -> RuleSpec:
-    base = load_rulebook(RULES).by_id()["DD6-GM-AVAILABLE"]
-    return base.model_copy(update=changes)
+def test_an_error_inside_a_rule_action_is_surfaced_not_swallowed(rulebook, monkeypatch):
+    def broken(match):
+        raise RuntimeError("a bug in an action")
 
-
-def test_an_error_inside_a_rule_action_is_surfaced_not_swallowed():
-    broken = _rule(message=_rule().message.model_copy(update={"en": "{exists:%Q}"}))
-    engine = DurableRulesEngine(RuleBook((broken,), "rs-test"))
+    engine = DurableRulesEngine(rulebook)
+    monkeypatch.setattr(durable_engine, "finding_of", broken)
     with pytest.raises(EvaluationError, match="rule action failed"):
         engine.evaluate(parse_plan(example(BANKING)))
-    # and the state of the failed evaluation was freed: the next one works
-    with pytest.raises(EvaluationError):
-        engine.evaluate(parse_plan(example(BANKING)))
+    monkeypatch.undo()
+    assert engine.evaluate(parse_plan(example(BANKING)))  # its state was freed
 
 
-def test_the_ruleset_version_changes_with_the_content_of_the_rules(tmp_path):
+def test_the_version_changes_with_the_rules_and_with_the_reference_data(tmp_path):
     copy = tmp_path / "rules"
     shutil.copytree(RULES, copy)
     before = load_rulebook(copy).version
-    path = next(copy.glob("*.yaml"))
-    path.write_text(path.read_text().replace("version: 1", "version: 2", 1))
-    assert load_rulebook(copy).version != before
+    rules = copy / "dd6-remedy.yaml"
+    rules.write_text(rules.read_text().replace("min_coverage_pct: 80", "min_coverage_pct: 85"))
+    after_rules = load_rulebook(copy).version
+    calendar = copy / "reference" / "covenant_calendar.csv"
+    calendar.write_text(calendar.read_text().replace("2019-04-01", "2019-04-15"))
+    after_reference = load_rulebook(copy).version
+    assert len({before, after_rules, after_reference}) == 3
     assert load_rulebook(RULES).version == before
+
+
+def test_test_files_do_not_change_the_version(tmp_path):
+    copy = tmp_path / "rules"
+    shutil.copytree(RULES, copy)
+    (copy / "dd6-remedy.tests.yaml").write_text("cases: []\n")
+    assert load_rulebook(copy).version == load_rulebook(RULES).version
 
 
 @pytest.mark.parametrize(
@@ -134,10 +193,13 @@ def test_a_broken_rule_file_is_refused_with_its_name(tmp_path, content, complain
     assert "broken.yaml" in str(caught.value)
 
 
-def test_an_unknown_plan_part_and_duplicate_ids_are_refused(tmp_path):
-    text = (RULES / "dd3-dd6-response.yaml").read_text()
-    (tmp_path / "a.yaml").write_text(text.replace("part: mechanism", "part: mechanisms"))
+def test_an_unknown_plan_part_an_unknown_parameter_and_duplicate_ids_are_refused(tmp_path):
+    text = (RULES / "dd6-remedy.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(text.replace("part: mechanism", "part: mechanisms", 1))
     with pytest.raises(RuleFileError, match="unknown plan part"):
+        load_rulebook(tmp_path)
+    (tmp_path / "a.yaml").write_text(text.replace("param: min_coverage_pct", "param: nope"))
+    with pytest.raises(RuleFileError, match="nope"):
         load_rulebook(tmp_path)
     (tmp_path / "a.yaml").write_text(text)
     (tmp_path / "b.yaml").write_text(text)
