@@ -20,6 +20,8 @@ run: install
 	$(BIN)/covenant run
 
 test: install
+	$(BIN)/covenant rules lint
+	$(BIN)/covenant rules test --coverage > /dev/null
 	$(BIN)/pytest
 
 test-unit: install

@@ -3,6 +3,7 @@
     covenant run [PATH...]        one-process pipeline over the examples or the given plans
     covenant check FILE...        validate and evaluate locally, as a company would
     covenant ingest|rules|notify  run a service against RabbitMQ at AMQP_URL
+    covenant rules lint|test|explain|diff   tools for the rule files
     covenant submit FILE...       publish plans as an upstream system would, with confirms
     covenant topology declare     declare exchanges and queues on RabbitMQ
 """
@@ -46,14 +47,36 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.set_defaults(command=_check)
 
-    for service in ("ingest", "rules", "notify"):
-        p = sub.add_parser(service, help=f"run the {service} service against RabbitMQ")
+    services = {s: sub.add_parser(s, help=f"run the {s} service against RabbitMQ"
+                                  + (", or a tool for the rule files" if s == "rules" else ""))
+                for s in ("ingest", "rules", "notify")}
+    for service, p in services.items():
         p.add_argument("--metrics-port", type=int, help="Prometheus port (default: METRICS_PORT)")
         p.set_defaults(command=_service, service=service)
 
     submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
     submit.add_argument("files", nargs="+", type=Path)
     submit.set_defaults(command=_submit)
+
+    rules_sub = services["rules"].add_subparsers(
+        metavar="ACTION", help="a tool for the rule files under RULES_DIR; none: run the service")
+    lint = rules_sub.add_parser("lint", help="check the rule files; each error with file:line")
+    lint.set_defaults(command=_rules_lint)
+    test = rules_sub.add_parser("test", help="run the test cases beside the rule files")
+    test.add_argument("--coverage", action="store_true",
+                      help="list rules without a firing and a non-firing case")
+    test.add_argument("--min-coverage", type=float, default=100.0, metavar="PCT",
+                      help="with --coverage: fail below this share of covered rules (100)")
+    test.set_defaults(command=_rules_test)
+    explain = rules_sub.add_parser("explain", help="why a rule did or did not fire on a plan")
+    explain.add_argument("plan", type=Path)
+    explain.add_argument("rule_id")
+    explain.set_defaults(command=_rules_explain)
+    diff = rules_sub.add_parser("diff", help="findings that appear and disappear on a corpus "
+                                "when the rule files change")
+    diff.add_argument("--base", required=True, help="a git ref or a folder of rule files")
+    diff.add_argument("corpus", nargs="+", type=Path, help="plan files or folders")
+    diff.set_defaults(command=_rules_diff)
 
     topology = sub.add_parser("topology", help="broker topology")
     topology.add_argument("action", choices=("declare",))
@@ -149,6 +172,92 @@ def _print_findings(findings: Sequence[Finding]) -> None:
 
 def _quiet_logging() -> None:
     configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+
+
+# --- rule tooling -------------------------------------------------------------------------
+
+def _rules_dir() -> Path:
+    from services.rules.settings import RulesSettings
+
+    return RulesSettings().rules_dir
+
+
+def _rules_lint(args: argparse.Namespace) -> int:
+    from services.rules.tooling import lint
+
+    errors = lint(_rules_dir())
+    for error in errors:
+        print(error)
+    print(f"{len(errors)} problem(s)" if errors else "rule files OK")
+    return EXIT_FINDINGS if errors else EXIT_OK
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    from services.rules.testing import run_cases
+
+    report = run_cases(_rules_dir())
+    for o in report.outcomes:
+        mark = "ok  " if o.passed else "FAIL"
+        print(f"{mark} {o.file.name}: {o.case.rule}: {o.case.note}"
+              + (f"\n       {o.problem}" if o.problem else ""))
+    failed = len(report.failed)
+    print(f"\n{len(report.outcomes)} case(s), {failed} failed")
+    if not report.outcomes:
+        print("no test cases found: that is a failure")
+        return EXIT_FINDINGS
+    ok = failed == 0
+    if args.coverage:
+        for rule, (fires, quiet) in report.coverage().items():
+            if not (fires and quiet):
+                lacking = " and ".join(w for w, has in (("a firing case", fires),
+                                                        ("a non-firing case", quiet)) if not has)
+                print(f"uncovered: {rule} lacks {lacking}")
+        for rule, why in report.disabled.items():
+            print(f"disabled:  {rule}: {why}")
+        share = 100 * report.covered_share()
+        print(f"coverage: {share:.0f}% of {len(report.rules)} enabled rules "
+              f"(minimum {args.min_coverage:.0f}%)")
+        ok = ok and share >= args.min_coverage
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def _rules_explain(args: argparse.Namespace) -> int:
+    from services.rules.bootstrap import build_engine
+    from services.rules.settings import RulesSettings
+    from services.rules.tooling import explain
+
+    _quiet_logging()
+    try:
+        plan = parse_plan(args.plan.read_bytes())
+    except PlanInvalid as e:
+        _print_errors(e.errors, len(e.errors))
+        return EXIT_INVALID
+    for line in explain(build_engine(RulesSettings()), plan, args.rule_id):
+        print(line)
+    return EXIT_OK
+
+
+def _rules_diff(args: argparse.Namespace) -> int:
+    from services.pipeline import plan_files
+    from services.rules.rulefiles import load_rulebook
+    from services.rules.tooling import diff, load_base, temporary_folder
+
+    _quiet_logging()
+    with temporary_folder() as workdir:
+        base = load_base(args.base, _rules_dir(), Path(workdir))
+    head = load_rulebook(_rules_dir())
+    print(f"base {base.version} -> head {head.version}")
+    changes = diff(base, head, plan_files(args.corpus))
+    for d in changes:
+        if d.appeared or d.disappeared:
+            print(f"\n{d.plan}")
+            print("".join(f"  + {k}\n" for k in d.appeared), end="")
+            print("".join(f"  - {k}\n" for k in d.disappeared), end="")
+    changed = sum(1 for d in changes if d.appeared or d.disappeared)
+    print(f"\n{len(changes)} plan(s), {changed} with changed findings: "
+          f"{sum(len(d.appeared) for d in changes)} appeared, "
+          f"{sum(len(d.disappeared) for d in changes)} disappeared")
+    return EXIT_OK
 
 
 # --- services and the broker ----------------------------------------------------------------

@@ -1,0 +1,353 @@
+"""Tooling for policy experts: lint rule files, explain a decision, diff two rule sets.
+
+(Running the test cases is `testing.py`.)"""
+
+import re
+import subprocess
+import tarfile
+import tempfile
+import types
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from services.shared.contracts import PlanInvalid, PlanSubmission, parse_plan
+
+from .compiler import CompileError, compile_rule
+from .domain import RuleBook
+from .durable_engine import DurableRulesEngine
+from .evaluator import MISSING, all_hold, holds, lookup
+from .facts import LINKS, PARENT_KEYS, PARTS, Fact
+from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
+from .rulefiles import load_rulebook, rule_files
+
+COMMON_FIELDS = frozenset({"kind", "pointer", "as_of", "as_of_day", "covenant"})
+REFERENCE_FIELDS: dict[str, frozenset[str]] = {
+    "country": frozenset({"country", "ituc_rating", "tip_tier", "wgi_rule_of_law_pct",
+                          "conflict_affected", "hr_freedom_of_association", "hr_child_labour",
+                          "hr_forced_labour", "hr_general", "hr_any"}),
+    "dol_good": frozenset({"country", "good", "child_labour", "forced_labour", "edition"}),
+    "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
+    "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
+    "measure": frozenset({"rule", "value", "count"}),
+}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+# --- lint ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LintError:
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+def lint(rules_dir: Path) -> list[LintError]:
+    errors: list[LintError] = []
+    seen: dict[str, tuple[Path, int]] = {}
+    for path in rule_files(rules_dir):
+        errors += _lint_file(path, seen)
+    return errors
+
+
+def _lint_file(path: Path, seen: dict[str, tuple[Path, int]]) -> list[LintError]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        tree = yaml.compose(text)
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        return [LintError(path, mark.line + 1 if mark else 1, f"not valid YAML: {e}")]
+    try:
+        rules = RuleFile.model_validate(document).rules
+    except ValidationError as e:
+        return [LintError(path, _line(tree, err["loc"]), f"{'/'.join(map(str, err['loc']))}: "
+                          f"{err['msg']}") for err in e.errors()]
+    errors = []
+    for i, rule in enumerate(rules):
+        line = _line(tree, ("rules", i))
+        if rule.id in seen:
+            first = seen[rule.id]
+            errors.append(LintError(path, line, f"{rule.id}: duplicate id (first at "
+                                                f"{first[0].name}:{first[1]})"))
+        seen.setdefault(rule.id, (path, line))
+        errors += [LintError(path, line, f"{rule.id}: {m}") for m in lint_rule(rule)]
+    return errors
+
+
+def lint_rule(rule: RuleSpec) -> list[str]:
+    problems = []
+    for ref in rule.references:
+        if ref.instrument not in INSTRUMENTS:
+            problems.append(f"unknown reference instrument '{ref.instrument}' (known: "
+                            f"{', '.join(sorted(INSTRUMENTS))})")
+    for what in ("title", "message", "guidance"):
+        text = getattr(rule, what)
+        if not text.nl.strip() or not text.en.strip():
+            problems.append(f"{what} lacks a Dutch or an English text")
+    if set(_PLACEHOLDER.findall(rule.message.nl)) != set(_PLACEHOLDER.findall(rule.message.en)):
+        problems.append("the Dutch and English messages use different placeholders")
+    problems += _unknown_fields(rule)
+    problems += _unknown_placeholders(rule)
+    problems += _unused_parameters(rule)
+    try:
+        compile_rule(rule)
+    except (CompileError, KeyError) as e:
+        problems.append(f"does not compile: {e}")
+    return problems
+
+
+def _unknown_fields(rule: RuleSpec) -> list[str]:
+    problems = [f"{part}: unknown field '{c.field}'" for part, c in all_conditions(rule)
+                if not field_exists(part, c.field)]
+    for join in [*rule.when.with_, *rule.when.without]:
+        for theirs, ours in join.join.items():
+            if not field_exists(join.part, theirs):
+                problems.append(f"{join.part}: unknown field '{theirs}' in join")
+            alias, _, field = ours.rpartition(".")
+            part = _alias_part(rule, alias) if alias else rule.when.subject
+            if part is None or not field_exists(part, field):
+                problems.append(f"join refers to unknown field '{ours}'")
+    m = rule.when.measure
+    if m:
+        for quantity in (m.sum, m.divide_by):
+            if quantity and not field_exists(m.of, quantity):
+                problems.append(f"{m.of}: unknown field '{quantity}' in measure")
+    return problems
+
+
+def _alias_part(rule: RuleSpec, alias: str) -> str | None:
+    return next((j.part for j in rule.when.with_ if j.alias == alias), None)
+
+
+def _unknown_placeholders(rule: RuleSpec) -> list[str]:
+    problems = []
+    for name in set(_PLACEHOLDER.findall(rule.message.en)):
+        head, _, rest = name.partition(".")
+        if head == "param":
+            ok = rest in rule.parameters
+        elif (part := _alias_part(rule, head)) is not None and rest:
+            ok = field_exists(part, rest)
+        else:
+            ok = field_exists(rule.when.subject, name)
+        if not ok:
+            problems.append(f"message placeholder {{{name}}} names nothing the rule matches")
+    return problems
+
+
+def _unused_parameters(rule: RuleSpec) -> list[str]:
+    used = {c.value["param"] for _, c in all_conditions(rule)
+            if isinstance(c.value, dict) and "param" in c.value}
+    used |= {n.removeprefix("param.") for n in _PLACEHOLDER.findall(rule.message.en)
+             if n.startswith("param.")}
+    return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]
+
+
+def field_exists(kind: str, dotted: str) -> bool:
+    """Whether facts of this kind can carry the (dotted) field: the submission schema for plan
+    parts, the loader's fields for reference data."""
+    head = dotted.split(".")[0]
+    if head in COMMON_FIELDS or dotted in COMMON_FIELDS:
+        return True
+    if kind in REFERENCE_FIELDS:
+        return dotted in REFERENCE_FIELDS[kind]
+    if kind in LINKS:
+        parent, field, single = LINKS[kind]
+        return dotted == single or (head != field and field_exists(parent, dotted))
+    if kind in PARENT_KEYS and dotted == PARENT_KEYS[kind][1]:
+        return True
+    model = model_of(kind)
+    return model is not None and _model_has(model, dotted.split("."))
+
+
+def model_of(kind: str) -> type[BaseModel] | None:
+    pattern = PARTS.get(kind)
+    if pattern is None:
+        return None
+    model: Any = PlanSubmission
+    for step in pattern.split("/"):
+        if step == "*":
+            continue
+        model = _inner(model.model_fields[step].annotation)
+    return model
+
+
+def _model_has(model: type[BaseModel], path: list[str]) -> bool:
+    field = model.model_fields.get(path[0])
+    if field is None:
+        return False
+    if len(path) == 1:
+        return True
+    inner = _inner(field.annotation)
+    return isinstance(inner, type) and issubclass(inner, BaseModel) and _model_has(inner, path[1:])
+
+
+def _inner(annotation: Any) -> Any:
+    """list[X] -> X, X | None -> X, Annotated[X, ...] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (list, typing.Annotated):
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _line(tree: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    node, line = tree, 1
+    for step in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == step), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) \
+                and step < len(node.value):
+            node = node.value[step]
+        else:
+            node = None
+    return node.start_mark.line + 1 if node is not None else line
+
+
+# --- explain ------------------------------------------------------------------------------
+
+def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str) -> list[str]:
+    """Why the rule did or did not fire on the plan, one line per candidate part."""
+    rule = engine.rulebook.by_id().get(rule_id)
+    if rule is None:
+        return [f"there is no rule {rule_id}"]
+    if rule.disabled:
+        return [f"{rule_id} is disabled: {rule.disabled}"]
+    if plan.covenant not in rule.scope:
+        return [f"{rule_id} does not apply to the {plan.covenant.value} covenant (scope: "
+                f"{', '.join(c.value for c in rule.scope)})"]
+    facts = engine.facts(plan)
+    window = _outside_window(rule, facts[0] if facts else {}, plan)
+    if window:
+        return [window]
+    by_kind: dict[str, list[Fact]] = {}
+    for f in facts:
+        by_kind.setdefault(f["kind"], []).append(f)
+    subject = rule.when.subject
+    candidates = [f for f in by_kind.get(subject, [])
+                  if subject != "measure" or f.get("rule") == rule.id]
+    if not candidates:
+        what = ("no value could be computed" if subject == "measure"
+                else f"the plan has no {subject}")
+        return [f"{rule_id} did not fire: {what}"]
+    fired = {tuple(f.pointers) for f in engine.evaluate(plan) if f.rule_id == rule_id}
+    lines = [_explain_one(rule, fact, by_kind) for fact in candidates]
+    lines.append(f"the engine reported {len(fired)} finding(s) for {rule_id}")
+    return lines
+
+
+def _outside_window(rule: RuleSpec, fact: Fact, plan: PlanSubmission) -> str | None:
+    as_of = plan.submission.submitted_at.date()
+    if rule.effective_from and as_of < rule.effective_from:
+        return f"{rule.id} did not fire: it takes effect on {rule.effective_from}"
+    if rule.effective_to and as_of > rule.effective_to:
+        return f"{rule.id} did not fire: it ended on {rule.effective_to}"
+    return None
+
+
+def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> str:
+    where = fact["pointer"] or rule.when.subject
+    for i, test in enumerate(rule.when.where, start=1):
+        if not holds(rule, test, fact):
+            return (f"{where}: not fired: `where` condition {i} is false: "
+                    f"{_describe(rule, test, fact)}")
+    joined: dict[str, Fact] = {}
+    for join in rule.when.with_:
+        partner = _partners(rule, join, fact, joined, by_kind)
+        if not partner:
+            return f"{where}: not fired: no {join.part} {_join_text(join)} passes its conditions"
+        joined[join.alias] = partner[0]
+    for i, join in enumerate(rule.when.without, start=1):
+        present = _partners(rule, join, fact, joined, by_kind)
+        if present:
+            return (f"{where}: not fired: `without` {i} finds a {join.part} at "
+                    f"{present[0]['pointer']}")
+    return f"{where}: FIRES (every condition holds, every absence confirmed)"
+
+
+def _partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
+              by_kind: dict[str, list[Fact]]) -> list[Fact]:
+    def ours(name: str) -> Any:
+        alias, _, field = name.rpartition(".")
+        return lookup(joined[alias] if alias else fact, field)
+
+    return [f for f in by_kind.get(join.part, [])
+            if all(lookup(f, theirs) == ours(o) and ours(o) is not MISSING
+                   for theirs, o in join.join.items()) and all_hold(rule, join.where, f)]
+
+
+def _join_text(join: Join) -> str:
+    pairs = ", ".join(f"{t} = {o}" for t, o in join.join.items())
+    return f"with {pairs}" if pairs else "at all"
+
+
+def _describe(rule: RuleSpec, test: Any, fact: Fact) -> str:
+    parts = []
+    for c in conditions([test]):
+        actual = lookup(fact, c.field)
+        shown = "missing" if actual is MISSING else repr(actual)
+        wanted = "" if c.value is None else f" {rule.value(c.value)!r}"
+        parts.append(f"{c.field} {c.op}{wanted} (here: {shown})")
+    return "; ".join(parts)
+
+
+# --- diff ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlanDiff:
+    plan: str
+    appeared: list[str]
+    disappeared: list[str]
+
+
+def diff(base: RuleBook, head: RuleBook, plans: list[Path]) -> list[PlanDiff]:
+    before, after = DurableRulesEngine(base), DurableRulesEngine(head)
+    result = []
+    for path in plans:
+        try:
+            plan = parse_plan(path.read_bytes())
+        except PlanInvalid:
+            continue
+        old = set(_keys(before, plan))
+        new = set(_keys(after, plan))
+        result.append(PlanDiff(str(path), sorted(new - old), sorted(old - new)))
+    return result
+
+
+def _keys(engine: DurableRulesEngine, plan: PlanSubmission) -> Iterator[str]:
+    for f in engine.evaluate(plan):
+        yield f"[{f.severity.value}] {f.rule_id} {', '.join(f.pointers)}"
+
+
+def load_base(base: str, rules_dir: Path, workdir: Path) -> RuleBook:
+    """The rule set at a folder, or at a git ref of the repository that holds `rules_dir`."""
+    if Path(base).is_dir():
+        return load_rulebook(Path(base))
+    top = subprocess.run(["git", "-C", str(rules_dir), "rev-parse", "--show-toplevel"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    relative = rules_dir.resolve().relative_to(Path(top).resolve()).as_posix()
+    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", base, relative],
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(workdir, filter="data")
+    return load_rulebook(workdir / relative)
+
+
+def temporary_folder() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="covenant-rules-")

@@ -1,0 +1,102 @@
+"""covenant rules lint / explain / diff."""
+
+import shutil
+
+import pytest
+
+from services.cli import main
+from services.rules.durable_engine import DurableRulesEngine
+from services.rules.rulefiles import load_rulebook
+from services.rules.tooling import diff, explain, lint
+from services.shared.contracts import parse_plan
+from tests.support import EXAMPLES, ROOT, TEXTILE, example
+
+RULES = ROOT / "rules"
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    copy = tmp_path / "rules"
+    shutil.copytree(RULES, copy)
+    return copy
+
+
+def test_the_bundled_rules_lint_clean():
+    assert [str(e) for e in lint(RULES)] == []
+
+
+def test_lint_names_file_line_and_problem(rules_copy):
+    path = rules_copy / "dd6-remedy.yaml"
+    text = path.read_text()
+    text = text.replace('{instrument: UNGP, locator: "15(c)"}',
+                        '{instrument: UNGPX, locator: "15(c)"}', 1)
+    text = text.replace('{field: exists, op: "!=", value: true}',
+                        '{field: existz, op: "!=", value: true}', 1)
+    text = text.replace("min_coverage_pct: 80", "min_coverage_pct: 80\n      spare: 3", 1)
+    text = text.replace('en: "Risk {risk_id} is an actual', 'en: "Risk {risk_idd} is an actual')
+    path.write_text(text)
+    problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
+    assert problems == [
+        ("dd6-remedy.yaml", 4, "DD6-GM-AVAILABLE: unknown reference instrument 'UNGPX' (known: "
+         "AGT, AGT-AF, CHRB, CLSU, DBA, DDG, EP, GDPR, GFG, IFC-PS, MNE, UNGP)"),
+        ("dd6-remedy.yaml", 4, "DD6-GM-AVAILABLE: mechanism: unknown field 'existz'"),
+        ("dd6-remedy.yaml", 27,
+         "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: parameter 'spare' is not used"),
+        ("dd6-remedy.yaml", 79, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: the Dutch and English "
+         "messages use different placeholders"),
+        ("dd6-remedy.yaml", 79, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: message placeholder "
+         "{risk_idd} names nothing the rule matches"),
+    ]
+
+
+def test_lint_reports_schema_errors_and_duplicate_ids_with_lines(rules_copy):
+    (rules_copy / "extra.yaml").write_text((rules_copy / "dd6-remedy.yaml").read_text())
+    (rules_copy / "zz-broken.yaml").write_text("rules:\n  - id: X-1\n    version: zero\n")
+    messages = [f"{e.file.name}:{e.line}: {e.message}" for e in lint(rules_copy)]
+    assert "extra.yaml:4: DD6-GM-AVAILABLE: duplicate id (first at dd6-remedy.yaml:4)" in messages
+    assert any(m.startswith("zz-broken.yaml:3: rules/0/version:") for m in messages)
+
+
+def test_explain_names_the_condition_that_decided():
+    engine = DurableRulesEngine(load_rulebook(RULES))
+    lines = explain(engine, parse_plan(example(TEXTILE)), "DD3-PRIORITY-RISK-HAS-ACTION")
+    assert lines == [
+        "/risk_assessment/risks/0: not fired: `without` 1 finds a action_risk at "
+        "/actions/0/risk_ids/0",
+        "/risk_assessment/risks/1: not fired: `without` 1 finds a action_risk at "
+        "/actions/1/risk_ids/0",
+        "/risk_assessment/risks/2: FIRES (every condition holds, every absence confirmed)",
+        "/risk_assessment/risks/3: not fired: `where` condition 1 is false: "
+        "prioritised == True (here: False)",
+        "the engine reported 1 finding(s) for DD3-PRIORITY-RISK-HAS-ACTION",
+    ]
+
+
+def test_explain_says_when_a_rule_is_out_of_scope_or_unknown():
+    engine = DurableRulesEngine(load_rulebook(RULES))
+    plan = parse_plan(example(TEXTILE))
+    assert explain(engine, plan, "DD2-CLIENT-PERIODIC-REVIEW") == [
+        "DD2-CLIENT-PERIODIC-REVIEW does not apply to the textile covenant (scope: banking)"]
+    assert explain(engine, plan, "NOPE-1") == ["there is no rule NOPE-1"]
+
+
+def test_diff_shows_findings_that_appear_when_a_threshold_tightens(rules_copy):
+    path = rules_copy / "dd6-remedy.yaml"
+    path.write_text(path.read_text().replace("min_coverage_pct: 80", "min_coverage_pct: 86"))
+    [change] = [d for d in diff(load_rulebook(RULES), load_rulebook(rules_copy),
+                                [EXAMPLES / TEXTILE]) if d.appeared or d.disappeared]
+    assert change.appeared == ["[high] DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS /grievance/mechanism"]
+    assert change.disappeared == []
+
+
+def test_rules_test_with_coverage_passes_on_the_bundled_rules(capsys):
+    assert main(["rules", "test", "--coverage"]) == 0
+    assert "coverage: 100% of" in capsys.readouterr().out
+
+
+def test_rules_test_fails_when_there_are_no_cases(rules_copy, monkeypatch, capsys):
+    for path in rules_copy.glob("*.tests.yaml"):
+        path.unlink()
+    monkeypatch.setenv("RULES_DIR", str(rules_copy))
+    assert main(["rules", "test"]) == 1
+    assert "no test cases found" in capsys.readouterr().out
