@@ -61,3 +61,22 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
+
+
+def start_service(stage: str, env: dict[str, str], log: Path, *args: str) -> Any:
+    """`covenant <stage>` as its own OS process, output to `log`."""
+    import subprocess
+    import sys
+
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "services.cli", stage, *args], env=env,
+                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_services(processes: dict[str, Any]) -> dict[str, int]:
+    """SIGTERM each, and their exit codes."""
+    import signal
+
+    for process in processes.values():
+        process.send_signal(signal.SIGTERM)
+    return {name: process.wait(timeout=60) for name, process in processes.items()}

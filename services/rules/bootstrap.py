@@ -7,6 +7,7 @@ from services.shared.runner import run_service
 
 from .durable_engine import DurableRulesEngine
 from .handlers import RulesHandler
+from .reloading import ReloadingEngine
 from .rulefiles import load_rulebook
 from .settings import RulesSettings
 
@@ -16,7 +17,8 @@ def build_engine(settings: RulesSettings) -> DurableRulesEngine:
 
 
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
-    return RulesHandler(build_engine(settings), metrics)
+    engine = ReloadingEngine(settings.rules_dir, metrics, settings.rules_reload_interval_s)
+    return RulesHandler(engine, metrics)
 
 
 def main(settings: RulesSettings | None = None) -> None:

@@ -5,13 +5,13 @@ children with the `service` label applied, so the one-process mode can hold all 
 services in one registry. Names carry the `covenant_` prefix; label sets are small and fixed:
 `outcome` is a handler outcome (accepted, rejected, duplicate, assessed, notified) or
 `dead_lettered`/`retried`; `severity` is one of the five finding severities; `recipient` is
-company or secretariat; `channel` is smtp or outbox.
+company or secretariat; `channel` is smtp or outbox; `result` is ok or failed.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 HANDLING_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -29,6 +29,11 @@ class Metrics:
         self.findings = counter("findings", "Findings produced, by severity", "severity")
         self.notifications = counter("notifications", "Notifications delivered", "recipient",
                                      "channel")
+        self.rule_reloads = counter("rule_reloads", "Rule-set reloads by result (ok, failed)",
+                                    "result")
+        self.ruleset_loaded = Gauge(
+            "covenant_ruleset_loaded", "1 when the rule files on disk are the rule set in "
+            "force, 0 when the last reload failed", ["service"], registry=registry)
         self.handling_seconds = Histogram(
             "covenant_handling_seconds", "Time in the handler per message", ["service"],
             buckets=HANDLING_BUCKETS, registry=registry)
@@ -45,6 +50,8 @@ class Metrics:
             outcomes=_Partial(self.outcomes, service),
             findings=_Partial(self.findings, service),
             notifications=_Partial(self.notifications, service),
+            rule_reloads=_Partial(self.rule_reloads, service),
+            ruleset_loaded=child(self.ruleset_loaded),
         )
 
 
@@ -59,6 +66,8 @@ class ServiceMetrics:
     outcomes: "_Partial"
     findings: "_Partial"
     notifications: "_Partial"
+    rule_reloads: "_Partial"
+    ruleset_loaded: Any
 
     @classmethod
     def create(cls, service: str, registry: CollectorRegistry) -> "ServiceMetrics":

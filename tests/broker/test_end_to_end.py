@@ -3,7 +3,6 @@
 import email
 import json
 import os
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -13,15 +12,21 @@ import pytest
 
 from services.shared.topology import STAGES
 from tests.broker.amqp import consumers, ready, unacked
-from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE, Inbox, free_port, wait_for
+from tests.support import (
+    BANKING,
+    EXAMPLES,
+    INVALID,
+    ROOT,
+    TEXTILE,
+    Inbox,
+    free_port,
+    start_service,
+    stop_services,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 SECRETARIAT = "secretariaat@ser.example"
-
-
-def covenant(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, cwd=ROOT,
-                            **kwargs)
 
 
 def scrape(port: int) -> str:
@@ -44,9 +49,8 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
     env = {**os.environ, "AMQP_URL": amqp_url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
            "DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", "LOG_LEVEL": "INFO",
            "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})}
-    logs = {s: (tmp_path / f"{s}.log").open("wb") for s in STAGES}
-    services = {s: covenant(s, "--metrics-port", str(metrics_ports[s]), env=env,
-                            stdout=logs[s], stderr=subprocess.STDOUT) for s in STAGES}
+    services = {s: start_service(s, env, tmp_path / f"{s}.log", "--metrics-port",
+                                 str(metrics_ports[s])) for s in STAGES}
     try:
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
@@ -76,14 +80,11 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
             assert ready(amqp_url, stage.queue) == 0
             assert ready(amqp_url, stage.dead_letter_queue) == 0
         assert 'outcome="accepted",service="ingest"} 2.0' in scrape(metrics_ports["ingest"])
-        assert 'covenant_findings_total{service="rules",severity="critical"} 2.0' in \
+        # textile example: 1 critical finding; banking example: 2
+        assert 'covenant_findings_total{service="rules",severity="critical"} 3.0' in \
             scrape(metrics_ports["rules"])
     finally:
-        for process in services.values():
-            process.send_signal(signal.SIGTERM)
-        codes = {s: p.wait(timeout=60) for s, p in services.items()}
-        for f in logs.values():
-            f.close()
+        codes = stop_services(services)
     assert codes == {s: 0 for s in STAGES}
 
     log_text = "".join((tmp_path / f"{s}.log").read_text() for s in STAGES)
