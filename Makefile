@@ -33,6 +33,7 @@ lint: install
 
 schemas: install
 	$(BIN)/python -m services.shared.contracts.schemas contracts
+	$(BIN)/python -m services.rules.schema contracts
 
 clean:
 	rm -rf $(VENV) outbox var .pytest_cache

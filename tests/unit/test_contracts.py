@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from services.rules import schema as rule_schema
 from services.shared.contracts import (
     PlanInvalid,
     content_digest,
@@ -98,7 +99,7 @@ def test_routing_key_names_the_covenant_or_unknown():
 
 
 def test_committed_json_schemas_match_the_models():
-    for name, text in generate().items():
+    for name, text in {**generate(), rule_schema.NAME: rule_schema.generate()}.items():
         committed = ROOT / "contracts" / name
         assert committed.read_text(encoding="utf-8") == text, f"run `make schemas`: {name}"
 
