@@ -25,6 +25,11 @@ def test_the_bundled_rules_lint_clean():
     assert [str(e) for e in lint(RULES)] == []
 
 
+def line_of(path, rule_id: str) -> int:
+    """The line where the rule starts, as an editor shows it."""
+    return path.read_text().splitlines().index(f"  - id: {rule_id}") + 1
+
+
 def test_lint_names_file_line_and_problem(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
@@ -35,17 +40,20 @@ def test_lint_names_file_line_and_problem(rules_copy):
     text = text.replace("min_coverage_pct: 80", "min_coverage_pct: 80\n      spare: 3", 1)
     text = text.replace('en: "Risk {risk_id} is an actual', 'en: "Risk {risk_idd} is an actual')
     path.write_text(text)
+    available, reaches, remedy = (line_of(path, r) for r in (
+        "DD6-GM-AVAILABLE", "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS",
+        "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED"))
     problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
     assert problems == [
-        ("dd6-remedy.yaml", 4, "DD6-GM-AVAILABLE: unknown reference instrument 'UNGPX' (known: "
-         "AGT, AGT-AF, CHRB, CLSU, DBA, DDG, EP, GDPR, GFG, IFC-PS, MNE, UNGP)"),
-        ("dd6-remedy.yaml", 4, "DD6-GM-AVAILABLE: mechanism: unknown field 'existz'"),
-        ("dd6-remedy.yaml", 27,
+        ("dd6-remedy.yaml", available, "DD6-GM-AVAILABLE: unknown reference instrument 'UNGPX' "
+         "(known: AGT, AGT-AF, CHRB, CLSU, DBA, DDG, EP, GDPR, GFG, IFC-PS, MNE, UNGP)"),
+        ("dd6-remedy.yaml", available, "DD6-GM-AVAILABLE: mechanism: unknown field 'existz'"),
+        ("dd6-remedy.yaml", reaches,
          "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: parameter 'spare' is not used"),
-        ("dd6-remedy.yaml", 79, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: the Dutch and English "
-         "messages use different placeholders"),
-        ("dd6-remedy.yaml", 79, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: message placeholder "
-         "{risk_idd} names nothing the rule matches"),
+        ("dd6-remedy.yaml", remedy, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: the Dutch and "
+         "English messages use different placeholders"),
+        ("dd6-remedy.yaml", remedy, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: message "
+         "placeholder {risk_idd} names nothing the rule matches"),
     ]
 
 
@@ -53,7 +61,9 @@ def test_lint_reports_schema_errors_and_duplicate_ids_with_lines(rules_copy):
     (rules_copy / "extra.yaml").write_text((rules_copy / "dd6-remedy.yaml").read_text())
     (rules_copy / "zz-broken.yaml").write_text("rules:\n  - id: X-1\n    version: zero\n")
     messages = [f"{e.file.name}:{e.line}: {e.message}" for e in lint(rules_copy)]
-    assert "extra.yaml:4: DD6-GM-AVAILABLE: duplicate id (first at dd6-remedy.yaml:4)" in messages
+    n = line_of(rules_copy / "dd6-remedy.yaml", "DD6-GM-AVAILABLE")
+    assert f"extra.yaml:{n}: DD6-GM-AVAILABLE: duplicate id (first at dd6-remedy.yaml:{n})" \
+        in messages
     assert any(m.startswith("zz-broken.yaml:3: rules/0/version:") for m in messages)
 
 
