@@ -39,4 +39,5 @@ clean:
 	rm -rf $(VENV) outbox var .pytest_cache
 
 bench: install
+	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.relay

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import durable.engine as engine
+import structlog
 
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
@@ -29,7 +30,19 @@ from .domain import Match, RuleBook, as_of, finding_of, ordered
 from .facts import Fact, measure_facts, plan_facts
 from .ports import EvaluationError
 
-MAX_FACTS_PER_EVALUATION = 40_000
+# durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException)
+MAX_FACTS_PER_RULESET = 40_000
+log = structlog.get_logger()
+# The engine knows a fact in a state only by a 32-bit FNV-1 hash of its id (state.c,
+# storeMessage/GET_FIRST compare hashes only), so distinct facts collide with probability about
+# n^2 / 2^33 per evaluation: ~1% at 10,000 facts. Every fact here is distinct (unique pointers),
+# so "already observed" is always such a false duplicate; the sid is part of the hashed content,
+# so evaluating again under a fresh sid gives every fact a new hash.
+ATTEMPTS_ON_FALSE_DUPLICATE = 3
+
+
+class _FalseDuplicate(Exception):
+    pass
 
 
 class DurableRulesEngine:
@@ -39,6 +52,7 @@ class DurableRulesEngine:
         self._found: dict[str, list[Finding]] = {}
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
+        self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
         by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
         for covenant in Covenant:
@@ -50,6 +64,10 @@ class DurableRulesEngine:
                     for rule_id, rule in ruleset.rules.items()
                 }
             self._rulesets[covenant] = compiled
+            rules = rulebook.in_scope(covenant)
+            self._reads[covenant] = frozenset().union(
+                *(rs.kinds for rs in compiled),
+                (r.when.measure.of for r in rules if r.when.measure))
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
@@ -61,36 +79,48 @@ class DurableRulesEngine:
     def facts(self, plan: PlanSubmission) -> list[Fact]:
         """Every fact of one evaluation: the sentinel, the plan's, the reference data's and
         the measures'."""
-        facts = plan_facts(plan) + self.rulebook.reference.facts_for(plan)
+        facts = plan_facts(plan, self._reads[plan.covenant]) + \
+            self.rulebook.reference.facts_for(plan)
         measures = measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts, *measures]
 
     def evaluate(self, plan: PlanSubmission) -> list[Finding]:
         facts = self.facts(plan)
-        if len(facts) > MAX_FACTS_PER_EVALUATION:
-            raise EvaluationError(
-                f"the plan decomposes into {len(facts):,} facts; the engine's limit per "
-                f"evaluation is {MAX_FACTS_PER_EVALUATION:,}")
         with self._lock:
-            sid = uuid.uuid4().hex
-            self._found[sid] = []
-            try:
-                for ruleset in self._rulesets[plan.covenant]:
-                    self._assert_all(ruleset, sid, facts)
-                return ordered(self._found[sid])
-            finally:
-                del self._found[sid]
-                for ruleset in self._rulesets[plan.covenant]:
-                    self._delete_state(ruleset.name, sid)
+            for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
+                try:
+                    return self._evaluate_once(plan.covenant, facts)
+                except _FalseDuplicate:
+                    log.info("engine id-hash collision; evaluating again under a new sid")
+        raise EvaluationError(f"the engine reported false duplicates {ATTEMPTS_ON_FALSE_DUPLICATE} "
+                              "times in a row")
+
+    def _evaluate_once(self, covenant: Covenant, facts: list[Fact]) -> list[Finding]:
+        sid = uuid.uuid4().hex
+        self._found[sid] = []
+        try:
+            for ruleset in self._rulesets[covenant]:
+                self._assert_all(ruleset, sid, facts)
+            return ordered(self._found[sid])
+        finally:
+            del self._found[sid]
+            for ruleset in self._rulesets[covenant]:
+                self._delete_state(ruleset.name, sid)
 
     def _assert_all(self, ruleset: CompiledRuleset, sid: str, facts: list[Fact]) -> None:
         rank = {kind: i for i, kind in enumerate(ruleset.order)}
         needed = sorted((f for f in facts if f["kind"] in rank), key=lambda f: rank[f["kind"]])
+        if len(needed) > MAX_FACTS_PER_RULESET:
+            raise EvaluationError(
+                f"the plan gives {ruleset.name} {len(needed):,} facts; the engine's limit per "
+                f"evaluation is {MAX_FACTS_PER_RULESET:,}")
         for fact in needed:
             try:
                 state = self._host.assert_fact(ruleset.name, {**fact, "sid": sid})
             except engine.MessageNotHandledException:
                 continue
+            except engine.MessageObservedException:
+                raise _FalseDuplicate() from None
             except Exception as e:  # the engine puts the whole fact in its exceptions
                 raise EvaluationError(
                     f"the engine refused a {fact['kind']} fact in {ruleset.name}: "

@@ -83,19 +83,21 @@ ENGINE_RESERVED = frozenset({"id", "sid"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def plan_facts(plan: PlanSubmission) -> list[Fact]:
+def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
+    """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
     document = plan.to_json_dict()
     as_of = plan.submission.submitted_at.date()
-    facts = [*_part_facts(document), *_link_facts(document)]
+    wanted = FACT_KINDS if kinds is None else kinds
+    facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
     return [stamp(f, as_of, plan.covenant.value) for f in facts]
 
 
 def stamp(fact: Fact, as_of: date, covenant: str) -> Fact:
     """Adds the covenant, the submission date and date ages, in place; returns the fact."""
+    _add_ages(fact, as_of)
     fact["covenant"] = covenant
     fact["as_of"] = as_of.isoformat()
     fact["as_of_day"] = as_of.toordinal()
-    _add_ages(fact, as_of)
     return fact
 
 
@@ -107,8 +109,10 @@ def _add_ages(node: dict[str, Any], as_of: date) -> None:
             _add_ages(value, as_of)
 
 
-def _part_facts(document: dict[str, Any]) -> Iterator[Fact]:
+def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
     for kind, pattern in PARTS.items():
+        if kind not in wanted:
+            continue
         parent = PARENT_KEYS.get(kind)
         if parent is None:
             yield from (make_fact(kind, path, part) for path, part in walk(document, pattern))
@@ -120,8 +124,10 @@ def _part_facts(document: dict[str, Any]) -> Iterator[Fact]:
                 yield {**make_fact(kind, (*parent_path, *path), part), key: parent_part[key]}
 
 
-def _link_facts(document: dict[str, Any]) -> Iterator[Fact]:
+def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
     for kind, (parent, field, single) in LINKS.items():
+        if kind not in wanted:
+            continue
         for path, part in walk(document, PARTS[parent]):
             base = make_fact(kind, path, part)
             base.pop(field, None)

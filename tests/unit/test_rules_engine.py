@@ -133,6 +133,24 @@ def test_the_bare_engine_crashes_when_freeing_a_state_with_no_handled_fact():
     assert result.returncode != 0 and "survived" not in result.stdout
 
 
+def test_a_false_duplicate_from_the_engine_is_evaluated_again_under_a_new_sid(rulebook):
+    """The engine tells facts apart by a 32-bit hash only; a collision must not lose a plan."""
+    engine = DurableRulesEngine(rulebook)
+    plan = parse_plan(example(BANKING))
+    expected = found(engine, example(BANKING))
+    real_assert, calls = engine._host.assert_fact, {"n": 0}
+
+    def colliding_once(ruleset, fact):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise durable_engine.engine.MessageObservedException(fact)
+        return real_assert(ruleset, fact)
+
+    engine._host.assert_fact = colliding_once
+    assert [(f.rule_id, f.pointers[0]) for f in engine.evaluate(plan)] == expected
+    assert calls["n"] > 5
+
+
 def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
     # identical facts raise MessageObservedException in durable-rules
     body = variant(TEXTILE, lambda d: d["actions"][0].update(risk_ids=["R-CL-IN-01"] * 2))

@@ -1,0 +1,55 @@
+"""Large, valid plans for benchmarks, grown from the compliant fixtures."""
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from services.shared.contracts import PlanSubmission, validate_plan
+
+FIXTURES = Path(__file__).resolve().parents[1] / "rules" / "fixtures"
+TEXTILE_COUNTRIES = ["IN", "TR", "CN", "BD", "PK", "VN", "PT", "NL", "KH", "ID"]
+NACE = ["C10.4", "C10.8", "B07.2", "C20.1", "F41.2", "G46.1", "H49.4", "K64.1"]
+
+
+def _fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def textile_plan(locations: int) -> PlanSubmission:
+    plan = _fixture("compliant-textile")
+    template = plan["textile"]["production_locations"][3]
+    plan["textile"]["production_locations"] = [
+        {**copy.deepcopy(template), "location_id": f"L-{i:05d}",
+         "name": f"Supplier {i}", "country": TEXTILE_COUNTRIES[i % len(TEXTILE_COUNTRIES)],
+         "tier": 1 + (i % 3 == 0), "purchase_share_pct": round(100 / locations, 4)}
+        for i in range(locations)
+    ]
+    # one country-level risk per sourcing country keeps the plan compliant at any size
+    plan["risk_assessment"]["risks"][4]["countries"] = TEXTILE_COUNTRIES
+    plan["risk_assessment"]["risks"][1]["countries"] = TEXTILE_COUNTRIES
+    for risk in plan["risk_assessment"]["risks"]:
+        risk["location_ids"] = []
+    for case in plan["grievance"]["cases"]:
+        case["location_ids"] = []
+    return validate_plan(plan)
+
+
+def bank_plan(financings: int, clients: int = 2_000) -> PlanSubmission:
+    plan = _fixture("compliant-banking")
+    client = plan["banking"]["clients"][0]
+    financing = plan["banking"]["financings"][0]
+    plan["banking"]["clients"] = [
+        {**copy.deepcopy(client), "client_ref": f"C-{i:05d}", "adverse_finding": i % 50 == 0}
+        for i in range(clients)
+    ]
+    chains = {"C10.4": ["palm_oil"], "C10.8": ["cocoa"], "B07.2": ["gold"]}
+    plan["banking"]["financings"] = [
+        {**copy.deepcopy(financing), "financing_id": f"F-{i:06d}",
+         "client_ref": f"C-{i % clients:05d}", "nace": NACE[i % len(NACE)],
+         "value_chains": chains.get(NACE[i % len(NACE)], [])}
+        for i in range(financings)
+    ]
+    for risk in plan["risk_assessment"]["risks"]:
+        risk["client_refs"], risk["financing_ids"] = [], []
+    return validate_plan(plan)
