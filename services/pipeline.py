@@ -74,13 +74,15 @@ class LocalPipeline:
     def on_embedded_defaults(cls, outbox: Path | None = None) -> "LocalPipeline":
         """Settings from the environment, except what the one-process mode embeds: the
         ledger in memory unless DATABASE_URL is set, the outbox unless SMTP_URL is set."""
-        ingest = IngestSettings()
+        ingest, rules = IngestSettings(), RulesSettings()
         if "database_url" not in ingest.model_fields_set:
             ingest = ingest.model_copy(update={"database_url": SecretStr(IN_MEMORY)})
+        if "database_url" not in rules.model_fields_set:
+            rules = rules.model_copy(update={"database_url": SecretStr(IN_MEMORY)})
         notify = NotifySettings()
         if outbox is not None:
             notify = notify.model_copy(update={"outbox_dir": outbox})
-        return cls(ingest, RulesSettings(), notify)
+        return cls(ingest, rules, notify)
 
     def run(self, files: Iterable[Path]) -> list[PlanReport]:
         reports = [self._submit(path) for path in files]

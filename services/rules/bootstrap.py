@@ -2,11 +2,13 @@
 
 from prometheus_client import CollectorRegistry
 
+from services.shared.db import Database
 from services.shared.metrics import ServiceMetrics
 from services.shared.runner import run_service
 
 from .durable_engine import DurableRulesEngine
 from .handlers import RulesHandler
+from .history import SqlAssessmentHistory
 from .reloading import ReloadingEngine
 from .rulefiles import load_rulebook
 from .settings import RulesSettings
@@ -18,7 +20,8 @@ def build_engine(settings: RulesSettings) -> DurableRulesEngine:
 
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
     engine = ReloadingEngine(settings.rules_dir, metrics, settings.rules_reload_interval_s)
-    return RulesHandler(engine, metrics)
+    history = SqlAssessmentHistory(Database(settings.database_url.get_secret_value()))
+    return RulesHandler(engine, history, metrics)
 
 
 def main(settings: RulesSettings | None = None) -> None:

@@ -1,6 +1,7 @@
 """Rules domain, free of I/O and of the engine: the rule book in force, and how a match
 becomes a finding."""
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -71,9 +72,15 @@ def render(text: str, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-def finding_of(match: Match) -> Finding:
-    rule, values = match.rule, match.values()
+def finding_id(submission_id: str, rule_id: str, pointers: list[str]) -> str:
+    digest = hashlib.sha256("|".join([submission_id, rule_id, *pointers]).encode()).hexdigest()
+    return f"F-{digest[:12]}"
+
+
+def finding_of(match: Match, submission_id: str) -> Finding:
+    rule, values, pointers = match.rule, match.values(), match.pointers()
     return Finding(
+        finding_id=finding_id(submission_id, rule.id, pointers),
         rule_id=rule.id,
         rule_version=rule.version,
         severity=rule.severity,
@@ -81,7 +88,7 @@ def finding_of(match: Match) -> Finding:
         message=Localized(nl=render(rule.message.nl, values), en=render(rule.message.en, values)),
         guidance=rule.guidance,
         references=rule.references,
-        pointers=match.pointers(),
+        pointers=pointers,
     )
 
 

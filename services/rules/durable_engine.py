@@ -27,7 +27,8 @@ from services.shared.contracts import Covenant, Finding, PlanSubmission
 
 from .compiler import MATCHED, SENTINEL_KIND, CompiledRuleset, compile_rulesets
 from .domain import Match, RuleBook, as_of, finding_of, ordered
-from .facts import Fact, measure_facts, plan_facts
+from .facts import Fact, measure_facts, plan_facts, prior_facts
+from .history import Prior
 from .ports import EvaluationError
 
 # durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException)
@@ -49,7 +50,7 @@ class DurableRulesEngine:
     def __init__(self, rulebook: RuleBook):
         self.rulebook = rulebook
         self._host = engine.Host()
-        self._found: dict[str, list[Finding]] = {}
+        self._runs: dict[str, tuple[str, list[Finding]]] = {}  # sid -> (submission, findings)
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
         self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
@@ -76,35 +77,37 @@ class DurableRulesEngine:
     def ruleset_version(self) -> str:
         return self.rulebook.version
 
-    def facts(self, plan: PlanSubmission) -> list[Fact]:
-        """Every fact of one evaluation: the sentinel, the plan's, the reference data's and
-        the measures'."""
-        facts = plan_facts(plan, self._reads[plan.covenant]) + \
-            self.rulebook.reference.facts_for(plan)
+    def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
+        """Every fact of one evaluation: the sentinel, the plan's, the reference data's, the
+        company's history and the measures'."""
+        reads = self._reads[plan.covenant]
+        history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant.value)
+                   if f["kind"] in reads]
+        facts = plan_facts(plan, reads) + self.rulebook.reference.facts_for(plan) + history
         measures = measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts, *measures]
 
-    def evaluate(self, plan: PlanSubmission) -> list[Finding]:
-        facts = self.facts(plan)
+    def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
+        facts = self.facts(plan, prior)
         with self._lock:
             for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
                 try:
-                    return self._evaluate_once(plan.covenant, facts)
+                    return self._evaluate_once(plan, facts)
                 except _FalseDuplicate:
                     log.info("engine id-hash collision; evaluating again under a new sid")
         raise EvaluationError(f"the engine reported false duplicates {ATTEMPTS_ON_FALSE_DUPLICATE} "
                               "times in a row")
 
-    def _evaluate_once(self, covenant: Covenant, facts: list[Fact]) -> list[Finding]:
+    def _evaluate_once(self, plan: PlanSubmission, facts: list[Fact]) -> list[Finding]:
         sid = uuid.uuid4().hex
-        self._found[sid] = []
+        self._runs[sid] = (plan.submission.submission_id, [])
         try:
-            for ruleset in self._rulesets[covenant]:
+            for ruleset in self._rulesets[plan.covenant]:
                 self._assert_all(ruleset, sid, facts)
-            return ordered(self._found[sid])
+            return ordered(self._runs[sid][1])
         finally:
-            del self._found[sid]
-            for ruleset in self._rulesets[covenant]:
+            del self._runs[sid]
+            for ruleset in self._rulesets[plan.covenant]:
                 self._delete_state(ruleset.name, sid)
 
     def _assert_all(self, ruleset: CompiledRuleset, sid: str, facts: list[Fact]) -> None:
@@ -140,7 +143,8 @@ class DurableRulesEngine:
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),
                           {a: dict(getattr(c, a)._d) for a in aliases})
-            self._found[c.s.sid].append(finding_of(match))
+            submission_id, found = self._runs[c.s.sid]
+            found.append(finding_of(match, submission_id))
 
         return run
 

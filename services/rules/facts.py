@@ -20,6 +20,7 @@ from services.shared.contracts.integrity import walk
 
 from .compiler import AGE
 from .evaluator import all_hold, lookup
+from .history import Prior
 from .language import RuleSpec
 
 Fact = dict[str, Any]
@@ -78,7 +79,16 @@ PARENT_KEYS: dict[str, tuple[str, str]] = {
     "engagement": ("client", "client_ref"),
 }
 REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain"})
-FACT_KINDS = frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | {"measure"}
+# parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
+PRIOR_PARTS: dict[str, str] = {
+    "prev_submission": "submission",
+    "prev_risk": "risk",
+    "prev_action": "action",
+    "prev_location": "location",
+}
+PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year"}
+FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KINDS
+              | {"measure"})
 ENGINE_RESERVED = frozenset({"id", "sid"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -147,6 +157,26 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> F
 def _nested_parts(value: Any) -> bool:
     """Lists of objects become facts of their own."""
     return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+
+
+# --- memory across years ------------------------------------------------------------------
+
+def prior_facts(prior: Prior, as_of: date, covenant: str) -> list[Fact]:
+    """The company's history as facts: `history` (plans accepted before), `same_year` (other
+    accepted plans for this reporting year), and the previous plan's parts and findings."""
+    facts: list[Fact] = [{"kind": "history", "accepted_plans": prior.accepted_before,
+                          "pointer": "/submission"}]
+    facts += [{"kind": "same_year", "submission_id": sid, "pointer": "/submission"}
+              for sid in prior.same_year]
+    if prior.previous is not None:
+        document = prior.previous.plan
+        for kind, part in PRIOR_PARTS.items():
+            for path, value in walk(document, PARTS[part]):
+                facts.append(make_fact(kind, ("previous", *path), value))
+        facts += [{"kind": "prev_finding", "finding_id": f["finding_id"], "rule_id": f["rule_id"],
+                   "severity": f["severity"], "pointer": f"/previous/findings/{i}"}
+                  for i, f in enumerate(prior.previous.findings)]
+    return [stamp(f, as_of, covenant) for f in facts]
 
 
 # --- measures ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from pydantic import TypeAdapter
 
@@ -16,6 +17,7 @@ from services.shared.messaging.handling import (
 from services.shared.metrics import ServiceMetrics
 
 from .domain import as_of
+from .history import AssessmentHistory
 from .ports import Engine, EvaluationError
 
 _ACCEPTED = TypeAdapter(SubmissionAccepted)
@@ -25,13 +27,14 @@ _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
 @dataclass
 class RulesHandler:
     engine: Engine
+    history: AssessmentHistory
     metrics: ServiceMetrics
 
     def __call__(self, delivery: Delivery) -> Outcome:
         accepted = decode(_ACCEPTED, delivery, "submission.accepted")
         plan = accepted.plan
         try:
-            findings = self.engine.evaluate(plan)
+            findings = self.engine.evaluate(plan, self.history.prior(plan))
         except EvaluationError as e:
             raise PermanentFailure(str(e)) from None
         version = self.engine.ruleset_version
@@ -53,7 +56,9 @@ class RulesHandler:
         counts = {s.value: n for s, n in assessment.counts().items() if n}
         for severity, n in counts.items():
             self.metrics.findings.labels(severity).inc(n)
-        return Outcome("assessed", [Outgoing.of(assessment)], log={
+        # remembered once the broker has the assessment: a redelivery records it again, harmlessly
+        remember = partial(self.history.record, plan, findings, version)
+        return Outcome("assessed", [Outgoing.of(assessment)], after_publish=remember, log={
             "submission_id": assessment.submission_id, "covenant": plan.covenant.value,
             "ruleset_version": version, "findings": counts,
         })

@@ -4,6 +4,8 @@ from typing import Protocol
 
 from services.shared.contracts import Finding, PlanSubmission
 
+from .history import Prior
+
 
 class Engine(Protocol):
     """Evaluates one plan against the rule set in force."""
@@ -11,9 +13,9 @@ class Engine(Protocol):
     @property
     def ruleset_version(self) -> str: ...
 
-    def evaluate(self, plan: PlanSubmission) -> list[Finding]:
-        """The plan's findings in deterministic order; raises EvaluationError when the rule
-        set cannot evaluate this plan (no retry will help)."""
+    def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
+        """The plan's findings in deterministic order, knowing the company's earlier plans;
+        raises EvaluationError when the rule set cannot evaluate this plan."""
         ...
 
 

@@ -18,6 +18,7 @@ from services.shared.contracts import Finding, PlanSubmission
 from services.shared.metrics import ServiceMetrics
 
 from .durable_engine import DurableRulesEngine
+from .history import Prior
 from .rulefiles import load_rulebook, version_of
 
 log = structlog.get_logger()
@@ -39,9 +40,9 @@ class ReloadingEngine:
     def ruleset_version(self) -> str:
         return self._engine.ruleset_version
 
-    def evaluate(self, plan: PlanSubmission) -> list[Finding]:
+    def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         self.reload_if_changed()
-        return self._engine.evaluate(plan)
+        return self._engine.evaluate(plan, prior)
 
     def reload_if_changed(self) -> None:
         now = self._clock()

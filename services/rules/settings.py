@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.shared.settings import ServiceSettings
 
@@ -10,5 +10,9 @@ BUNDLED_RULES = Path(__file__).resolve().parents[2] / "rules"
 class RulesSettings(ServiceSettings):
     rules_dir: Path = Field(BUNDLED_RULES, description="Folder of the rule files (*.yaml); "
                             "default: the rules/ folder of this project.")
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///var/covenant.sqlite3"),
+        description="Assessments of earlier years: sqlite:///path or postgresql://...",
+    )
     rules_reload_interval_s: float = Field(
         2.0, ge=0, description="How often the rules service looks for edited rule files.")

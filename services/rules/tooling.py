@@ -23,7 +23,8 @@ from .compiler import CompileError, compile_rule
 from .domain import RuleBook
 from .durable_engine import DurableRulesEngine
 from .evaluator import MISSING, all_hold, holds, lookup
-from .facts import LINKS, PARENT_KEYS, PARTS, Fact
+from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, Fact
+from .history import Prior
 from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
 from .rulefiles import load_rulebook, rule_files
 
@@ -36,6 +37,9 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
     "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
     "measure": frozenset({"rule", "value", "count"}),
+    "history": frozenset({"accepted_plans"}),
+    "same_year": frozenset({"submission_id"}),
+    "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -161,6 +165,8 @@ def field_exists(kind: str, dotted: str) -> bool:
         return True
     if kind in REFERENCE_FIELDS:
         return dotted in REFERENCE_FIELDS[kind]
+    if kind in PRIOR_PARTS:
+        return field_exists(PRIOR_PARTS[kind], dotted)
     if kind in LINKS:
         parent, field, single = LINKS[kind]
         return dotted == single or (head != field and field_exists(parent, dotted))
@@ -222,7 +228,8 @@ def _line(tree: yaml.Node | None, loc: tuple[Any, ...]) -> int:
 
 # --- explain ------------------------------------------------------------------------------
 
-def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str) -> list[str]:
+def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
+            prior: Prior | None = None) -> list[str]:
     """Why the rule did or did not fire on the plan, one line per candidate part."""
     rule = engine.rulebook.by_id().get(rule_id)
     if rule is None:
@@ -232,7 +239,7 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str) -> l
     if plan.covenant not in rule.scope:
         return [f"{rule_id} does not apply to the {plan.covenant.value} covenant (scope: "
                 f"{', '.join(c.value for c in rule.scope)})"]
-    facts = engine.facts(plan)
+    facts = engine.facts(plan, prior)
     window = _outside_window(rule, facts[0] if facts else {}, plan)
     if window:
         return [window]
@@ -246,7 +253,7 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str) -> l
         what = ("no value could be computed" if subject == "measure"
                 else f"the plan has no {subject}")
         return [f"{rule_id} did not fire: {what}"]
-    fired = {tuple(f.pointers) for f in engine.evaluate(plan) if f.rule_id == rule_id}
+    fired = {tuple(f.pointers) for f in engine.evaluate(plan, prior) if f.rule_id == rule_id}
     lines = [_explain_one(rule, fact, by_kind) for fact in candidates]
     lines.append(f"the engine reported {len(fired)} finding(s) for {rule_id}")
     return lines

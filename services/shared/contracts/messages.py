@@ -140,6 +140,8 @@ class Finding(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    finding_id: str = Field(description="Stable for the same submission, rule and parts; the "
+                            "company answers it next year in previous_findings_responses")
     rule_id: str
     rule_version: int
     severity: Severity

@@ -1,0 +1,114 @@
+"""Memory across years: what the rules need to know about a company's earlier plans.
+
+The rules service records every assessment once the broker has confirmed it, and before each
+evaluation asks for the plan's `Prior`: the previous accepted plan of the same company under the
+same covenant (the latest of an earlier reporting year) with the findings on it, the other
+accepted plans for the same year, and how many plans were accepted before. SQLite by default,
+PostgreSQL when DATABASE_URL says so.
+"""
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from services.shared.contracts import Finding, PlanSubmission
+from services.shared.db import Database
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    submission_id: str
+    reporting_year: int
+    submitted_at: str
+    plan: dict[str, Any]
+    findings: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Prior:
+    previous: StoredAssessment | None = None
+    same_year: list[str] = field(default_factory=list)  # other accepted submission ids
+    accepted_before: int = 0
+
+
+class AssessmentHistory(Protocol):
+    def prior(self, plan: PlanSubmission) -> Prior: ...
+
+    def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
+        """Idempotent: recording the same submission again replaces it."""
+        ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rules_assessments (
+    submission_id   TEXT PRIMARY KEY,
+    company_id      TEXT NOT NULL,
+    covenant        TEXT NOT NULL,
+    reporting_year  INTEGER NOT NULL,
+    submitted_at    TEXT NOT NULL,
+    ruleset_version TEXT NOT NULL,
+    plan_json       TEXT NOT NULL,
+    findings_json   TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL
+)
+"""
+_INDEX = """CREATE INDEX IF NOT EXISTS rules_assessments_company
+    ON rules_assessments (company_id, covenant, reporting_year)"""
+
+
+class SqlAssessmentHistory:
+    def __init__(self, db: Database):
+        self._db = db
+        with db.transaction() as cur:
+            cur.execute(_SCHEMA)
+            cur.execute(_INDEX)
+
+    def prior(self, plan: PlanSubmission) -> Prior:
+        key = (plan.company.company_id, plan.covenant.value)
+        sid, year = plan.submission.submission_id, plan.submission.reporting_year
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT submission_id, reporting_year, submitted_at, plan_json, findings_json "
+                "FROM rules_assessments WHERE company_id = ? AND covenant = ? "
+                "AND reporting_year < ? ORDER BY reporting_year DESC, submitted_at DESC LIMIT 1"
+            ), (*key, year))
+            row = cur.fetchone()
+            cur.execute(self._db.sql(
+                "SELECT submission_id FROM rules_assessments WHERE company_id = ? AND "
+                "covenant = ? AND reporting_year = ? AND submission_id <> ? "
+                "ORDER BY submission_id"), (*key, year, sid))
+            same_year = [r[0] for r in cur.fetchall()]
+            cur.execute(self._db.sql(
+                "SELECT COUNT(*) FROM rules_assessments WHERE company_id = ? AND covenant = ? "
+                "AND submission_id <> ?"), (*key, sid))
+            count = cur.fetchone()[0]
+        previous = StoredAssessment(row[0], int(row[1]), row[2], json.loads(row[3]),
+                                    json.loads(row[4])) if row else None
+        return Prior(previous, same_year, int(count))
+
+    def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
+        s = plan.submission
+        values = (s.submission_id, plan.company.company_id, plan.covenant.value,
+                  s.reporting_year, s.submitted_at.isoformat(), ruleset_version,
+                  json.dumps(plan.to_json_dict()),
+                  json.dumps([f.model_dump(mode="json") for f in findings]),
+                  datetime.now(UTC).isoformat())
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "INSERT INTO rules_assessments (submission_id, company_id, covenant, "
+                "reporting_year, submitted_at, ruleset_version, plan_json, findings_json, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id) "
+                "DO UPDATE SET ruleset_version = excluded.ruleset_version, "
+                "findings_json = excluded.findings_json, recorded_at = excluded.recorded_at"
+            ), values)
+
+
+class NoHistory:
+    """For evaluations outside the pipeline (`covenant check`): no earlier plans known."""
+
+    def prior(self, plan: PlanSubmission) -> Prior:
+        return Prior()
+
+    def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
+        return None
