@@ -165,7 +165,7 @@ def prior_facts(prior: Prior, as_of: date, covenant: str) -> list[Fact]:
     """The company's history as facts: `history` (plans accepted before), `same_year` (other
     accepted plans for this reporting year), and the previous plan's parts and findings."""
     facts: list[Fact] = [{"kind": "history", "accepted_plans": prior.accepted_before,
-                          "pointer": "/submission"}]
+                          "pointer": "/submission"}] if prior.known else []
     facts += [{"kind": "same_year", "submission_id": sid, "pointer": "/submission"}
               for sid in prior.same_year]
     if prior.previous is not None:

@@ -27,9 +27,14 @@ class StoredAssessment:
 
 @dataclass(frozen=True)
 class Prior:
+    """What is known of the company's earlier plans. `known` is False where there is no
+    history to ask (a company running `covenant check`): rules about history then stay quiet
+    instead of assuming there were no earlier plans."""
+
     previous: StoredAssessment | None = None
     same_year: list[str] = field(default_factory=list)  # other accepted submission ids
     accepted_before: int = 0
+    known: bool = False
 
 
 class AssessmentHistory(Protocol):
@@ -85,7 +90,7 @@ class SqlAssessmentHistory:
             count = cur.fetchone()[0]
         previous = StoredAssessment(row[0], int(row[1]), row[2], json.loads(row[3]),
                                     json.loads(row[4])) if row else None
-        return Prior(previous, same_year, int(count))
+        return Prior(previous, same_year, int(count), known=True)
 
     def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
         s = plan.submission

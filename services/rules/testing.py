@@ -9,6 +9,11 @@
         expect:                            # exactly these findings (rule, primary pointer)
           - {rule: DD1-POLICY-EXISTS, pointer: /policy}
 
+A case can also state the company's history: `previous` (the previous accepted plan, as
+`base`/`plan` + `patch`, and `findings` on it with their ids) and `history` (`accepted_before`,
+`same_year`); without either the history is unknown. Quote the plan field "on" in YAML
+(`{"on": "2019-01-15"}`): unquoted, YAML reads it as `true`.
+
 A case evaluates the whole rule set, so it also proves the change breaks nothing else. Every
 rule needs a case where it fires and a case about it where it does not; a run that finds no
 cases fails.
@@ -26,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.shared.contracts import PlanInvalid, validate_plan
 
 from .durable_engine import DurableRulesEngine
+from .history import Prior, StoredAssessment
 from .rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook
 
 DELETE = "$delete"
@@ -38,15 +44,45 @@ class Expected(BaseModel):
     pointer: str
 
 
-class Case(BaseModel):
+class PriorFinding(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=1)
+    finding_id: str
     rule: str
+    severity: str
+
+
+class PlanSource(BaseModel):
+    """A plan: a fixture (`base`) or a file (`plan`), with JSON-pointer patches."""
+
+    model_config = ConfigDict(extra="forbid")
+
     base: str | None = None
     plan: str | None = None
     patch: dict[str, Any] = Field(default_factory=dict)
+
+
+class Previous(PlanSource):
+    """The previous accepted plan of the company, and the findings on it."""
+
+    findings: list[PriorFinding] = Field(default_factory=list)
+
+
+class History(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accepted_before: int = 0
+    same_year: list[str] = Field(default_factory=list)
+
+
+class Case(PlanSource):
+    note: str = Field(min_length=1)
+    rule: str
     expect: list[Expected]
+    previous: Previous | None = None
+    history: History | None = Field(
+        None, description="what the history says; without it and without `previous` the "
+        "history is unknown, as for a company checking its own plan")
 
 
 class CaseFile(BaseModel):
@@ -119,15 +155,15 @@ def _run(engine: DurableRulesEngine, known: set[str], rules_dir: Path, path: Pat
     if unknown:
         return f"names unknown rule(s): {', '.join(sorted(unknown))}"
     try:
-        document = case_plan(rules_dir, path, case)
-        plan = validate_plan(document)
+        plan = validate_plan(case_plan(rules_dir, path, case))
+        prior = case_prior(rules_dir, path, case)
     except PlanInvalid as e:
         return "the case's plan is invalid: " + "; ".join(
             f"{err.pointer}: {err.message}" for err in e.errors[:5])
     except (OSError, ValueError, KeyError, IndexError) as e:
         return f"cannot build the case's plan: {e}"
     found = {Expected(rule=f.rule_id, pointer=f.pointers[0] if f.pointers else "")
-             for f in engine.evaluate(plan)}
+             for f in engine.evaluate(plan, prior)}
     expected = set(case.expect)
     if found == expected:
         return None
@@ -137,15 +173,30 @@ def _run(engine: DurableRulesEngine, known: set[str], rules_dir: Path, path: Pat
                                  f"unexpected: {extra}" if extra else "") if p)
 
 
-def case_plan(rules_dir: Path, path: Path, case: Case) -> Any:
-    if (case.base is None) == (case.plan is None):
+def case_plan(rules_dir: Path, path: Path, source: PlanSource) -> Any:
+    if (source.base is None) == (source.plan is None):
         raise ValueError("give either `base` or `plan`")
-    source = rules_dir / "fixtures" / f"{case.base}.json" if case.base else path.parent / str(
-        case.plan)
-    document = json.loads(source.read_text(encoding="utf-8"))
-    for pointer, value in case.patch.items():
+    file = rules_dir / "fixtures" / f"{source.base}.json" if source.base else path.parent / str(
+        source.plan)
+    document = json.loads(file.read_text(encoding="utf-8"))
+    for pointer, value in source.patch.items():
         apply(document, pointer, value)
     return document
+
+
+def case_prior(rules_dir: Path, path: Path, case: Case) -> Prior:
+    if case.previous is None and case.history is None:
+        return Prior()
+    history = case.history or History(accepted_before=1)
+    previous = None
+    if case.previous is not None:
+        plan = validate_plan(case_plan(rules_dir, path, case.previous))
+        previous = StoredAssessment(
+            plan.submission.submission_id, plan.submission.reporting_year,
+            plan.submission.submitted_at.isoformat(), plan.to_json_dict(),
+            [{"finding_id": f.finding_id, "rule_id": f.rule, "severity": f.severity}
+             for f in case.previous.findings])
+    return Prior(previous, history.same_year, history.accepted_before, known=True)
 
 
 def apply(document: Any, pointer: str, value: Any) -> None:

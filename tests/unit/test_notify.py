@@ -32,7 +32,8 @@ def assessment(**changes) -> AssessmentCompleted:
         contacts=[Contact(email="csr@mode.example")], ruleset_version="rs-1",
         as_of="2019-03-28",
         findings=[Finding(
-            finding_id="F-000000000001", rule_id="DD6-GM-AVAILABLE", rule_version=1, severity=Severity.HIGH,
+            finding_id="F-000000000001", rule_id="DD6-GM-AVAILABLE", rule_version=1,
+            severity=Severity.HIGH,
             title=Localized(nl="Klachtenmechanisme", en="Grievance mechanism"),
             message=Localized(nl="Geen mechanisme", en="No mechanism"),
             guidance=Localized(nl="Richt er een in", en="Set one up"),

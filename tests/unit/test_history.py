@@ -1,0 +1,58 @@
+"""The assessment history on SQLite and on PostgreSQL."""
+
+import uuid
+
+import pytest
+
+from services.rules.history import SqlAssessmentHistory
+from services.shared.contracts import parse_plan
+from services.shared.db import Database
+from tests.support import TEXTILE, variant
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history(request, tmp_path):
+    url = (f"sqlite:///{tmp_path}/h.sqlite3" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    db = Database(url)
+    yield SqlAssessmentHistory(db)
+    db.close()
+
+
+def plan_of(company: str, year: int, submission_id: str | None = None):
+    def change(d):
+        d["company"]["company_id"] = company
+        d["submission"]["submission_id"] = submission_id or str(uuid.uuid4())
+        d["submission"]["reporting_year"] = year
+
+    return parse_plan(variant(TEXTILE, change))
+
+
+def test_the_previous_plan_is_the_latest_of_an_earlier_year(history):
+    company = f"AGT-{uuid.uuid4().hex[:8]}"
+    for year in (2017, 2018):
+        history.record(plan_of(company, year, f"{company}-{year}"), [], "rs-1")
+    prior = history.prior(plan_of(company, 2019))
+    assert prior.previous is not None and prior.previous.submission_id == f"{company}-2018"
+    assert (prior.accepted_before, prior.same_year) == (2, [])
+    assert prior.previous.plan["company"]["company_id"] == company
+
+
+def test_other_plans_of_the_same_year_are_named_but_the_plan_itself_is_not(history):
+    company = f"AGT-{uuid.uuid4().hex[:8]}"
+    first = plan_of(company, 2019, f"{company}-a")
+    history.record(first, [], "rs-1")
+    history.record(first, [], "rs-1")  # a redelivery records it again, harmlessly
+    assert history.prior(first).same_year == []
+    assert history.prior(plan_of(company, 2019, f"{company}-b")).same_year == [f"{company}-a"]
+
+
+def test_a_company_without_history_has_no_prior(history):
+    prior = history.prior(plan_of(f"AGT-{uuid.uuid4().hex[:8]}", 2019))
+    assert (prior.previous, prior.same_year, prior.accepted_before) == (None, [], 0)
+
+
+def test_another_company_or_covenant_is_not_history(history):
+    company = f"AGT-{uuid.uuid4().hex[:8]}"
+    history.record(plan_of(company, 2018), [], "rs-1")
+    assert history.prior(plan_of(company + "-other", 2019)).previous is None
