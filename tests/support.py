@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 TEXTILE = "textile-voorbeeld-mode-2019.json"
+TEXTILE_2018 = "textile-voorbeeld-mode-2018.json"
 BANKING = "banking-voorbeeldbank-2019.json"
 INVALID = "invalid-plan-errors.json"
 

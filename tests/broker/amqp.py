@@ -1,8 +1,15 @@
 """Looking into the broker from tests: queue depths, unacked counts, forced disconnects."""
 
+import json
 import subprocess
 
 import pika
+
+from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted
+from services.shared.messaging.handling import Outgoing
+from services.shared.messaging.pika_adapter import publish_confirmed
+from services.shared.topology import NOTIFY
+from tests.support import wait_for
 
 
 def vhost_of(url: str) -> str:
@@ -60,3 +67,23 @@ def consumers(url: str, queue: str) -> int:
     finally:
         if connection.is_open:
             connection.close()
+
+
+def submit(url: str, body: bytes) -> str:
+    """Publish a plan as an upstream system would; returns its submission id."""
+    submission_id = json.loads(body)["submission"]["submission_id"]
+    publish_confirmed(pika.URLParameters(url), [
+        Outgoing(PLANS_EXCHANGE, "plan.textile", body, submission_id)])
+    return submission_id
+
+
+def assessment_of(url: str, submission_id: str) -> AssessmentCompleted:
+    """Waits for the plan's assessment in the notify queue (run without a notify service);
+    takes every assessment there, so submit and await one plan at a time."""
+
+    def arrived() -> AssessmentCompleted | None:
+        found = [AssessmentCompleted.model_validate_json(body)
+                 for _, body in drain(url, NOTIFY.queue)]
+        return next((a for a in found if a.submission_id == submission_id), None)
+
+    return wait_for(arrived, timeout=60, what=f"the assessment of {submission_id}")

@@ -5,34 +5,18 @@ import os
 import shutil
 import uuid
 
-import pika
 import pytest
 
-from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted
-from services.shared.messaging.handling import Outgoing
-from services.shared.messaging.pika_adapter import publish_confirmed
-from services.shared.topology import NOTIFY, STAGES
-from tests.broker.amqp import consumers, drain
+from services.shared.topology import STAGES
+from tests.broker.amqp import assessment_of, consumers, submit
 from tests.support import ROOT, TEXTILE, free_port, start_service, stop_services, variant, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 
-def submit(url: str) -> str:
+def fresh_textile() -> bytes:
     submission_id = str(uuid.uuid4())
-    body = variant(TEXTILE, lambda d: d["submission"].update(submission_id=submission_id))
-    publish_confirmed(pika.URLParameters(url), [
-        Outgoing(PLANS_EXCHANGE, "plan.textile", body, submission_id)])
-    return submission_id
-
-
-def assessment_of(url: str, submission_id: str) -> AssessmentCompleted:
-    def arrived():
-        found = [AssessmentCompleted.model_validate_json(body)
-                 for _, body in drain(url, NOTIFY.queue)]
-        return next((a for a in found if a.submission_id == submission_id), None)
-
-    return wait_for(arrived, timeout=60, what=f"the assessment of {submission_id}")
+    return variant(TEXTILE, lambda d: d["submission"].update(submission_id=submission_id))
 
 
 def test_an_edit_changes_the_next_assessment_and_a_broken_edit_does_not_stop_the_service(
@@ -51,18 +35,18 @@ def test_an_edit_changes_the_next_assessment_and_a_broken_edit_does_not_stop_the
         for stage in ("ingest", "rules"):
             wait_for(lambda q=STAGES[stage].queue: consumers(amqp_url, q) == 1, timeout=60,
                      what=f"the {stage} service")
-        first = assessment_of(amqp_url, submit(amqp_url))
+        first = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
         rule = "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS"
         assert rule not in {f.rule_id for f in first.findings}
 
         path = rules / "dd6-remedy.yaml"
         path.write_text(path.read_text().replace("min_coverage_pct: 80", "min_coverage_pct: 86"))
-        second = assessment_of(amqp_url, submit(amqp_url))
+        second = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
         assert rule in {f.rule_id for f in second.findings}
         assert second.ruleset_version != first.ruleset_version
 
         path.write_text("rules: [\n")  # a broken edit
-        third = assessment_of(amqp_url, submit(amqp_url))
+        third = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
         assert third.ruleset_version == second.ruleset_version
         assert services["rules"].poll() is None, "the rules service stopped"
     finally:

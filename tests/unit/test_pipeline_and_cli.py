@@ -4,7 +4,8 @@ from email import policy
 
 from services.cli import main
 from services.pipeline import LocalPipeline, plan_files
-from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE
+from services.shared.contracts import parse_plan
+from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE, TEXTILE_2018
 
 
 def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkeypatch):
@@ -12,9 +13,28 @@ def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkey
     pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
     reports = {r.source.rsplit("/", 1)[-1]: r for r in pipeline.run(plan_files([EXAMPLES]))}
     assert {k: r.outcome for k, r in reports.items()} == {
-        BANKING: "accepted", INVALID: "rejected", TEXTILE: "accepted"}
+        BANKING: "accepted", INVALID: "rejected", TEXTILE_2018: "accepted", TEXTILE: "accepted"}
     assert all(len(r.notifications) == 2 for r in reports.values())
-    assert len(list(tmp_path.glob("*.eml"))) == 6
+    assert len(list(tmp_path.glob("*.eml"))) == 8
+
+
+def test_the_one_process_pipeline_remembers_last_years_plan(tmp_path):
+    pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
+    first, second = pipeline.run([EXAMPLES / TEXTILE_2018, EXAMPLES / TEXTILE])
+    assert "XY-PRIORITY-RISKS-CARRIED-OR-CLOSED" not in rule_ids(first)
+    found = [(f.rule_id, f.pointers[0]) for f in second.assessment.findings
+             if f.rule_id.startswith("XY-")]
+    assert ("XY-PRIORITY-RISKS-CARRIED-OR-CLOSED", "/previous/risk_assessment/risks/4") in found
+    assert ("XY-OPEN-ACTIONS-CARRIED-FORWARD", "/previous/actions/3") in found
+    answered = {r.finding_id for r in parse_plan((EXAMPLES / TEXTILE).read_bytes())
+                .previous_findings_responses}
+    unanswered = {f.finding_id for f in first.assessment.findings
+                  if f.severity.value in ("critical", "high", "medium")} - answered
+    assert sum(r == "XY-PREVIOUS-FINDINGS-ADDRESSED" for r, _ in found) == len(unanswered)
+
+
+def rule_ids(report):
+    return {f.rule_id for f in report.assessment.findings}
 
 
 def test_each_company_message_holds_only_that_companys_plan(tmp_path):
