@@ -72,20 +72,23 @@ def render(text: str, values: dict[str, Any]) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-def finding_id(submission_id: str, rule_id: str, pointers: list[str]) -> str:
-    digest = hashlib.sha256("|".join([submission_id, rule_id, *pointers]).encode()).hexdigest()
-    return f"F-{digest[:12]}"
+def finding_id(submission_id: str, rule_id: str, pointers: list[str], text: str) -> str:
+    """Stable for the same plan, rule, parts and wording; the wording tells apart findings
+    about things a plan lacks (a missing theme has no part of the plan to point at)."""
+    key = "|".join([submission_id, rule_id, *pointers, text])
+    return f"F-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def finding_of(match: Match, submission_id: str) -> Finding:
     rule, values, pointers = match.rule, match.values(), match.pointers()
+    message = Localized(nl=render(rule.message.nl, values), en=render(rule.message.en, values))
     return Finding(
-        finding_id=finding_id(submission_id, rule.id, pointers),
+        finding_id=finding_id(submission_id, rule.id, pointers, message.en),
         rule_id=rule.id,
         rule_version=rule.version,
         severity=rule.severity,
         title=rule.title,
-        message=Localized(nl=render(rule.message.nl, values), en=render(rule.message.en, values)),
+        message=message,
         guidance=rule.guidance,
         references=rule.references,
         pointers=pointers,
@@ -93,8 +96,8 @@ def finding_of(match: Match, submission_id: str) -> Finding:
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:
-    """Worst first, then by rule and pointers; one finding per rule and pointers."""
-    unique = {(f.rule_id, tuple(f.pointers)): f for f in findings}
+    """Worst first, then by rule, pointers and id; a match reported twice counts once."""
+    unique = {f.finding_id: f for f in findings}
     return sorted(unique.values(), key=Finding.sort_key)
 
 

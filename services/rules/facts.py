@@ -72,13 +72,15 @@ LINKS: dict[str, tuple[str, str, str]] = {
     "material_origin": ("raw_material", "origin_countries", "country"),
     "financing_country": ("financing", "countries", "country"),
     "financing_chain": ("financing", "value_chains", "value_chain"),
+    "report_risk": ("public_report", "covers_risk_ids", "risk_id"),
+    "report_theme": ("public_report", "covers_themes", "theme"),
 }
 # nested kind -> (parent kind, the parent's id copied onto each nested fact, to join on)
 PARENT_KEYS: dict[str, tuple[str, str]] = {
     "kpi": ("action", "action_id"),
     "engagement": ("client", "client_ref"),
 }
-REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain"})
+REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme"})
 # parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
 PRIOR_PARTS: dict[str, str] = {
     "prev_submission": "submission",

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from services.shared.contracts import PlanSubmission
+from services.shared.contracts.vocab import THEMES_BY_COVENANT
 
 from .facts import Fact, stamp
 
@@ -42,6 +43,8 @@ class ReferenceData:
             days_late = (as_of - date.fromisoformat(entry["due_on"])).days - entry["grace_days"]
             found.append({**entry, "days_late": days_late})
         found += self._chains(plan)
+        found += [{"kind": "covenant_theme", "theme": t, "pointer": "/textile/themes"}
+                  for t in sorted(THEMES_BY_COVENANT[plan.covenant]) if plan.textile]
         return [stamp(f, as_of, plan.covenant.value) for f in found]
 
     def _chains(self, plan: PlanSubmission) -> list[Fact]:

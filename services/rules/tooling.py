@@ -37,6 +37,7 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
     "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
     "measure": frozenset({"rule", "value", "count"}),
+    "covenant_theme": frozenset({"theme"}),
     "history": frozenset({"accepted_plans"}),
     "same_year": frozenset({"submission_id"}),
     "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),

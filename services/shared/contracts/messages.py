@@ -151,8 +151,8 @@ class Finding(BaseModel):
     references: list[Reference]
     pointers: list[str]
 
-    def sort_key(self) -> tuple[int, str, tuple[str, ...]]:
-        return (self.severity.rank, self.rule_id, tuple(self.pointers))
+    def sort_key(self) -> tuple[int, str, tuple[str, ...], str]:
+        return (self.severity.rank, self.rule_id, tuple(self.pointers), self.finding_id)
 
 
 class AssessmentCompleted(Event):
