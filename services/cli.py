@@ -213,7 +213,7 @@ def _rules_test(args: argparse.Namespace) -> int:
                                                         ("a non-firing case", quiet)) if not has)
                 print(f"uncovered: {rule} lacks {lacking}")
         for rule, why in report.disabled.items():
-            print(f"disabled:  {rule}: {why}")
+            print(f"disabled:  {rule}: {why.strip()}")
         share = 100 * report.covered_share()
         print(f"coverage: {share:.0f}% of {len(report.rules)} enabled rules "
               f"(minimum {args.min_coverage:.0f}%)")

@@ -60,8 +60,8 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
     engine decides a negation when the positive facts are complete). Ties by name."""
     before: dict[str, set[str]] = {}  # kind -> kinds that must come earlier
     for rule in rules:
-        positive = [rule.when.subject, *(j.part for j in rule.when.with_)]
-        negated = [j.part for j in rule.when.without]
+        positive = [rule.match.subject, *(j.part for j in rule.match.with_)]
+        negated = [j.part for j in rule.match.without]
         for kind in positive + negated:
             before.setdefault(kind, set())
         for kind in positive:
@@ -78,7 +78,7 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
 
 
 def compile_rule(rule: RuleSpec) -> dict[str, Any]:
-    when = rule.when
+    when = rule.match
     subject = [{"kind": when.subject}]
     if when.measure:
         subject.append({"rule": rule.id})

@@ -68,7 +68,7 @@ class DurableRulesEngine:
             rules = rulebook.in_scope(covenant)
             self._reads[covenant] = frozenset().union(
                 *(rs.kinds for rs in compiled),
-                (r.when.measure.of for r in rules if r.when.measure))
+                (r.match.measure.of for r in rules if r.match.measure))
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
@@ -138,7 +138,7 @@ class DurableRulesEngine:
             self._host.delete_state(ruleset, sid)
 
     def _action(self, rule: Any) -> Callable[[Any], None]:
-        aliases = [j.alias for j in rule.when.with_]
+        aliases = [j.alias for j in rule.match.with_]
 
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),

@@ -190,7 +190,7 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date) -> list
         by_kind.setdefault(f["kind"], []).append(f)
     found = []
     for rule in rules:
-        m = rule.when.measure
+        m = rule.match.measure
         if m is None:
             continue
         population = [f for f in by_kind.get(m.of, []) if all_hold(rule, m.where, f)]
@@ -204,7 +204,7 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date) -> list
 
 
 def _measure(rule: RuleSpec, population: list[Fact]) -> float | None:
-    m = rule.when.measure
+    m = rule.match.measure
     assert m is not None
 
     def quantity(facts: list[Fact], field: str | None) -> float:

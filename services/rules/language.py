@@ -139,11 +139,24 @@ class RuleSpec(Spec):
     effective_from: date | None = None
     effective_to: date | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
-    when: Match
+    when: Match | None = Field(None, description="Required unless the rule is disabled")
     message: Localized
     guidance: Localized
     rationale: str | None = None
     disabled: str | None = Field(None, description="Why the rule is off; absent: it is on")
+
+    @model_validator(mode="after")
+    def _when_unless_disabled(self) -> "RuleSpec":
+        if self.when is None and not self.disabled:
+            raise ValueError("a rule needs `when` (or `disabled` with the reason it is off)")
+        return self
+
+    @property
+    def match(self) -> Match:
+        """What the rule matches; only disabled rules may lack it, and those are not run."""
+        if self.when is None:
+            raise ValueError(f"{self.id} is disabled and has no condition")
+        return self.when
 
     def value(self, raw: Any) -> Any:
         """A condition value with parameters resolved to their defaults."""
@@ -170,6 +183,8 @@ def conditions(tests: list[Test]) -> list[Condition]:
 
 def all_conditions(rule: RuleSpec) -> list[tuple[str, Condition]]:
     """(part, condition) for every condition of a rule, wherever it stands."""
+    if rule.when is None:
+        return []
     when = rule.when
     found = [(when.subject, c) for c in conditions(when.where)]
     if when.measure:

@@ -64,6 +64,8 @@ def read_rule_file(path: Path) -> list[RuleSpec]:
 
 
 def _check_rule(path: Path, rule: RuleSpec) -> None:
+    if rule.when is None:
+        return
     when = rule.when
     parts = [when.subject, *(j.part for j in [*when.with_, *when.without])]
     if when.measure:

@@ -102,6 +102,8 @@ def lint_rule(rule: RuleSpec) -> list[str]:
             problems.append(f"{what} lacks a Dutch or an English text")
     if set(_PLACEHOLDER.findall(rule.message.nl)) != set(_PLACEHOLDER.findall(rule.message.en)):
         problems.append("the Dutch and English messages use different placeholders")
+    if rule.when is None:  # disabled, no condition: nothing more to check
+        return problems
     problems += _unknown_fields(rule)
     problems += _unknown_placeholders(rule)
     problems += _unused_parameters(rule)
@@ -115,15 +117,15 @@ def lint_rule(rule: RuleSpec) -> list[str]:
 def _unknown_fields(rule: RuleSpec) -> list[str]:
     problems = [f"{part}: unknown field '{c.field}'" for part, c in all_conditions(rule)
                 if not field_exists(part, c.field)]
-    for join in [*rule.when.with_, *rule.when.without]:
+    for join in [*rule.match.with_, *rule.match.without]:
         for theirs, ours in join.join.items():
             if not field_exists(join.part, theirs):
                 problems.append(f"{join.part}: unknown field '{theirs}' in join")
             alias, _, field = ours.rpartition(".")
-            part = _alias_part(rule, alias) if alias else rule.when.subject
+            part = _alias_part(rule, alias) if alias else rule.match.subject
             if part is None or not field_exists(part, field):
                 problems.append(f"join refers to unknown field '{ours}'")
-    m = rule.when.measure
+    m = rule.match.measure
     if m:
         for quantity in (m.sum, m.divide_by):
             if quantity and not field_exists(m.of, quantity):
@@ -132,7 +134,7 @@ def _unknown_fields(rule: RuleSpec) -> list[str]:
 
 
 def _alias_part(rule: RuleSpec, alias: str) -> str | None:
-    return next((j.part for j in rule.when.with_ if j.alias == alias), None)
+    return next((j.part for j in rule.match.with_ if j.alias == alias), None)
 
 
 def _unknown_placeholders(rule: RuleSpec) -> list[str]:
@@ -144,7 +146,7 @@ def _unknown_placeholders(rule: RuleSpec) -> list[str]:
         elif (part := _alias_part(rule, head)) is not None and rest:
             ok = field_exists(part, rest)
         else:
-            ok = field_exists(rule.when.subject, name)
+            ok = field_exists(rule.match.subject, name)
         if not ok:
             problems.append(f"message placeholder {{{name}}} names nothing the rule matches")
     return problems
@@ -247,7 +249,7 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
     by_kind: dict[str, list[Fact]] = {}
     for f in facts:
         by_kind.setdefault(f["kind"], []).append(f)
-    subject = rule.when.subject
+    subject = rule.match.subject
     candidates = [f for f in by_kind.get(subject, [])
                   if subject != "measure" or f.get("rule") == rule.id]
     if not candidates:
@@ -270,18 +272,18 @@ def _outside_window(rule: RuleSpec, fact: Fact, plan: PlanSubmission) -> str | N
 
 
 def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> str:
-    where = fact["pointer"] or rule.when.subject
-    for i, test in enumerate(rule.when.where, start=1):
+    where = fact["pointer"] or rule.match.subject
+    for i, test in enumerate(rule.match.where, start=1):
         if not holds(rule, test, fact):
             return (f"{where}: not fired: `where` condition {i} is false: "
                     f"{_describe(rule, test, fact)}")
     joined: dict[str, Fact] = {}
-    for join in rule.when.with_:
+    for join in rule.match.with_:
         partner = _partners(rule, join, fact, joined, by_kind)
         if not partner:
             return f"{where}: not fired: no {join.part} {_join_text(join)} passes its conditions"
         joined[join.alias] = partner[0]
-    for i, join in enumerate(rule.when.without, start=1):
+    for i, join in enumerate(rule.match.without, start=1):
         present = _partners(rule, join, fact, joined, by_kind)
         if present:
             return (f"{where}: not fired: `without` {i} finds a {join.part} at "
