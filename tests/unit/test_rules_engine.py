@@ -79,10 +79,11 @@ def test_nested_placeholders_and_parameters_are_rendered(engine):
 
 
 def test_each_rule_asserts_its_negated_parts_before_its_positive_parts(rulebook):
-    order = assertion_order(rulebook.in_scope(parse_plan(example(TEXTILE)).covenant))
-    for rule in rulebook.rules:
-        for negated in (j.part for j in rule.when.without):
-            for positive in (rule.when.subject, *(j.part for j in rule.when.with_)):
+    rules = rulebook.in_scope(parse_plan(example(TEXTILE)).covenant)
+    order = assertion_order(rules)
+    for rule in rules:
+        for negated in (j.part for j in rule.match.without):
+            for positive in (rule.match.subject, *(j.part for j in rule.match.with_)):
                 if negated in order and positive in order:
                     assert order.index(negated) < order.index(positive), rule.id
 
