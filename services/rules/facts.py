@@ -74,13 +74,23 @@ LINKS: dict[str, tuple[str, str, str]] = {
     "financing_chain": ("financing", "value_chains", "value_chain"),
     "report_risk": ("public_report", "covers_risk_ids", "risk_id"),
     "report_theme": ("public_report", "covers_themes", "theme"),
+    "policy_theme": ("policy", "themes_covered", "theme"),
+    "scoping_country": ("scoping", "countries", "country"),
 }
+# kind -> {list field added to its facts: pattern of the values inside the part}
+PROJECTIONS: dict[str, dict[str, str]] = {
+    "policy": {"communicated_audiences": "communicated_to/*/audience"},
+}
+# links across parts, derived before the engine runs (its negation covers one part only):
+# kpi_theme = a KPI and each theme of the risks its action addresses
+DERIVED_KINDS = frozenset({"kpi_theme"})
 # nested kind -> (parent kind, the parent's id copied onto each nested fact, to join on)
 PARENT_KEYS: dict[str, tuple[str, str]] = {
     "kpi": ("action", "action_id"),
     "engagement": ("client", "client_ref"),
 }
-REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme"})
+REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme",
+                             "chain_exposure"})
 # parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
 PRIOR_PARTS: dict[str, str] = {
     "prev_submission": "submission",
@@ -90,7 +100,7 @@ PRIOR_PARTS: dict[str, str] = {
 }
 PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year"}
 FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KINDS
-              | {"measure"})
+              | DERIVED_KINDS | {"measure"})
 ENGINE_RESERVED = frozenset({"id", "sid"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -101,7 +111,19 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     as_of = plan.submission.submitted_at.date()
     wanted = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
+    if "kpi_theme" in wanted:
+        facts += _kpi_themes(document)
     return [stamp(f, as_of, plan.covenant.value) for f in facts]
+
+
+def _kpi_themes(document: dict[str, Any]) -> Iterator[Fact]:
+    themes = {r["risk_id"]: r["theme"] for _, r in walk(document, PARTS["risk"])}
+    for a, action in walk(document, PARTS["action"]):
+        for theme in sorted({themes[r] for r in action.get("risk_ids", []) if r in themes}):
+            for k, kpi in enumerate(action.get("kpis", [])):
+                yield {"kind": "kpi_theme", "kpi_id": kpi["kpi_id"], "action_id":
+                       action["action_id"], "theme": theme,
+                       "pointer": json_pointer((*a, "kpis", k))}
 
 
 def stamp(fact: Fact, as_of: date, covenant: str) -> Fact:
@@ -151,6 +173,10 @@ def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
     fields = {k: v for k, v in part.items() if not _nested_parts(v) and v not in ("", [])}
+    for name, pattern in PROJECTIONS.get(kind, {}).items():
+        values = [v for _, v in walk(part, pattern)]
+        if values:
+            fields[name] = values
     for reserved in ENGINE_RESERVED & fields.keys():
         fields[f"{reserved}_"] = fields.pop(reserved)
     return {**fields, "kind": kind, "pointer": json_pointer(path)}

@@ -45,7 +45,19 @@ class ReferenceData:
         found += self._chains(plan)
         found += [{"kind": "covenant_theme", "theme": t, "pointer": "/textile/themes"}
                   for t in sorted(THEMES_BY_COVENANT[plan.covenant]) if plan.textile]
+        found += self._chain_exposures(plan)
         return [stamp(f, as_of, plan.covenant.value) for f in found]
+
+    def _chain_exposures(self, plan: PlanSubmission) -> list[Fact]:
+        """The bank's exposure per value chain named on its financings (one fact per chain)."""
+        if not plan.banking:
+            return []
+        exposure: dict[str, float] = {}
+        for f in plan.banking.financings:
+            for chain in f.value_chains:
+                exposure[chain.value] = exposure.get(chain.value, 0.0) + f.amount_eur
+        return [{"kind": "chain_exposure", "value_chain": chain, "exposure_eur": amount,
+                 "pointer": "/banking/financings"} for chain, amount in sorted(exposure.items())]
 
     def _chains(self, plan: PlanSubmission) -> list[Fact]:
         """A `nace_chain` fact per financing whose NACE code falls in a mapped value chain."""

@@ -23,7 +23,7 @@ from .compiler import CompileError, compile_rule
 from .domain import RuleBook
 from .durable_engine import DurableRulesEngine
 from .evaluator import MISSING, all_hold, holds, lookup
-from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, Fact
+from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, PROJECTIONS, Fact
 from .history import Prior
 from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
 from .rulefiles import load_rulebook, rule_files
@@ -38,6 +38,8 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
     "measure": frozenset({"rule", "value", "count"}),
     "covenant_theme": frozenset({"theme"}),
+    "chain_exposure": frozenset({"value_chain", "exposure_eur"}),
+    "kpi_theme": frozenset({"kpi_id", "action_id", "theme"}),
     "history": frozenset({"accepted_plans"}),
     "same_year": frozenset({"submission_id"}),
     "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
@@ -174,6 +176,8 @@ def field_exists(kind: str, dotted: str) -> bool:
         parent, field, single = LINKS[kind]
         return dotted == single or (head != field and field_exists(parent, dotted))
     if kind in PARENT_KEYS and dotted == PARENT_KEYS[kind][1]:
+        return True
+    if dotted in PROJECTIONS.get(kind, {}):
         return True
     model = model_of(kind)
     return model is not None and _model_has(model, dotted.split("."))
