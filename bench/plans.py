@@ -22,12 +22,15 @@ def textile_plan(locations: int) -> PlanSubmission:
     plan["textile"]["production_locations"] = [
         {**copy.deepcopy(template), "location_id": f"L-{i:05d}",
          "name": f"Supplier {i}", "country": TEXTILE_COUNTRIES[i % len(TEXTILE_COUNTRIES)],
-         "tier": 1 + (i % 3 == 0), "purchase_share_pct": round(100 / locations, 4)}
+         "tier": 1 + (i % 3 == 0), "purchase_share_pct": round(100 / locations, 4),
+         "processing_steps": ["dyeing", "finishing"] if i % 10 == 0 else ["cut_make_trim"]}
         for i in range(locations)
     ]
-    # one country-level risk per sourcing country keeps the plan compliant at any size
-    plan["risk_assessment"]["risks"][4]["countries"] = TEXTILE_COUNTRIES
-    plan["risk_assessment"]["risks"][1]["countries"] = TEXTILE_COUNTRIES
+    # country-level risks over every sourcing country keep the plan compliant at any size
+    plan["risk_assessment"]["scoping"]["countries"] = TEXTILE_COUNTRIES
+    for risk in plan["risk_assessment"]["risks"]:
+        if risk["scope_level"] == "country":
+            risk["countries"] = TEXTILE_COUNTRIES
     for risk in plan["risk_assessment"]["risks"]:
         risk["location_ids"] = []
     for case in plan["grievance"]["cases"]:

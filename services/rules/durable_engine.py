@@ -31,14 +31,17 @@ from .facts import Fact, measure_facts, plan_facts, prior_facts
 from .history import Prior
 from .ports import EvaluationError
 
-# durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException)
-MAX_FACTS_PER_RULESET = 40_000
+# durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException).
+# Smaller states also make the engine's id-hash collisions (below) rarer: for N facts split into
+# states of n the chance is about N*n / 2^33 (a 50,000-financing plan at 20,000: ~12%, retried).
+MAX_FACTS_PER_RULESET = 20_000
 log = structlog.get_logger()
 # The engine knows a fact in a state only by a 32-bit FNV-1 hash of its id (state.c,
 # storeMessage/GET_FIRST compare hashes only), so distinct facts collide with probability about
 # n^2 / 2^33 per evaluation: ~1% at 10,000 facts. Every fact here is distinct (unique pointers),
 # so "already observed" is always such a false duplicate; the sid is part of the hashed content,
-# so evaluating again under a fresh sid gives every fact a new hash.
+# so asserting the batch again under a fresh sid gives every fact a new hash. Matches made before
+# the collision are genuine (negated kinds come first) and repeats are deduplicated by id.
 ATTEMPTS_ON_FALSE_DUPLICATE = 3
 
 
@@ -54,6 +57,7 @@ class DurableRulesEngine:
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
         self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
+        self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
         by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
         for covenant in Covenant:
@@ -66,6 +70,9 @@ class DurableRulesEngine:
                 }
             self._rulesets[covenant] = compiled
             rules = rulebook.in_scope(covenant)
+            for ruleset in compiled:
+                self._splittable[ruleset.name] = splittable(
+                    [r for r in rules if r.id in ruleset.rules])
             self._reads[covenant] = frozenset().union(
                 *(rs.kinds for rs in compiled),
                 (r.match.measure.of for r in rules if r.match.measure))
@@ -89,34 +96,42 @@ class DurableRulesEngine:
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         facts = self.facts(plan, prior)
+        run: tuple[str, list[Finding]] = (plan.submission.submission_id, [])
         with self._lock:
-            for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
-                try:
-                    return self._evaluate_once(plan, facts)
-                except _FalseDuplicate:
-                    log.info("engine id-hash collision; evaluating again under a new sid")
+            for ruleset in self._rulesets[plan.covenant]:
+                for batch in self.assertion_batches(ruleset, facts):
+                    self._assert_batch(ruleset, batch, run)
+        return ordered(run[1])
+
+    def _assert_batch(self, ruleset: CompiledRuleset, batch: list[Fact],
+                      run: tuple[str, list[Finding]]) -> None:
+        """One batch under a fresh sid, freed afterwards; again under a new sid on a false
+        duplicate."""
+        for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
+            sid = uuid.uuid4().hex
+            self._runs[sid] = run
+            try:
+                self._assert_all(ruleset, sid, batch)
+                return
+            except _FalseDuplicate:
+                log.info("engine id-hash collision; asserting the batch again under a new sid")
+            finally:
+                del self._runs[sid]
+                self._delete_state(ruleset.name, sid)
         raise EvaluationError(f"the engine reported false duplicates {ATTEMPTS_ON_FALSE_DUPLICATE} "
                               "times in a row")
 
-    def _evaluate_once(self, plan: PlanSubmission, facts: list[Fact]) -> list[Finding]:
-        sid = uuid.uuid4().hex
-        self._runs[sid] = (plan.submission.submission_id, [])
-        try:
-            for ruleset in self._rulesets[plan.covenant]:
-                self._assert_all(ruleset, sid, facts)
-            return ordered(self._runs[sid][1])
-        finally:
-            del self._runs[sid]
-            for ruleset in self._rulesets[plan.covenant]:
-                self._delete_state(ruleset.name, sid)
-
-    def _assert_all(self, ruleset: CompiledRuleset, sid: str, facts: list[Fact]) -> None:
+    def assertion_batches(self, ruleset: CompiledRuleset,
+                          facts: list[Fact]) -> list[list[Fact]]:
+        """The ruleset's facts in assertion order, split over several states when there are
+        more than one state may hold (see `shards`)."""
         rank = {kind: i for i, kind in enumerate(ruleset.order)}
-        needed = sorted((f for f in facts if f["kind"] in rank), key=lambda f: rank[f["kind"]])
-        if len(needed) > MAX_FACTS_PER_RULESET:
-            raise EvaluationError(
-                f"the plan gives {ruleset.name} {len(needed):,} facts; the engine's limit per "
-                f"evaluation is {MAX_FACTS_PER_RULESET:,}")
+        needed = [f for f in facts if f["kind"] in rank]
+        parts = [needed] if len(needed) <= MAX_FACTS_PER_RULESET else shards(
+            needed, MAX_FACTS_PER_RULESET, self._splittable[ruleset.name], ruleset.name)
+        return [sorted(part, key=lambda f: rank[f["kind"]]) for part in parts]
+
+    def _assert_all(self, ruleset: CompiledRuleset, sid: str, needed: list[Fact]) -> None:
         for fact in needed:
             try:
                 state = self._host.assert_fact(ruleset.name, {**fact, "sid": sid})
@@ -151,3 +166,46 @@ class DurableRulesEngine:
 
 def _ignore(c: Any) -> None:
     """The sentinel rule's action: nothing to record."""
+
+
+# --- plans larger than one engine state ---------------------------------------------------
+# Facts owned by one financing (the financing and its link and value-chain facts, all under
+# /banking/financings/<i>) can be spread over several states when a ruleset's facts exceed
+# MAX_FACTS_PER_RULESET; every other fact goes into every state. A rule that matches a
+# financing meets all its joined parts in its own state. That is only correct while no rule
+# negates a financing-owned kind from a subject that is not one (an absence must be decided
+# where all candidates are): `splittable` checks it per ruleset. A subject present in every
+# state may fire once per state; findings are deduplicated by their id.
+SHARD_ROOT = "/banking/financings/"
+SHARDABLE_KINDS = frozenset({"financing", "financing_chain", "financing_country", "nace_chain"})
+
+
+def splittable(rules: list[Any]) -> bool:
+    return not any(j.part in SHARDABLE_KINDS and r.match.subject not in SHARDABLE_KINDS
+                   for r in rules for j in r.match.without)
+
+
+def _owner(fact: Fact) -> int | None:
+    pointer = fact["pointer"]
+    if not pointer.startswith(SHARD_ROOT):
+        return None
+    return int(pointer[len(SHARD_ROOT):].split("/")[0])
+
+
+def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
+    shared = [f for f in facts if _owner(f) is None]
+    owned = [f for f in facts if _owner(f) is not None]
+    room = limit - len(shared)
+    if not allowed:
+        raise EvaluationError(
+            f"the plan gives {ruleset} {len(facts):,} facts, more than the engine's "
+            f"{limit:,} per state, and they cannot be split (a rule negates financings)")
+    if room <= 0:
+        raise EvaluationError(
+            f"the plan gives {ruleset} {len(shared):,} facts that every state needs, more than "
+            f"the engine's {limit:,} per state")
+    count = -(-len(owned) * 5 // (room * 4))  # ceil, with 20% slack for uneven owners
+    buckets: list[list[Fact]] = [[] for _ in range(count)]
+    for fact in owned:
+        buckets[_owner(fact) % count].append(fact)  # type: ignore[operator]
+    return [shared + bucket for bucket in buckets if bucket]

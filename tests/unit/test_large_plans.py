@@ -1,0 +1,75 @@
+"""Plans larger than one durable-rules state can hold (about 46,000 facts)."""
+
+import pytest
+
+from bench.plans import bank_plan, textile_plan
+from services.rules import durable_engine
+from services.rules.domain import RuleBook
+from services.rules.durable_engine import DurableRulesEngine
+from services.rules.language import RuleSpec
+from services.rules.ports import EvaluationError
+from services.rules.rulefiles import load_rulebook
+from tests.support import ROOT
+
+
+@pytest.fixture(scope="module")
+def rulebook():
+    return load_rulebook(ROOT / "rules")
+
+
+def flawed_bank(financings: int, clients: int = 2_000):
+    """Every 100th financing lacks RBC clauses; every 40th (cocoa) names no value chain."""
+    plan = bank_plan(financings, clients)
+    for i, f in enumerate(plan.banking.financings):
+        if i % 100 == 0:
+            object.__setattr__(f, "rbc_clauses", False)
+        if i % 40 == 1:
+            object.__setattr__(f, "value_chains", [])
+    return plan
+
+
+def keys(findings):
+    return sorted((f.rule_id, tuple(f.pointers)) for f in findings)
+
+
+def without_clauses_in_a_chain(plan) -> int:
+    """What DD1-CLIENT-RBC-CLAUSES must find: no clauses, and a NACE code in a value chain."""
+    mapped = ("C10.4", "C10.8", "B07.2")
+    return sum(not f.rbc_clauses and f.nace.startswith(mapped) for f in plan.banking.financings)
+
+
+def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, monkeypatch):
+    plan = flawed_bank(3_000, clients=100)
+    whole = DurableRulesEngine(rulebook).evaluate(plan)
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
+    split = DurableRulesEngine(rulebook).evaluate(plan)
+    assert keys(split) == keys(whole)
+    assert sum(f.rule_id == "DD1-CLIENT-RBC-CLAUSES" for f in split) == \
+        without_clauses_in_a_chain(plan) > 0
+    assert sum(f.rule_id == "DD2-VALUE-CHAIN-EXPOSURE-ASSESSED" for f in split) == 75
+
+
+def test_a_ruleset_that_negates_financings_from_elsewhere_refuses_to_split(rulebook, monkeypatch):
+    base = rulebook.by_id()["DD5-BANK-PORTFOLIO-BREAKDOWN"]
+    when = base.match.model_copy(update={"without": [
+        base.match.without[0].model_copy(update={"part": "financing", "where": []})]})
+    rule: RuleSpec = base.model_copy(update={"id": "TEST-NO-FINANCING", "when": when})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
+    with pytest.raises(EvaluationError, match="cannot be split"):
+        engine.evaluate(bank_plan(3_000, clients=100))
+
+
+def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):
+    plan = flawed_bank(50_000)
+    findings = DurableRulesEngine(rulebook).evaluate(plan)
+    assert sum(f.rule_id == "DD1-CLIENT-RBC-CLAUSES" for f in findings) == \
+        without_clauses_in_a_chain(plan) > 0
+
+
+def test_a_textile_plan_with_5000_locations_stays_within_one_state(rulebook, monkeypatch):
+    plan = textile_plan(5_000)
+    engine = DurableRulesEngine(rulebook)
+    assert engine.evaluate(plan) == []  # the grown fixture is compliant at any size
+    facts = engine.facts(plan)
+    assert len(facts) < durable_engine.MAX_FACTS_PER_RULESET
