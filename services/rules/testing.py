@@ -137,12 +137,12 @@ def run_cases(rules_dir: Path) -> Report:
                     disabled={r.id: r.disabled for r in rulebook.rules if r.disabled})
     known = set(rulebook.by_id())
     for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):
-        for case in _read(path):
+        for case in read_cases(path):
             report.outcomes.append(Outcome(path, case, _run(engine, known, rules_dir, path, case)))
     return report
 
 
-def _read(path: Path) -> list[Case]:
+def read_cases(path: Path) -> list[Case]:
     try:
         return CaseFile.model_validate(yaml.safe_load(path.read_bytes())).cases
     except (yaml.YAMLError, ValueError) as e:

@@ -73,3 +73,29 @@ def test_a_textile_plan_with_5000_locations_stays_within_one_state(rulebook, mon
     assert engine.evaluate(plan) == []  # the grown fixture is compliant at any size
     facts = engine.facts(plan)
     assert len(facts) < durable_engine.MAX_FACTS_PER_RULESET
+
+
+def test_the_bare_engine_fails_when_one_fact_meets_more_than_64_distinct_conditions():
+    """Pins durable-rules' alpha stack of 64 (error 303) that the compiler's chunking avoids."""
+    import durable.engine as bare
+
+    host = bare.Host()
+    host.set_rulesets({"t": {f"r{i}": {"all": [{"m": {"$and": [
+        {"kind": "governance"}, {"$lt": {"dd_fte": i + 1}}]}}], "run": lambda c: None}
+        for i in range(70)}})
+    with pytest.raises(Exception, match="303"):
+        host.assert_fact("t", {"kind": "governance", "dd_fte": 0, "sid": "s"})
+
+
+def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(rulebook):
+    from services.rules.language import Condition
+
+    base = rulebook.by_id()["DD1-BOARD-OVERSIGHT"]
+    rules = tuple(
+        base.model_copy(update={"id": f"TEST-ALPHA-{i}", "when": base.match.model_copy(update={
+            "where": [Condition(field="dd_fte", op="<", value=i + 1)]})})
+        for i in range(70))
+    engine = DurableRulesEngine(RuleBook(rules, "rs-test", rulebook.reference))
+    findings = engine.evaluate(bank_plan(10, clients=5).model_copy(update={
+        "governance": bank_plan(10, clients=5).governance.model_copy(update={"dd_fte": 0})}))
+    assert len(findings) == 70
