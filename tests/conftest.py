@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pika
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
 
+from services.shared.db import Database
 from tests.support import Inbox, free_port
 
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
@@ -74,6 +76,16 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
     controller.start()
     yield inbox, port
     controller.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """Each test that takes it runs twice: on SQLite (the default) and on PostgreSQL."""
+    url = (f"sqlite:///{tmp_path}/test.sqlite3" if request.param == "sqlite"
+           else request.getfixturevalue("postgres_url"))
+    db = Database(url)
+    yield db
+    db.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,17 +6,12 @@ import pytest
 
 from services.rules.history import SqlAssessmentHistory
 from services.shared.contracts import parse_plan
-from services.shared.db import Database
 from tests.support import TEXTILE, variant
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def history(request, tmp_path):
-    url = (f"sqlite:///{tmp_path}/h.sqlite3" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    db = Database(url)
-    yield SqlAssessmentHistory(db)
-    db.close()
+@pytest.fixture
+def history(database):
+    return SqlAssessmentHistory(database)
 
 
 def plan_of(company: str, year: int, submission_id: str | None = None):

@@ -11,14 +11,9 @@ from services.shared.messaging.handling import Delivery
 from tests.support import BANKING, INVALID, TEXTILE, example, variant
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def ledger(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/ledger.sqlite3")
-    else:
-        db = Database(request.getfixturevalue("postgres_url"))
-    yield SqlSubmissionLedger(db)
-    db.close()
+@pytest.fixture
+def ledger(database):
+    return SqlSubmissionLedger(database)
 
 
 def fresh(name: str) -> bytes:

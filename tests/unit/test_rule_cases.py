@@ -10,7 +10,6 @@ from services.rules.history import SqlAssessmentHistory
 from services.rules.rulefiles import RuleFileError, load_rulebook
 from services.rules.testing import case_plan, read_cases, run_cases
 from services.shared.contracts import Finding, Localized, Reference, validate_plan
-from services.shared.db import Database
 from tests.support import ROOT
 
 RULES = ROOT / "rules"
@@ -64,13 +63,9 @@ def test_every_rule_has_a_variant_of_a_compliant_plan_that_breaks_only_that_rule
     assert [r for r in report.rules if r not in isolated] == []
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    url = (f"sqlite:///{tmp_path}/h.sqlite3" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    db = Database(url)
-    yield SqlAssessmentHistory(db)
-    db.close()
+@pytest.fixture
+def store(database):
+    return SqlAssessmentHistory(database)
 
 
 def test_the_memory_cases_pass_with_the_previous_plan_in_the_store(store):
