@@ -80,6 +80,8 @@ class LocalPipeline:
         if "database_url" not in rules.model_fields_set:
             rules = rules.model_copy(update={"database_url": SecretStr(IN_MEMORY)})
         notify = NotifySettings()
+        if "database_url" not in notify.model_fields_set:
+            notify = notify.model_copy(update={"database_url": SecretStr(IN_MEMORY)})
         if outbox is not None:
             notify = notify.model_copy(update={"outbox_dir": outbox})
         return cls(ingest, rules, notify)

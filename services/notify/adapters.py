@@ -1,5 +1,6 @@
 """Mailers: SMTP (with STARTTLS) and the outbox folder of RFC 5322 `.eml` files."""
 
+import contextlib
 import hashlib
 import os
 import smtplib
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from .ports import PermanentDeliveryError
+
 
 class SmtpConfigError(ValueError):
     pass
@@ -18,7 +21,11 @@ class SmtpConfigError(ValueError):
 class SmtpMailer:
     """`smtp://[user:pass@]host[:port]`: STARTTLS whenever the server offers it, and required
     when credentials are given (they are never sent in clear).
-    `smtps://...`: TLS from the first byte (port 465)."""
+    `smtps://...`: TLS from the first byte (port 465).
+
+    The connection is kept open between messages and opened again when the server dropped it.
+    A 5xx reply raises PermanentDeliveryError; connection trouble and 4xx replies raise as
+    they are, for a later retry."""
 
     channel: Literal["smtp", "outbox"] = "smtp"
 
@@ -33,10 +40,38 @@ class SmtpMailer:
         self._password = unquote(parts.password) if parts.password else None
         self._timeout = timeout
         self._tls = ssl.create_default_context()
+        self._smtp: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage) -> None:
-        with self._connect() as smtp:
-            smtp.send_message(message)
+        try:
+            refused = self._send(message)
+        except smtplib.SMTPServerDisconnected:
+            self.close()
+            refused = self._send(message)  # once more on a fresh connection
+        except smtplib.SMTPRecipientsRefused as e:
+            raise PermanentDeliveryError(_codes("every recipient refused", e.recipients)) from None
+        except smtplib.SMTPResponseException as e:
+            if 500 <= e.smtp_code < 600:
+                self.close()
+                raise PermanentDeliveryError(f"SMTP {e.smtp_code} refusal") from None
+            self.close()
+            raise
+        except OSError:
+            self.close()
+            raise
+        if refused:
+            raise PartiallyRefused(_codes("some recipients refused", refused))
+
+    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        if self._smtp is None:
+            self._smtp = self._connect()
+        return self._smtp.send_message(message)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(Exception):
+                self._smtp.quit()
+            self._smtp = None
 
     def _connect(self) -> smtplib.SMTP:
         if self._implicit_tls:
@@ -55,6 +90,15 @@ class SmtpMailer:
         if self._user:
             smtp.login(self._user, self._password or "")
         return smtp
+
+
+class PartiallyRefused(Exception):
+    """Accepted for some recipients and refused for others: delivered, not to be sent again."""
+
+
+def _codes(what: str, refused: dict[str, tuple[int, bytes]]) -> str:
+    codes = sorted({str(code) for code, _ in refused.values()})
+    return f"{what} ({len(refused)}; SMTP {', '.join(codes)})"
 
 
 class OutboxMailer:

@@ -2,6 +2,7 @@
 
 from prometheus_client import CollectorRegistry
 
+from services.shared.db import Database
 from services.shared.metrics import ServiceMetrics
 from services.shared.runner import run_service
 
@@ -10,6 +11,7 @@ from .domain import Renderer, Secretariat
 from .handlers import NotifyHandler
 from .ports import Mailer
 from .settings import NotifySettings
+from .store import SqlNotificationStore
 
 
 def build_mailer(settings: NotifySettings) -> Mailer:
@@ -18,10 +20,14 @@ def build_mailer(settings: NotifySettings) -> Mailer:
     return OutboxMailer(settings.outbox_dir)
 
 
+def build_store(settings: NotifySettings) -> SqlNotificationStore:
+    return SqlNotificationStore(Database(settings.database_url.get_secret_value()))
+
+
 def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHandler:
     secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language)
     return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
-                         metrics)
+                         metrics, build_store(settings))
 
 
 def main(settings: NotifySettings | None = None) -> None:

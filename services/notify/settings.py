@@ -10,6 +10,10 @@ class NotifySettings(ServiceSettings):
     smtp_url: SecretStr | None = Field(
         None, description="smtp://user:pass@host:587 (STARTTLS) or smtps://...; unset: outbox.")
     outbox_dir: Path = Field(Path("outbox"), description="Where .eml files go without SMTP.")
+    database_url: SecretStr = Field(
+        SecretStr("sqlite:///var/covenant.sqlite3"),
+        description="Delivery ledger and archive: sqlite:///path or postgresql://...",
+    )
     mail_from: str = Field("IMVO-convenanten <noreply@imvo-convenanten.example>",
                            description="From header of every notification.")
     secretariat_addresses: dict[str, str] = Field(

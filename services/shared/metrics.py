@@ -5,7 +5,8 @@ children with the `service` label applied, so the one-process mode can hold all 
 services in one registry. Names carry the `covenant_` prefix; label sets are small and fixed:
 `outcome` is a handler outcome (accepted, rejected, duplicate, assessed, notified) or
 `dead_lettered`/`retried`; `severity` is one of the five finding severities; `recipient` is
-company or secretariat; `channel` is smtp or outbox; `result` is ok or failed.
+company or secretariat; `channel` is smtp or outbox; `result` is ok or failed; `kind` is
+transient or permanent.
 """
 
 from dataclasses import dataclass
@@ -29,6 +30,9 @@ class Metrics:
         self.findings = counter("findings", "Findings produced, by severity", "severity")
         self.notifications = counter("notifications", "Notifications delivered", "recipient",
                                      "channel")
+        self.notification_failures = counter(
+            "notification_failures", "Notifications not delivered, by kind (transient: retried; "
+            "permanent: dead-lettered)", "kind")
         self.rule_reloads = counter("rule_reloads", "Rule-set reloads by result (ok, failed)",
                                     "result")
         self.ruleset_loaded = Gauge(
@@ -50,6 +54,7 @@ class Metrics:
             outcomes=_Partial(self.outcomes, service),
             findings=_Partial(self.findings, service),
             notifications=_Partial(self.notifications, service),
+            notification_failures=_Partial(self.notification_failures, service),
             rule_reloads=_Partial(self.rule_reloads, service),
             ruleset_loaded=child(self.ruleset_loaded),
         )
@@ -66,6 +71,7 @@ class ServiceMetrics:
     outcomes: "_Partial"
     findings: "_Partial"
     notifications: "_Partial"
+    notification_failures: "_Partial"
     rule_reloads: "_Partial"
     ruleset_loaded: Any
 

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 from services.notify.adapters import OutboxMailer, SmtpConfigError, SmtpMailer
 from services.notify.domain import Renderer, Secretariat, letters_for
 from services.notify.handlers import NotifyHandler
+from services.notify.store import SqlNotificationStore
 from services.shared.contracts import (
     AssessmentCompleted,
     Contact,
@@ -18,8 +19,14 @@ from services.shared.contracts import (
     Severity,
     SubmissionRejected,
 )
+from services.shared.db import Database
 from services.shared.messaging.handling import Delivery, PermanentFailure
 from services.shared.metrics import ServiceMetrics
+
+
+def memory_store() -> SqlNotificationStore:
+    return SqlNotificationStore(Database("sqlite://"))
+
 
 SECRETARIAT = Secretariat({"*": "secretariaat@ser.example", "banking": "dba@ser.example"},
                           Language.NL)
@@ -104,7 +111,8 @@ def test_the_outbox_holds_one_file_per_message_even_when_sent_twice(tmp_path):
 def test_smtp_delivers_to_a_real_server(smtp_server):
     inbox, port = smtp_server
     handler = NotifyHandler(SmtpMailer(f"smtp://127.0.0.1:{port}"), Renderer(), SECRETARIAT,
-                            "noreply@ser.example", ServiceMetrics.create("n", CollectorRegistry()))
+                            "noreply@ser.example", ServiceMetrics.create("n", CollectorRegistry()),
+                            memory_store())
     outcome = handler(Delivery(assessment().model_dump_json().encode(), "assessment.completed.x"))
     assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == [
         "csr@mode.example", "secretariaat@ser.example"]
@@ -122,6 +130,6 @@ def test_smtp_refuses_to_send_credentials_without_tls(smtp_server):
 
 def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
     handler = NotifyHandler(OutboxMailer(tmp_path), Renderer(), SECRETARIAT, "x@y.example",
-                            ServiceMetrics.create("n", CollectorRegistry()))
+                            ServiceMetrics.create("n", CollectorRegistry()), memory_store())
     with pytest.raises(PermanentFailure):
         handler(Delivery(b'{"type": "something.else"}', "assessment.completed.x"))

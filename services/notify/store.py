@@ -1,0 +1,143 @@
+"""The notify service's memory: the delivery ledger (exactly one effect) and the archive.
+
+Ledger: every letter has a key (the event's message id and the recipient role). Before a letter
+is handed to the mail system its key is marked `sending`, after the mail system accepted it
+`sent`. A redelivered event skips `sent` letters. A letter found `sending` means the process
+died between handing it over and recording that: it is sent again, under the same Message-ID.
+That choice accepts a rare duplicate (recognisable by its identical Message-ID) over a
+notification silently lost.
+
+Archive: every assessment and rejection received, and every delivery attempt with its outcome,
+for `covenant archive list|show`. SQLite by default, PostgreSQL when DATABASE_URL says so.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from services.shared.contracts import AssessmentCompleted, SubmissionRejected
+from services.shared.db import Database
+
+LetterState = Literal["new", "sending", "sent"]
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS notify_events (
+        message_id      TEXT PRIMARY KEY,
+        type            TEXT NOT NULL,
+        submission_id   TEXT,
+        company_id      TEXT,
+        covenant        TEXT,
+        reporting_year  INTEGER,
+        received_at     TEXT NOT NULL,
+        event_json      TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS notify_events_company
+        ON notify_events (company_id, covenant, reporting_year)""",
+    """CREATE TABLE IF NOT EXISTS notify_ledger (
+        letter_key  TEXT PRIMARY KEY,
+        state       TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS notify_attempts (
+        letter_key  TEXT NOT NULL,
+        message_id  TEXT NOT NULL,
+        role        TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        detail      TEXT,
+        at          TEXT NOT NULL
+    )""",
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class ArchivedEvent:
+    message_id: str
+    type: str
+    submission_id: str | None
+    company_id: str | None
+    covenant: str | None
+    reporting_year: int | None
+    received_at: str
+    event: dict[str, Any]
+
+
+class SqlNotificationStore:
+    def __init__(self, db: Database):
+        self._db = db
+        with db.transaction() as cur:
+            for statement in _SCHEMA:
+                cur.execute(statement)
+
+    # --- ledger -----------------------------------------------------------------------------
+
+    def begin(self, key: str) -> LetterState:
+        """The letter's state before this attempt, and marks it `sending` unless already sent."""
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql("SELECT state FROM notify_ledger WHERE letter_key = ?"),
+                        (key,))
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(self._db.sql(
+                    "INSERT INTO notify_ledger (letter_key, state, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (letter_key) DO NOTHING"), (key, "sending", _now()))
+                return "new"
+            state: LetterState = row[0]
+            return state
+
+    def sent(self, key: str) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "UPDATE notify_ledger SET state = ?, updated_at = ? WHERE letter_key = ?"),
+                ("sent", _now(), key))
+
+    # --- archive ----------------------------------------------------------------------------
+
+    def keep(self, event: AssessmentCompleted | SubmissionRejected) -> None:
+        year = getattr(event, "reporting_year", None)
+        values = (event.message_id, event.type, event.submission_id, event.company_id,
+                  event.covenant.value if event.covenant else None, year, _now(),
+                  event.model_dump_json())
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "INSERT INTO notify_events (message_id, type, submission_id, company_id, "
+                "covenant, reporting_year, received_at, event_json) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"), values)
+
+    def attempt(self, key: str, message_id: str, role: str, channel: str, outcome: str,
+                detail: str | None = None) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "INSERT INTO notify_attempts (letter_key, message_id, role, channel, outcome, "
+                "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+                (key, message_id, role, channel, outcome, detail, _now()))
+
+    def events(self, company_id: str | None = None, covenant: str | None = None
+               ) -> list[ArchivedEvent]:
+        where, args = [], []
+        for column, value in (("company_id", company_id), ("covenant", covenant)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = ("SELECT message_id, type, submission_id, company_id, covenant, reporting_year, "
+               "received_at, event_json FROM notify_events"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY company_id, reporting_year, received_at")
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(sql), tuple(args))
+            rows = cur.fetchall()
+        return [ArchivedEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
+                for r in rows]
+
+    def attempts(self, message_id: str) -> list[tuple[str, str, str, str | None, str]]:
+        """(role, channel, outcome, detail, at) of every attempt for one event."""
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT role, channel, outcome, detail, at FROM notify_attempts "
+                "WHERE message_id = ? ORDER BY at"), (message_id,))
+            return [tuple(r) for r in cur.fetchall()]
