@@ -1,0 +1,124 @@
+"""Notifications reach the right people once, against a real SMTP server (aiosmtpd)."""
+
+import email
+import re
+import uuid
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from prometheus_client import CollectorRegistry
+
+from services.notify.adapters import SmtpMailer
+from services.notify.domain import Renderer, Secretariat
+from services.notify.handlers import NotifyHandler
+from services.notify.store import SqlNotificationStore
+from services.shared.contracts import AssessmentCompleted, Language
+from services.shared.messaging.handling import Delivery, PermanentFailure
+from services.shared.metrics import ServiceMetrics
+from tests.support import Inbox, free_port
+
+SECRETARIAT = Secretariat({"*": "secretariaat@ser.example"}, Language.NL)
+
+
+def assessment(n: int) -> AssessmentCompleted:
+    company = f"AGT-{n:04d}"
+    return AssessmentCompleted.model_validate({
+        "correlation_id": f"c-{n}", "submission_id": f"S-{n:04d}", "covenant": "textile",
+        "reporting_year": 2019, "company_id": company, "company_name": f"Bedrijf {n:04d} B.V.",
+        "language": "nl" if n % 2 else "en", "contacts": [{"email": f"csr@bedrijf{n:04d}.example"}],
+        "ruleset_version": "rs-1", "as_of": "2019-03-28",
+        "findings": [{
+            "finding_id": f"F-{n:04d}-A", "rule_id": "DD6-GM-AVAILABLE", "rule_version": 1,
+            "severity": "high", "title": {"nl": "Klachtenmechanisme", "en": "Grievance"},
+            "message": {"nl": f"Geen mechanisme bij {company}", "en": f"No mechanism at {company}"},
+            "guidance": {"nl": "Richt er een in", "en": "Set one up"},
+            "references": [{"instrument": "UNGP", "locator": "29"}], "pointers": ["/grievance"]}],
+    })
+
+
+def handler_for(port: int, store: SqlNotificationStore) -> NotifyHandler:
+    metrics = ServiceMetrics.create("notify", CollectorRegistry())
+    return NotifyHandler(SmtpMailer(f"smtp://127.0.0.1:{port}"), Renderer(), SECRETARIAT,
+                         "noreply@ser.example", metrics, store)
+
+
+def deliver(handler: NotifyHandler, event: AssessmentCompleted) -> None:
+    handler(Delivery(event.model_dump_json().encode(), event.routing_key(),
+                     message_id=event.message_id))
+
+
+def test_a_thousand_companies_each_see_only_their_own_assessment_once(smtp_server, database):
+    inbox, port = smtp_server
+    handler = handler_for(port, SqlNotificationStore(database))
+    events = [assessment(n) for n in range(1_000)]
+    for event in events:
+        deliver(handler, event)
+    for event in events:  # every assessment redelivered
+        deliver(handler, event)
+
+    company_mail = {}
+    for recipients, raw in inbox.messages:
+        [to] = recipients
+        if to != "secretariaat@ser.example":
+            assert to not in company_mail, f"{to} got a second message"
+            company_mail[to] = email.message_from_bytes(raw, policy=policy.default)
+    assert len(company_mail) == 1_000
+    assert sum(r == ["secretariaat@ser.example"] for r, _ in inbox.messages) == 1_000
+    for n in range(1_000):
+        message = company_mail[f"csr@bedrijf{n:04d}.example"]
+        text = "".join(message.get_body((kind,)).get_content() for kind in ("plain", "html"))
+        assert set(re.findall(r"AGT-\d{4}", text)) == {f"AGT-{n:04d}"}
+        assert set(re.findall(r"Bedrijf \d{4}", text)) == {f"Bedrijf {n:04d}"}
+        assert set(re.findall(r"F-\d{4}-A", text)) == {f"F-{n:04d}-A"}
+
+
+class Refusing(Inbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 no such user"
+
+
+def test_a_refusal_for_good_is_a_permanent_failure_with_its_reason(database):
+    port = free_port()
+    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        handler = handler_for(port, SqlNotificationStore(database))
+        with pytest.raises(PermanentFailure, match=r"refused: every recipient refused.*550"):
+            deliver(handler, assessment(1))
+    finally:
+        controller.stop()
+    assert handler.metrics.notification_failures.labels("permanent")._value.get() == 1
+
+
+def test_a_server_that_is_down_and_then_up_gets_every_letter_once(database):
+    port = free_port()
+    store = SqlNotificationStore(database)
+    handler = handler_for(port, store)
+    event = assessment(7)
+    with pytest.raises(OSError):  # nobody listens yet: transient, the message is retried
+        deliver(handler, event)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        deliver(handler, event)  # the redelivery
+        deliver(handler, event)  # and a duplicate one
+    finally:
+        controller.stop()
+    assert sorted(r for rs, _ in inbox.messages for r in rs) == [
+        "csr@bedrijf0007.example", "secretariaat@ser.example"]
+    outcomes = [a[2] for a in store.attempts(event.message_id)]
+    assert outcomes.count("failed") == 1 and outcomes.count("sent") == 2
+    assert outcomes.count("already_sent") == 2
+
+
+def test_a_letter_left_sending_by_a_crash_is_sent_again_under_the_same_message_id(
+        smtp_server, database):
+    inbox, port = smtp_server
+    store = SqlNotificationStore(database)
+    event = assessment(uuid.uuid4().int % 1000)
+    store.begin(f"{event.message_id}:company")  # the process died after handing it over
+    deliver(handler_for(port, store), event)
+    ids = [email.message_from_bytes(raw)["Message-ID"] for _, raw in inbox.messages]
+    assert f"<{event.message_id}.company@covenant-compliance>" in ids
