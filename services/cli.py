@@ -5,6 +5,7 @@
     covenant ingest|rules|notify  run a service against RabbitMQ at AMQP_URL
     covenant rules lint|test|explain|diff   tools for the rule files
     covenant submit FILE...       publish plans as an upstream system would, with confirms
+    covenant archive list|show    the assessments and notifications notify kept
     covenant topology declare     declare exchanges and queues on RabbitMQ
 """
 
@@ -77,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", required=True, help="a git ref or a folder of rule files")
     diff.add_argument("corpus", nargs="+", type=Path, help="plan files or folders")
     diff.set_defaults(command=_rules_diff)
+
+    archive = sub.add_parser("archive", help="assessments and notifications kept by notify "
+                             "(DATABASE_URL)")
+    archive_sub = archive.add_subparsers(required=True, metavar="ACTION")
+    listing = archive_sub.add_parser("list", help="a company's assessments across years")
+    listing.add_argument("--company", help="company id (default: all)")
+    listing.add_argument("--covenant", choices=("textile", "banking"))
+    listing.set_defaults(command=_archive_list)
+    show = archive_sub.add_parser("show", help="one assessment or rejection, with deliveries")
+    show.add_argument("id", help="submission id or message id")
+    show.set_defaults(command=_archive_show)
 
     topology = sub.add_parser("topology", help="broker topology")
     topology.add_argument("action", choices=("declare",))
@@ -257,6 +269,44 @@ def _rules_diff(args: argparse.Namespace) -> int:
     print(f"\n{len(changes)} plan(s), {changed} with changed findings: "
           f"{sum(len(d.appeared) for d in changes)} appeared, "
           f"{sum(len(d.disappeared) for d in changes)} disappeared")
+    return EXIT_OK
+
+
+# --- archive ------------------------------------------------------------------------------
+
+def _archive() -> Any:
+    from services.notify.bootstrap import build_store
+    from services.notify.settings import NotifySettings
+
+    return build_store(NotifySettings())
+
+
+def _archive_list(args: argparse.Namespace) -> int:
+    events = _archive().events(args.company, args.covenant)
+    for e in events:
+        counts = ""
+        if e.type == "assessment.completed":
+            severities = [f["severity"] for f in e.event["findings"]]
+            counts = ", ".join(f"{severities.count(s.value)} {s.value}" for s in Severity
+                               if s.value in severities) or "no findings"
+        else:
+            counts = f"rejected: {e.event['reason']}, {e.event['errors_total']} error(s)"
+        print(f"{e.company_id or '?':<14} {e.covenant or '?':<8} {e.reporting_year or '':<5} "
+              f"{e.submission_id or '?':<40} {counts}")
+    print(f"{len(events)} event(s)")
+    return EXIT_OK
+
+
+def _archive_show(args: argparse.Namespace) -> int:
+    store = _archive()
+    matches = [e for e in store.events() if args.id in (e.submission_id, e.message_id)]
+    if not matches:
+        print(f"nothing archived under {args.id}", file=sys.stderr)
+        return EXIT_FINDINGS
+    for e in matches:
+        print(json.dumps(e.event, indent=2, ensure_ascii=False))
+        for role, channel, outcome, detail, at in store.attempts(e.message_id):
+            print(f"  {at}  {role:<11} {channel:<6} {outcome}" + (f" ({detail})" if detail else ""))
     return EXIT_OK
 
 

@@ -122,3 +122,23 @@ def test_a_letter_left_sending_by_a_crash_is_sent_again_under_the_same_message_i
     deliver(handler_for(port, store), event)
     ids = [email.message_from_bytes(raw)["Message-ID"] for _, raw in inbox.messages]
     assert f"<{event.message_id}.company@covenant-compliance>" in ids
+
+
+def test_the_archive_lists_a_companys_assessments_and_shows_their_deliveries(
+        smtp_server, tmp_path, monkeypatch, capsys):
+    from services.cli import main
+    from services.shared.db import Database
+
+    _, port = smtp_server
+    url = f"sqlite:///{tmp_path}/archive.sqlite3"
+    handler = handler_for(port, SqlNotificationStore(Database(url)))
+    for n in (1, 2):
+        deliver(handler, assessment(n))
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert main(["archive", "list", "--company", "AGT-0001"]) == 0
+    out = capsys.readouterr().out
+    assert "AGT-0001" in out and "S-0001" in out and "1 high" in out and "AGT-0002" not in out
+    assert main(["archive", "show", "S-0002"]) == 0
+    out = capsys.readouterr().out
+    assert '"company_id": "AGT-0002"' in out and "company     smtp   sent" in out
+    assert main(["archive", "show", "S-9999"]) == 1
