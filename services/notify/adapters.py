@@ -2,10 +2,14 @@
 
 import contextlib
 import hashlib
+import hmac
 import os
 import smtplib
 import ssl
 import tempfile
+import time
+import urllib.error
+import urllib.request
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -122,4 +126,30 @@ class OutboxMailer:
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class WebhookSender:
+    """POSTs JSON to a recipient's URL, signed so the receiver can trust it:
+    `X-Covenant-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the secret>`,
+    `X-Covenant-Timestamp` (seconds; receivers should refuse old ones) and
+    `X-Covenant-Delivery` (the same for a repeated delivery: receivers can deduplicate on it).
+    A 4xx reply other than 408/429 is permanent; 5xx replies and connection trouble are not."""
+
+    def __init__(self, timeout: float = 10.0):
+        self._timeout = timeout
+
+    def post(self, url: str, secret: str, body: bytes, delivery: str) -> None:
+        timestamp = str(int(time.time()))
+        signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body,
+                             hashlib.sha256).hexdigest()
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-Covenant-Timestamp": timestamp,
+            "X-Covenant-Signature": f"sha256={signature}", "X-Covenant-Delivery": delivery})
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout):
+                return
+        except urllib.error.HTTPError as e:
+            if 400 <= e.code < 500 and e.code not in (408, 429):
+                raise PermanentDeliveryError(f"HTTP {e.code} from the webhook") from None
             raise

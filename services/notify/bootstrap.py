@@ -8,7 +8,7 @@ from services.shared.runner import run_service
 
 from .adapters import OutboxMailer, SmtpMailer
 from .domain import Renderer, Secretariat
-from .handlers import NotifyHandler
+from .handlers import NotifyHandler, WebhookTarget
 from .ports import Mailer
 from .settings import NotifySettings
 from .store import SqlNotificationStore
@@ -26,8 +26,10 @@ def build_store(settings: NotifySettings) -> SqlNotificationStore:
 
 def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHandler:
     secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language)
+    webhooks = {recipient: WebhookTarget(hook.url, hook.secret.get_secret_value())
+                for recipient, hook in settings.webhooks.items()}
     return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
-                         metrics, build_store(settings))
+                         metrics, build_store(settings), webhooks)
 
 
 def main(settings: NotifySettings | None = None) -> None:

@@ -5,6 +5,7 @@ the covenant's secretariat gets every assessment and every rejection; a rejectio
 the contacts the payload named, when it named valid ones.
 """
 
+import json
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -85,6 +86,7 @@ class Letter:
     to: tuple[str, ...]
     language: Language
     template: str  # "assessment" or "rejection"
+    recipient: str  # "company:<company id>" or "secretariat:<covenant>", for webhooks
 
 
 @dataclass(frozen=True)
@@ -96,16 +98,39 @@ class Secretariat:
         return self.addresses.get(covenant or "*") or self.addresses["*"]
 
 
-def letters_for(event: AssessmentCompleted | SubmissionRejected,
-                secretariat: Secretariat) -> list[Letter]:
+def letters_for(event: AssessmentCompleted | SubmissionRejected, secretariat: Secretariat,
+                webhooks: frozenset[str] = frozenset()) -> list[Letter]:
+    """The secretariat always; the company when the payload names contacts or a webhook is
+    configured for it."""
     template = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
     covenant = event.covenant.value if event.covenant else None
     letters = [Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
-                      secretariat.language, template)]
+                      secretariat.language, template, f"secretariat:{covenant or '*'}")]
     contacts = tuple(dict.fromkeys(c.email for c in event.contacts))
-    if contacts:
-        letters.insert(0, Letter(RecipientRole.COMPANY, contacts, event.language, template))
+    company = f"company:{event.company_id}"
+    if contacts or (event.company_id and company in webhooks):
+        letters.insert(0, Letter(RecipientRole.COMPANY, contacts, event.language, template,
+                                 company))
     return letters
+
+
+def webhook_key(letter: Letter, webhooks: frozenset[str]) -> str | None:
+    """The configured webhook for this letter's recipient, if any (`secretariat:*` serves every
+    covenant's secretariat)."""
+    if letter.recipient in webhooks:
+        return letter.recipient
+    if letter.role is RecipientRole.SECRETARIAT and "secretariat:*" in webhooks:
+        return "secretariat:*"
+    return None
+
+
+def webhook_payload(event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+                    delivery: str) -> bytes:
+    """What a webhook receives: the event for this recipient, without contact addresses."""
+    body = {"delivery": delivery, "recipient": letter.role.value,
+            "language": letter.language.value,
+            "event": event.model_dump(mode="json", exclude={"contacts"})}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 
 
 def header_safe(text: str, limit: int = MAX_SUBJECT) -> str:

@@ -1,7 +1,7 @@
 """Notify: one `AssessmentCompleted` or `SubmissionRejected` in, each letter sent once, one
 `NotificationDelivered` per letter sent out."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.shared.contracts import NotificationDelivered
 from services.shared.contracts.messages import NOTIFY_INPUT, AssessmentCompleted, SubmissionRejected
@@ -14,10 +14,16 @@ from services.shared.messaging.handling import (
 )
 from services.shared.metrics import ServiceMetrics
 
-from .adapters import PartiallyRefused
-from .domain import Letter, Renderer, Secretariat, letters_for
+from .adapters import PartiallyRefused, WebhookSender
+from .domain import Letter, Renderer, Secretariat, letters_for, webhook_key, webhook_payload
 from .ports import Mailer, PermanentDeliveryError
 from .store import SqlNotificationStore
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    url: str
+    secret: str
 
 
 @dataclass
@@ -28,56 +34,72 @@ class NotifyHandler:
     sender: str
     metrics: ServiceMetrics
     store: SqlNotificationStore
+    webhooks: dict[str, WebhookTarget] = field(default_factory=dict)
+    webhook_sender: WebhookSender = field(default_factory=WebhookSender)
 
     def __call__(self, delivery: Delivery) -> Outcome:
         event = decode(NOTIFY_INPUT, delivery, "assessment or rejection")
         self.store.keep(event)
         about = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
         delivered, repeated = [], 0
-        for letter in letters_for(event, self.secretariat):
+        for letter in letters_for(event, self.secretariat, frozenset(self.webhooks)):
             key = f"{event.message_id}:{letter.role.value}"
+            hook = webhook_key(letter, frozenset(self.webhooks))
+            channel = "webhook" if hook else self.mailer.channel
             if self.store.begin(key) == "sent":  # a redelivered event: this letter went out
-                self._attempt(key, event, letter, "already_sent")
+                self.store.attempt(key, event.message_id, letter.role.value, channel,
+                                   "already_sent")
                 repeated += 1
                 continue
-            message_ref = self._send(key, event, letter)
+            message_ref = self._send(key, event, letter, hook)
             delivered.append(NotificationDelivered(
                 correlation_id=event.correlation_id, about=about,
                 submission_id=event.submission_id, covenant=event.covenant,
-                recipient_role=letter.role, channel=self.mailer.channel,
-                message_ref=message_ref,
+                recipient_role=letter.role, channel=channel, message_ref=message_ref,
             ))
         # nothing has to consume these: a missing subscriber must not fail the notification
         return Outcome("notified" if delivered else "duplicate",
                        [Outgoing.of(d, mandatory=False) for d in delivered], log={
                            "submission_id": event.submission_id, "about": about,
                            "recipients": [d.recipient_role.value for d in delivered],
-                           "already_sent": repeated, "channel": self.mailer.channel,
+                           "already_sent": repeated,
                        })
 
-    def _send(self, key: str, event: AssessmentCompleted | SubmissionRejected,
-              letter: Letter) -> str:
-        message = self.renderer.compose(event, letter, self.sender)
+    def _send(self, key: str, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+              hook: str | None) -> str:
+        """Hands the letter over (webhook or mail) and records the attempt; returns its ref."""
+        if hook:
+            target, channel, ref = self.webhooks[hook], "webhook", key
+            body = webhook_payload(event, letter, key)
+
+            def hand_over() -> None:
+                self.webhook_sender.post(target.url, target.secret, body, key)
+        else:
+            message = self.renderer.compose(event, letter, self.sender)
+            channel, ref = self.mailer.channel, str(message["Message-ID"])
+
+            def hand_over() -> None:
+                self.mailer.send(message)
+
+        def attempt(outcome: str, detail: str | None = None) -> None:
+            self.store.attempt(key, event.message_id, letter.role.value, channel, outcome,
+                               detail)
+
         outcome, detail = "sent", None
         try:
-            self.mailer.send(message)
+            hand_over()
         except PartiallyRefused as e:
             outcome, detail = "partially_refused", str(e)
         except PermanentDeliveryError as e:
-            self._attempt(key, event, letter, "refused", e.reason)
+            attempt("refused", e.reason)
             self.metrics.notification_failures.labels("permanent").inc()
             raise PermanentFailure(f"{letter.role.value} notification refused: {e.reason}") \
                 from None
-        except Exception as e:  # the mail system may work later: the message is retried
-            self._attempt(key, event, letter, "failed", type(e).__name__)
+        except Exception as e:  # the mail system or webhook may work later: retried
+            attempt("failed", type(e).__name__)
             self.metrics.notification_failures.labels("transient").inc()
             raise
         self.store.sent(key)
-        self._attempt(key, event, letter, outcome, detail)
-        self.metrics.notifications.labels(letter.role.value, self.mailer.channel).inc()
-        return str(message["Message-ID"])
-
-    def _attempt(self, key: str, event: AssessmentCompleted | SubmissionRejected,
-                 letter: Letter, outcome: str, detail: str | None = None) -> None:
-        self.store.attempt(key, event.message_id, letter.role.value, self.mailer.channel,
-                           outcome, detail)
+        attempt(outcome, detail)
+        self.metrics.notifications.labels(letter.role.value, channel).inc()
+        return ref

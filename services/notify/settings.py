@@ -1,9 +1,14 @@
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from services.shared.contracts import Language
 from services.shared.settings import ServiceSettings
+
+
+class Webhook(BaseModel):
+    url: str = Field(pattern=r"^https?://\S+$")
+    secret: SecretStr
 
 
 class NotifySettings(ServiceSettings):
@@ -22,6 +27,12 @@ class NotifySettings(ServiceSettings):
                     'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
     )
     secretariat_language: Language = Field(Language.NL, description="nl or en.")
+    webhooks: dict[str, Webhook] = Field(
+        default_factory=dict,
+        description='JSON: recipient -> {"url", "secret"}; recipients "company:<company id>", '
+                    '"secretariat:<covenant>" or "secretariat:*". They get a signed POST instead '
+                    "of an e-mail.",
+    )
 
     @field_validator("secretariat_addresses")
     @classmethod

@@ -1,7 +1,9 @@
 """Notifications reach the right people once, against a real SMTP server (aiosmtpd)."""
 
 import email
+import json
 import re
+import urllib.error
 import uuid
 from email import policy
 
@@ -11,7 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from services.notify.adapters import SmtpMailer
 from services.notify.domain import Renderer, Secretariat
-from services.notify.handlers import NotifyHandler
+from services.notify.handlers import NotifyHandler, WebhookTarget
 from services.notify.store import SqlNotificationStore
 from services.shared.contracts import AssessmentCompleted, Language
 from services.shared.messaging.handling import Delivery, PermanentFailure
@@ -142,3 +144,83 @@ def test_the_archive_lists_a_companys_assessments_and_shows_their_deliveries(
     out = capsys.readouterr().out
     assert '"company_id": "AGT-0002"' in out and "company     smtp   sent" in out
     assert main(["archive", "show", "S-9999"]) == 1
+
+
+class Receiver:
+    """A real HTTP server that checks the signature as a webhook receiver would."""
+
+    def __init__(self, secret: str, statuses: list[int]):
+        import hashlib
+        import hmac
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.deliveries: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = hmac.new(secret.encode(), self.headers["X-Covenant-Timestamp"].encode()
+                                    + b"." + body, hashlib.sha256).hexdigest()
+                assert self.headers["X-Covenant-Signature"] == f"sha256={expected}"
+                status = statuses.pop(0) if statuses else 200
+                if status == 200:
+                    receiver.received.append(json.loads(body))
+                    receiver.deliveries.append(self.headers["X-Covenant-Delivery"])
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def webhook_handler(port, store, receiver, secret="s3cret"):
+    handler = handler_for(port, store)
+    handler.webhooks = {"company:AGT-0003": WebhookTarget(receiver.url, secret)}
+    return handler
+
+
+def test_a_company_with_a_webhook_gets_a_signed_post_with_its_own_assessment_once(
+        smtp_server, database):
+    inbox, port = smtp_server
+    receiver = Receiver("s3cret", [])
+    try:
+        handler = webhook_handler(port, SqlNotificationStore(database), receiver)
+        event = assessment(3)
+        deliver(handler, event)
+        deliver(handler, event)  # redelivered: not posted again
+    finally:
+        receiver.close()
+    [posted] = receiver.received
+    assert posted["event"]["company_id"] == "AGT-0003" and "contacts" not in posted["event"]
+    assert posted["recipient"] == "company" and receiver.deliveries == [
+        f"{event.message_id}:company"]
+    assert [r for r, _ in inbox.messages] == [["secretariaat@ser.example"]]  # no company e-mail
+
+
+def test_a_webhook_error_is_retried_and_a_gone_endpoint_is_permanent(smtp_server, database):
+    _, port = smtp_server
+    receiver = Receiver("s3cret", [500])
+    try:
+        handler = webhook_handler(port, SqlNotificationStore(database), receiver)
+        event = assessment(3)
+        with pytest.raises(urllib.error.HTTPError):  # 500: transient, the message is retried
+            deliver(handler, event)
+        deliver(handler, event)
+        assert len(receiver.received) == 1
+        receiver_gone = Receiver("s3cret", [410])
+        handler.webhooks = {"company:AGT-0003": WebhookTarget(receiver_gone.url, "s3cret")}
+        with pytest.raises(PermanentFailure, match="HTTP 410"):
+            deliver(handler, assessment(3))
+        receiver_gone.close()
+    finally:
+        receiver.close()

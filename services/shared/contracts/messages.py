@@ -190,7 +190,7 @@ class NotificationDelivered(Event):
     submission_id: str | None
     covenant: Covenant | None
     recipient_role: RecipientRole
-    channel: Literal["smtp", "outbox"]
+    channel: Literal["smtp", "outbox", "webhook"]
     message_ref: str
 
     def routing_key(self) -> str:
