@@ -65,7 +65,8 @@ class LocalPipeline:
             "notify": build_notify(notify, metrics["notify"]),
         }
         self.consumers = {
-            STAGES[s].queue: Processor(s, h, metrics[s], ingest.delivery_limit,
+            STAGES[s].queue: Processor(s, h, metrics[s],
+                                       STAGES[s].delivery_limit(ingest.delivery_limit),
                                        DEAD_LETTER_EXCHANGE)
             for s, h in handlers.items()
         }

@@ -19,7 +19,8 @@ from .topology import STAGES, Topology
 
 def build_processor(stage: str, handler: Handler, metrics: ServiceMetrics,
                     settings: ServiceSettings) -> Processor:
-    return Processor(stage, handler, metrics, settings.delivery_limit, DEAD_LETTER_EXCHANGE)
+    limit = STAGES[stage].delivery_limit(settings.delivery_limit)
+    return Processor(stage, handler, metrics, limit, DEAD_LETTER_EXCHANGE)
 
 
 def run_service(stage: str, settings: ServiceSettings, handler: Handler,

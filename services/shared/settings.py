@@ -18,7 +18,8 @@ class ServiceSettings(BaseSettings):
     prefetch: int = Field(32, ge=1, le=10_000, description="Unacked deliveries per consumer.")
     delivery_limit: int = Field(
         DEFAULT_DELIVERY_LIMIT, ge=1,
-        description="Deliveries of one message before it is dead-lettered (x-delivery-limit).",
+        description="Deliveries of one message before it is dead-lettered (x-delivery-limit); "
+        "the notify queue allows four times as many.",
     )
     stop_timeout_s: float = Field(
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")

@@ -19,10 +19,17 @@ DEFAULT_DELIVERY_LIMIT = 5
 
 @dataclass(frozen=True)
 class Stage:
-    """One service's input: a durable quorum queue, its bindings and its dead-letter queue."""
+    """One service's input: a durable quorum queue, its bindings and its dead-letter queue.
+
+    `patience` multiplies the base delivery limit: a stage that waits on the outside world
+    (notify: the mail server) retries longer than one whose failures are its own."""
 
     name: str
     bindings: tuple[tuple[str, str], ...]  # (exchange, binding key)
+    patience: int = 1
+
+    def delivery_limit(self, base: int) -> int:
+        return base * self.patience
 
     @property
     def queue(self) -> str:
@@ -32,12 +39,12 @@ class Stage:
     def dead_letter_queue(self) -> str:
         return f"irbc.{self.name}.dead"
 
-    def queue_arguments(self, delivery_limit: int) -> dict[str, Any]:
+    def queue_arguments(self, base_delivery_limit: int) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
             "x-dead-letter-routing-key": self.name,
-            "x-delivery-limit": delivery_limit,
+            "x-delivery-limit": self.delivery_limit(base_delivery_limit),
             # at-least-once dead-lettering: the broker keeps a message until the DLQ confirms it
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
@@ -49,6 +56,7 @@ RULES = Stage("rules", ((EVENTS_EXCHANGE, "submission.accepted.*"),))
 NOTIFY = Stage(
     "notify",
     ((EVENTS_EXCHANGE, "assessment.completed.*"), (EVENTS_EXCHANGE, "submission.rejected.*")),
+    patience=4,  # with the default 5: 20 deliveries, about 7.5 minutes of retry pauses
 )
 STAGES: dict[str, Stage] = {s.name: s for s in (INGEST, RULES, NOTIFY)}
 EXCHANGES: tuple[str, ...] = (PLANS_EXCHANGE, EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE)
