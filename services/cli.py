@@ -6,6 +6,7 @@
     covenant rules lint|test|explain|diff   tools for the rule files
     covenant submit FILE...       publish plans as an upstream system would, with confirms
     covenant archive list|show    the assessments and notifications notify kept
+    covenant notify digest        the secretariat's daily digest
     covenant topology declare     declare exchanges and queues on RabbitMQ
 """
 
@@ -15,6 +16,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("files", nargs="+", type=Path)
     submit.set_defaults(command=_submit)
 
+    notify_sub = services["notify"].add_subparsers(
+        metavar="ACTION", help="digest: send the secretariat's daily digest; none: run the service")
+    digest = notify_sub.add_parser("digest", help="one e-mail per covenant with a day's "
+                                   "assessments, to its secretariat (SECRETARIAT_DIGEST)")
+    digest.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD (default: yesterday, "
+                        "UTC)")
+    digest.set_defaults(command=_notify_digest)
     rules_sub = services["rules"].add_subparsers(
         metavar="ACTION", help="a tool for the rule files under RULES_DIR; none: run the service")
     lint = rules_sub.add_parser("lint", help="check the rule files; each error with file:line")
@@ -272,7 +281,24 @@ def _rules_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --- archive ------------------------------------------------------------------------------
+# --- archive and digest -------------------------------------------------------------------
+
+def _notify_digest(args: argparse.Namespace) -> int:
+    from services.notify.bootstrap import build_mailer, build_store
+    from services.notify.digest import send_digests
+    from services.notify.domain import Renderer, Secretariat
+    from services.notify.settings import NotifySettings
+
+    settings = NotifySettings()
+    day = args.day or (datetime.now(UTC).date() - timedelta(days=1))
+    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language, True)
+    sent = send_digests(day, build_store(settings), build_mailer(settings), Renderer(),
+                        secretariat, settings.mail_from)
+    print(f"digest for {day}: " + (", ".join(sent) if sent else "nothing (new) to send"))
+    return EXIT_OK
+
+
+
 
 def _archive() -> Any:
     from services.notify.bootstrap import build_store

@@ -80,12 +80,25 @@ def smtp_server() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """Each test that takes it runs twice: on SQLite (the default) and on PostgreSQL."""
-    url = (f"sqlite:///{tmp_path}/test.sqlite3" if request.param == "sqlite"
-           else request.getfixturevalue("postgres_url"))
-    db = Database(url)
-    yield db
-    db.close()
+    """Each test that takes it runs twice: on SQLite (the default) and on PostgreSQL, there in
+    a schema of its own that is dropped afterwards (the server outlives test runs)."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path}/test.sqlite3")
+        yield db
+        db.close()
+        return
+    import psycopg
+
+    base = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        db = Database(f"{base}?options=-csearch_path%3D{schema}")
+        try:
+            yield db
+        finally:
+            db.close()
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,8 @@ def build_store(settings: NotifySettings) -> SqlNotificationStore:
 
 
 def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHandler:
-    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language)
+    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language,
+                              settings.secretariat_digest)
     webhooks = {recipient: WebhookTarget(hook.url, hook.secret.get_secret_value())
                 for recipient, hook in settings.webhooks.items()}
     return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,

@@ -51,6 +51,10 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Fouten ({total}, per plek in het document)",
         "more_errors": "en nog {n} fouten",
         "closing": "Dit bericht is automatisch verstuurd door het convenantsecretariaat.",
+        "digest_subject": "Dagoverzicht {covenant} {day}: {count} beoordeling(en)",
+        "digest_intro": "Op {day} zijn {count} plan(nen) van aanpak onder het {covenant}-convenant "
+                        "beoordeeld.",
+        "digest_plan": "plan",
     },
     Language.EN: {
         "severity": {s.value: s.value for s in Severity},
@@ -76,6 +80,10 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Errors ({total}, by place in the document)",
         "more_errors": "and {n} more errors",
         "closing": "This message was sent automatically by the covenant secretariat.",
+        "digest_subject": "Daily digest {covenant} {day}: {count} assessment(s)",
+        "digest_intro": "On {day}, {count} plan(s) of action under the {covenant} covenant were "
+                        "assessed.",
+        "digest_plan": "plan",
     },
 }
 
@@ -93,6 +101,7 @@ class Letter:
 class Secretariat:
     addresses: dict[str, str]  # covenant (or "*") -> address
     language: Language
+    digest: bool = False  # a daily digest of assessments instead of one e-mail each
 
     def address_for(self, covenant: str | None) -> str:
         return self.addresses.get(covenant or "*") or self.addresses["*"]
@@ -100,12 +109,13 @@ class Secretariat:
 
 def letters_for(event: AssessmentCompleted | SubmissionRejected, secretariat: Secretariat,
                 webhooks: frozenset[str] = frozenset()) -> list[Letter]:
-    """The secretariat always; the company when the payload names contacts or a webhook is
-    configured for it."""
+    """The secretariat (for assessments not when it takes a daily digest instead); the company
+    when the payload names contacts or a webhook is configured for it."""
     template = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
     covenant = event.covenant.value if event.covenant else None
-    letters = [Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
-                      secretariat.language, template, f"secretariat:{covenant or '*'}")]
+    letters: list[Letter] = [] if template == "assessment" and secretariat.digest else [
+        Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
+               secretariat.language, template, f"secretariat:{covenant or '*'}")]
     contacts = tuple(dict.fromkeys(c.email for c in event.contacts))
     company = f"company:{event.company_id}"
     if contacts or (event.company_id and company in webhooks):
@@ -168,6 +178,29 @@ class Renderer:
         # deterministic: the same event and recipient always give the same Message-ID
         message["Message-ID"] = f"<{event.message_id}.{letter.role.value}@covenant-compliance>"
         message["X-Covenant-Correlation-Id"] = header_safe(event.correlation_id, 200)
+        message.set_content(self._render(letter, "txt", context))
+        message.add_alternative(self._render(letter, "html", context), subtype="html")
+        return message
+
+    def digest(self, covenant: str, day: str, events: list[AssessmentCompleted],
+               secretariat: Secretariat, sender: str) -> EmailMessage:
+        """One e-mail to the covenant's secretariat summarising the day's assessments."""
+        labels = LABELS[secretariat.language]
+        letter = Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
+                        secretariat.language, "digest", f"secretariat:{covenant}")
+        rows = [{"company": e.company_name, "company_id": e.company_id, "year": e.reporting_year,
+                 "submission_id": e.submission_id,
+                 "counts": ", ".join(f"{n} {labels['severity'][s.value]}"
+                                     for s, n in e.counts().items() if n) or "-"}
+                for e in events]
+        context = {"labels": labels, "lang": letter.language.value, "day": day,
+                   "covenant": covenant, "rows": rows}
+        message = EmailMessage()
+        message["From"] = sender
+        message["To"] = ", ".join(letter.to)
+        message["Subject"] = header_safe(labels["digest_subject"].format(
+            covenant=covenant, day=day, count=len(rows)))
+        message["Message-ID"] = f"<digest.{covenant}.{day}@covenant-compliance>"
         message.set_content(self._render(letter, "txt", context))
         message.add_alternative(self._render(letter, "html", context), subtype="html")
         return message

@@ -27,6 +27,9 @@ class NotifySettings(ServiceSettings):
                     'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
     )
     secretariat_language: Language = Field(Language.NL, description="nl or en.")
+    secretariat_digest: bool = Field(
+        False, description="true: the secretariat gets `covenant notify digest` (daily) instead "
+                           "of one e-mail per assessment; rejections still come at once.")
     webhooks: dict[str, Webhook] = Field(
         default_factory=dict,
         description='JSON: recipient -> {"url", "secret"}; recipients "company:<company id>", '

@@ -134,6 +134,11 @@ class SqlNotificationStore:
         return [ArchivedEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
                 for r in rows]
 
+    def assessments_received_on(self, day: str) -> list[ArchivedEvent]:
+        """Assessments received on a day (YYYY-MM-DD, UTC), for the secretariat's digest."""
+        return [e for e in self.events() if e.type == "assessment.completed"
+                and e.received_at.startswith(day)]
+
     def attempts(self, message_id: str) -> list[tuple[str, str, str, str | None, str]]:
         """(role, channel, outcome, detail, at) of every attempt for one event."""
         with self._db.transaction() as cur:

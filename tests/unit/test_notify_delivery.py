@@ -224,3 +224,28 @@ def test_a_webhook_error_is_retried_and_a_gone_endpoint_is_permanent(smtp_server
         receiver_gone.close()
     finally:
         receiver.close()
+
+
+def test_with_a_digest_the_secretariat_gets_one_e_mail_per_covenant_and_day(
+        smtp_server, database):
+    from datetime import UTC, datetime
+
+    from services.notify.digest import send_digests
+
+    inbox, port = smtp_server
+    store = SqlNotificationStore(database)
+    handler = handler_for(port, store)
+    handler.secretariat = Secretariat({"*": "secretariaat@ser.example"}, Language.NL, digest=True)
+    events = [assessment(n) for n in (uuid.uuid4().int % 1000 for _ in range(3))]
+    for event in events:
+        deliver(handler, event)
+    assert all(r != ["secretariaat@ser.example"] for r, _ in inbox.messages)
+    today = datetime.now(UTC).date()
+    for _ in range(2):  # run twice: the digest goes out once
+        send_digests(today, store, handler.mailer, Renderer(), handler.secretariat,
+                     "noreply@ser.example")
+    digests = [email.message_from_bytes(raw, policy=policy.default) for r, raw in inbox.messages
+               if r == ["secretariaat@ser.example"]]
+    assert len(digests) == 1 and digests[0]["Subject"].startswith("Dagoverzicht textile")
+    body = digests[0].get_body(("plain",)).get_content()
+    assert all(e.submission_id in body for e in events)

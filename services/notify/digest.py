@@ -1,0 +1,31 @@
+"""The secretariat's daily digest: one e-mail per covenant with the day's assessments, each
+digest sent once (the delivery ledger, key `digest:<covenant>:<day>`). Run it daily, e.g. from
+cron: `covenant notify digest` (yesterday, UTC) or `--day 2019-03-28`."""
+
+from collections import defaultdict
+from datetime import date
+
+from services.shared.contracts import AssessmentCompleted
+
+from .domain import Renderer, Secretariat
+from .ports import Mailer
+from .store import SqlNotificationStore
+
+
+def send_digests(day: date, store: SqlNotificationStore, mailer: Mailer, renderer: Renderer,
+                 secretariat: Secretariat, sender: str) -> list[str]:
+    """Sends what was not sent yet; returns the covenants a digest went out for."""
+    by_covenant: dict[str, list[AssessmentCompleted]] = defaultdict(list)
+    for archived in store.assessments_received_on(day.isoformat()):
+        event = AssessmentCompleted.model_validate(archived.event)
+        by_covenant[event.covenant.value].append(event)
+    sent = []
+    for covenant, events in sorted(by_covenant.items()):
+        key = f"digest:{covenant}:{day.isoformat()}"
+        if store.begin(key) == "sent":
+            continue
+        mailer.send(renderer.digest(covenant, day.isoformat(), events, secretariat, sender))
+        store.sent(key)
+        store.attempt(key, key, "secretariat", mailer.channel, "sent")
+        sent.append(covenant)
+    return sent
