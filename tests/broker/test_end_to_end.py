@@ -93,3 +93,42 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
     for secret in ("@voorbeeldmode.example", "@voorbeeldbank.example", "@foutieftextiel",
                    "Voorbeeld Mode", "Tiruppur", "guest:guest"):
         assert secret not in log_text, f"{secret!r} leaked into the logs"
+
+
+def test_notifications_survive_a_mail_server_outage_and_arrive_once(amqp_url, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    from services.shared.contracts import AssessmentCompleted
+    from services.shared.messaging.handling import Outgoing
+    from services.shared.messaging.pika_adapter import publish_confirmed
+    from tests.support import assessment
+
+    smtp_port, metrics_port = free_port(), free_port()
+    env = {**os.environ, "AMQP_URL": amqp_url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+           "DATABASE_URL": f"sqlite:///{tmp_path}/notify.sqlite3",
+           "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})}
+    notify = {"notify": start_service("notify", env, tmp_path / "notify.log", "--metrics-port",
+                                      str(metrics_port))}
+    inbox, controller = Inbox(), None
+    try:
+        wait_for(lambda: consumers(amqp_url, STAGES["notify"].queue) == 1, timeout=60,
+                 what="the notify service")
+        events: list[AssessmentCompleted] = [assessment(n) for n in range(20)]
+        import pika
+
+        publish_confirmed(pika.URLParameters(amqp_url), [Outgoing.of(e) for e in events])
+        wait_for(lambda: 'kind="transient",service="notify"}' in scrape(metrics_port),
+                 timeout=30, what="failed attempts while the mail server is away")
+        controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+        controller.start()
+        wait_for(lambda: len(inbox.messages) >= 40, timeout=120, what="40 notifications")
+        wait_for(lambda: unacked(amqp_url, STAGES["notify"].queue) == 0, what="all acked")
+        assert ready(amqp_url, STAGES["notify"].dead_letter_queue) == 0
+    finally:
+        codes = stop_services(notify)
+        if controller:
+            controller.stop()
+    recipients = [r for rs, _ in inbox.messages for r in rs]
+    assert len(recipients) == 40 and recipients.count(SECRETARIAT) == 20
+    assert len(set(recipients) - {SECRETARIAT}) == 20  # so each company exactly once
+    assert codes == {"notify": 0}

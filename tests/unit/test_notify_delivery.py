@@ -18,25 +18,9 @@ from services.notify.store import SqlNotificationStore
 from services.shared.contracts import AssessmentCompleted, Language
 from services.shared.messaging.handling import Delivery, PermanentFailure
 from services.shared.metrics import ServiceMetrics
-from tests.support import Inbox, free_port
+from tests.support import Inbox, assessment, free_port
 
 SECRETARIAT = Secretariat({"*": "secretariaat@ser.example"}, Language.NL)
-
-
-def assessment(n: int) -> AssessmentCompleted:
-    company = f"AGT-{n:04d}"
-    return AssessmentCompleted.model_validate({
-        "correlation_id": f"c-{n}", "submission_id": f"S-{n:04d}", "covenant": "textile",
-        "reporting_year": 2019, "company_id": company, "company_name": f"Bedrijf {n:04d} B.V.",
-        "language": "nl" if n % 2 else "en", "contacts": [{"email": f"csr@bedrijf{n:04d}.example"}],
-        "ruleset_version": "rs-1", "as_of": "2019-03-28",
-        "findings": [{
-            "finding_id": f"F-{n:04d}-A", "rule_id": "DD6-GM-AVAILABLE", "rule_version": 1,
-            "severity": "high", "title": {"nl": "Klachtenmechanisme", "en": "Grievance"},
-            "message": {"nl": f"Geen mechanisme bij {company}", "en": f"No mechanism at {company}"},
-            "guidance": {"nl": "Richt er een in", "en": "Set one up"},
-            "references": [{"instrument": "UNGP", "locator": "29"}], "pointers": ["/grievance"]}],
-    })
 
 
 def handler_for(port: int, store: SqlNotificationStore) -> NotifyHandler:
