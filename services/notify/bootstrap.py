@@ -16,7 +16,8 @@ from .store import SqlNotificationStore
 
 def build_mailer(settings: NotifySettings) -> Mailer:
     if settings.smtp_url is not None:
-        return SmtpMailer(settings.smtp_url.get_secret_value())
+        ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+        return SmtpMailer(settings.smtp_url.get_secret_value(), ca_file=ca_file)
     return OutboxMailer(settings.outbox_dir)
 
 

@@ -14,6 +14,9 @@ class Webhook(BaseModel):
 class NotifySettings(ServiceSettings):
     smtp_url: SecretStr | None = Field(
         None, description="smtp://user:pass@host:587 (STARTTLS) or smtps://...; unset: outbox.")
+    smtp_ca_file: Path | None = Field(
+        None, description="CA certificates to verify the SMTP server with (a private CA); "
+                          "default: the system's.")
     outbox_dir: Path = Field(Path("outbox"), description="Where .eml files go without SMTP.")
     database_url: SecretStr = Field(
         SecretStr("sqlite:///var/covenant.sqlite3"),

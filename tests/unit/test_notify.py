@@ -79,12 +79,16 @@ def test_the_message_is_multipart_with_every_finding_and_its_provisions():
 
 def test_payload_text_cannot_inject_headers_or_markup():
     nasty = "Evil <script>alert(1)</script>\r\nBcc: everyone@evil.example" + "x" * 500
-    event = assessment(company_name=nasty)
+    finding = assessment().findings[0].model_copy(update={"message": Localized(
+        nl="Locatie <img src=x onerror=alert(1)>\r\nX-Injected: 1", en="<b>bold</b>" * 2000)})
+    event = assessment(company_name=nasty, findings=[finding])
     letter = letters_for(event, SECRETARIAT)[0]
     m = parsed(Renderer().compose(event, letter, "noreply@ser.example"))
-    assert m["Bcc"] is None
+    html = m.get_body(("html",)).get_content()
+    assert m["Bcc"] is None and m["X-Injected"] is None
     assert "\n" not in m["Subject"] and len(m["Subject"]) <= 150
-    assert "<script>" not in m.get_body(("html",)).get_content()
+    assert "<script>" not in html and "<b>" not in html and "<img" not in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html  # shown, not interpreted
 
 
 def test_a_rejection_lists_its_errors_by_pointer():
@@ -133,3 +137,42 @@ def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
                             ServiceMetrics.create("n", CollectorRegistry()), memory_store())
     with pytest.raises(PermanentFailure):
         handler(Delivery(b'{"type": "something.else"}', "assessment.completed.x"))
+
+
+def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
+    import ssl
+    import subprocess
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.support import Inbox, free_port
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append(auth_data.login)
+        return AuthResult(success=auth_data.password == b"s3cret")
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                            require_starttls=True, authenticator=authenticator,
+                            auth_require_tls=True)
+    controller.start()
+    try:
+        mailer = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}", ca_file=str(cert))
+        letter = letters_for(assessment(), SECRETARIAT)[0]
+        mailer.send(Renderer().compose(assessment(), letter, "x@y.example"))
+        mailer.close()
+        untrusted = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}")  # system CAs only
+        with pytest.raises(ssl.SSLCertVerificationError):
+            untrusted.send(Renderer().compose(assessment(), letter, "x@y.example"))
+    finally:
+        controller.stop()
+    assert logins == [b"notify"] and len(inbox.messages) == 1
