@@ -28,4 +28,6 @@ def main(settings: RulesSettings | None = None) -> None:
     settings = settings or RulesSettings()
     registry = CollectorRegistry()
     metrics = ServiceMetrics.create("rules", registry)
-    run_service("rules", settings, build_handler(settings, metrics), metrics, registry)
+    handler = build_handler(settings, metrics)
+    run_service("rules", settings, handler, metrics, registry,
+                {"rules": lambda: bool(handler.engine.ruleset_version)})

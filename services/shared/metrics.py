@@ -12,7 +12,7 @@ transient or permanent.
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 HANDLING_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -94,7 +94,3 @@ class _Partial:
             child = self._children[values] = self._family.labels(self._service, *values)
         return child
 
-
-def serve_metrics(port: int, registry: CollectorRegistry) -> None:
-    """Expose the registry on http://0.0.0.0:<port>/metrics in a daemon thread."""
-    start_http_server(port, registry=registry)

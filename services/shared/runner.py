@@ -12,7 +12,8 @@ from .contracts.messages import DEAD_LETTER_EXCHANGE
 from .logging import configure_logging
 from .messaging.handling import Handler, Processor
 from .messaging.pika_adapter import PikaConsumer
-from .metrics import ServiceMetrics, serve_metrics
+from .metrics import ServiceMetrics
+from .operations import Checks, serve_operations
 from .settings import ServiceSettings
 from .topology import STAGES, Topology
 
@@ -24,10 +25,11 @@ def build_processor(stage: str, handler: Handler, metrics: ServiceMetrics,
 
 
 def run_service(stage: str, settings: ServiceSettings, handler: Handler,
-                metrics: ServiceMetrics, registry: CollectorRegistry) -> None:
+                metrics: ServiceMetrics, registry: CollectorRegistry,
+                checks: Checks | None = None) -> None:
+    """Runs until SIGTERM/SIGINT. `checks` are the service's own readiness checks, next to
+    the broker consumer's."""
     configure_logging(settings.log_level)
-    if settings.metrics_port is not None:
-        serve_metrics(settings.metrics_port, registry)
     topology = Topology(delivery_limit=settings.delivery_limit)
     consumer = PikaConsumer(
         pika.URLParameters(settings.amqp_url.get_secret_value()),
@@ -37,6 +39,10 @@ def run_service(stage: str, settings: ServiceSettings, handler: Handler,
         stop_timeout=settings.stop_timeout_s,
         declare=topology.declare,
     )
+
+    if settings.metrics_port is not None:
+        serve_operations(settings.metrics_port, registry,
+                         {"broker": lambda: consumer.consuming, **(checks or {})})
 
     def request_stop(signum: int, _: Any) -> None:
         structlog.get_logger().info("signal received", signal=signal.Signals(signum).name)

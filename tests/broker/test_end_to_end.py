@@ -55,6 +55,10 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
                      what=f"a consumer on {stage.queue}")
+        for stage, port in metrics_ports.items():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                expected = {"broker": True, **({"rules": True} if stage == "rules" else {})}
+                assert json.loads(r.read()) == expected
         submit = subprocess.run(
             [sys.executable, "-m", "services.cli", "submit",
              *(str(EXAMPLES / n) for n in (TEXTILE, BANKING, INVALID))],

@@ -154,6 +154,13 @@ class PikaConsumer:
         """Ask for a graceful stop; safe from a signal handler and from any thread."""
         self._stop_requested.set()
 
+    @property
+    def consuming(self) -> bool:
+        """Connected and consuming (for readiness); read from any thread."""
+        channel = self._channel
+        return (channel is not None and channel.is_open and self._consumer_tag is not None
+                and not self._stopping)
+
     def _declare_topology(self) -> None:
         assert self._declare is not None
         connection = pika.BlockingConnection(self._parameters)

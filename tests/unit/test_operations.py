@@ -1,0 +1,58 @@
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.shared.metrics import ServiceMetrics
+from services.shared.operations import serve_operations
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+@pytest.fixture
+def endpoint():
+    registry = CollectorRegistry()
+    ServiceMetrics.create("rules", registry).received.inc()
+    state = {"broker": True}
+    server = serve_operations(0, registry, {"broker": lambda: state["broker"],
+                                            "rules": lambda: True}, host="127.0.0.1")
+    yield server.server_address[1], state
+    server.shutdown()
+
+
+def test_metrics_liveness_and_readiness_share_the_metrics_port(endpoint):
+    port, _ = endpoint
+    status, body = get(port, "/metrics")
+    assert status == 200 and b'covenant_messages_received_total{service="rules"} 1.0' in body
+    assert get(port, "/healthz") == (200, b"ok\n")
+    status, body = get(port, "/readyz")
+    assert (status, json.loads(body)) == (200, {"broker": True, "rules": True})
+
+
+def test_readiness_fails_while_the_broker_is_away_but_liveness_holds(endpoint):
+    port, state = endpoint
+    state["broker"] = False
+    status, body = get(port, "/readyz")
+    assert (status, json.loads(body)) == (503, {"broker": False, "rules": True})
+    assert get(port, "/healthz")[0] == 200
+
+
+def test_a_check_that_raises_means_not_ready():
+    registry = CollectorRegistry()
+
+    def boom() -> bool:
+        raise RuntimeError("boom")
+
+    server = serve_operations(0, registry, {"x": boom}, host="127.0.0.1")
+    try:
+        assert get(server.server_address[1], "/readyz") == (503, b'{"x": false}')
+    finally:
+        server.shutdown()
