@@ -34,6 +34,7 @@ lint: install
 schemas: install
 	$(BIN)/python -m services.shared.contracts.schemas contracts
 	$(BIN)/python -m services.rules.schema contracts
+	$(BIN)/python -m services.shared.topology deploy/rabbitmq/definitions.json
 
 clean:
 	rm -rf $(VENV) outbox var .pytest_cache

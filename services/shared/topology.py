@@ -78,6 +78,27 @@ class Topology:
             queues.append(self.stages[routing_key].dead_letter_queue)
         return queues
 
+    def definitions(self, vhost: str = "/") -> dict[str, Any]:
+        """The same topology in RabbitMQ's definitions format (deploy/rabbitmq/definitions.json
+        is generated from it and checked against it by a test)."""
+        queues, bindings = [], []
+        for stage in self.stages.values():
+            queues.append({"name": stage.queue, "vhost": vhost, "durable": True,
+                           "auto_delete": False,
+                           "arguments": stage.queue_arguments(self.delivery_limit)})
+            queues.append({"name": stage.dead_letter_queue, "vhost": vhost, "durable": True,
+                           "auto_delete": False, "arguments": {"x-queue-type": "quorum"}})
+            bindings += [{"source": exchange, "vhost": vhost, "destination": stage.queue,
+                          "destination_type": "queue", "routing_key": key, "arguments": {}}
+                         for exchange, key in stage.bindings]
+            bindings.append({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost,
+                             "destination": stage.dead_letter_queue, "destination_type": "queue",
+                             "routing_key": stage.name, "arguments": {}})
+        exchanges = [{"name": name, "vhost": vhost, "type": "topic", "durable": True,
+                      "auto_delete": False, "internal": False, "arguments": {}}
+                     for name in EXCHANGES]
+        return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+
     def declare(self, channel: Any) -> None:
         """Declare everything on a pika BlockingChannel; idempotent."""
         for exchange in EXCHANGES:
@@ -107,3 +128,12 @@ def _match(pattern: list[str], words: list[str]) -> bool:
     if head == "#":
         return any(_match(rest, words[i:]) for i in range(len(words) + 1))
     return bool(words) and head in ("*", words[0]) and _match(rest, words[1:])
+
+
+if __name__ == "__main__":  # make schemas: deploy/rabbitmq/definitions.json
+    import json
+    import sys
+
+    target = sys.argv[1] if len(sys.argv) > 1 else "deploy/rabbitmq/definitions.json"
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(json.dumps(Topology().definitions(), indent=2, sort_keys=True) + "\n")
