@@ -101,3 +101,11 @@ def assessment(n: int) -> Any:
             "guidance": {"nl": "Richt er een in", "en": "Set one up"},
             "references": [{"instrument": "UNGP", "locator": "29"}], "pointers": ["/grievance"]}],
     })
+
+
+def scrape(port: int) -> str:
+    """The Prometheus exposition of a service's metrics port."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        return str(r.read().decode())

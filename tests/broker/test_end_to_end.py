@@ -20,6 +20,7 @@ from tests.support import (
     TEXTILE,
     Inbox,
     free_port,
+    scrape,
     start_service,
     stop_services,
     wait_for,
@@ -27,11 +28,6 @@ from tests.support import (
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 SECRETARIAT = "secretariaat@ser.example"
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-        return r.read().decode()
 
 
 def by_recipient(inbox: Inbox) -> dict[str, list[email.message.EmailMessage]]:
