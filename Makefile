@@ -42,3 +42,4 @@ clean:
 bench: install
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.end_to_end
