@@ -10,6 +10,7 @@ last arrival) and p50/p99 latency, and our throughput as a ratio of the relay's.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -147,11 +148,16 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[f
 
 
 def plans_of(locations: int, n: int) -> list[bytes]:
+    """n plans of n different companies (one company's plans for one year would rightly
+    trigger PROC-ONE-PLAN-PER-YEAR against each other and grow with every plan)."""
     template = textile_plan(locations).to_json_dict()
     bodies = []
-    for _ in range(n):
+    for i in range(n):
+        company = f"BENCH-{uuid.uuid4().hex[:8]}-{i}"
         template["submission"]["submission_id"] = str(uuid.uuid4())
-        bodies.append(__import__("json").dumps(template).encode())
+        template["company"]["company_id"] = company
+        template["company"]["contacts"] = [{"email": f"csr@{company.lower()}.example"}]
+        bodies.append(json.dumps(template).encode())
     return bodies
 
 
