@@ -325,7 +325,7 @@ def _archive_list(args: argparse.Namespace) -> int:
 
 def _archive_show(args: argparse.Namespace) -> int:
     store = _archive()
-    matches = [e for e in store.events() if args.id in (e.submission_id, e.message_id)]
+    matches = store.events(ident=args.id)
     if not matches:
         print(f"nothing archived under {args.id}", file=sys.stderr)
         return EXIT_FINDINGS

@@ -16,7 +16,7 @@ def send_digests(day: date, store: SqlNotificationStore, mailer: Mailer, rendere
                  secretariat: Secretariat, sender: str) -> list[str]:
     """Sends what was not sent yet; returns the covenants a digest went out for."""
     by_covenant: dict[str, list[AssessmentCompleted]] = defaultdict(list)
-    for archived in store.assessments_received_on(day.isoformat()):
+    for archived in store.events(type="assessment.completed", received_on=day.isoformat()):
         event = AssessmentCompleted.model_validate(archived.event)
         by_covenant[event.covenant.value].append(event)
     sent = []

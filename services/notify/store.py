@@ -117,13 +117,23 @@ class SqlNotificationStore:
                 "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
                 (key, message_id, role, channel, outcome, detail, _now()))
 
-    def events(self, company_id: str | None = None, covenant: str | None = None
-               ) -> list[ArchivedEvent]:
+    def events(self, company_id: str | None = None, covenant: str | None = None,
+               ident: str | None = None, type: str | None = None,
+               received_on: str | None = None) -> list[ArchivedEvent]:
+        """Archived events, filtered by company, covenant, submission or message id (`ident`),
+        type, and day received (YYYY-MM-DD, UTC)."""
         where, args = [], []
-        for column, value in (("company_id", company_id), ("covenant", covenant)):
+        for column, value in (("company_id", company_id), ("covenant", covenant),
+                              ("type", type)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        if ident is not None:
+            where.append("(submission_id = ? OR message_id = ?)")
+            args += [ident, ident]
+        if received_on is not None:
+            where.append("received_at LIKE ?")
+            args.append(f"{received_on}%")
         sql = ("SELECT message_id, type, submission_id, company_id, covenant, reporting_year, "
                "received_at, event_json FROM notify_events"
                + (" WHERE " + " AND ".join(where) if where else "")
@@ -133,11 +143,6 @@ class SqlNotificationStore:
             rows = cur.fetchall()
         return [ArchivedEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]))
                 for r in rows]
-
-    def assessments_received_on(self, day: str) -> list[ArchivedEvent]:
-        """Assessments received on a day (YYYY-MM-DD, UTC), for the secretariat's digest."""
-        return [e for e in self.events() if e.type == "assessment.completed"
-                and e.received_at.startswith(day)]
 
     def attempts(self, message_id: str) -> list[tuple[str, str, str, str | None, str]]:
         """(role, channel, outcome, detail, at) of every attempt for one event."""
