@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", required=True, help="a git ref or a folder of rule files")
     diff.add_argument("corpus", nargs="+", type=Path, help="plan files or folders")
     diff.set_defaults(command=_rules_diff)
+    crosscheck = rules_sub.add_parser(
+        "crosscheck", help="evaluate the test cases and generated plans with durable-rules and "
+        "with a plain reading of the rules; exit 1 when they disagree")
+    crosscheck.add_argument("--plans", type=int, default=1000, help="generated plans (1000)")
+    crosscheck.add_argument("--seed", type=int, default=1, help="generator seed (1)")
+    crosscheck.set_defaults(command=_rules_crosscheck)
 
     archive = sub.add_parser("archive", help="assessments and notifications kept by notify "
                              "(DATABASE_URL)")
@@ -239,6 +245,27 @@ def _rules_test(args: argparse.Namespace) -> int:
         print(f"coverage: {share:.0f}% of {len(report.rules)} enabled rules "
               f"(minimum {args.min_coverage:.0f}%)")
         ok = ok and share >= args.min_coverage
+    return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def _rules_crosscheck(args: argparse.Namespace) -> int:
+    from services.rules.crosscheck import case_plans, cross_check, generated_plans
+    from services.rules.durable_engine import DurableRulesEngine
+    from services.rules.rulefiles import load_rulebook
+
+    _quiet_logging()
+    rules_dir = _rules_dir()
+    engine = DurableRulesEngine(load_rulebook(rules_dir))
+    ok = True
+    for name, plans in (("test cases", case_plans(rules_dir)),
+                        ("generated plans", generated_plans(rules_dir, args.plans, args.seed))):
+        report = cross_check(engine, plans)
+        print(f"{name}: {report.plans} plans, {report.findings} findings, "
+              f"{len(report.fired)} rules fired, {len(report.disagreements)} disagreement(s)")
+        for submission, differences in report.disagreements:
+            for rule, pointers, side in differences:
+                print(f"  {submission}: {rule} {', '.join(pointers)}: {side}")
+        ok = ok and not report.disagreements
     return EXIT_OK if ok else EXIT_FINDINGS
 
 

@@ -283,19 +283,19 @@ def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> 
                     f"{_describe(rule, test, fact)}")
     joined: dict[str, Fact] = {}
     for join in rule.match.with_:
-        partner = _partners(rule, join, fact, joined, by_kind)
+        partner = partners(rule, join, fact, joined, by_kind)
         if not partner:
             return f"{where}: not fired: no {join.part} {_join_text(join)} passes its conditions"
         joined[join.alias] = partner[0]
     for i, join in enumerate(rule.match.without, start=1):
-        present = _partners(rule, join, fact, joined, by_kind)
+        present = partners(rule, join, fact, joined, by_kind)
         if present:
             return (f"{where}: not fired: `without` {i} finds a {join.part} at "
                     f"{present[0]['pointer']}")
     return f"{where}: FIRES (every condition holds, every absence confirmed)"
 
 
-def _partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
+def partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
               by_kind: dict[str, list[Fact]]) -> list[Fact]:
     def ours(name: str) -> Any:
         alias, _, field = name.rpartition(".")

@@ -1,0 +1,183 @@
+"""The engine cross-check: the findings a plan should get, computed without durable-rules.
+
+`plain_findings` reads the rules as written (the rule language, not the compiled engine
+conditions) and applies them to the same facts the engine is given: a rule matches each subject
+fact that is inside the rule's effective window and passes `where`, once for every combination
+of `with` partners, when no `without` part exists. It shares the fact builder and the meaning of
+one condition (`evaluator.py`) with the rest of the service, and nothing else: a disagreement
+with the engine is a fault in the compiler, in the engine or in the assertion order.
+
+`generated_plans` builds varied plans from the rule test cases: each one a fixture with the
+patches of several cases of that fixture applied together, so that rules meet combinations of
+faults the hand-written cases never show them, and then a few random changes to single values
+(a field removed, a date or a number moved across a boundary, a flag flipped, a list shortened)
+so that conditions meet missing fields and edge values.
+"""
+
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, validate_plan
+
+from .domain import Match, as_of, finding_of, ordered
+from .durable_engine import DurableRulesEngine
+from .evaluator import all_hold
+from .facts import Fact
+from .history import Prior
+from .language import RuleSpec
+from .rulefiles import TESTS_SUFFIX
+from .testing import Case, PlanSource, apply, case_plan, case_prior, read_cases
+from .tooling import partners
+
+
+@dataclass
+class CrossCheck:
+    plans: int = 0
+    findings: int = 0  # by the engine
+    fired: Counter[str] = field(default_factory=Counter)  # rule id -> findings
+    # (submission id, [(rule id, pointers, "engine only" | "reading only")])
+    disagreements: list[tuple[str, list[tuple[str, tuple[str, ...], str]]]] = field(
+        default_factory=list)
+
+
+def cross_check(engine: DurableRulesEngine,
+                plans: Iterable[tuple[PlanSubmission, Prior]]) -> CrossCheck:
+    """Evaluate every plan both ways and record where the findings differ."""
+    report = CrossCheck()
+    for plan, prior in plans:
+        by_engine = {f.finding_id: f for f in engine.evaluate(plan, prior)}
+        by_reading = {f.finding_id: f for f in plain_findings(engine, plan, prior)}
+        report.plans += 1
+        report.findings += len(by_engine)
+        report.fired.update(f.rule_id for f in by_engine.values())
+        if by_engine.keys() != by_reading.keys():
+            report.disagreements.append((plan.submission.submission_id, sorted(
+                (f.rule_id, tuple(f.pointers), "engine only" if i in by_engine
+                 else "reading only")
+                for i, f in {**by_engine, **by_reading}.items()
+                if (i in by_engine) != (i in by_reading))))
+    return report
+
+
+def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
+    """The plan and history of every rule test case."""
+    for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):
+        for case in read_cases(path):
+            yield validate_plan(case_plan(rules_dir, path, case)), case_prior(rules_dir, path, case)
+
+
+def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
+                   prior: Prior | None = None) -> list[Finding]:
+    facts = engine.facts(plan, prior)
+    by_kind: dict[str, list[Fact]] = {}
+    for fact in facts:
+        by_kind.setdefault(fact["kind"], []).append(fact)
+    found = []
+    for rule in engine.rulebook.in_scope(plan.covenant):
+        if not _in_force(rule, plan):
+            continue
+        for fact in by_kind.get(rule.match.subject, []):
+            if rule.match.measure and fact.get("rule") != rule.id:
+                continue
+            if not all_hold(rule, rule.match.where, fact):
+                continue
+            for joined in _combinations(rule, fact, by_kind):
+                if not any(partners(rule, j, fact, joined, by_kind) for j in rule.match.without):
+                    found.append(finding_of(Match(rule, fact, joined),
+                                            plan.submission.submission_id))
+    return ordered(found)
+
+
+def _in_force(rule: RuleSpec, plan: PlanSubmission) -> bool:
+    day = as_of(plan)
+    return not ((rule.effective_from and day < rule.effective_from)
+                or (rule.effective_to and day > rule.effective_to))
+
+
+def _combinations(rule: RuleSpec, fact: Fact,
+                  by_kind: dict[str, list[Fact]]) -> Iterator[dict[str, Fact]]:
+    """Every assignment of partners to the rule's `with` aliases, in order (a later join may
+    refer to an earlier alias)."""
+
+    def extend(joined: dict[str, Fact], rest: list) -> Iterator[dict[str, Fact]]:
+        if not rest:
+            yield joined
+            return
+        join, *others = rest
+        for partner in partners(rule, join, fact, joined, by_kind):
+            yield from extend({**joined, join.alias: partner}, others)
+
+    yield from extend({}, list(rule.match.with_))
+
+
+def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 4,
+                    most_changes: int = 3) -> Iterator[tuple[PlanSubmission, Prior]]:
+    """`count` valid plans, each a fixture with the patches of 1..most_patches cases of that
+    fixture and 0..most_changes random changes, with the history of one of those cases. Plans
+    that do not build or do not validate are skipped; the same seed gives the same plans."""
+    by_base: dict[str, list[tuple[Path, Case]]] = {}
+    for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):
+        for case in read_cases(path):
+            if case.base:
+                by_base.setdefault(case.base, []).append((path, case))
+    rng = random.Random(seed)
+    bases = sorted(by_base)
+    made = 0
+    for _ in range(count * 50):
+        base = rng.choice(bases)
+        chosen = rng.sample(by_base[base], k=min(len(by_base[base]),
+                                                 rng.randint(1, most_patches)))
+        try:
+            document = case_plan(rules_dir, chosen[0][0], PlanSource(base=base))
+            for _path, case in chosen:
+                for pointer, value in case.patch.items():
+                    apply(document, pointer, value)
+            for _change in range(rng.randint(0, most_changes)):
+                change(document, rng)
+            plan = validate_plan(document)
+            path, case = rng.choice(chosen)
+            prior = case_prior(rules_dir, path, case)
+        except (PlanInvalid, KeyError, IndexError, ValueError, TypeError):
+            continue
+        made += 1
+        yield plan, prior
+        if made == count:
+            return
+    raise ValueError(f"only {made} of {count} combinations of the cases' patches gave a valid plan")
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHIFTS = (-400, -366, -31, -1, 1, 31, 366, 400)
+
+
+def change(document: Any, rng: random.Random) -> None:
+    """One random change to one value of the plan (never to its `submission` header)."""
+    slots = [s for s in _slots(document) if s[2] != "submission"]
+    parent, key, _ = rng.choice(slots)
+    value = parent[key]
+    if isinstance(value, bool):
+        parent[key] = not value
+    elif isinstance(value, int | float):
+        parent[key] = rng.choice([0, value - 1, value + 1, value * 2])
+    elif isinstance(value, str) and _DATE.fullmatch(value):
+        parent[key] = (date.fromisoformat(value) + timedelta(rng.choice(_SHIFTS))).isoformat()
+    elif isinstance(value, list) and value:
+        del value[rng.randrange(len(value))]
+    elif isinstance(parent, dict):
+        del parent[key]
+
+
+def _slots(node: Any, top: str = "") -> Iterator[tuple[Any, Any, str]]:
+    """(container, key, top-level field) for every value under the document."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        where = top or str(key)
+        yield node, key, where
+        if isinstance(value, dict | list):
+            yield from _slots(value, where)
