@@ -8,6 +8,12 @@
   limit dead-letters a message that keeps failing, also when it kills the process.
 - The connection is re-established with capped exponential backoff when the broker goes away;
   unacked inputs are redelivered by the broker, so nothing is half-handled.
+- Poison containment: a message that kills the process takes every unacked delivery of the
+  channel back to the queue, and each return counts towards the delivery limit. So a consumer
+  starts with a prefetch of 1 and, while the messages it gets are redeliveries, handles them one
+  at a time (each acked before the next arrives); the first fresh message restores `prefetch`,
+  and a redelivery lowers it to 1 again. A poison message then fails alone: its neighbours lose
+  at most the one attempt of the first crash.
 - `stop()` (e.g. from SIGTERM) cancels the consumer, lets in-flight outputs be confirmed and
   their inputs acked, lingers so the queue applies those acks, then closes; whatever is left
   after `stop_timeout` is redelivered later.
@@ -124,6 +130,7 @@ class PikaConsumer:
         self._owner_of_message: dict[str, int] = {}  # outgoing message id -> input tag
         self._stopping = False
         self._closing_scheduled = False
+        self._one_at_a_time = True  # see "Poison containment" above
         self._lost: object = "connection lost"  # why the last connection ended, for the log
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -224,7 +231,7 @@ class PikaConsumer:
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
         channel.confirm_delivery(self._on_confirm)
-        channel.basic_qos(prefetch_count=self._prefetch, callback=self._on_qos)
+        channel.basic_qos(prefetch_count=1, callback=self._on_qos)
 
     def _on_qos(self, _: Any) -> None:
         assert self._channel is not None
@@ -242,6 +249,11 @@ class PikaConsumer:
 
     def _on_message(self, channel: Channel, method: Basic.Deliver, props: BasicProperties,
                     body: bytes) -> None:
+        if method.redelivered != self._one_at_a_time:
+            self._one_at_a_time = bool(method.redelivered)
+            channel.basic_qos(prefetch_count=1 if self._one_at_a_time else self._prefetch)
+            if self._one_at_a_time:
+                log.info("redeliveries: handling one message at a time", queue=self._queue)
         delivery = delivery_of(method, props, body)
         disposition = self._processor.process(delivery)
         self._carry_out(method.delivery_tag, delivery.delivery_count, disposition)
