@@ -390,13 +390,14 @@ def _submit(args: argparse.Namespace) -> int:
     from services.shared.messaging.pika_adapter import publish_confirmed
     from services.shared.settings import ServiceSettings
 
+    url = ServiceSettings().amqp_url.get_secret_value()
+    publisher = pika.URLParameters(url).credentials.username  # ingest's PUBLISHERS check
     messages = []
     for path in args.files:
         body = path.read_bytes()
         message_id = str(uuid.uuid4())
         messages.append(Outgoing(PLANS_EXCHANGE, plan_routing_key_for(body), body, message_id,
-                                 correlation_id=message_id))
-    url = ServiceSettings().amqp_url.get_secret_value()
+                                 correlation_id=message_id, user_id=publisher))
     try:
         publish_confirmed(pika.URLParameters(url), messages)
     except pika.exceptions.AMQPError as e:

@@ -13,7 +13,7 @@ from .settings import IngestSettings
 
 def build_handler(settings: IngestSettings) -> IngestHandler:
     ledger = SqlSubmissionLedger(Database(settings.database_url.get_secret_value()))
-    return IngestHandler(ledger, settings.max_submission_bytes)
+    return IngestHandler(ledger, settings.max_submission_bytes, settings.publishers)
 
 
 def main(settings: IngestSettings | None = None) -> None:

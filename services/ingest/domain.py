@@ -62,6 +62,19 @@ def conflict(submission_id: str) -> Invalid:
         "supersedes_submission_id")])
 
 
+def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
+    """A plan from a publisher that may not submit for its covenant. The rejection goes to the
+    secretariat only: the contacts in such a payload are not to be trusted."""
+    covenant = valid.plan.submission.covenant.value
+    document = valid.plan.to_json_dict()
+    document["company"]["contacts"] = []
+    who = f"publisher '{publisher}'" if publisher else "a publisher without a user_id"
+    return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
+        pointer="/submission/covenant", code="unauthorised",
+        message=f"{who} may not submit plans for the {covenant} covenant (PUBLISHERS)")],
+        document)
+
+
 @dataclass(frozen=True)
 class Identification:
     """What could be read from a rejected payload to route the rejection."""

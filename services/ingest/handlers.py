@@ -2,14 +2,15 @@
 nothing, for an exact repeat of an accepted plan)."""
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 
 from services.shared.contracts import SubmissionAccepted, SubmissionRejected
 from services.shared.contracts.messages import MAX_ERRORS_CARRIED
 from services.shared.messaging.handling import Delivery, Outcome, Outgoing
 
-from .domain import Invalid, Valid, conflict, examine, identify
+from .domain import Invalid, Valid, conflict, examine, identify, unauthorised
 from .ports import SubmissionLedger
 
 
@@ -17,12 +18,16 @@ from .ports import SubmissionLedger
 class IngestHandler:
     ledger: SubmissionLedger
     max_bytes: int
+    publishers: Mapping[str, Collection[str]] = field(default_factory=dict)  # empty: anyone
 
     def __call__(self, delivery: Delivery) -> Outcome:
         correlation_id = delivery.correlation_id or str(uuid.uuid4())
         examined = examine(delivery.body, self.max_bytes)
         if isinstance(examined, Invalid):
             return rejected(examined, correlation_id)
+        if self.publishers and delivery.user_id not in self.publishers.get(
+                examined.plan.submission.covenant.value, ()):
+            return rejected(unauthorised(examined, delivery.user_id), correlation_id)
         return self._accept(examined, correlation_id)
 
     def _accept(self, valid: Valid, correlation_id: str) -> Outcome:

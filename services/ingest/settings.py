@@ -12,3 +12,8 @@ class IngestSettings(ServiceSettings):
         SecretStr("sqlite:///var/covenant.sqlite3"),
         description="Ledger of accepted submissions: sqlite:///path or postgresql://...",
     )
+    publishers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Who may submit plans, per covenant, as JSON: {"textile": ["amqp-user"]}. '
+        "Checked against the message's user_id property, which RabbitMQ validates against the "
+        "publishing connection's user. Empty: no check (embedded mode, development).")

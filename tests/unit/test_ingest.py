@@ -102,3 +102,36 @@ def test_a_malformed_contact_address_is_not_used_for_routing():
     handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=1_000_000)
     event = SubmissionRejected.model_validate_json(handle(handler, body).messages[0].body)
     assert [c.email for c in event.contacts] == ["ok@z.example"]
+
+
+PUBLISHERS = {"textile": ["upstream-textile"], "banking": ["upstream-banking"]}
+
+
+def test_with_publishers_set_only_the_covenants_publisher_may_submit(ledger):
+    handler = IngestHandler(ledger, max_bytes=1_000_000, publishers=PUBLISHERS)
+    body = fresh(TEXTILE)
+    for user_id in ("upstream-banking", None):
+        outcome = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",
+                                   correlation_id="c", user_id=user_id))
+        event = SubmissionRejected.model_validate_json(outcome.messages[0].body)
+        assert (outcome.label, event.reason.value) == ("rejected", "unauthorised")
+        assert [(e.pointer, e.code) for e in event.errors] == [
+            ("/submission/covenant", "unauthorised")]
+        assert event.contacts == []  # only the secretariat hears of it
+        assert ledger.find(event.submission_id) is None  # the id is not taken
+    accepted = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",
+                                correlation_id="c", user_id="upstream-textile"))
+    assert accepted.label == "accepted"
+
+
+def test_without_publishers_anyone_may_submit(ledger):
+    handler = IngestHandler(ledger, max_bytes=1_000_000)
+    assert handle(handler, fresh(BANKING)).label == "accepted"
+
+
+def test_every_rejection_reason_has_a_dutch_and_an_english_text():
+    from services.notify.domain import LABELS
+    from services.shared.contracts import RejectionReason
+
+    for labels in LABELS.values():
+        assert set(labels["reason"]) == {r.value for r in RejectionReason}

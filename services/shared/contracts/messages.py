@@ -91,6 +91,7 @@ class RejectionReason(StrEnum):
     INVALID = "invalid"
     TOO_LARGE = "too_large"
     CONFLICT = "conflict"
+    UNAUTHORISED = "unauthorised"
 
 
 class SubmissionRejected(Event):

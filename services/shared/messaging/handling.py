@@ -56,6 +56,7 @@ class Outgoing:
     correlation_id: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
     mandatory: bool = True  # unroutable means a broken topology: fail, do not drop
+    user_id: str | None = None  # the publisher; the broker checks it is the connection's user
 
     @classmethod
     def of(cls, event: Event, *, mandatory: bool = True) -> "Outgoing":

@@ -80,6 +80,7 @@ def properties_of(message: Outgoing) -> BasicProperties:
         message_id=message.message_id,
         correlation_id=message.correlation_id,
         headers=message.headers or None,
+        user_id=message.user_id,
     )
 
 
