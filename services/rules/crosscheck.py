@@ -14,6 +14,7 @@ faults the hand-written cases never show them, and then a few random changes to 
 so that conditions meet missing fields and edge values.
 """
 
+import copy
 import random
 import re
 from collections import Counter
@@ -28,12 +29,12 @@ from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, vali
 from .domain import Match, as_of, finding_of, ordered
 from .durable_engine import DurableRulesEngine
 from .evaluator import all_hold
-from .facts import Fact
+from .facts import Fact, grouped
 from .history import Prior
 from .language import RuleSpec
 from .rulefiles import TESTS_SUFFIX
 from .testing import Case, PlanSource, apply, case_plan, case_prior, read_cases
-from .tooling import partners
+from .tooling import partners, subjects
 
 
 @dataclass
@@ -74,17 +75,12 @@ def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
 
 def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
                    prior: Prior | None = None) -> list[Finding]:
-    facts = engine.facts(plan, prior)
-    by_kind: dict[str, list[Fact]] = {}
-    for fact in facts:
-        by_kind.setdefault(fact["kind"], []).append(fact)
+    by_kind = grouped(engine.facts(plan, prior))
     found = []
     for rule in engine.rulebook.in_scope(plan.covenant):
-        if not _in_force(rule, plan):
+        if not rule.in_force(as_of(plan)):
             continue
-        for fact in by_kind.get(rule.match.subject, []):
-            if rule.match.measure and fact.get("rule") != rule.id:
-                continue
+        for fact in subjects(rule, by_kind):
             if not all_hold(rule, rule.match.where, fact):
                 continue
             for joined in _combinations(rule, fact, by_kind):
@@ -92,12 +88,6 @@ def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
                     found.append(finding_of(Match(rule, fact, joined),
                                             plan.submission.submission_id))
     return ordered(found)
-
-
-def _in_force(rule: RuleSpec, plan: PlanSubmission) -> bool:
-    day = as_of(plan)
-    return not ((rule.effective_from and day < rule.effective_from)
-                or (rule.effective_to and day > rule.effective_to))
 
 
 def _combinations(rule: RuleSpec, fact: Fact,
@@ -128,13 +118,15 @@ def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 
                 by_base.setdefault(case.base, []).append((path, case))
     rng = random.Random(seed)
     bases = sorted(by_base)
+    fixtures = {base: case_plan(rules_dir, by_base[base][0][0], PlanSource(base=base))
+                for base in bases}
     made = 0
     for _ in range(count * 50):
         base = rng.choice(bases)
         chosen = rng.sample(by_base[base], k=min(len(by_base[base]),
                                                  rng.randint(1, most_patches)))
         try:
-            document = case_plan(rules_dir, chosen[0][0], PlanSource(base=base))
+            document = copy.deepcopy(fixtures[base])
             for _path, case in chosen:
                 for pointer, value in case.patch.items():
                     apply(document, pointer, value)

@@ -209,11 +209,17 @@ def prior_facts(prior: Prior, as_of: date, covenant: str) -> list[Fact]:
 
 # --- measures ---------------------------------------------------------------------------
 
-def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date) -> list[Fact]:
-    """One `measure` fact per measuring rule whose population is not empty."""
+def grouped(facts: list[Fact]) -> dict[str, list[Fact]]:
+    """The facts by kind, in their order."""
     by_kind: dict[str, list[Fact]] = {}
     for f in facts:
         by_kind.setdefault(f["kind"], []).append(f)
+    return by_kind
+
+
+def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date) -> list[Fact]:
+    """One `measure` fact per measuring rule whose population is not empty."""
+    by_kind = grouped(facts)
     found = []
     for rule in rules:
         m = rule.match.measure

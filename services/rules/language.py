@@ -158,6 +158,11 @@ class RuleSpec(Spec):
             raise ValueError(f"{self.id} is disabled and has no condition")
         return self.when
 
+    def in_force(self, day: date) -> bool:
+        """Whether the day (a plan's as-of date) is inside the rule's effective window."""
+        return not ((self.effective_from and day < self.effective_from)
+                    or (self.effective_to and day > self.effective_to))
+
     def value(self, raw: Any) -> Any:
         """A condition value with parameters resolved to their defaults."""
         if isinstance(raw, dict) and set(raw) == {"param"}:

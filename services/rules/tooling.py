@@ -20,10 +20,10 @@ from pydantic import BaseModel, ValidationError
 from services.shared.contracts import PlanInvalid, PlanSubmission, parse_plan
 
 from .compiler import CompileError, compile_rule
-from .domain import RuleBook
+from .domain import RuleBook, as_of
 from .durable_engine import DurableRulesEngine
 from .evaluator import MISSING, all_hold, holds, lookup
-from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, PROJECTIONS, Fact
+from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, PROJECTIONS, Fact, grouped
 from .history import Prior
 from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
 from .rulefiles import load_rulebook, rule_files
@@ -246,16 +246,12 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
     if plan.covenant not in rule.scope:
         return [f"{rule_id} does not apply to the {plan.covenant.value} covenant (scope: "
                 f"{', '.join(c.value for c in rule.scope)})"]
-    facts = engine.facts(plan, prior)
-    window = _outside_window(rule, facts[0] if facts else {}, plan)
+    window = _outside_window(rule, plan)
     if window:
         return [window]
-    by_kind: dict[str, list[Fact]] = {}
-    for f in facts:
-        by_kind.setdefault(f["kind"], []).append(f)
+    by_kind = grouped(engine.facts(plan, prior))
     subject = rule.match.subject
-    candidates = [f for f in by_kind.get(subject, [])
-                  if subject != "measure" or f.get("rule") == rule.id]
+    candidates = subjects(rule, by_kind)
     if not candidates:
         what = ("no value could be computed" if subject == "measure"
                 else f"the plan has no {subject}")
@@ -266,13 +262,18 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
     return lines
 
 
-def _outside_window(rule: RuleSpec, fact: Fact, plan: PlanSubmission) -> str | None:
-    as_of = plan.submission.submitted_at.date()
-    if rule.effective_from and as_of < rule.effective_from:
+def subjects(rule: RuleSpec, by_kind: dict[str, list[Fact]]) -> list[Fact]:
+    """The facts the rule's subject can match (for a measuring rule: its own measure)."""
+    return [f for f in by_kind.get(rule.match.subject, [])
+            if not rule.match.measure or f.get("rule") == rule.id]
+
+
+def _outside_window(rule: RuleSpec, plan: PlanSubmission) -> str | None:
+    if rule.in_force(as_of(plan)):
+        return None
+    if rule.effective_from and as_of(plan) < rule.effective_from:
         return f"{rule.id} did not fire: it takes effect on {rule.effective_from}"
-    if rule.effective_to and as_of > rule.effective_to:
-        return f"{rule.id} did not fire: it ended on {rule.effective_to}"
-    return None
+    return f"{rule.id} did not fire: it ended on {rule.effective_to}"
 
 
 def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> str:
@@ -296,7 +297,7 @@ def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> 
 
 
 def partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
-              by_kind: dict[str, list[Fact]]) -> list[Fact]:
+             by_kind: dict[str, list[Fact]]) -> list[Fact]:
     def ours(name: str) -> Any:
         alias, _, field = name.rpartition(".")
         return lookup(joined[alias] if alias else fact, field)

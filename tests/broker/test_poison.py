@@ -10,7 +10,7 @@ import uuid
 import pika
 import pytest
 
-from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted
+from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted, SubmissionAccepted
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import DEFAULT_DELIVERY_LIMIT, NOTIFY, STAGES
@@ -91,7 +91,7 @@ def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(a
     # (at least once); notify delivers each recipient's message once (test_notify_delivery.py)
     assert assessed == set(good)
     [(props, body)] = dead
-    assert props.message_id == poison or poison.encode() in body
+    assert SubmissionAccepted.model_validate_json(body).plan.submission.submission_id == poison
     assert (props.headers or {}).get("x-first-death-reason") == "delivery_limit"
     assert crashes and set(crashes) == {-signal.SIGABRT}
     assert len(crashes) <= STAGES["rules"].delivery_limit(DEFAULT_DELIVERY_LIMIT) + 1
