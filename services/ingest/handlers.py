@@ -1,8 +1,9 @@
 """Ingest: one upstream plan in, one `SubmissionAccepted` or `SubmissionRejected` out (or
 nothing, for an exact repeat of an accepted plan)."""
 
+import hashlib
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -13,6 +14,8 @@ from services.shared.messaging.handling import Delivery, Outcome, Outgoing
 from .domain import Invalid, Valid, conflict, examine, identify, unauthorised
 from .ports import SubmissionLedger
 
+_REJECTED_NAMESPACE = uuid.UUID("0b6f3a9e-58d4-4c2a-9d0e-7a1c5e2f4b93")
+
 
 @dataclass
 class IngestHandler:
@@ -22,22 +25,24 @@ class IngestHandler:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         correlation_id = delivery.correlation_id or str(uuid.uuid4())
+        reject = partial(rejected, message_id=rejection_id(delivery),
+                         correlation_id=correlation_id)
         examined = examine(delivery.body, self.max_bytes)
         if isinstance(examined, Invalid):
-            return rejected(examined, correlation_id)
+            return reject(examined)
         if self.publishers and delivery.user_id not in self.publishers.get(
                 examined.plan.submission.covenant.value, ()):
-            return rejected(unauthorised(examined, delivery.user_id), correlation_id)
-        return self._accept(examined, correlation_id)
+            return reject(unauthorised(examined, delivery.user_id))
+        return self._accept(examined, correlation_id, reject)
 
-    def _accept(self, valid: Valid, correlation_id: str) -> Outcome:
+    def _accept(self, valid: Valid, correlation_id: str,
+                reject: Callable[[Invalid], Outcome]) -> Outcome:
         submission = valid.plan.submission
         entry = self.ledger.find(submission.submission_id)
         ids = {"submission_id": submission.submission_id, "covenant": submission.covenant.value}
         if entry and entry.digest != valid.digest:
             invalid = conflict(submission.submission_id)
-            return rejected(Invalid(invalid.reason, invalid.errors, valid.plan.to_json_dict()),
-                            correlation_id)
+            return reject(Invalid(invalid.reason, invalid.errors, valid.plan.to_json_dict()))
         if entry and entry.published:
             return Outcome("duplicate", log=ids)
         if entry is None:
@@ -57,9 +62,18 @@ class IngestHandler:
         )
 
 
-def rejected(invalid: Invalid, correlation_id: str) -> Outcome:
+def rejection_id(delivery: Delivery) -> str:
+    """Deterministic, like the accepted id: the same message redelivered after a crash yields
+    the same rejection, which notify then sends once. Keyed on the publisher's message id and
+    the body, so a deliberate re-send (a new message id) is rejected, and notified, again."""
+    digest = hashlib.sha256(delivery.body).hexdigest()
+    return str(uuid.uuid5(_REJECTED_NAMESPACE, f"{delivery.message_id or ''}:{digest}"))
+
+
+def rejected(invalid: Invalid, *, message_id: str, correlation_id: str) -> Outcome:
     who = identify(invalid.document)
     event = SubmissionRejected(
+        message_id=message_id,
         correlation_id=correlation_id,
         reason=invalid.reason,
         errors=invalid.errors[:MAX_ERRORS_CARRIED],

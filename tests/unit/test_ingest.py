@@ -81,6 +81,18 @@ def test_an_invalid_plan_is_rejected_with_its_errors_and_routed_to_its_contact(t
     assert [c.email for c in event.contacts] == ["duurzaamheid@foutieftextiel.example"]
 
 
+def test_a_redelivered_invalid_plan_is_rejected_under_the_same_message_id():
+    """A crash after the rejection was confirmed but before the ack redelivers the plan; the
+    second rejection must carry the same id, or notify would tell the company twice."""
+    handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=1_000_000)
+    ids = [handle(handler, example(INVALID)).messages[0].message_id for _ in range(2)]
+    resent = handler(Delivery(body=example(INVALID), routing_key="plan.textile",
+                              message_id="m-2")).messages[0].message_id
+    other = handle(handler, example(INVALID) + b" ").messages[0].message_id
+    assert ids[0] == ids[1]
+    assert len({ids[0], resent, other}) == 3  # a new message id or other bytes: a new rejection
+
+
 def test_garbage_is_rejected_to_the_secretariat_under_the_unknown_covenant():
     handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=1_000_000)
     outcome = handle(handler, b"\x00\x01 garbage")
