@@ -69,9 +69,42 @@ def start_service(stage: str, env: dict[str, str], log: Path, *args: str) -> Any
     import subprocess
     import sys
 
-    with log.open("wb") as out:
+    with log.open("ab") as out:  # appends: a restarted service keeps its earlier output
         return subprocess.Popen([sys.executable, "-m", "services.cli", stage, *args], env=env,
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+
+def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA (a private CA in one file), and its key."""
+    import subprocess
+
+    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    key.chmod(0o644)  # a broker node running as another user reads it
+    return cert, key
+
+
+def secure_smtp(inbox: Inbox, port: int, cert: Path, key: Path, user: str,
+                password: str) -> Any:
+    """An aiosmtpd Controller (not started) that requires STARTTLS and then AUTH as user."""
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        # handled=False: aiosmtpd itself answers 535 to a failure (True would leave it silent)
+        return AuthResult(success=(auth_data.login, auth_data.password) ==
+                          (user.encode(), password.encode()), handled=False)
+
+    return Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls,
+                      require_starttls=True, authenticator=authenticator, auth_require_tls=True)
 
 
 def stop_services(processes: dict[str, Any]) -> dict[str, int]:

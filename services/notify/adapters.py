@@ -52,6 +52,9 @@ class SmtpMailer:
         except smtplib.SMTPServerDisconnected:
             self.close()
             refused = self._send(message)  # once more on a fresh connection
+        except smtplib.SMTPAuthenticationError:
+            self.close()
+            raise  # our credentials, not this letter: retried until an operator fixes them
         except smtplib.SMTPRecipientsRefused as e:
             raise PermanentDeliveryError(_codes("every recipient refused", e.recipients)) from None
         except smtplib.SMTPResponseException as e:

@@ -1,4 +1,5 @@
 import email
+import smtplib
 from email import policy
 
 import pytest
@@ -141,29 +142,12 @@ def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
 
 def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
     import ssl
-    import subprocess
 
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
+    from tests.support import Inbox, free_port, secure_smtp, self_signed
 
-    from tests.support import Inbox, free_port
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    logins = []
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        logins.append(auth_data.login)
-        return AuthResult(success=auth_data.password == b"s3cret")
-
+    cert, key = self_signed(tmp_path)
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls,
-                            require_starttls=True, authenticator=authenticator,
-                            auth_require_tls=True)
+    controller = secure_smtp(inbox, port, cert, key, "notify", "s3cret")
     controller.start()
     try:
         mailer = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}", ca_file=str(cert))
@@ -173,6 +157,11 @@ def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
         untrusted = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}")  # system CAs only
         with pytest.raises(ssl.SSLCertVerificationError):
             untrusted.send(Renderer().compose(assessment(), letter, "x@y.example"))
+        # a wrong password is the operator's to fix, not the letter's fault: retried, never
+        # dead-lettered as a refusal of this message
+        wrong = SmtpMailer(f"smtp://notify:wrong@127.0.0.1:{port}", ca_file=str(cert))
+        with pytest.raises(smtplib.SMTPAuthenticationError):
+            wrong.send(Renderer().compose(assessment(), letter, "x@y.example"))
     finally:
         controller.stop()
-    assert logins == [b"notify"] and len(inbox.messages) == 1
+    assert len(inbox.messages) == 1
