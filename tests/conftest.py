@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pika
@@ -66,6 +66,27 @@ def amqp_url(broker: str) -> Iterator[str]:
         yield f"amqp://guest:guest@{broker}/{vhost}?heartbeat=30"
     finally:
         _ctl("delete_vhost", vhost)
+
+
+@pytest.fixture
+def broker_user(amqp_url: str) -> Iterator[Callable[[str], tuple[str, str, str]]]:
+    """Makes broker users with a random password, allowed on the test's vhost and deleted
+    afterwards: make(prefix) -> (name, password, the test's AMQP URL as that user)."""
+    made: list[str] = []
+
+    def make(prefix: str) -> tuple[str, str, str]:
+        name, password = f"{prefix}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+        _ctl("add_user", name, password)
+        made.append(name)
+        _ctl("set_permissions", "-p", amqp_url.rsplit("/", 1)[-1].split("?")[0], name,
+             ".*", ".*", ".*")
+        return name, password, amqp_url.replace("guest:guest@", f"{name}:{password}@")
+
+    try:
+        yield make
+    finally:
+        for name in made:
+            _ctl("delete_user", name)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ checks against the publishing connection's user: a publisher cannot claim to be 
 
 import json
 import os
-import subprocess
 import uuid
 
 import pika
@@ -13,26 +12,17 @@ from services.shared.contracts import PLANS_EXCHANGE, SubmissionAccepted, Submis
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import NOTIFY, STAGES
-from tests.broker.amqp import consumers, drain, vhost_of
+from tests.broker.amqp import consumers, drain
 from tests.support import TEXTILE, start_service, stop_services, variant, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
 
-def _ctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
 @pytest.fixture
-def publisher(amqp_url):
+def publisher(broker_user):
     """A broker user allowed on the test's vhost: (name, its AMQP URL)."""
-    name, password = f"upstream-textile-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    _ctl("add_user", name, password)
-    try:
-        _ctl("set_permissions", "-p", vhost_of(amqp_url), name, ".*", ".*", ".*")
-        yield name, amqp_url.replace("guest:guest@", f"{name}:{password}@")
-    finally:
-        _ctl("delete_user", name)
+    name, _, url = broker_user("upstream-textile")
+    return name, url
 
 
 def _plan(user_id: str) -> tuple[str, Outgoing]:

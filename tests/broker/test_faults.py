@@ -1,0 +1,376 @@
+"""Fault injection: thousands of submissions through the three services, as separate OS
+processes on the real broker, while the test SIGKILLs each service at random moments and
+restarts it, the broker force-closes every connection of the vhost, and the mail server goes
+away for a while. At the end every submission is accounted for: exactly one assessment or
+rejection archived and exactly one letter per recipient, or a dead-letter entry with a reason;
+the queues are empty; and the services' logs hold no plan contents, addresses or secrets.
+
+FAULT_PLANS (default 2,000) and FAULT_SEED (default: random, printed) reproduce a run."""
+
+import copy
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
+
+import pika
+import pytest
+
+from services.shared.contracts import EVENTS_EXCHANGE, PLANS_EXCHANGE
+from services.shared.messaging.handling import REASON_HEADER, Outgoing
+from services.shared.messaging.pika_adapter import publish_confirmed
+from services.shared.topology import STAGES
+from tests.broker.amqp import consumers, drain, ready, unacked, vhost_of
+from tests.support import (
+    BANKING,
+    INVALID,
+    TEXTILE,
+    Inbox,
+    example_doc,
+    free_port,
+    secure_smtp,
+    self_signed,
+    start_service,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.faults]
+
+PLANS = int(os.environ.get("FAULT_PLANS", "2000"))
+SEED = int(os.environ.get("FAULT_SEED") or random.randrange(1_000_000))
+CORRUPT = 10  # broken internal events, which must be dead-lettered with a reason
+SECRETARIAT = "secretariaat@ser.example"
+IN_FLIGHT = 150  # submissions published but not yet notified, at most
+BATCH = 25
+OUTAGE_SECONDS = 8.0
+DEADLINE_SECONDS = 900.0
+KILLS_EACH = 2
+CONNECTION_CLOSES = 2
+SMTP_USER, SMTP_PASSWORD = "notify", uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Submission:
+    submission_id: str
+    kind: str  # textile, banking or invalid
+    address: str
+    message: Outgoing
+
+    @property
+    def expected(self) -> str:
+        return "submission.rejected" if self.kind == "invalid" else "assessment.completed"
+
+
+def submissions(count: int, publisher: str) -> list[Submission]:
+    """One company each, so each company address must receive exactly one letter: one in four
+    banking, one in twenty invalid (rejected), the rest textile."""
+    bases = {"textile": example_doc(TEXTILE), "banking": example_doc(BANKING),
+             "invalid": example_doc(INVALID)}
+    made = []
+    for i in range(count):
+        kind = "invalid" if i % 20 == 7 else "banking" if i % 4 == 1 else "textile"
+        doc = copy.deepcopy(bases[kind])
+        sid, address = str(uuid.uuid4()), f"contact-{i:05d}@fabrikant{i:05d}.example"
+        doc["submission"]["submission_id"] = sid
+        doc["company"].update(company_id=f"FAB-{i:05d}", legal_name=f"Fabrikant {i:05d} B.V.",
+                              contacts=[{"email": address, "name": f"Contactpersoon {i:05d}"}])
+        covenant = doc["submission"]["covenant"]
+        made.append(Submission(sid, kind, address, Outgoing(
+            PLANS_EXCHANGE, f"plan.{covenant}", json.dumps(doc).encode(), sid,
+            correlation_id=sid, user_id=publisher)))
+    return made
+
+
+def corrupt_events() -> list[Outgoing]:
+    """Internal events the rules service can never decode. Their bodies carry an address, so
+    the log scan also shows that a decoding error never quotes its input."""
+    return [Outgoing(EVENTS_EXCHANGE, "submission.accepted.textile", json.dumps({
+        "type": "submission.accepted", "plan": {"company": {
+            "contacts": [{"email": f"corrupt-{k}@corrupt.example"}]}}}).encode(),
+        f"corrupt-{k}") for k in range(CORRUPT)]
+
+
+class Mailbag:
+    """What the SMTP server received, by (recipient, Message-ID), read incrementally."""
+
+    def __init__(self, inbox: Inbox):
+        self.inbox, self.seen, self.received = inbox, 0, Counter[tuple[str, str]]()
+
+    def update(self) -> None:
+        new = self.inbox.messages[self.seen:]
+        self.seen += len(new)
+        for recipients, raw in new:
+            message_id = str(BytesHeaderParser().parsebytes(raw)["Message-ID"]).strip()  # folded
+            self.received.update((r, message_id) for r in recipients)
+
+    def letters(self, recipient: str) -> int:
+        """Distinct letters the recipient received."""
+        return sum(1 for r, _ in self.received if r == recipient)
+
+
+@dataclass
+class Harness:
+    """The three services, the mail server and the faults, driven from one polling loop."""
+
+    tmp: Path
+    envs: dict[str, dict[str, str]]
+    smtp: Any  # a function: () -> a started SMTP controller
+    url: str
+    services: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    kills: Counter[str] = field(default_factory=Counter)
+    crashes: list[tuple[str, int]] = field(default_factory=list)  # exits we did not cause
+    events: list[str] = field(default_factory=list)
+    controller: Any = None
+    outage_until: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def start(self, name: str) -> None:
+        self.services[name] = start_service(name, self.envs[name], self.tmp / f"{name}.log",
+                                            "--metrics-port", str(free_port()))
+
+    def note(self, event: str) -> None:
+        self.events.append(f"{time.monotonic() - self.started:7.1f}s {event}")
+
+    def kill(self, name: str) -> None:
+        process = self.services[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        self.kills[name] += 1
+        self.note(f"SIGKILL {name}")
+        self.start(name)
+
+    def close_connections(self) -> None:
+        subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", vhost_of(self.url),
+                        "fault injection"], check=True, capture_output=True, timeout=60)
+        self.note("close_all_connections")
+
+    def mail_server_away(self) -> None:
+        self.controller.stop()
+        self.outage_until = time.monotonic() + OUTAGE_SECONDS
+        self.note("mail server stopped")
+
+    def supervise(self) -> None:
+        """A supervisor's duties: restart whatever exited, and bring the mail server back."""
+        for name, process in self.services.items():
+            if process.poll() is not None:
+                self.crashes.append((name, process.returncode))
+                self.note(f"{name} exited with {process.returncode}; restarting")
+                self.start(name)
+        if self.outage_until is not None and time.monotonic() >= self.outage_until:
+            self.controller, self.outage_until = self.smtp(), None
+            self.note("mail server back")
+
+    def stop(self) -> dict[str, int]:
+        for process in self.services.values():
+            process.send_signal(signal.SIGTERM)
+        codes = {name: process.wait(timeout=60) for name, process in self.services.items()}
+        if self.controller is not None:
+            self.controller.stop()
+        return codes
+
+
+@pytest.mark.timeout(DEADLINE_SECONDS + 300)
+def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_outage(
+        amqp_url, broker_user, tmp_path):
+    rng = random.Random(SEED)
+    user, amqp_password, url = broker_user("upstream")
+    cert, key = self_signed(tmp_path)
+    inbox, smtp_port = Inbox(), free_port()
+
+    def smtp() -> Any:
+        controller = secure_smtp(inbox, smtp_port, cert, key, SMTP_USER, SMTP_PASSWORD)
+        controller.start()
+        return controller
+
+    common = {**os.environ, "AMQP_URL": url, "LOG_LEVEL": "INFO"}
+    envs = {
+        "ingest": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/ingest.sqlite3",
+                   "PUBLISHERS": json.dumps({"textile": [user], "banking": [user]})},
+        "rules": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/rules.sqlite3"},
+        "notify": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/notify.sqlite3",
+                   "SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{smtp_port}",
+                   "SMTP_CA_FILE": str(cert),
+                   "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})},
+    }
+    plans = submissions(PLANS, user)
+    harness = Harness(tmp_path, envs, smtp, amqp_url)
+    harness.controller = smtp()
+    faults = sorted((rng.uniform(0.05, 0.85) * PLANS, rng.random(), what) for what in
+                    [f"kill {s}" for s in STAGES for _ in range(KILLS_EACH)]
+                    + ["close connections"] * CONNECTION_CLOSES + ["mail server away"])
+    mailbag, dead, published, republished = Mailbag(inbox), [], 0, 0
+    params = pika.URLParameters(url)
+    try:
+        for name in STAGES:
+            harness.start(name)
+        for stage in STAGES.values():
+            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
+                     what=f"a consumer on {stage.queue}")
+        publish_confirmed(params, corrupt_events())
+
+        def settled() -> bool:
+            nonlocal published, republished
+            mailbag.update()
+            progress = mailbag.letters(SECRETARIAT)
+            if published < PLANS and published - progress < IN_FLIGHT:
+                try:
+                    publish_confirmed(params, [p.message for p in
+                                               plans[published:published + BATCH]])
+                    published = min(PLANS, published + BATCH)
+                except pika.exceptions.AMQPError:  # a closed connection: publish the batch again
+                    republished += 1
+            while faults and progress >= faults[0][0]:
+                what = faults.pop(0)[2]
+                if what.startswith("kill "):
+                    harness.kill(what.removeprefix("kill "))
+                elif what == "close connections":
+                    harness.close_connections()
+                else:
+                    harness.mail_server_away()
+            harness.supervise()
+            dead.extend(drain(amqp_url, STAGES["rules"].dead_letter_queue))
+            return (published == PLANS and progress >= PLANS and not faults
+                    and harness.outage_until is None and len(dead) >= CORRUPT
+                    and all(mailbag.letters(p.address) for p in plans))
+
+        try:
+            wait_for(settled, timeout=DEADLINE_SECONDS, interval=0.05,
+                     what="every submission's letters")
+        except AssertionError:
+            print(report(plans, mailbag, dead, harness, tmp_path, published, republished))
+            raise
+        for stage in STAGES.values():
+            wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0 and ready(amqp_url, q) == 0,
+                     timeout=60, what=f"{stage.queue} drained")
+    finally:
+        codes = harness.stop()
+    for stage in STAGES.values():  # anything dead-lettered after the loop, in any stage
+        dead.extend(drain(amqp_url, stage.dead_letter_queue))
+    mailbag.update()
+    figures = report(plans, mailbag, dead, harness, tmp_path, published, republished)
+    print(figures)
+
+    assert codes == {s: 0 for s in STAGES}, codes
+    assert harness.crashes == [], "services exited on their own"
+    assert harness.kills == {s: KILLS_EACH for s in STAGES}
+    outcomes = accounting(plans, mailbag, dead, tmp_path / "notify.sqlite3")
+    assert outcomes.lost == [] and outcomes.duplicated == [], figures
+    assert outcomes.processed == {p.submission_id for p in plans}, figures
+    assert sorted(props.message_id for props, _ in dead) == sorted(
+        f"corrupt-{k}" for k in range(CORRUPT))
+    assert all(reason_of(props) for props, _ in dead)
+    # the one repeat the design admits: notify killed, or the mail server gone, between the
+    # server's acceptance and the ledger's record: that letter again, under its Message-ID
+    assert outcomes.resent <= harness.kills["notify"] + 1, figures
+    assert_no_leaks(tmp_path, plans, [amqp_password, SMTP_PASSWORD])
+
+
+def reason_of(props: pika.BasicProperties) -> str | None:
+    """Why a message was dead-lettered: our handler's reason, or the broker's."""
+    headers = props.headers or {}
+    return headers.get(REASON_HEADER) or headers.get("x-first-death-reason")
+
+
+@dataclass
+class Accounting:
+    processed: set[str]  # exactly one event archived and one letter per recipient
+    lost: list[str]  # no outcome, or a letter missing
+    duplicated: list[str]  # two events, two distinct letters to a recipient, or two outcomes
+    resent: int  # a letter received again under the same Message-ID
+    archived: Counter[str]  # event type -> submissions
+
+
+def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
+               notify_db: Path) -> Accounting:
+    with sqlite3.connect(notify_db) as db:
+        rows = db.execute("SELECT submission_id, type, message_id FROM notify_events").fetchall()
+    events: dict[str, list[tuple[str, str]]] = {}
+    for submission_id, type_, message_id in rows:
+        events.setdefault(submission_id, []).append((type_, message_id))
+    letters: dict[str, Counter[str]] = {}  # event message id -> recipient -> distinct letters
+    for recipient, message_ref in mailbag.received:
+        event_id = re.sub(r"^<(.*)\.[a-z]+@covenant-compliance>$", r"\1", message_ref)
+        letters.setdefault(event_id, Counter())[recipient] += 1
+    dead_ids = {props.message_id for props, _ in dead}
+    result = Accounting(set(), [], [], sum(n - 1 for n in mailbag.received.values()), Counter())
+    for plan in plans:
+        found = events.get(plan.submission_id, [])
+        outcomes = len(found) + (plan.submission_id in dead_ids)
+        if outcomes > 1:
+            result.duplicated.append(plan.submission_id)
+        if not found:  # a dead-letter entry with its reason is an outcome too
+            if plan.submission_id in dead_ids:
+                result.processed.add(plan.submission_id)
+            else:
+                result.lost.append(plan.submission_id)
+            continue
+        type_, event_id = found[0]
+        result.archived[type_] += 1
+        sent = letters.get(event_id, Counter())
+        if type_ != plan.expected or sent[plan.address] == 0 or sent[SECRETARIAT] == 0:
+            result.lost.append(plan.submission_id)
+        elif set(sent) != {plan.address, SECRETARIAT} or max(sent.values()) > 1:
+            result.duplicated.append(plan.submission_id)
+        elif outcomes == 1:
+            result.processed.add(plan.submission_id)
+    return result
+
+
+def report(plans: list[Submission], mailbag: Mailbag, dead: list[Any], harness: Harness,
+           tmp: Path, published: int, republished: int) -> str:
+    outcomes = accounting(plans, mailbag, dead, tmp / "notify.sqlite3")
+    reasons = Counter(reason_of(props) for props, _ in dead)
+    return "\n".join([
+        f"\nfault injection (FAULT_SEED={SEED}): {len(plans)} submissions sent "
+        f"({published} published, {republished} batches published again), "
+        f"{CORRUPT} corrupt internal events",
+        f"  assessed {outcomes.archived['assessment.completed']}, "
+        f"rejected {outcomes.archived['submission.rejected']}, dead-lettered {len(dead)}, "
+        f"duplicated {len(outcomes.duplicated)}, lost {len(outcomes.lost)}",
+        f"  letters: {sum(1 for _ in mailbag.received)} distinct, {outcomes.resent} received "
+        f"again under the same Message-ID",
+        f"  dead-letter reasons: {dict(reasons)}",
+        f"  faults: {dict(harness.kills)} SIGKILLs, "
+        f"{sum('close_all' in e for e in harness.events)} connection closes, "
+        f"{sum('mail server stopped' in e for e in harness.events)} mail outages; "
+        f"unexpected exits: {harness.crashes}",
+        *(f"    {event}" for event in harness.events),
+    ])
+
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def free_text(value: Any) -> set[str]:
+    """Every string in a plan long enough to be content rather than a code."""
+    if isinstance(value, dict):
+        return set().union(*map(free_text, value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*map(free_text, value)) if value else set()
+    return {value} if isinstance(value, str) and len(value) >= 12 and " " in value else set()
+
+
+def assert_no_leaks(tmp: Path, plans: list[Submission], secrets: list[str]) -> None:
+    """The services' logs (LOG_LEVEL=INFO) name no address, plan text or secret."""
+    logs = {name: (tmp / f"{name}.log").read_text() for name in STAGES}
+    text = "\n".join(logs.values())
+    assert all('"event": "handled"' in log for log in logs.values()), "a log is empty"
+    for path in ("broker unavailable, reconnecting", "will retry", "dead-lettered"):
+        assert path in text, f"the scan did not cover a {path!r} line"
+    addresses = {m.group(0) for m in EMAIL.finditer(text)}
+    assert not addresses, f"addresses in the logs: {sorted(addresses)[:5]}"
+    contents = free_text([example_doc(n) for n in (TEXTILE, BANKING, INVALID)])
+    contents |= {"Fabrikant ", "Contactpersoon "}
+    leaked = sorted(c for c in contents if c in text)
+    assert not leaked, f"plan contents in the logs: {leaked[:5]}"
+    assert not [s for s in secrets if s in text], "a secret is in the logs"
