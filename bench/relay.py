@@ -142,7 +142,8 @@ def adapter_relay(url: str, n: int) -> float:
                                              delivery.body, str(uuid.uuid4()))])
 
     processor = _Counting(n, "ingest", handler, metrics, 5, DEAD_LETTER_EXCHANGE)
-    consumer = PikaConsumer(pika.URLParameters(url), INGEST.queue, processor, prefetch=PREFETCH)
+    consumer = PikaConsumer([pika.URLParameters(url)], INGEST.queue, processor,
+                            prefetch=PREFETCH)
     thread = threading.Thread(target=consumer.run)
     thread.start()
     processor.done.wait()

@@ -25,12 +25,28 @@ from services.shared.logging import configure_logging, redact_credentials
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+EXIT_CONFIG = 78  # sysexits' EX_CONFIG
 BLOCKING = (Severity.CRITICAL, Severity.HIGH)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pydantic import ValidationError
+
+    from services.shared.errors import ConfigError
+
     args = _parser().parse_args(argv)
-    return int(args.command(args) or 0)
+    try:
+        return int(args.command(args) or 0)
+    except ValidationError as e:
+        if not e.title.endswith("Settings"):
+            raise
+        # each variable and what is wrong with it, never its value (it may be a secret)
+        for error in e.errors(include_input=False, include_url=False):
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            print(f"configuration error: {name}: {error['msg']}", file=sys.stderr)
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+    return EXIT_CONFIG
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -390,8 +406,8 @@ def _submit(args: argparse.Namespace) -> int:
     from services.shared.messaging.pika_adapter import publish_confirmed
     from services.shared.settings import ServiceSettings
 
-    url = ServiceSettings().amqp_url.get_secret_value()
-    publisher = pika.URLParameters(url).credentials.username  # ingest's PUBLISHERS check
+    nodes = ServiceSettings().broker()
+    publisher = nodes[0].credentials.username  # ingest's PUBLISHERS check
     messages = []
     for path in args.files:
         body = path.read_bytes()
@@ -399,7 +415,7 @@ def _submit(args: argparse.Namespace) -> int:
         messages.append(Outgoing(PLANS_EXCHANGE, plan_routing_key_for(body), body, message_id,
                                  correlation_id=message_id, user_id=publisher))
     try:
-        publish_confirmed(pika.URLParameters(url), messages)
+        publish_confirmed(nodes, messages)
     except pika.exceptions.AMQPError as e:
         print(f"not submitted: {type(e).__name__} {redact_credentials(str(e))} (is the "
               "topology declared? "
@@ -417,7 +433,7 @@ def _declare(args: argparse.Namespace) -> int:
     from services.shared.topology import Topology
 
     settings = ServiceSettings()
-    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url.get_secret_value()))
+    connection = pika.BlockingConnection(settings.broker())
     try:
         Topology(delivery_limit=settings.delivery_limit).declare(connection.channel())
     finally:

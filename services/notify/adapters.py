@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from services.shared.errors import ConfigError
+
 from .ports import PermanentDeliveryError
 
 
-class SmtpConfigError(ValueError):
+class SmtpConfigError(ConfigError):
     pass
 
 

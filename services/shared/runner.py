@@ -4,7 +4,6 @@ that is the same for all three."""
 import signal
 from typing import Any
 
-import pika
 import structlog
 from prometheus_client import CollectorRegistry
 
@@ -32,7 +31,7 @@ def run_service(stage: str, settings: ServiceSettings, handler: Handler,
     configure_logging(settings.log_level)
     topology = Topology(delivery_limit=settings.delivery_limit)
     consumer = PikaConsumer(
-        pika.URLParameters(settings.amqp_url.get_secret_value()),
+        settings.broker(),
         STAGES[stage].queue,
         build_processor(stage, handler, metrics, settings),
         prefetch=settings.prefetch,

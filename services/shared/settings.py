@@ -1,8 +1,12 @@
 """Settings every service shares, read from the environment (and nowhere else)."""
 
+from pathlib import Path
+
+import pika
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .messaging.broker import broker_parameters
 from .topology import DEFAULT_DELIVERY_LIMIT
 
 
@@ -13,8 +17,16 @@ class ServiceSettings(BaseSettings):
 
     amqp_url: SecretStr = Field(
         SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F"),
-        description="RabbitMQ URL; amqps:// for TLS. Holds a password: never logged.",
+        description="RabbitMQ URL; amqps:// for TLS; a cluster's nodes separated by commas "
+                    "(tried in turn). Holds a password: never logged.",
     )
+    amqp_ca_file: Path | None = Field(
+        None, description="CA certificates to verify the broker with (amqps://); default: the "
+                          "system's.")
+    amqp_cert_file: Path | None = Field(
+        None, description="Client certificate (PEM) for a broker that requires one (amqps://).")
+    amqp_key_file: Path | None = Field(
+        None, description="Its private key, when not in AMQP_CERT_FILE.")
     prefetch: int = Field(32, ge=1, le=10_000, description="Unacked deliveries per consumer.")
     delivery_limit: int = Field(
         DEFAULT_DELIVERY_LIMIT, ge=1,
@@ -25,3 +37,8 @@ class ServiceSettings(BaseSettings):
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics endpoint.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    def broker(self) -> list[pika.URLParameters]:
+        """Connection parameters for each broker node (see messaging/broker.py)."""
+        return broker_parameters(self.amqp_url.get_secret_value(), ca_file=self.amqp_ca_file,
+                                 cert_file=self.amqp_cert_file, key_file=self.amqp_key_file)

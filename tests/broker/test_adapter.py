@@ -2,6 +2,7 @@
 
 import threading
 from collections import Counter
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 import pytest
@@ -14,7 +15,7 @@ from services.shared.messaging.pika_adapter import PikaConsumer, publish_confirm
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, RULES, Topology
 from tests.broker.amqp import close_connections, drain, ready, unacked
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.broker
 LIMIT = 3
@@ -29,11 +30,12 @@ def relay(delivery):
 class Running:
     """A consumer of the ingest queue in a thread, stopped and joined on exit."""
 
-    def __init__(self, url, handler, prefetch=32):
+    def __init__(self, url, handler, prefetch=32, nodes=None):
         self.params = pika.URLParameters(url)
         self.metrics = ServiceMetrics.create("ingest", CollectorRegistry())
         processor = Processor("ingest", handler, self.metrics, LIMIT, DEAD_LETTER_EXCHANGE)
-        self.consumer = PikaConsumer(self.params, INGEST.queue, processor, prefetch=prefetch,
+        self.consumer = PikaConsumer(nodes or [self.params], INGEST.queue, processor,
+                                     prefetch=prefetch,
                                      declare=Topology(delivery_limit=LIMIT).declare)
         self.thread = threading.Thread(target=self.consumer.run, daemon=True)
 
@@ -71,6 +73,16 @@ def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amq
     assert (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0)
     ids = Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue))
     assert len(ids) == 300 and set(ids.values()) == {1}
+
+
+def test_a_consumer_given_several_nodes_moves_on_from_one_that_is_down(amqp_url):
+    declare(amqp_url)
+    publish(amqp_url, [f"plan {i}".encode() for i in range(20)])
+    down = urlsplit(amqp_url)._replace(netloc=f"guest:guest@127.0.0.1:{free_port()}")
+    nodes = [pika.URLParameters(urlunsplit(down)), pika.URLParameters(amqp_url)]
+    with Running(amqp_url, relay, nodes=nodes) as running:
+        wait_for(lambda: running.metrics.acked._value.get() == 20, what="20 acks")
+    assert ready(amqp_url, RULES.queue) == 20
 
 
 def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amqp_url):

@@ -6,8 +6,9 @@
   its outputs is confirmed (and routed: outputs are mandatory, a return counts as a failure).
 - A nacked or returned output sends its input back to the queue; the quorum queue's delivery
   limit dead-letters a message that keeps failing, also when it kills the process.
-- The connection is re-established with capped exponential backoff when the broker goes away;
-  unacked inputs are redelivered by the broker, so nothing is half-handled.
+- The connection is re-established with capped exponential backoff when the broker goes away,
+  on the next of the cluster's nodes (messaging/broker.py); unacked inputs are redelivered by
+  the broker, so nothing is half-handled.
 - Poison containment: a message that kills the process takes every unacked delivery of the
   channel back to the queue, and each return counts towards the delivery limit. So a consumer
   starts with a prefetch of 1 and, while the messages it gets are redeliveries, handles them one
@@ -20,7 +21,7 @@
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
 from ..logging import redact_credentials
+from .broker import node_of
 from .handling import DeadLetter, Delivery, Disposition, Outgoing, Processor, Publish, Retry
 
 log = structlog.get_logger()
@@ -102,7 +104,7 @@ class PikaConsumer:
 
     def __init__(
         self,
-        parameters: pika.URLParameters,
+        nodes: Sequence[pika.URLParameters],
         queue: str,
         processor: Processor,
         *,
@@ -111,7 +113,8 @@ class PikaConsumer:
         declare: Callable[[Any], None] | None = None,
         backoff: Backoff | None = None,
     ):
-        self._parameters = parameters
+        self._nodes = list(nodes)
+        self._node = 0  # the node in use; the next one at every reconnect
         self._queue = queue
         self._processor = processor
         self._prefetch = prefetch
@@ -143,6 +146,7 @@ class PikaConsumer:
                 try:
                     self._declare_topology()
                 except pika.exceptions.AMQPError as e:
+                    self._node += 1
                     self._wait_before_reconnect(e)
                     continue
             self._connection = SelectConnection(
@@ -154,6 +158,7 @@ class PikaConsumer:
             self._connection.ioloop.call_later(STOP_POLL_SECONDS, self._watch_stop)
             self._connection.ioloop.start()
             if not self._stop_requested.is_set():
+                self._node += 1
                 self._wait_before_reconnect(self._lost)
             self._reset_connection_state()
         log.info("consumer stopped", queue=self._queue)
@@ -168,6 +173,10 @@ class PikaConsumer:
         channel = self._channel
         return (channel is not None and channel.is_open and self._consumer_tag is not None
                 and not self._stopping)
+
+    @property
+    def _parameters(self) -> pika.URLParameters:
+        return self._nodes[self._node % len(self._nodes)]
 
     def _declare_topology(self) -> None:
         assert self._declare is not None
@@ -238,7 +247,8 @@ class PikaConsumer:
         assert self._channel is not None
         self._consumer_tag = self._channel.basic_consume(self._queue, self._on_message)
         self._backoff.reset()
-        log.info("consuming", queue=self._queue, prefetch=self._prefetch)
+        log.info("consuming", queue=self._queue, prefetch=self._prefetch,
+                 node=node_of(self._parameters))
 
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
         # e.g. the queue was deleted or an argument mismatch: start over on a new connection
@@ -340,8 +350,10 @@ class PikaConsumer:
         self._connection.ioloop.call_later(delay, requeue)
 
 
-def publish_confirmed(parameters: pika.URLParameters, messages: list[Outgoing]) -> None:
-    """Publish with a synchronous confirm each, as an upstream system or the CLI would.
+def publish_confirmed(parameters: pika.URLParameters | Sequence[pika.URLParameters],
+                      messages: list[Outgoing]) -> None:
+    """Publish with a synchronous confirm each, as an upstream system or the CLI would; with
+    several nodes' parameters, on the first that answers.
 
     Raises pika's UnroutableError or NackError when the broker did not take a message."""
     connection = pika.BlockingConnection(parameters)

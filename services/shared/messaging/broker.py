@@ -1,0 +1,58 @@
+"""How a process reaches RabbitMQ.
+
+AMQP_URL names one node, or the nodes of a cluster separated by commas; a consumer connects
+to the first and moves on to the next node at every reconnect, so when a node goes away it
+resumes on another (the quorum queues live on all of them). A comma inside a password is
+written %2C.
+
+An amqps:// URL uses TLS. The broker's certificate is verified against AMQP_CA_FILE (default:
+the system's CAs) and its host name; AMQP_CERT_FILE and AMQP_KEY_FILE add a client
+certificate for brokers that require one. (pika's own amqps:// support sets no server name
+and so cannot verify a host; these parameters always do.)"""
+
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pika
+
+from ..errors import ConfigError
+
+
+class BrokerConfigError(ConfigError):
+    pass
+
+
+def broker_parameters(urls: str, *, ca_file: Path | None = None, cert_file: Path | None = None,
+                      key_file: Path | None = None) -> list[pika.URLParameters]:
+    """Connection parameters for each node in AMQP_URL, in order. Error messages never quote
+    a URL: it holds a password."""
+    nodes = [url.strip() for url in urls.split(",") if url.strip()]
+    if not nodes:
+        raise BrokerConfigError("AMQP_URL names no broker")
+    if key_file and not cert_file:
+        raise BrokerConfigError("AMQP_KEY_FILE needs AMQP_CERT_FILE")
+    found = []
+    for position, url in enumerate(nodes, start=1):
+        try:
+            if urlsplit(url).scheme not in ("amqp", "amqps"):
+                raise ValueError("scheme")
+            parameters = pika.URLParameters(url)
+        except Exception as e:
+            raise BrokerConfigError(f"AMQP_URL node {position} is not an amqp:// or amqps:// "
+                                    f"URL ({type(e).__name__})") from None
+        if parameters.ssl_options is not None:
+            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+            if cert_file:
+                context.load_cert_chain(cert_file, key_file)
+            parameters.ssl_options = pika.SSLOptions(context, server_hostname=parameters.host)
+        elif cert_file or ca_file:
+            raise BrokerConfigError(f"AMQP_URL node {position} is amqp://, but TLS files are "
+                                    "set: use amqps:// (the certificates would be ignored)")
+        found.append(parameters)
+    return found
+
+
+def node_of(parameters: pika.URLParameters) -> str:
+    """host:port, for logs (no credentials)."""
+    return f"{parameters.host}:{parameters.port}"

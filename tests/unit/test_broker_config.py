@@ -1,0 +1,68 @@
+"""AMQP_URL with one node or several, amqps:// with a private CA and a client certificate, and
+configuration errors that name the variable but never show its value."""
+
+import ssl
+
+import pytest
+
+from services.cli import EXIT_CONFIG, main
+from services.shared.messaging.broker import BrokerConfigError, broker_parameters
+from services.shared.settings import ServiceSettings
+from tests.support import self_signed
+
+
+def test_a_cluster_url_gives_each_node_in_order():
+    nodes = broker_parameters("amqp://u:p@a:5672/v, amqp://u:p@b:5673/v,amqp://u:p@c/v")
+    assert [(n.host, n.port, n.virtual_host) for n in nodes] == [
+        ("a", 5672, "v"), ("b", 5673, "v"), ("c", 5672, "v")]
+    assert {n.credentials.username for n in nodes} == {"u"}
+
+
+def test_amqps_verifies_the_broker_against_the_ca_and_its_host_name(tmp_path):
+    cert, key = self_signed(tmp_path)
+    [node] = broker_parameters("amqps://u:p@broker.example/v", ca_file=cert, cert_file=cert,
+                               key_file=key)
+    context = node.ssl_options.context
+    assert (node.port, node.ssl_options.server_hostname) == (5671, "broker.example")
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert any("127.0.0.1" in str(c.get("subject")) for c in context.get_ca_certs())
+
+
+def test_amqps_without_a_ca_file_trusts_the_systems_cas_only(tmp_path):
+    [node] = broker_parameters("amqps://u:p@broker.example/v")
+    assert node.ssl_options.context.verify_mode == ssl.CERT_REQUIRED
+    assert node.ssl_options.server_hostname == "broker.example"
+
+
+@pytest.mark.parametrize("urls, files, message", [
+    ("", {}, "names no broker"),
+    ("amqp://u:p@a/v,http://u:secret@b/v", {}, "node 2 is not"),
+    ("amqp://u:p@a/v", {"ca_file": "ca.pem"}, "use amqps://"),
+    ("amqps://u:p@a/v", {"key_file": "key.pem"}, "needs AMQP_CERT_FILE"),
+])
+def test_a_broker_setting_that_cannot_work_is_refused(urls, files, message, tmp_path):
+    with pytest.raises(BrokerConfigError, match=message) as refused:
+        broker_parameters(urls, **{k: tmp_path / v for k, v in files.items()})
+    assert "secret" not in str(refused.value)
+
+
+def test_settings_build_the_parameters_from_the_environment(monkeypatch, tmp_path):
+    cert, _ = self_signed(tmp_path)
+    monkeypatch.setenv("AMQP_URL", "amqps://u:p@127.0.0.1:5671/v,amqps://u:p@127.0.0.1:5674/v")
+    monkeypatch.setenv("AMQP_CA_FILE", str(cert))
+    assert [n.port for n in ServiceSettings().broker()] == [5671, 5674]
+
+
+@pytest.mark.parametrize("variable, value, named", [
+    ("AMQP_URL", "amqp://user:s3cretpw@host/v,ftp://user:s3cretpw@host/", "AMQP_URL"),
+    ("PREFETCH", "s3cretpw", "PREFETCH"),
+    ("SMTP_URL", "http://user:s3cretpw@host", "SMTP_URL"),
+])
+def test_a_configuration_error_names_the_variable_and_never_its_value(
+        variable, value, named, monkeypatch, capsys):
+    monkeypatch.setenv(variable, value)
+    command = ["notify"] if variable == "SMTP_URL" else ["topology", "declare"]
+    assert main(command) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err.startswith("configuration error: ") and named in err
+    assert "s3cretpw" not in err
