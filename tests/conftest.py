@@ -15,6 +15,9 @@ import structlog
 from aiosmtpd.controller import Controller
 
 from services.shared.db import Database
+from tests.broker.nodes import Node, make_nodes
+from tests.broker.nodes import available as nodes_available
+from tests.broker.nodes import remove as remove_nodes
 from tests.support import Inbox, free_port
 
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
@@ -87,6 +90,24 @@ def broker_user(amqp_url: str) -> Iterator[Callable[[str], tuple[str, str, str]]
     finally:
         for name in made:
             _ctl("delete_user", name)
+
+
+@pytest.fixture
+def rabbit_nodes(tmp_path: Path) -> Iterator[Callable[..., list[Node]]]:
+    """Makes private RabbitMQ nodes (tests/broker/nodes.py), not started: make(count,
+    config="", tls=False). All are stopped and removed afterwards."""
+    if not nodes_available():
+        _missing("RabbitMQ's server scripts", "/usr/lib/rabbitmq/bin", "REQUIRE_BROKER")
+    made: list[Node] = []
+
+    def make(count: int, config: str = "", tls: bool = False) -> list[Node]:
+        made.extend(make_nodes(tmp_path / f"rabbit{len(made)}", count, config, tls))
+        return made[-count:]
+
+    try:
+        yield make
+    finally:
+        remove_nodes(made)
 
 
 @pytest.fixture

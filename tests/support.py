@@ -5,7 +5,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -74,16 +74,34 @@ def start_service(stage: str, env: dict[str, str], log: Path, *args: str) -> Any
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
 
 
-def self_signed(folder: Path, name: str = "server") -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 that is its own CA (a private CA in one file), and its key."""
+class Issued(NamedTuple):
+    cert: Path
+    key: Path
+    ca: Path  # the private CA that signed it, to verify it with
+
+
+def issued(folder: Path, name: str) -> Issued:
+    """A certificate for 127.0.0.1 (server and client use), signed by a private CA that is made
+    on first use in `folder`. (Erlang refuses a self-signed peer certificate: hence a CA.)"""
     import subprocess
 
-    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    key.chmod(0o644)  # a broker node running as another user reads it
-    return cert, key
+    def openssl(*args: str | Path) -> None:
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    ca, ca_key = folder / "ca.pem", folder / "ca-key.pem"
+    if not ca.exists():
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=covenant test CA", "-keyout", ca_key, "-out", ca)
+    cert, key, request = (folder / f"{name}-{part}.pem" for part in ("cert", "key", "req"))
+    extensions = folder / f"{name}.ext"
+    extensions.write_text("subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n"
+                          "extendedKeyUsage = serverAuth, clientAuth\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN=127.0.0.1/O={name}",
+            "-keyout", key, "-out", request)
+    openssl("x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+            "-days", "1", "-extfile", extensions, "-out", cert)
+    return Issued(cert, key, ca)
 
 
 def secure_smtp(inbox: Inbox, port: int, cert: Path, key: Path, user: str,

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support import free_port
+
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # not the /usr/sbin wrapper, which su-s
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"  # run as we are, with the node's cookie in HOME
 
@@ -24,7 +26,7 @@ class Node:
 
     folder: Path
     short_name: str
-    amqp_port: int
+    amqp_port: int | None  # None: TLS only
     dist_port: int
     cookie: str
     config: str = ""
@@ -39,7 +41,8 @@ class Node:
         cookie.chmod(0o400)
         (self.folder / "enabled_plugins").write_text("[].\n")
         (self.folder / "rabbitmq-env.conf").write_text("")
-        listeners = f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n"
+        listeners = (f"listeners.tcp.default = 127.0.0.1:{self.amqp_port}\n" if self.amqp_port
+                     else "listeners.tcp = none\n")
         if self.tls_port:
             listeners += f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
         (self.folder / "rabbitmq.conf").write_text(
@@ -93,13 +96,12 @@ class Node:
         return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/{vhost}"
 
 
-def make_nodes(folder: Path, count: int, ports: list[int], config: str = "",
-               tls_ports: list[int] | None = None) -> list[Node]:
-    """`count` nodes sharing one new cookie; `ports` holds two free ports per node."""
-    cookie = uuid.uuid4().hex.upper()
-    tag = uuid.uuid4().hex[:6]
-    return [Node(folder / f"node{i}", f"covtest{tag}n{i}", ports[2 * i], ports[2 * i + 1],
-                 cookie, config, tls_ports[i] if tls_ports else None)
+def make_nodes(folder: Path, count: int, config: str = "", tls: bool = False) -> list[Node]:
+    """`count` nodes (not started) sharing a new cookie, each on free ports; with `tls`, a TLS
+    listener instead of the plain one."""
+    cookie, tag = uuid.uuid4().hex.upper(), uuid.uuid4().hex[:6]
+    return [Node(folder / f"node{i}", f"covtest{tag}n{i}", None if tls else free_port(),
+                 free_port(), cookie, config, free_port() if tls else None)
             for i in range(count)]
 
 

@@ -38,8 +38,8 @@ from tests.support import (
     Inbox,
     example_doc,
     free_port,
+    issued,
     secure_smtp,
-    self_signed,
     start_service,
     wait_for,
 )
@@ -184,11 +184,12 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
         amqp_url, broker_user, tmp_path):
     rng = random.Random(SEED)
     user, amqp_password, url = broker_user("upstream")
-    cert, key = self_signed(tmp_path)
+    server = issued(tmp_path, "smtp")
     inbox, smtp_port = Inbox(), free_port()
 
     def smtp() -> Any:
-        controller = secure_smtp(inbox, smtp_port, cert, key, SMTP_USER, SMTP_PASSWORD)
+        controller = secure_smtp(inbox, smtp_port, server.cert, server.key, SMTP_USER,
+                                 SMTP_PASSWORD)
         controller.start()
         return controller
 
@@ -199,7 +200,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
         "rules": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/rules.sqlite3"},
         "notify": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/notify.sqlite3",
                    "SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{smtp_port}",
-                   "SMTP_CA_FILE": str(cert),
+                   "SMTP_CA_FILE": str(server.ca),
                    "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})},
     }
     plans = submissions(PLANS, user)

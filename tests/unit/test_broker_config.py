@@ -8,7 +8,7 @@ import pytest
 from services.cli import EXIT_CONFIG, main
 from services.shared.messaging.broker import BrokerConfigError, broker_parameters
 from services.shared.settings import ServiceSettings
-from tests.support import self_signed
+from tests.support import issued
 
 
 def test_a_cluster_url_gives_each_node_in_order():
@@ -19,13 +19,13 @@ def test_a_cluster_url_gives_each_node_in_order():
 
 
 def test_amqps_verifies_the_broker_against_the_ca_and_its_host_name(tmp_path):
-    cert, key = self_signed(tmp_path)
-    [node] = broker_parameters("amqps://u:p@broker.example/v", ca_file=cert, cert_file=cert,
-                               key_file=key)
+    client = issued(tmp_path, "client")
+    [node] = broker_parameters("amqps://u:p@broker.example/v", ca_file=client.ca,
+                               cert_file=client.cert, key_file=client.key)
     context = node.ssl_options.context
     assert (node.port, node.ssl_options.server_hostname) == (5671, "broker.example")
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
-    assert any("127.0.0.1" in str(c.get("subject")) for c in context.get_ca_certs())
+    assert any("covenant test CA" in str(c.get("subject")) for c in context.get_ca_certs())
 
 
 def test_amqps_without_a_ca_file_trusts_the_systems_cas_only(tmp_path):
@@ -47,9 +47,9 @@ def test_a_broker_setting_that_cannot_work_is_refused(urls, files, message, tmp_
 
 
 def test_settings_build_the_parameters_from_the_environment(monkeypatch, tmp_path):
-    cert, _ = self_signed(tmp_path)
+    ca = issued(tmp_path, "client").ca
     monkeypatch.setenv("AMQP_URL", "amqps://u:p@127.0.0.1:5671/v,amqps://u:p@127.0.0.1:5674/v")
-    monkeypatch.setenv("AMQP_CA_FILE", str(cert))
+    monkeypatch.setenv("AMQP_CA_FILE", str(ca))
     assert [n.port for n in ServiceSettings().broker()] == [5671, 5674]
 
 

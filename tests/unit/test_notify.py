@@ -143,14 +143,14 @@ def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
 def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
     import ssl
 
-    from tests.support import Inbox, free_port, secure_smtp, self_signed
+    from tests.support import Inbox, free_port, issued, secure_smtp
 
-    cert, key = self_signed(tmp_path)
+    server = issued(tmp_path, "smtp")
     inbox, port = Inbox(), free_port()
-    controller = secure_smtp(inbox, port, cert, key, "notify", "s3cret")
+    controller = secure_smtp(inbox, port, server.cert, server.key, "notify", "s3cret")
     controller.start()
     try:
-        mailer = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}", ca_file=str(cert))
+        mailer = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}", ca_file=str(server.ca))
         letter = letters_for(assessment(), SECRETARIAT)[0]
         mailer.send(Renderer().compose(assessment(), letter, "x@y.example"))
         mailer.close()
@@ -159,7 +159,7 @@ def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
             untrusted.send(Renderer().compose(assessment(), letter, "x@y.example"))
         # a wrong password is the operator's to fix, not the letter's fault: retried, never
         # dead-lettered as a refusal of this message
-        wrong = SmtpMailer(f"smtp://notify:wrong@127.0.0.1:{port}", ca_file=str(cert))
+        wrong = SmtpMailer(f"smtp://notify:wrong@127.0.0.1:{port}", ca_file=str(server.ca))
         with pytest.raises(smtplib.SMTPAuthenticationError):
             wrong.send(Renderer().compose(assessment(), letter, "x@y.example"))
     finally:

@@ -145,7 +145,7 @@ class PikaConsumer:
             if self._declare:
                 try:
                     self._declare_topology()
-                except pika.exceptions.AMQPError as e:
+                except (pika.exceptions.AMQPError, OSError) as e:  # OSError: e.g. TLS
                     self._node += 1
                     self._wait_before_reconnect(e)
                     continue
