@@ -7,30 +7,37 @@ the queues are empty; and the services' logs hold no plan contents, addresses or
 
 FAULT_PLANS (default 2,000) and FAULT_SEED (default: random, printed) reproduce a run."""
 
-import copy
 import json
 import os
 import random
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
 import pika
 import pytest
 
-from services.shared.contracts import EVENTS_EXCHANGE, PLANS_EXCHANGE
-from services.shared.messaging.handling import REASON_HEADER, Outgoing
+from services.shared.contracts import EVENTS_EXCHANGE
+from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import STAGES
 from tests.broker.amqp import consumers, drain, ready, unacked, vhost_of
+from tests.broker.traffic import (
+    SECRETARIAT,
+    Mailbag,
+    Publisher,
+    Submission,
+    accounting,
+    figures,
+    reason_of,
+    submissions,
+)
 from tests.support import (
     BANKING,
     INVALID,
@@ -49,46 +56,12 @@ pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.faults]
 PLANS = int(os.environ.get("FAULT_PLANS", "2000"))
 SEED = int(os.environ.get("FAULT_SEED") or random.randrange(1_000_000))
 CORRUPT = 10  # broken internal events, which must be dead-lettered with a reason
-SECRETARIAT = "secretariaat@ser.example"
-IN_FLIGHT = 150  # submissions published but not yet notified, at most
-BATCH = 25
+IN_FLIGHT, BATCH = 150, 25  # submissions published but not yet notified, at most
 OUTAGE_SECONDS = 8.0
 DEADLINE_SECONDS = 900.0
 KILLS_EACH = 2
 CONNECTION_CLOSES = 2
 SMTP_USER, SMTP_PASSWORD = "notify", uuid.uuid4().hex
-
-
-@dataclass(frozen=True)
-class Submission:
-    submission_id: str
-    kind: str  # textile, banking or invalid
-    address: str
-    message: Outgoing
-
-    @property
-    def expected(self) -> str:
-        return "submission.rejected" if self.kind == "invalid" else "assessment.completed"
-
-
-def submissions(count: int, publisher: str) -> list[Submission]:
-    """One company each, so each company address must receive exactly one letter: one in four
-    banking, one in twenty invalid (rejected), the rest textile."""
-    bases = {"textile": example_doc(TEXTILE), "banking": example_doc(BANKING),
-             "invalid": example_doc(INVALID)}
-    made = []
-    for i in range(count):
-        kind = "invalid" if i % 20 == 7 else "banking" if i % 4 == 1 else "textile"
-        doc = copy.deepcopy(bases[kind])
-        sid, address = str(uuid.uuid4()), f"contact-{i:05d}@fabrikant{i:05d}.example"
-        doc["submission"]["submission_id"] = sid
-        doc["company"].update(company_id=f"FAB-{i:05d}", legal_name=f"Fabrikant {i:05d} B.V.",
-                              contacts=[{"email": address, "name": f"Contactpersoon {i:05d}"}])
-        covenant = doc["submission"]["covenant"]
-        made.append(Submission(sid, kind, address, Outgoing(
-            PLANS_EXCHANGE, f"plan.{covenant}", json.dumps(doc).encode(), sid,
-            correlation_id=sid, user_id=publisher)))
-    return made
 
 
 def corrupt_events() -> list[Outgoing]:
@@ -98,24 +71,6 @@ def corrupt_events() -> list[Outgoing]:
         "type": "submission.accepted", "plan": {"company": {
             "contacts": [{"email": f"corrupt-{k}@corrupt.example"}]}}}).encode(),
         f"corrupt-{k}") for k in range(CORRUPT)]
-
-
-class Mailbag:
-    """What the SMTP server received, by (recipient, Message-ID), read incrementally."""
-
-    def __init__(self, inbox: Inbox):
-        self.inbox, self.seen, self.received = inbox, 0, Counter[tuple[str, str]]()
-
-    def update(self) -> None:
-        new = self.inbox.messages[self.seen:]
-        self.seen += len(new)
-        for recipients, raw in new:
-            message_id = str(BytesHeaderParser().parsebytes(raw)["Message-ID"]).strip()  # folded
-            self.received.update((r, message_id) for r in recipients)
-
-    def letters(self, recipient: str) -> int:
-        """Distinct letters the recipient received."""
-        return sum(1 for r, _ in self.received if r == recipient)
 
 
 @dataclass
@@ -209,27 +164,20 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     faults = sorted((rng.uniform(0.05, 0.85) * PLANS, rng.random(), what) for what in
                     [f"kill {s}" for s in STAGES for _ in range(KILLS_EACH)]
                     + ["close connections"] * CONNECTION_CLOSES + ["mail server away"])
-    mailbag, dead, published, republished = Mailbag(inbox), [], 0, 0
-    params = pika.URLParameters(url)
+    mailbag, dead = Mailbag(inbox), []
+    publisher = Publisher(pika.URLParameters(url), plans, IN_FLIGHT, BATCH)
     try:
         for name in STAGES:
             harness.start(name)
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
                      what=f"a consumer on {stage.queue}")
-        publish_confirmed(params, corrupt_events())
+        publish_confirmed(publisher.parameters, corrupt_events())
 
         def settled() -> bool:
-            nonlocal published, republished
             mailbag.update()
             progress = mailbag.letters(SECRETARIAT)
-            if published < PLANS and published - progress < IN_FLIGHT:
-                try:
-                    publish_confirmed(params, [p.message for p in
-                                               plans[published:published + BATCH]])
-                    published = min(PLANS, published + BATCH)
-                except pika.exceptions.AMQPError:  # a closed connection: publish the batch again
-                    republished += 1
+            publisher.feed(progress)
             while faults and progress >= faults[0][0]:
                 what = faults.pop(0)[2]
                 if what.startswith("kill "):
@@ -240,7 +188,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
                     harness.mail_server_away()
             harness.supervise()
             dead.extend(drain(amqp_url, STAGES["rules"].dead_letter_queue))
-            return (published == PLANS and progress >= PLANS and not faults
+            return (publisher.done and progress >= PLANS and not faults
                     and harness.outage_until is None and len(dead) >= CORRUPT
                     and all(mailbag.letters(p.address) for p in plans))
 
@@ -248,7 +196,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
             wait_for(settled, timeout=DEADLINE_SECONDS, interval=0.05,
                      what="every submission's letters")
         except AssertionError:
-            print(report(plans, mailbag, dead, harness, tmp_path, published, republished))
+            print(report(plans, mailbag, dead, harness, tmp_path, publisher))
             raise
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0 and ready(amqp_url, q) == 0,
@@ -258,89 +206,29 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     for stage in STAGES.values():  # anything dead-lettered after the loop, in any stage
         dead.extend(drain(amqp_url, stage.dead_letter_queue))
     mailbag.update()
-    figures = report(plans, mailbag, dead, harness, tmp_path, published, republished)
-    print(figures)
+    summary = report(plans, mailbag, dead, harness, tmp_path, publisher)
+    print(summary)
 
     assert codes == {s: 0 for s in STAGES}, codes
     assert harness.crashes == [], "services exited on their own"
     assert harness.kills == {s: KILLS_EACH for s in STAGES}
     outcomes = accounting(plans, mailbag, dead, tmp_path / "notify.sqlite3")
-    assert outcomes.lost == [] and outcomes.duplicated == [], figures
-    assert outcomes.processed == {p.submission_id for p in plans}, figures
+    assert outcomes.lost == [] and outcomes.duplicated == [], summary
+    assert outcomes.processed == {p.submission_id for p in plans}, summary
     assert sorted(props.message_id for props, _ in dead) == sorted(
         f"corrupt-{k}" for k in range(CORRUPT))
     assert all(reason_of(props) for props, _ in dead)
     # the one repeat the design admits: notify killed, or the mail server gone, between the
     # server's acceptance and the ledger's record: that letter again, under its Message-ID
-    assert outcomes.resent <= harness.kills["notify"] + 1, figures
+    assert outcomes.resent <= harness.kills["notify"] + 1, summary
     assert_no_leaks(tmp_path, plans, [amqp_password, SMTP_PASSWORD])
 
 
-def reason_of(props: pika.BasicProperties) -> str | None:
-    """Why a message was dead-lettered: our handler's reason, or the broker's."""
-    headers = props.headers or {}
-    return headers.get(REASON_HEADER) or headers.get("x-first-death-reason")
-
-
-@dataclass
-class Accounting:
-    processed: set[str]  # exactly one event archived and one letter per recipient
-    lost: list[str]  # no outcome, or a letter missing
-    duplicated: list[str]  # two events, two distinct letters to a recipient, or two outcomes
-    resent: int  # a letter received again under the same Message-ID
-    archived: Counter[str]  # event type -> submissions
-
-
-def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
-               notify_db: Path) -> Accounting:
-    with sqlite3.connect(notify_db) as db:
-        rows = db.execute("SELECT submission_id, type, message_id FROM notify_events").fetchall()
-    events: dict[str, list[tuple[str, str]]] = {}
-    for submission_id, type_, message_id in rows:
-        events.setdefault(submission_id, []).append((type_, message_id))
-    letters: dict[str, Counter[str]] = {}  # event message id -> recipient -> distinct letters
-    for recipient, message_ref in mailbag.received:
-        event_id = re.sub(r"^<(.*)\.[a-z]+@covenant-compliance>$", r"\1", message_ref)
-        letters.setdefault(event_id, Counter())[recipient] += 1
-    dead_ids = {props.message_id for props, _ in dead}
-    result = Accounting(set(), [], [], sum(n - 1 for n in mailbag.received.values()), Counter())
-    for plan in plans:
-        found = events.get(plan.submission_id, [])
-        outcomes = len(found) + (plan.submission_id in dead_ids)
-        if outcomes > 1:
-            result.duplicated.append(plan.submission_id)
-        if not found:  # a dead-letter entry with its reason is an outcome too
-            if plan.submission_id in dead_ids:
-                result.processed.add(plan.submission_id)
-            else:
-                result.lost.append(plan.submission_id)
-            continue
-        type_, event_id = found[0]
-        result.archived[type_] += 1
-        sent = letters.get(event_id, Counter())
-        if type_ != plan.expected or sent[plan.address] == 0 or sent[SECRETARIAT] == 0:
-            result.lost.append(plan.submission_id)
-        elif set(sent) != {plan.address, SECRETARIAT} or max(sent.values()) > 1:
-            result.duplicated.append(plan.submission_id)
-        elif outcomes == 1:
-            result.processed.add(plan.submission_id)
-    return result
-
-
 def report(plans: list[Submission], mailbag: Mailbag, dead: list[Any], harness: Harness,
-           tmp: Path, published: int, republished: int) -> str:
-    outcomes = accounting(plans, mailbag, dead, tmp / "notify.sqlite3")
-    reasons = Counter(reason_of(props) for props, _ in dead)
+           tmp: Path, publisher: Publisher) -> str:
     return "\n".join([
-        f"\nfault injection (FAULT_SEED={SEED}): {len(plans)} submissions sent "
-        f"({published} published, {republished} batches published again), "
-        f"{CORRUPT} corrupt internal events",
-        f"  assessed {outcomes.archived['assessment.completed']}, "
-        f"rejected {outcomes.archived['submission.rejected']}, dead-lettered {len(dead)}, "
-        f"duplicated {len(outcomes.duplicated)}, lost {len(outcomes.lost)}",
-        f"  letters: {sum(1 for _ in mailbag.received)} distinct, {outcomes.resent} received "
-        f"again under the same Message-ID",
-        f"  dead-letter reasons: {dict(reasons)}",
+        figures(f"fault injection (FAULT_SEED={SEED}, and {CORRUPT} corrupt internal events)",
+                plans, mailbag, dead, tmp / "notify.sqlite3", publisher),
         f"  faults: {dict(harness.kills)} SIGKILLs, "
         f"{sum('close_all' in e for e in harness.events)} connection closes, "
         f"{sum('mail server stopped' in e for e in harness.events)} mail outages; "
