@@ -64,10 +64,11 @@ class Node:
             "RABBITMQ_PID_FILE": str(self.folder / "node.pid"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
             "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+            "ERL_CRASH_DUMP": str(self.folder / "erl_crash.dump"),
         }
 
     def ctl(self, *args: str, timeout: float = 120) -> str:
-        done = subprocess.run([CTL, "-q", "-n", self.name, *args], env=self.env,
+        done = subprocess.run([CTL, "-q", "-n", self.name, *args], env=self.env, cwd=self.folder,
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} on {self.name}: "
@@ -76,7 +77,7 @@ class Node:
 
     def start(self) -> None:
         with (self.folder / "console.log").open("ab") as out:
-            subprocess.run([SERVER, "-detached"], env=self.env, stdout=out,
+            subprocess.run([SERVER, "-detached"], env=self.env, cwd=self.folder, stdout=out,
                            stderr=subprocess.STDOUT, check=True, timeout=60)
         # `wait` (unlike await_startup) also waits for the node to come up at all
         self.ctl("wait", str(self.folder / "node.pid"), "--timeout", "120", timeout=150)

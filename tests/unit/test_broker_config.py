@@ -39,6 +39,8 @@ def test_amqps_without_a_ca_file_trusts_the_systems_cas_only(tmp_path):
     ("amqp://u:p@a/v,http://u:secret@b/v", {}, "node 2 is not"),
     ("amqp://u:p@a/v", {"ca_file": "ca.pem"}, "use amqps://"),
     ("amqps://u:p@a/v", {"key_file": "key.pem"}, "needs AMQP_CERT_FILE"),
+    ("amqps://u:p@a/v", {"ca_file": "missing.pem"}, "AMQP_CA_FILE cannot be read"),
+    ("amqps://u:p@a/v", {"cert_file": "missing.pem"}, "AMQP_CERT_FILE / AMQP_KEY_FILE cannot"),
 ])
 def test_a_broker_setting_that_cannot_work_is_refused(urls, files, message, tmp_path):
     with pytest.raises(BrokerConfigError, match=message) as refused:

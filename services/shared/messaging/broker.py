@@ -42,15 +42,27 @@ def broker_parameters(urls: str, *, ca_file: Path | None = None, cert_file: Path
             raise BrokerConfigError(f"AMQP_URL node {position} is not an amqp:// or amqps:// "
                                     f"URL ({type(e).__name__})") from None
         if parameters.ssl_options is not None:
-            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-            if cert_file:
-                context.load_cert_chain(cert_file, key_file)
-            parameters.ssl_options = pika.SSLOptions(context, server_hostname=parameters.host)
+            parameters.ssl_options = pika.SSLOptions(_tls(ca_file, cert_file, key_file),
+                                                     server_hostname=parameters.host)
         elif cert_file or ca_file:
             raise BrokerConfigError(f"AMQP_URL node {position} is amqp://, but TLS files are "
                                     "set: use amqps:// (the certificates would be ignored)")
         found.append(parameters)
     return found
+
+
+def _tls(ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext:
+    try:
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as e:
+        raise BrokerConfigError(f"AMQP_CA_FILE cannot be read ({type(e).__name__})") from None
+    if cert_file:
+        try:
+            context.load_cert_chain(cert_file, key_file)
+        except (OSError, ssl.SSLError) as e:
+            raise BrokerConfigError("AMQP_CERT_FILE / AMQP_KEY_FILE cannot be read "
+                                    f"({type(e).__name__})") from None
+    return context
 
 
 def node_of(parameters: pika.URLParameters) -> str:
