@@ -15,6 +15,7 @@ import structlog
 from aiosmtpd.controller import Controller
 
 from services.shared.db import Database
+from tests.broker.amqp import vhost_of
 from tests.broker.nodes import Node, make_nodes
 from tests.broker.nodes import available as nodes_available
 from tests.broker.nodes import remove as remove_nodes
@@ -81,8 +82,7 @@ def broker_user(amqp_url: str) -> Iterator[Callable[[str], tuple[str, str, str]]
         name, password = f"{prefix}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
         _ctl("add_user", name, password)
         made.append(name)
-        _ctl("set_permissions", "-p", amqp_url.rsplit("/", 1)[-1].split("?")[0], name,
-             ".*", ".*", ".*")
+        _ctl("set_permissions", "-p", vhost_of(amqp_url), name, ".*", ".*", ".*")
         return name, password, amqp_url.replace("guest:guest@", f"{name}:{password}@")
 
     try:

@@ -1,6 +1,8 @@
 """Settings every service shares, read from the environment (and nowhere else)."""
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pika
 from pydantic import Field, SecretStr
@@ -11,9 +13,16 @@ from .topology import DEFAULT_DELIVERY_LIMIT
 
 
 class ServiceSettings(BaseSettings):
-    """Environment variables are the upper-case field names, e.g. AMQP_URL, PREFETCH."""
+    """Environment variables are the upper-case field names, e.g. AMQP_URL, PREFETCH.
+
+    SECRETS_DIR names a folder of files named after settings (amqp_url, smtp_url,
+    database_url, ...), as Docker and Kubernetes mount secrets: a file's content is the
+    setting's value, and an environment variable of the same name wins over it."""
 
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(_secrets_dir=os.environ.get("SECRETS_DIR") or None, **values)
 
     amqp_url: SecretStr = Field(
         SecretStr("amqp://guest:guest@127.0.0.1:5672/%2F"),

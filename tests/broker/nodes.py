@@ -2,8 +2,10 @@
 one (a TLS listener, a cluster): each node has its own name, ports, data folder, config and
 Erlang cookie, so it never touches the machine's broker. See deploy/rabbitmq/cluster.md."""
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -88,8 +90,8 @@ class Node:
             self.ctl("stop", timeout=120)
         except (RuntimeError, subprocess.TimeoutExpired):
             pid = self.folder / "node.pid"
-            if pid.exists():
-                subprocess.run(["kill", "-9", pid.read_text().strip()], capture_output=True)
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid.read_text()), signal.SIGKILL)
 
     def url(self, vhost: str = "%2F", tls: bool = False) -> str:
         if tls:

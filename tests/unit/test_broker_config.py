@@ -68,3 +68,18 @@ def test_a_configuration_error_names_the_variable_and_never_its_value(
     err = capsys.readouterr().err
     assert err.startswith("configuration error: ") and named in err
     assert "s3cretpw" not in err
+
+
+def test_secrets_come_from_files_in_secrets_dir_and_the_environment_wins(monkeypatch,
+                                                                         tmp_path):
+    from services.notify.settings import NotifySettings
+
+    (tmp_path / "amqp_url").write_text("amqp://svc:from-file@rabbit:5672/irbc\n")
+    (tmp_path / "smtp_url").write_text("smtp://notify:also-from-file@mail:587\n")
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
+    settings = NotifySettings()
+    assert settings.amqp_url.get_secret_value() == "amqp://svc:from-file@rabbit:5672/irbc"
+    assert settings.smtp_url.get_secret_value() == "smtp://notify:also-from-file@mail:587"
+    assert "from-file" not in repr(settings)
+    monkeypatch.setenv("AMQP_URL", "amqp://svc:from-env@rabbit:5672/irbc")
+    assert "from-env" in NotifySettings().amqp_url.get_secret_value()
