@@ -8,6 +8,7 @@ import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pika
 import pytest
@@ -35,6 +36,23 @@ def _missing(what: str, why: str, variable: str) -> None:
     if _required(variable):
         pytest.fail(f"{message}, and CI=true or {variable}=1 requires it", pytrace=False)
     pytest.skip(f"!!! SKIPPED: {message}; these tests did NOT run", allow_module_level=False)
+
+
+_FIGURES: list[str] = []
+
+
+@pytest.fixture
+def report_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Records a suite's figures (sent, assessed, lost, ...); they are printed together at the
+    end of the run, so CI's output shows them too."""
+    return lambda text: _FIGURES.append(f"{request.node.name}:\n{text.strip()}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _FIGURES:
+        terminalreporter.section("figures")
+        for text in _FIGURES:
+            terminalreporter.write_line(text)
 
 
 @pytest.fixture(autouse=True)

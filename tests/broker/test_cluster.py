@@ -32,7 +32,7 @@ def queues(node: Node) -> dict[str, tuple[int, int, int, int]]:
 
 @pytest.mark.timeout(600)
 def test_nothing_is_lost_when_the_node_the_services_use_is_killed(rabbit_nodes, smtp_server,
-                                                                   tmp_path):
+                                                                   tmp_path, report_figures):
     nodes = rabbit_nodes(3)
     cluster(nodes)
     first, survivor = nodes[0], nodes[2]
@@ -71,7 +71,7 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed(rabbit_nodes, 
     dead = [m for s in STAGES.values() for m in drain(survivor.url(), s.dead_letter_queue)]
     summary = figures("three-node cluster, the services' node killed after a third",
                       plans, mailbag, dead, tmp_path / "notify.db", publisher)
-    print(summary)
+    report_figures(summary)
     outcomes = accounting(plans, mailbag, dead, tmp_path / "notify.db")
     assert killed and codes == {s: 0 for s in STAGES}
     assert outcomes.lost == [] and outcomes.duplicated == [] and dead == [], summary

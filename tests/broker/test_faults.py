@@ -136,7 +136,7 @@ class Harness:
 
 @pytest.mark.timeout(DEADLINE_SECONDS + 300)
 def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_outage(
-        amqp_url, broker_user, tmp_path):
+        amqp_url, broker_user, tmp_path, report_figures):
     rng = random.Random(SEED)
     user, amqp_password, url = broker_user("upstream")
     server = issued(tmp_path, "smtp")
@@ -207,7 +207,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
         dead.extend(drain(amqp_url, stage.dead_letter_queue))
     mailbag.update()
     summary = report(plans, mailbag, dead, harness, tmp_path, publisher)
-    print(summary)
+    report_figures(summary)
 
     assert codes == {s: 0 for s in STAGES}, codes
     assert harness.crashes == [], "services exited on their own"

@@ -51,8 +51,8 @@ def _plan(submission_id: str, name: str) -> Outgoing:
     return Outgoing(PLANS_EXCHANGE, "plan.textile", variant(TEXTILE, change), submission_id)
 
 
-def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(amqp_url,
-                                                                               tmp_path):
+def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(
+        amqp_url, tmp_path, report_figures):
     env = {**os.environ, "AMQP_URL": amqp_url, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3"}
     services = {"ingest": start_service("ingest", env, tmp_path / "ingest.log")}
     rules = _crashing_rules(env, tmp_path / "rules.log")
@@ -85,8 +85,9 @@ def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(a
         services["rules"] = rules
         stop_services(services)
     assessed = {a.submission_id for a in assessments}
-    print(f"\npoison: {len(crashes)} crashes, {len(assessed)} plans assessed, "
-          f"{len(assessments) - len(assessed)} assessments repeated, {len(dead)} dead-lettered")
+    report_figures(f"poison: {len(crashes)} crashes, {len(assessed)} plans assessed, "
+                   f"{len(assessments) - len(assessed)} assessments repeated, {len(dead)} "
+                   "dead-lettered")
     # a crash after an assessment was confirmed but before its input was acked repeats it
     # (at least once); notify delivers each recipient's message once (test_notify_delivery.py)
     assert assessed == set(good)

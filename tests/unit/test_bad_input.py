@@ -58,8 +58,10 @@ def rejected_event(outcome) -> SubmissionRejected:
     return event
 
 
-def test_the_corpus_is_large_and_varied():
+def test_the_corpus_is_large_and_varied(report_figures):
     labels = {c["label"].split("-", 1)[1] for c in STRUCTURAL}
+    report_figures(f"bad input: {len(STRUCTURAL)} structural and {len(BYTES)} byte-level "
+                   f"malformed submissions, each tested for its rejection ({len(labels)} kinds)")
     assert len(STRUCTURAL) + len(BYTES) >= 300
     assert {"wrong-type", "unknown-field", "bad-date", "unknown-country", "duplicate-id",
             "dangling-reference", "unknown-covenant"} <= labels

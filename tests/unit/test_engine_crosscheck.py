@@ -26,10 +26,10 @@ def test_the_engine_and_the_plain_reading_agree_on_every_rule_case(engine):
     assert report.disagreements == []
 
 
-def test_the_engine_and_the_plain_reading_agree_on_generated_plans(engine):
+def test_the_engine_and_the_plain_reading_agree_on_generated_plans(engine, report_figures):
     report = cross_check(engine, generated_plans(RULES, GENERATED, seed=20261125))
-    print(f"\ncross-check: {report.plans} generated plans, {report.findings} findings, "
-          f"{len(report.fired)} rules fired, {len(report.disagreements)} disagreements")
+    report_figures(f"cross-check: {report.plans} generated plans, {report.findings} findings, "
+                   f"{len(report.fired)} rules fired, {len(report.disagreements)} disagreements")
     assert report.plans == GENERATED
     assert report.disagreements == []
     # the generated plans reach (nearly) the whole rule set, with several faults per plan
