@@ -44,6 +44,15 @@ def unacked(url, queue) -> int:
     return int(rows[queue])
 
 
+def prefetch_counts(url, queue) -> list[int]:
+    """The prefetch of each consumer on the queue, as the broker applies it."""
+    out = subprocess.run(["rabbitmqctl", "-q", "list_consumers", "-p", vhost_of(url),
+                          "--no-table-headers", "queue_name", "prefetch_count"],
+                         capture_output=True, text=True, check=True)
+    return [int(count) for name, count in (line.split("\t") for line in out.stdout.splitlines()
+                                           if "\t" in line) if name == queue]
+
+
 def close_connections(url):
     vhost = vhost_of(url)
     out = subprocess.run(["rabbitmqctl", "-q", "list_connections", "pid", "vhost"],

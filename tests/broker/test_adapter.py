@@ -14,7 +14,7 @@ from services.shared.messaging.handling import REASON_HEADER, Outcome, Outgoing,
 from services.shared.messaging.pika_adapter import PikaConsumer, publish_confirmed
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, RULES, Topology
-from tests.broker.amqp import close_connections, drain, ready, unacked
+from tests.broker.amqp import close_connections, drain, prefetch_counts, ready, unacked
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.broker
@@ -73,6 +73,19 @@ def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amq
     assert (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0)
     ids = Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue))
     assert len(ids) == 300 and set(ids.values()) == {1}
+
+
+def test_a_consumer_starts_at_prefetch_1_and_takes_its_prefetch_at_the_first_fresh_message(
+        amqp_url):
+    """Poison containment; RabbitMQ applies basic.qos only to consumers created after it, so
+    this checks the prefetch the broker actually applies."""
+    declare(amqp_url)
+    with Running(amqp_url, relay, prefetch=40) as running:
+        wait_for(lambda: prefetch_counts(amqp_url, INGEST.queue) == [1], what="a cautious start")
+        publish(amqp_url, [f"plan {i}".encode() for i in range(50)])
+        wait_for(lambda: running.metrics.acked._value.get() == 50, what="50 acks")
+        assert prefetch_counts(amqp_url, INGEST.queue) == [40]
+    assert ready(amqp_url, RULES.queue) == 50
 
 
 def test_a_consumer_given_several_nodes_moves_on_from_one_that_is_down(amqp_url):

@@ -10,11 +10,13 @@
   on the next of the cluster's nodes (messaging/broker.py); unacked inputs are redelivered by
   the broker, so nothing is half-handled.
 - Poison containment: a message that kills the process takes every unacked delivery of the
-  channel back to the queue, and each return counts towards the delivery limit. So a consumer
-  starts with a prefetch of 1 and, while the messages it gets are redeliveries, handles them one
-  at a time (each acked before the next arrives); the first fresh message restores `prefetch`,
-  and a redelivery lowers it to 1 again. A poison message then fails alone: its neighbours lose
-  at most the one attempt of the first crash.
+  channel back to the queue, and each return counts towards the delivery limit. So after every
+  (re)connect a consumer subscribes with a prefetch of 1 and handles the redeliveries it gets
+  one at a time (each acked before the next arrives). At the first fresh message it subscribes
+  again with `prefetch`. (RabbitMQ applies basic.qos to consumers created after it, so the
+  prefetch of a running consumer cannot be changed: it is cancelled and replaced. At that
+  moment the fresh message is its only unacked delivery, so nothing is handed back.) A poison
+  message then fails alone: its neighbours lose at most the one attempt of the first crash.
 - `stop()` (e.g. from SIGTERM) cancels the consumer, lets in-flight outputs be confirmed and
   their inputs acked, lingers so the queue applies those acks, then closes; whatever is left
   after `stop_timeout` is redelivered later.
@@ -208,8 +210,9 @@ class PikaConsumer:
         if self._channel and self._channel.is_open and self._consumer_tag:
             self._channel.basic_cancel(self._consumer_tag,
                                        callback=lambda _: self._close_if_drained())
-        else:
+        elif not self._inflight:
             self._close()
+        # else between two subscriptions (_widen): the last ack closes (_close_if_drained)
         # whatever is still unconfirmed then is redelivered later: at least once, never lost
         self._connection.ioloop.call_later(self._stop_timeout, self._close)
 
@@ -247,8 +250,20 @@ class PikaConsumer:
         assert self._channel is not None
         self._consumer_tag = self._channel.basic_consume(self._queue, self._on_message)
         self._backoff.reset()
-        log.info("consuming", queue=self._queue, prefetch=self._prefetch,
-                 node=node_of(self._parameters))
+        log.info("consuming", queue=self._queue, prefetch=1 if self._one_at_a_time else
+                 self._prefetch, node=node_of(self._parameters))
+
+    def _widen(self, channel: Channel) -> None:
+        """Replaces the prefetch-1 consumer by one with `prefetch` (see Poison containment)."""
+        self._one_at_a_time = False
+        tag, self._consumer_tag = self._consumer_tag, None
+
+        def subscribe(_: Any) -> None:
+            if not self._stopping and channel.is_open:
+                channel.basic_qos(prefetch_count=self._prefetch, callback=self._on_qos)
+
+        if tag is not None:
+            channel.basic_cancel(tag, callback=subscribe)
 
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
         # e.g. the queue was deleted or an argument mismatch: start over on a new connection
@@ -260,11 +275,8 @@ class PikaConsumer:
 
     def _on_message(self, channel: Channel, method: Basic.Deliver, props: BasicProperties,
                     body: bytes) -> None:
-        if method.redelivered != self._one_at_a_time:
-            self._one_at_a_time = bool(method.redelivered)
-            channel.basic_qos(prefetch_count=1 if self._one_at_a_time else self._prefetch)
-            if self._one_at_a_time:
-                log.info("redeliveries: handling one message at a time", queue=self._queue)
+        if self._one_at_a_time and not method.redelivered:
+            self._widen(channel)
         delivery = delivery_of(method, props, body)
         disposition = self._processor.process(delivery)
         self._carry_out(method.delivery_tag, delivery.delivery_count, disposition)
