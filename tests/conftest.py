@@ -147,17 +147,25 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         yield db
         db.close()
         return
+    db = Database(request.getfixturevalue("postgres_schema"))
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A DATABASE_URL for a PostgreSQL schema of this test's own, dropped afterwards (the
+    server outlives test runs)."""
     import psycopg
 
-    base = request.getfixturevalue("postgres_url")
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as admin:
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {schema}")
-        db = Database(f"{base}?options=-csearch_path%3D{schema}")
         try:
-            yield db
+            yield f"{postgres_url}?options=-csearch_path%3D{schema}"
         finally:
-            db.close()
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 

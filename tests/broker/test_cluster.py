@@ -70,9 +70,9 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed(rabbit_nodes, 
     mailbag.update()
     dead = [m for s in STAGES.values() for m in drain(survivor.url(), s.dead_letter_queue)]
     summary = figures("three-node cluster, the services' node killed after a third",
-                      plans, mailbag, dead, tmp_path / "notify.db", publisher)
+                      plans, mailbag, dead, f"sqlite:///{tmp_path}/notify.db", publisher)
     report_figures(summary)
-    outcomes = accounting(plans, mailbag, dead, tmp_path / "notify.db")
+    outcomes = accounting(plans, mailbag, dead, f"sqlite:///{tmp_path}/notify.db")
     assert killed and codes == {s: 0 for s in STAGES}
     assert outcomes.lost == [] and outcomes.duplicated == [] and dead == [], summary
     assert outcomes.processed == {p.submission_id for p in plans}, summary

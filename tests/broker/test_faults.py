@@ -5,7 +5,9 @@ away for a while. At the end every submission is accounted for: exactly one asse
 rejection archived and exactly one letter per recipient, or a dead-letter entry with a reason;
 the queues are empty; and the services' logs hold no plan contents, addresses or secrets.
 
-FAULT_PLANS (default 2,000) and FAULT_SEED (default: random, printed) reproduce a run."""
+It runs twice: with SQLite stores (each service its own file, FAULT_PLANS submissions, default
+2,000) and with all three on PostgreSQL (FAULT_PLANS_PG, default 500). FAULT_SEED (default:
+random, printed) reproduces a run."""
 
 import json
 import os
@@ -53,7 +55,8 @@ from tests.support import (
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.faults]
 
-PLANS = int(os.environ.get("FAULT_PLANS", "2000"))
+PLANS = {"sqlite": int(os.environ.get("FAULT_PLANS", "2000")),
+         "postgresql": int(os.environ.get("FAULT_PLANS_PG", "500"))}
 SEED = int(os.environ.get("FAULT_SEED") or random.randrange(1_000_000))
 CORRUPT = 10  # broken internal events, which must be dead-lettered with a reason
 IN_FLIGHT, BATCH = 150, 25  # submissions published but not yet notified, at most
@@ -135,8 +138,9 @@ class Harness:
 
 
 @pytest.mark.timeout(DEADLINE_SECONDS + 300)
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_outage(
-        amqp_url, broker_user, tmp_path, report_figures):
+        store, amqp_url, broker_user, tmp_path, report_figures, request):
     rng = random.Random(SEED)
     user, amqp_password, url = broker_user("upstream")
     server = issued(tmp_path, "smtp")
@@ -148,20 +152,19 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
         controller.start()
         return controller
 
-    common = {**os.environ, "AMQP_URL": url, "LOG_LEVEL": "INFO"}
-    envs = {
-        "ingest": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/ingest.sqlite3",
-                   "PUBLISHERS": json.dumps({"textile": [user], "banking": [user]})},
-        "rules": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/rules.sqlite3"},
-        "notify": {**common, "DATABASE_URL": f"sqlite:///{tmp_path}/notify.sqlite3",
-                   "SMTP_URL": f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{smtp_port}",
-                   "SMTP_CA_FILE": str(server.ca),
-                   "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})},
-    }
-    plans = submissions(PLANS, user)
+    count = PLANS[store]
+    databases = ({s: f"sqlite:///{tmp_path}/{s}.sqlite3" for s in STAGES} if store == "sqlite"
+                 else dict.fromkeys(STAGES, request.getfixturevalue("postgres_schema")))
+    envs = {s: {**os.environ, "AMQP_URL": url, "LOG_LEVEL": "INFO",
+                "DATABASE_URL": databases[s]} for s in STAGES}
+    envs["ingest"]["PUBLISHERS"] = json.dumps({"textile": [user], "banking": [user]})
+    envs["notify"].update(SMTP_URL=f"smtp://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{smtp_port}",
+                          SMTP_CA_FILE=str(server.ca),
+                          SECRETARIAT_ADDRESSES=json.dumps({"*": SECRETARIAT}))
+    plans = submissions(count, user)
     harness = Harness(tmp_path, envs, smtp, amqp_url)
     harness.controller = smtp()
-    faults = sorted((rng.uniform(0.05, 0.85) * PLANS, rng.random(), what) for what in
+    faults = sorted((rng.uniform(0.05, 0.85) * count, rng.random(), what) for what in
                     [f"kill {s}" for s in STAGES for _ in range(KILLS_EACH)]
                     + ["close connections"] * CONNECTION_CLOSES + ["mail server away"])
     mailbag, dead = Mailbag(inbox), []
@@ -188,7 +191,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
                     harness.mail_server_away()
             harness.supervise()
             dead.extend(drain(amqp_url, STAGES["rules"].dead_letter_queue))
-            return (publisher.done and progress >= PLANS and not faults
+            return (publisher.done and progress >= count and not faults
                     and harness.outage_until is None and len(dead) >= CORRUPT
                     and all(mailbag.letters(p.address) for p in plans))
 
@@ -196,7 +199,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
             wait_for(settled, timeout=DEADLINE_SECONDS, interval=0.05,
                      what="every submission's letters")
         except AssertionError:
-            print(report(plans, mailbag, dead, harness, tmp_path, publisher))
+            print(report(plans, mailbag, dead, harness, databases["notify"], publisher))
             raise
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0 and ready(amqp_url, q) == 0,
@@ -206,13 +209,13 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     for stage in STAGES.values():  # anything dead-lettered after the loop, in any stage
         dead.extend(drain(amqp_url, stage.dead_letter_queue))
     mailbag.update()
-    summary = report(plans, mailbag, dead, harness, tmp_path, publisher)
+    summary = report(plans, mailbag, dead, harness, databases["notify"], publisher)
     report_figures(summary)
 
     assert codes == {s: 0 for s in STAGES}, codes
     assert harness.crashes == [], "services exited on their own"
     assert harness.kills == {s: KILLS_EACH for s in STAGES}
-    outcomes = accounting(plans, mailbag, dead, tmp_path / "notify.sqlite3")
+    outcomes = accounting(plans, mailbag, dead, databases["notify"])
     assert outcomes.lost == [] and outcomes.duplicated == [], summary
     assert outcomes.processed == {p.submission_id for p in plans}, summary
     assert sorted(props.message_id for props, _ in dead) == sorted(
@@ -225,10 +228,10 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
 
 
 def report(plans: list[Submission], mailbag: Mailbag, dead: list[Any], harness: Harness,
-           tmp: Path, publisher: Publisher) -> str:
+           notify_db: str, publisher: Publisher) -> str:
     return "\n".join([
-        figures(f"fault injection (FAULT_SEED={SEED}, and {CORRUPT} corrupt internal events)",
-                plans, mailbag, dead, tmp / "notify.sqlite3", publisher),
+        figures(f"fault injection on {notify_db.split(':')[0]} (FAULT_SEED={SEED}, and "
+                f"{CORRUPT} corrupt internal events)", plans, mailbag, dead, notify_db, publisher),
         f"  faults: {dict(harness.kills)} SIGKILLs, "
         f"{sum('close_all' in e for e in harness.events)} connection closes, "
         f"{sum('mail server stopped' in e for e in harness.events)} mail outages; "

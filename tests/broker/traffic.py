@@ -4,17 +4,17 @@ mail server received, and the accounting of every submission's outcome."""
 import copy
 import json
 import re
-import sqlite3
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from pathlib import Path
 from typing import Any
 
 import pika
 
+from services.notify.store import SqlNotificationStore
 from services.shared.contracts import PLANS_EXCHANGE
+from services.shared.db import Database
 from services.shared.messaging.handling import REASON_HEADER, Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from tests.support import BANKING, INVALID, TEXTILE, Inbox, example_doc
@@ -113,12 +113,17 @@ class Accounting:
 
 
 def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
-               notify_db: Path) -> Accounting:
-    with sqlite3.connect(notify_db) as db:
-        rows = db.execute("SELECT submission_id, type, message_id FROM notify_events").fetchall()
+               notify_db: str) -> Accounting:
+    """Each submission's outcome, from notify's archive (DATABASE_URL `notify_db`), the letters
+    received and the dead-lettered messages."""
+    db = Database(notify_db)
+    try:
+        archived = SqlNotificationStore(db).events()
+    finally:
+        db.close()
     events: dict[str, list[tuple[str, str]]] = {}
-    for submission_id, type_, message_id in rows:
-        events.setdefault(submission_id, []).append((type_, message_id))
+    for event in archived:
+        events.setdefault(str(event.submission_id), []).append((event.type, event.message_id))
     letters: dict[str, Counter[str]] = {}  # event message id -> recipient -> distinct letters
     for recipient, message_ref in mailbag.received:
         event_id = re.sub(r"^<(.*)\.[a-z]+@covenant-compliance>$", r"\1", message_ref)
@@ -151,7 +156,7 @@ def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
 
 
 def figures(title: str, plans: list[Submission], mailbag: Mailbag, dead: list[Any],
-            notify_db: Path, publisher: Publisher) -> str:
+            notify_db: str, publisher: Publisher) -> str:
     """The run's figures: sent, assessed, rejected, dead-lettered, duplicated, lost."""
     outcomes = accounting(plans, mailbag, dead, notify_db)
     reasons = Counter(reason_of(props) for props, _ in dead)
