@@ -25,7 +25,9 @@ class Metrics:
         self.received = counter("messages_received", "Messages taken from the queue")
         self.acked = counter("messages_acked", "Messages acked after their outputs were confirmed")
         self.requeued = counter("messages_requeued", "Messages returned to the queue (handler "
-                                "failure or an output the broker did not confirm)")
+                                "failure or an unroutable output)")
+        self.republished = counter("outputs_republished", "Outputs published again after the "
+                                   "broker nacked them (their input stays unacked meanwhile)")
         self.outcomes = counter("messages_handled", "Messages by outcome", "outcome")
         self.findings = counter("findings", "Findings produced, by severity", "severity")
         self.notifications = counter("notifications", "Notifications delivered", "recipient",
@@ -50,6 +52,7 @@ class Metrics:
             received=child(self.received),
             acked=child(self.acked),
             requeued=child(self.requeued),
+            republished=child(self.republished),
             handling_seconds=child(self.handling_seconds),
             outcomes=_Partial(self.outcomes, service),
             findings=_Partial(self.findings, service),
@@ -67,6 +70,7 @@ class ServiceMetrics:
     received: Any
     acked: Any
     requeued: Any
+    republished: Any
     handling_seconds: Any
     outcomes: "_Partial"
     findings: "_Partial"

@@ -120,6 +120,9 @@ def cluster(nodes: list[Node]) -> None:
 
 
 def remove(nodes: list[Node]) -> None:
+    """Stops the nodes and deletes their folders (kept, with the nodes' logs, when
+    KEEP_RABBIT_NODES=1)."""
     for node in nodes:
         node.stop()
-        shutil.rmtree(node.folder, ignore_errors=True)
+        if os.environ.get("KEEP_RABBIT_NODES") != "1":
+            shutil.rmtree(node.folder, ignore_errors=True)

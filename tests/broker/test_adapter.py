@@ -19,6 +19,7 @@ from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.broker
 LIMIT = 3
+DECLARE = Topology(delivery_limit=LIMIT).declare
 
 
 def relay(delivery):
@@ -30,13 +31,12 @@ def relay(delivery):
 class Running:
     """A consumer of the ingest queue in a thread, stopped and joined on exit."""
 
-    def __init__(self, url, handler, prefetch=32, nodes=None):
+    def __init__(self, url, handler, prefetch=32, nodes=None, declare=DECLARE):
         self.params = pika.URLParameters(url)
         self.metrics = ServiceMetrics.create("ingest", CollectorRegistry())
         processor = Processor("ingest", handler, self.metrics, LIMIT, DEAD_LETTER_EXCHANGE)
         self.consumer = PikaConsumer(nodes or [self.params], INGEST.queue, processor,
-                                     prefetch=prefetch,
-                                     declare=Topology(delivery_limit=LIMIT).declare)
+                                     prefetch=prefetch, declare=declare)
         self.thread = threading.Thread(target=self.consumer.run, daemon=True)
 
     def __enter__(self):
@@ -86,6 +86,42 @@ def test_a_consumer_starts_at_prefetch_1_and_takes_its_prefetch_at_the_first_fre
         wait_for(lambda: running.metrics.acked._value.get() == 50, what="50 acks")
         assert prefetch_counts(amqp_url, INGEST.queue) == [40]
     assert ready(amqp_url, RULES.queue) == 50
+
+
+def test_a_nacked_output_is_published_again_and_its_input_spends_no_delivery(amqp_url):
+    """The broker nacks what a queue cannot take: here the rules queue is a classic queue that
+    holds 5 messages and rejects more (x-overflow reject-publish), which stands in for a quorum
+    queue without a leader.
+    Nacked outputs are published again until taken; none is lost, repeated or dead-lettered."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    for exchange in (PLANS_EXCHANGE, EVENTS_EXCHANGE, DEAD_LETTER_EXCHANGE):
+        channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+    full = {"x-queue-type": "classic", "x-max-length": 5, "x-overflow": "reject-publish"}
+    for stage, arguments in ((INGEST, INGEST.queue_arguments(LIMIT)), (RULES, full)):
+        channel.queue_declare(stage.queue, durable=True, arguments=arguments)
+        for exchange, key in stage.bindings:
+            channel.queue_bind(stage.queue, exchange, routing_key=key)
+    channel.queue_declare(INGEST.dead_letter_queue, durable=True,
+                          arguments={"x-queue-type": "quorum"})
+    channel.queue_bind(INGEST.dead_letter_queue, DEAD_LETTER_EXCHANGE, routing_key="ingest")
+    connection.close()
+    publish(amqp_url, [f"plan {i}".encode() for i in range(20)])
+    taken: Counter = Counter()
+
+    def all_taken() -> bool:
+        taken.update(p.message_id for p, _ in drain(amqp_url, RULES.queue))
+        return len(taken) == 20
+
+    with Running(amqp_url, relay, declare=None) as running:
+        wait_for(lambda: running.metrics.republished._value.get() > 0, timeout=30,
+                 what="outputs nacked by the full queue and published again")
+        wait_for(all_taken, timeout=120, what="20 outputs through a queue that holds 5")
+        wait_for(lambda: running.metrics.acked._value.get() == 20, what="20 acks")
+    assert set(taken.values()) == {1}
+    assert running.metrics.republished._value.get() > 0
+    assert running.metrics.requeued._value.get() == 0
+    assert ready(amqp_url, INGEST.dead_letter_queue) == 0
 
 
 def test_a_consumer_given_several_nodes_moves_on_from_one_that_is_down(amqp_url):

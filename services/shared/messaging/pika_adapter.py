@@ -4,8 +4,11 @@
 - Publisher confirms, pipelined: outputs are published as soon as a handler returns and the
   confirms are collected asynchronously; an input is acked when, and only when, every one of
   its outputs is confirmed (and routed: outputs are mandatory, a return counts as a failure).
-- A nacked or returned output sends its input back to the queue; the quorum queue's delivery
+- A returned (unroutable) output sends its input back to the queue; the quorum queue's delivery
   limit dead-letters a message that keeps failing, also when it kills the process.
+- A nacked output is the broker's trouble, not the message's (e.g. a queue electing a new
+  leader after a node died): it is published again after a pause that doubles up to 30 s,
+  while its input stays unacked, so no delivery is spent on it.
 - The connection is re-established with capped exponential backoff when the broker goes away,
   on the next of the cluster's nodes (messaging/broker.py); unacked inputs are redelivered by
   the broker, so nothing is half-handled.
@@ -73,8 +76,10 @@ class _InFlight:
     delivery_tag: int
     delivery_count: int
     disposition: Publish | DeadLetter
-    unconfirmed: set[int]
-    failed: str | None = None
+    unconfirmed: dict[int, Outgoing] = field(default_factory=dict)  # by publish seq
+    failed: str | None = None  # an output came back unroutable
+    nacked: list[Outgoing] = field(default_factory=list)  # to publish again
+    republished: int = 0  # rounds of publishing again
 
 
 def properties_of(message: Outgoing) -> BasicProperties:
@@ -286,22 +291,45 @@ class PikaConsumer:
         if isinstance(disposition, Retry):
             self._requeue_later(tag, count)
             return
-        inflight = _InFlight(tag, count, disposition, set())
+        inflight = _InFlight(tag, count, disposition)
         outgoing = self._processor.outgoing(disposition)
         if not outgoing:
             self._finish(inflight)
             return
         self._inflight[tag] = inflight
-        for message in outgoing:
+        self._publish(inflight, outgoing)
+
+    def _publish(self, inflight: _InFlight, messages: list[Outgoing]) -> None:
+        assert self._channel is not None
+        for message in messages:
             seq = self._next_seq
             self._next_seq += 1
-            inflight.unconfirmed.add(seq)
-            self._owner_of_seq[seq] = tag
-            self._owner_of_message[message.message_id] = tag
+            inflight.unconfirmed[seq] = message
+            self._owner_of_seq[seq] = inflight.delivery_tag
+            self._owner_of_message[message.message_id] = inflight.delivery_tag
             self._channel.basic_publish(
                 message.exchange, message.routing_key, message.body,
                 properties_of(message), mandatory=message.mandatory,
             )
+
+    def _republish_later(self, inflight: _InFlight) -> None:
+        """Publishes the nacked outputs again after a pause; the input stays unacked."""
+        assert self._connection is not None
+        channel, messages = self._channel, inflight.nacked
+        inflight.nacked = []
+        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** inflight.republished)
+        inflight.republished += 1
+        log.warning("output nacked by the broker, publishing it again", queue=self._queue,
+                    outputs=len(messages), attempt=inflight.republished, retry_in_s=delay)
+
+        def again() -> None:
+            # after a reconnect the input has gone back to the queue, and this state with it
+            if channel is self._channel and channel is not None and channel.is_open and \
+                    self._inflight.get(inflight.delivery_tag) is inflight:
+                self._processor.metrics.republished.inc(len(messages))
+                self._publish(inflight, messages)
+
+        self._connection.ioloop.call_later(delay, again)
 
     def _on_return(self, channel: Channel, method: Basic.Return, props: BasicProperties,
                    body: bytes) -> None:
@@ -321,10 +349,14 @@ class PikaConsumer:
             inflight = self._inflight.get(tag) if tag is not None else None
             if inflight is None:
                 continue
-            inflight.unconfirmed.discard(seq)
-            if not acked:
-                inflight.failed = "publish nacked by the broker"
-            if not inflight.unconfirmed:
+            message = inflight.unconfirmed.pop(seq, None)
+            if not acked and message is not None:
+                inflight.nacked.append(message)
+            if inflight.unconfirmed:
+                continue
+            if inflight.nacked and not inflight.failed:
+                self._republish_later(inflight)
+            else:
                 del self._inflight[inflight.delivery_tag]
                 self._finish(inflight)
         self._close_if_drained()
