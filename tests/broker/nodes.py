@@ -120,9 +120,8 @@ def cluster(nodes: list[Node]) -> None:
 
 
 def remove(nodes: list[Node]) -> None:
-    """Stops the nodes and deletes their folders (kept, with the nodes' logs, when
-    KEEP_RABBIT_NODES=1)."""
+    """Stops the nodes and deletes their data; their logs stay in the test's folder (pytest
+    keeps the last few runs' folders), for when a test has failed."""
     for node in nodes:
         node.stop()
-        if os.environ.get("KEEP_RABBIT_NODES") != "1":
-            shutil.rmtree(node.folder, ignore_errors=True)
+        shutil.rmtree(node.folder / "mnesia", ignore_errors=True)
