@@ -1,6 +1,7 @@
 """The pika adapter against the real broker: every test has its own vhost."""
 
 import threading
+import time
 from collections import Counter
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,7 +172,12 @@ def test_an_output_the_broker_cannot_route_never_acks_its_input(amqp_url):
 def test_a_graceful_stop_loses_and_doubles_nothing(amqp_url):
     declare(amqp_url)
     publish(amqp_url, [f"plan {i}".encode() for i in range(2_000)])
-    with Running(amqp_url, relay, prefetch=200) as running:
+
+    def working(delivery):  # 2 ms of work a message, so the stop surely comes mid-way
+        time.sleep(0.002)
+        return relay(delivery)
+
+    with Running(amqp_url, working, prefetch=200) as running:
         wait_for(lambda: running.metrics.acked._value.get() > 100, what="work under way")
         running.stop()
     assert unacked(amqp_url, INGEST.queue) == 0
