@@ -314,22 +314,16 @@ class PikaConsumer:
 
     def _republish_later(self, inflight: _InFlight) -> None:
         """Publishes the nacked outputs again after a pause; the input stays unacked."""
-        assert self._connection is not None
-        channel, messages = self._channel, inflight.nacked
-        inflight.nacked = []
-        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** inflight.republished)
+        messages, inflight.nacked = inflight.nacked, []
+        delay = self._later(inflight.republished, lambda _: self._republish(inflight, messages))
         inflight.republished += 1
         log.warning("output nacked by the broker, publishing it again", queue=self._queue,
                     outputs=len(messages), attempt=inflight.republished, retry_in_s=delay)
 
-        def again() -> None:
-            # after a reconnect the input has gone back to the queue, and this state with it
-            if channel is self._channel and channel is not None and channel.is_open and \
-                    self._inflight.get(inflight.delivery_tag) is inflight:
-                self._processor.metrics.republished.inc(len(messages))
-                self._publish(inflight, messages)
-
-        self._connection.ioloop.call_later(delay, again)
+    def _republish(self, inflight: _InFlight, messages: list[Outgoing]) -> None:
+        if self._inflight.get(inflight.delivery_tag) is inflight:
+            self._processor.metrics.republished.inc(len(messages))
+            self._publish(inflight, messages)
 
     def _on_return(self, channel: Channel, method: Basic.Return, props: BasicProperties,
                    body: bytes) -> None:
@@ -380,18 +374,26 @@ class PikaConsumer:
         self._channel.basic_ack(inflight.delivery_tag)
 
     def _requeue_later(self, tag: int, delivery_count: int) -> None:
-        assert self._connection is not None
-        channel = self._channel
-        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** delivery_count)
+        def requeue(channel: Channel) -> None:
+            self._processor.metrics.requeued.inc()
+            channel.basic_nack(tag, requeue=True)
 
-        def requeue() -> None:
-            # after a reconnect the tag belongs to a closed channel: the broker has already
-            # returned the message to the queue
-            if channel is self._channel and channel is not None and channel.is_open:
-                self._processor.metrics.requeued.inc()
-                channel.basic_nack(tag, requeue=True)
+        self._later(delivery_count, requeue)
 
-        self._connection.ioloop.call_later(delay, requeue)
+    def _later(self, attempt: int, action: Callable[[Channel], None]) -> float:
+        """Runs `action` on this channel after a pause that doubles with `attempt` (0.5 s up
+        to 30 s); returns the pause. Skipped if the channel is gone by then: after a reconnect
+        the broker has returned the input to the queue already, and its state is reset."""
+        assert self._connection is not None and self._channel is not None
+        channel: Channel = self._channel
+        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** attempt)
+
+        def run() -> None:
+            if channel.is_open and channel is self._channel:
+                action(channel)
+
+        self._connection.ioloop.call_later(delay, run)
+        return delay
 
 
 def publish_confirmed(parameters: pika.URLParameters | Sequence[pika.URLParameters],
