@@ -23,6 +23,7 @@ from pathlib import Path
 import pika
 
 from bench.plans import textile_plan
+from bench.relay import wait_on
 from services.shared.contracts import EVENTS_EXCHANGE, PLANS_EXCHANGE
 from services.shared.topology import STAGES, Topology
 
@@ -99,9 +100,9 @@ def relay(url: str, n: int) -> tuple[float, list[str]]:
     relays = [subprocess.Popen([sys.executable, "-c", RELAY, url, queues[i], queues[i + 1]])
               for i in range(HOPS)]
     try:
-        while any(channel.queue_declare(q, passive=True).method.consumer_count == 0
-                  for q in queues[:-1]):
-            connection.sleep(0.1)
+        wait_on(connection, lambda: all(
+            channel.queue_declare(q, passive=True).method.consumer_count for q in queues[:-1]),
+            "the relays consuming")
         body, sent = b"x" * 1024, {}
         for i in range(n):
             ident = f"m-{i}"
@@ -129,9 +130,9 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[f
     services = [subprocess.Popen([sys.executable, "-m", "services.cli", s], env=env, cwd=ROOT,
                                  stdout=subprocess.DEVNULL) for s in STAGES]
     try:
-        while any(channel.queue_declare(STAGES[s].queue, passive=True).method.consumer_count == 0
-                  for s in STAGES):
-            connection.sleep(0.1)
+        wait_on(connection, lambda: all(
+            channel.queue_declare(STAGES[s].queue, passive=True).method.consumer_count
+            for s in STAGES), "the three services consuming")
         sent = {}
         for body in plans:
             ident = str(uuid.uuid4())

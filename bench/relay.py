@@ -52,14 +52,24 @@ def reset(url: str) -> None:
     connection.close()
 
 
+def wait_on(connection: pika.BlockingConnection, check: Callable[[], bool], what: str,
+            timeout: float = 120.0) -> None:
+    """Polls `check` (serving the connection meanwhile) until true; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        connection.sleep(0.05)
+
+
 def preload(url: str, n: int) -> None:
     connection = connect(url)
     channel = connection.channel()
     for i in range(n):
         channel.basic_publish(PLANS_EXCHANGE, "plan.textile", BODY,
                               pika.BasicProperties(message_id=f"m-{i}", delivery_mode=2))
-    while channel.queue_declare(INGEST.queue, passive=True).method.message_count < n:
-        connection.sleep(0.05)
+    wait_on(connection, lambda: channel.queue_declare(
+        INGEST.queue, passive=True).method.message_count >= n, f"{n} messages queued")
     connection.close()
 
 

@@ -10,9 +10,16 @@ import pika
 import pytest
 
 from services.shared.topology import STAGES
-from tests.broker.amqp import drain
 from tests.broker.nodes import Node, cluster
-from tests.broker.traffic import SECRETARIAT, Mailbag, Publisher, accounting, figures, submissions
+from tests.broker.traffic import (
+    SECRETARIAT,
+    Mailbag,
+    Publisher,
+    accounting,
+    dead_letters,
+    figures,
+    submissions,
+)
 from tests.support import start_service, stop_services, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -68,11 +75,11 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed(rabbit_nodes, 
     finally:
         codes = stop_services(services)
     mailbag.update()
-    dead = [m for s in STAGES.values() for m in drain(survivor.url(), s.dead_letter_queue)]
-    summary = figures("three-node cluster, the services' node killed after a third",
-                      plans, mailbag, dead, f"sqlite:///{tmp_path}/notify.db", publisher)
-    report_figures(summary)
+    dead = dead_letters(survivor.url())
     outcomes = accounting(plans, mailbag, dead, f"sqlite:///{tmp_path}/notify.db")
+    summary = figures("three-node cluster, the services' node killed after a third",
+                      plans, outcomes, mailbag, dead, publisher)
+    report_figures(summary)
     assert killed and codes == {s: 0 for s in STAGES}
     assert outcomes.lost == [] and outcomes.duplicated == [] and dead == [], summary
     assert outcomes.processed == {p.submission_id for p in plans}, summary

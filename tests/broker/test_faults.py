@@ -29,13 +29,15 @@ from services.shared.contracts import EVENTS_EXCHANGE
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import STAGES
-from tests.broker.amqp import consumers, drain, ready, unacked, vhost_of
+from tests.broker.amqp import consumers, ready, unacked, vhost_of
 from tests.broker.traffic import (
     SECRETARIAT,
+    Accounting,
     Mailbag,
     Publisher,
     Submission,
     accounting,
+    dead_letters,
     figures,
     reason_of,
     submissions,
@@ -167,7 +169,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     faults = sorted((rng.uniform(0.05, 0.85) * count, rng.random(), what) for what in
                     [f"kill {s}" for s in STAGES for _ in range(KILLS_EACH)]
                     + ["close connections"] * CONNECTION_CLOSES + ["mail server away"])
-    mailbag, dead = Mailbag(inbox), []
+    mailbag = Mailbag(inbox)
     publisher = Publisher(pika.URLParameters(url), plans, IN_FLIGHT, BATCH)
     try:
         for name in STAGES:
@@ -190,32 +192,34 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
                 else:
                     harness.mail_server_away()
             harness.supervise()
-            dead.extend(drain(amqp_url, STAGES["rules"].dead_letter_queue))
             return (publisher.done and progress >= count and not faults
-                    and harness.outage_until is None and len(dead) >= CORRUPT
+                    and harness.outage_until is None
                     and all(mailbag.letters(p.address) for p in plans))
 
         try:
             wait_for(settled, timeout=DEADLINE_SECONDS, interval=0.05,
                      what="every submission's letters")
         except AssertionError:
-            print(report(plans, mailbag, dead, harness, databases["notify"], publisher))
+            dead = dead_letters(amqp_url)
+            outcomes = accounting(plans, mailbag, dead, databases["notify"])
+            print(report(store, plans, outcomes, mailbag, dead, harness, publisher))
             raise
+        wait_for(lambda: ready(amqp_url, STAGES["rules"].dead_letter_queue) >= CORRUPT,
+                 timeout=60, what="the corrupt events dead-lettered")
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0 and ready(amqp_url, q) == 0,
                      timeout=60, what=f"{stage.queue} drained")
     finally:
         codes = harness.stop()
-    for stage in STAGES.values():  # anything dead-lettered after the loop, in any stage
-        dead.extend(drain(amqp_url, stage.dead_letter_queue))
+    dead = dead_letters(amqp_url)
     mailbag.update()
-    summary = report(plans, mailbag, dead, harness, databases["notify"], publisher)
+    outcomes = accounting(plans, mailbag, dead, databases["notify"])
+    summary = report(store, plans, outcomes, mailbag, dead, harness, publisher)
     report_figures(summary)
 
     assert codes == {s: 0 for s in STAGES}, codes
     assert harness.crashes == [], "services exited on their own"
     assert harness.kills == {s: KILLS_EACH for s in STAGES}
-    outcomes = accounting(plans, mailbag, dead, databases["notify"])
     assert outcomes.lost == [] and outcomes.duplicated == [], summary
     assert outcomes.processed == {p.submission_id for p in plans}, summary
     assert sorted(props.message_id for props, _ in dead) == sorted(
@@ -227,11 +231,11 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     assert_no_leaks(tmp_path, plans, [amqp_password, SMTP_PASSWORD])
 
 
-def report(plans: list[Submission], mailbag: Mailbag, dead: list[Any], harness: Harness,
-           notify_db: str, publisher: Publisher) -> str:
+def report(store: str, plans: list[Submission], outcomes: Accounting, mailbag: Mailbag,
+           dead: list[Any], harness: Harness, publisher: Publisher) -> str:
     return "\n".join([
-        figures(f"fault injection on {notify_db.split(':')[0]} (FAULT_SEED={SEED}, and "
-                f"{CORRUPT} corrupt internal events)", plans, mailbag, dead, notify_db, publisher),
+        figures(f"fault injection on {store} (FAULT_SEED={SEED}, and {CORRUPT} corrupt "
+                "internal events)", plans, outcomes, mailbag, dead, publisher),
         f"  faults: {dict(harness.kills)} SIGKILLs, "
         f"{sum('close_all' in e for e in harness.events)} connection closes, "
         f"{sum('mail server stopped' in e for e in harness.events)} mail outages; "

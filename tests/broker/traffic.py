@@ -17,6 +17,8 @@ from services.shared.contracts import PLANS_EXCHANGE
 from services.shared.db import Database
 from services.shared.messaging.handling import REASON_HEADER, Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
+from services.shared.topology import STAGES
+from tests.broker.amqp import drain
 from tests.support import BANKING, INVALID, TEXTILE, Inbox, example_doc
 
 SECRETARIAT = "secretariaat@ser.example"
@@ -84,17 +86,25 @@ class Mailbag:
 
     def __init__(self, inbox: Inbox):
         self.inbox, self.seen, self.received = inbox, 0, Counter[tuple[str, str]]()
+        self.distinct = Counter[str]()  # recipient -> distinct letters
 
     def update(self) -> None:
         new = self.inbox.messages[self.seen:]
         self.seen += len(new)
         for recipients, raw in new:
             message_id = str(BytesHeaderParser().parsebytes(raw)["Message-ID"]).strip()  # folded
-            self.received.update((r, message_id) for r in recipients)
+            for recipient in recipients:
+                self.distinct[recipient] += (recipient, message_id) not in self.received
+                self.received[recipient, message_id] += 1
 
     def letters(self, recipient: str) -> int:
         """Distinct letters the recipient received."""
-        return sum(1 for r, _ in self.received if r == recipient)
+        return self.distinct[recipient]
+
+
+def dead_letters(url: str) -> list[Any]:
+    """Takes every stage's dead letters: (properties, body)."""
+    return [m for stage in STAGES.values() for m in drain(url, stage.dead_letter_queue)]
 
 
 def reason_of(props: pika.BasicProperties) -> str | None:
@@ -155,10 +165,9 @@ def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
 
 
 
-def figures(title: str, plans: list[Submission], mailbag: Mailbag, dead: list[Any],
-            notify_db: str, publisher: Publisher) -> str:
+def figures(title: str, plans: list[Submission], outcomes: Accounting, mailbag: Mailbag,
+            dead: list[Any], publisher: Publisher) -> str:
     """The run's figures: sent, assessed, rejected, dead-lettered, duplicated, lost."""
-    outcomes = accounting(plans, mailbag, dead, notify_db)
     reasons = Counter(reason_of(props) for props, _ in dead)
     return "\n".join([
         f"\n{title}: {len(plans)} submissions sent ({publisher.republished} batches published "
