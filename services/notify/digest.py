@@ -25,7 +25,6 @@ def send_digests(day: date, store: SqlNotificationStore, mailer: Mailer, rendere
         if store.begin(key) == "sent":
             continue
         mailer.send(renderer.digest(covenant, day.isoformat(), events, secretariat, sender))
-        store.sent(key)
-        store.attempt(key, key, "secretariat", mailer.channel, "sent")
+        store.sent(key, key, "secretariat", mailer.channel)
         sent.append(covenant)
     return sent

@@ -99,7 +99,6 @@ class NotifyHandler:
             attempt("failed", type(e).__name__)
             self.metrics.notification_failures.labels("transient").inc()
             raise
-        self.store.sent(key)
-        attempt(outcome, detail)
+        self.store.sent(key, event.message_id, letter.role.value, channel, outcome, detail)
         self.metrics.notifications.labels(letter.role.value, channel).inc()
         return ref

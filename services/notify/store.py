@@ -90,11 +90,16 @@ class SqlNotificationStore:
             state: LetterState = row[0]
             return state
 
-    def sent(self, key: str) -> None:
+    def sent(self, key: str, message_id: str, role: str, channel: str, outcome: str = "sent",
+             detail: str | None = None) -> None:
+        """Marks the letter sent and records the attempt, in one transaction: the fewer steps
+        between the mail system's acceptance and this record, the smaller the window in which a
+        crash makes the letter go out again."""
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(
                 "UPDATE notify_ledger SET state = ?, updated_at = ? WHERE letter_key = ?"),
                 ("sent", _now(), key))
+            self._record(cur, key, message_id, role, channel, outcome, detail)
 
     # --- archive ----------------------------------------------------------------------------
 
@@ -112,10 +117,14 @@ class SqlNotificationStore:
     def attempt(self, key: str, message_id: str, role: str, channel: str, outcome: str,
                 detail: str | None = None) -> None:
         with self._db.transaction() as cur:
-            cur.execute(self._db.sql(
-                "INSERT INTO notify_attempts (letter_key, message_id, role, channel, outcome, "
-                "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                (key, message_id, role, channel, outcome, detail, _now()))
+            self._record(cur, key, message_id, role, channel, outcome, detail)
+
+    def _record(self, cur: Any, key: str, message_id: str, role: str, channel: str,
+                outcome: str, detail: str | None) -> None:
+        cur.execute(self._db.sql(
+            "INSERT INTO notify_attempts (letter_key, message_id, role, channel, outcome, "
+            "detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+            (key, message_id, role, channel, outcome, detail, _now()))
 
     def events(self, company_id: str | None = None, covenant: str | None = None,
                ident: str | None = None, type: str | None = None,
