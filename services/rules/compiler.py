@@ -1,20 +1,50 @@
 """Compiles rules to durable-rules JSON rulesets (pure; no engine import).
 
-Every rule becomes one engine rule named by its id. The matched part is bound as `fact`, each
-`with` part under its alias, each `without` part as a negation (`<alias>_<i>$not`). Dates
-relative to the submission compile to comparisons on the precomputed `<field>__age_days`;
-the effective window to comparisons on `as_of_day`. Rules are split into rulesets of at most
+Every rule becomes one engine rule named by its id, and one more per escalation
+(`<id>^<n>`). The matched part is bound as `fact`, each `with` part under its alias, each
+`without` part as a negation (`<alias>_<i>$not`). Rules are split into rulesets of at most
 MAX_RULES_PER_RULESET (the engine fails beyond 64 pending matches per fact), and each ruleset
-knows which fact kinds it needs and which of them must be asserted first (negation is decided
-when the positive fact arrives).
+knows which fact kinds it needs, which of them must be asserted first (negation is decided
+when the positive fact arrives), and which derived fields its conditions read.
+
+Derived fields are how the engine compares what it cannot compare itself: the fact builder
+adds them, only where a compiled rule asks (`CompiledRuleset.derived`):
+
+- `<field>__age_days`, `<field>__age_mk`: a date's age at the submission date, in days and in
+  month keys (below); `older_than`, `within` and `in_future` compare them with constants;
+- `<field>__n`: a number, or a date as a day number; `<field>__mk` / `<field>__mke`: a date as
+  a month key, `(12 * year + month) * 32 + day`, where `__mke` counts the last day of a
+  month as day 31. With them "D1 <= D2 + N months" is "D1__mk <= D2__mk + 32 N" under the
+  end-of-month rule (`language.add_months`), and "D1 >= D2 + N months" is
+  "D1__mke >= D2__mk + 32 N"; `tests/unit/test_calendar.py` checks both at every boundary;
+- `<field>__<conversion>__lo` / `__hi`: the same for a field that another pattern refers to,
+  never missing (the engine fails on a reference to a missing field): a missing value is
+  -10^12 (`__lo`, for `<` and `<=`) or +10^12 (`__hi`, for `>` and `>=`), so the comparison is
+  false, as a comparison with a missing value is;
+- `s__<name>__<conversion>`: a value of the submission (`submission.reporting_year`), copied
+  onto the facts that compare with it;
+- `<field>__k`: a join key, never missing (a sentinel that equals nothing);
+- `<field>__<i>`: the i-th value of a reference-data list (slots), padded with the sentinel;
+  `x in country.languages` is an equality with any slot (the engine's own list operators fail
+  on references to another fact: see `tests/unit/test_rules_engine.py`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.shared.contracts import Covenant
 
-from .language import AllOf, AnyOf, Condition, Duration, Join, RuleSpec, Test
+from .language import (
+    COMPARISONS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Duration,
+    Join,
+    Ref,
+    RuleSpec,
+    Test,
+)
 
 MAX_RULES_PER_RULESET = 24
 MATCHED = "fact"
@@ -23,7 +53,16 @@ MATCHED = "fact"
 # state kills the process (free(): invalid pointer); with one handled fact both are fine.
 SENTINEL_RULE = "_evaluation"
 SENTINEL_KIND = "evaluation"
-AGE = "__age_days"
+AGE_DAYS = "__age_days"
+AGE_MONTHS = "__age_mk"
+MONTH = 32  # month-key units per calendar month
+FAR = 10**12  # stands for a missing value in a comparison with another field
+NOTHING = "\u0001"  # stands for a missing join key or an empty list slot: equals no value
+LIST_SLOTS = 32  # values of a reference-data list that a condition can compare with
+SUBMISSION = "submission"
+SUBMISSION_FIELDS = frozenset({"as_of", "reporting_year", "submitted_at", "plan_period.start",
+                               "plan_period.end"})
+ESCALATION = "^"
 
 _COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
@@ -35,12 +74,19 @@ class CompileError(ValueError):
 @dataclass(frozen=True)
 class CompiledRuleset:
     name: str
-    rules: dict[str, dict[str, Any]]  # rule id -> {"all": [...]}
+    rules: dict[str, dict[str, Any]]  # engine rule name -> {"all": [...]}
     order: tuple[str, ...]  # the fact kinds its rules read, in the order to assert them
+    derived: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> fields
 
     @property
     def kinds(self) -> frozenset[str]:
         return frozenset(self.order)
+
+
+def engine_rule(name: str) -> tuple[str, int | None]:
+    """(rule id, escalation index or None) of an engine rule name."""
+    rule_id, _, index = name.partition(ESCALATION)
+    return rule_id, int(index) if index else None
 
 
 def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[CompiledRuleset]:
@@ -50,9 +96,14 @@ def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[Compiled
 
 
 def _ruleset(name: str, rules: list[RuleSpec]) -> CompiledRuleset:
-    compiled = {SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
-    compiled.update({r.id: compile_rule(r) for r in rules})
-    return CompiledRuleset(name, compiled, (SENTINEL_KIND, *assertion_order(rules)))
+    compiled: dict[str, dict[str, Any]] = {
+        SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
+    needs: dict[str, set[str]] = {}
+    for rule in rules:
+        for engine_name, definition in compile_rule(rule, needs).items():
+            compiled[engine_name] = definition
+    derived = {kind: frozenset(names) for kind, names in needs.items()}
+    return CompiledRuleset(name, compiled, (SENTINEL_KIND, *assertion_order(rules)), derived)
 
 
 def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
@@ -60,7 +111,8 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
     engine decides a negation when the positive facts are complete). Ties by name."""
     before: dict[str, set[str]] = {}  # kind -> kinds that must come earlier
     for rule in rules:
-        positive = [rule.match.subject, *(j.part for j in rule.match.with_)]
+        joins = [*rule.match.with_, *(j for e in rule.escalate for j in e.with_)]
+        positive = [rule.match.subject, *(j.part for j in joins)]
         negated = [j.part for j in rule.match.without]
         for kind in positive + negated:
             before.setdefault(kind, set())
@@ -77,16 +129,56 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
     return tuple(order)
 
 
-def compile_rule(rule: RuleSpec) -> dict[str, Any]:
+# --- one rule -------------------------------------------------------------------------------
+
+@dataclass
+class _Scope:
+    """What a pattern can refer to: the aliases bound before it, by the names a rule uses."""
+
+    rule: RuleSpec
+    needs: dict[str, set[str]]
+    bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (alias, kind)
+    current: str = MATCHED  # the alias of the pattern being compiled
+
+    def need(self, kind: str, name: str) -> str:
+        self.needs.setdefault(kind, set()).add(name)
+        return name
+
+    def bind(self, name: str, alias: str, kind: str) -> None:
+        self.bound[name] = (alias, kind)
+
+
+def compile_rule(rule: RuleSpec, needs: dict[str, set[str]] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """The engine rules of one rule: the rule itself and one per escalation."""
+    needs = {} if needs is None else needs
+    compiled = {rule.id: {"all": _patterns(rule, needs, [], [])}}
+    for i, escalation in enumerate(rule.escalate):
+        compiled[f"{rule.id}{ESCALATION}{i}"] = {
+            "all": _patterns(rule, needs, escalation.where, escalation.with_)}
+    return compiled
+
+
+def _patterns(rule: RuleSpec, needs: dict[str, set[str]], extra_where: list[Test],
+              extra_with: list[Join]) -> list[dict[str, Any]]:
     when = rule.match
-    subject = [{"kind": when.subject}]
+    scope = _Scope(rule, needs)
+    subject = when.subject
+    scope.bind(subject, MATCHED, subject)
+    terms: list[dict[str, Any]] = [{"kind": subject}]
     if when.measure:
-        subject.append({"rule": rule.id})
-    subject += _effective(rule) + [_test(rule, t) for t in when.where]
-    patterns: list[dict[str, Any]] = [{MATCHED: _and(subject)}]
-    patterns += [{j.alias: _join(rule, j)} for j in when.with_]
-    patterns += [{f"{j.alias}_{i}$not": _join(rule, j)} for i, j in enumerate(when.without)]
-    return {"all": patterns}
+        terms.append({"rule": rule.id})
+    terms += _effective(rule)
+    terms += [_test(scope, subject, t) for t in [*when.where, *extra_where]]
+    patterns: list[dict[str, Any]] = [{MATCHED: _and(terms)}]
+    for join in [*when.with_, *extra_with]:
+        scope.current = join.alias
+        patterns.append({join.alias: _join(scope, join)})
+        scope.bind(join.alias, join.alias, join.part)
+    for i, join in enumerate(when.without):
+        scope.current = f"{join.alias}_{i}$not"
+        patterns.append({scope.current: _join(scope, join)})
+    return patterns
 
 
 def _effective(rule: RuleSpec) -> list[dict[str, Any]]:
@@ -98,12 +190,14 @@ def _effective(rule: RuleSpec) -> list[dict[str, Any]]:
     return window
 
 
-def _join(rule: RuleSpec, join: Join) -> dict[str, Any]:
+def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     terms: list[dict[str, Any]] = [{"kind": join.part}]
+    if join.measure:
+        terms.append({"rule": f"{scope.rule.id}#{join.alias}"})
     for theirs, ours in sorted(join.join.items()):
-        alias, _, field = ours.rpartition(".") if "." in ours else (MATCHED, "", ours)
-        terms.append({theirs: {alias: field}})
-    return _and(terms + [_test(rule, t) for t in join.where])
+        alias, kind, name = _other(scope, ours) or (MATCHED, scope.rule.match.subject, ours)
+        terms.append({theirs: {alias: scope.need(kind, name + "__k")}})
+    return _and(terms + [_test(scope, join.part, t) for t in join.where])
 
 
 def _and(terms: list[dict[str, Any]]) -> dict[str, Any]:
@@ -114,22 +208,25 @@ def _or(terms: list[dict[str, Any]]) -> dict[str, Any]:
     return terms[0] if len(terms) == 1 else {"$or": terms}
 
 
-def _test(rule: RuleSpec, test: Test) -> dict[str, Any]:
+def _test(scope: _Scope, kind: str, test: Test) -> dict[str, Any]:
     match test:
         case AllOf(all=tests):
-            return _and([_test(rule, t) for t in tests])
+            return _and([_test(scope, kind, t) for t in tests])
         case AnyOf(any=tests):
-            return _or([_test(rule, t) for t in tests])
+            return _or([_test(scope, kind, t) for t in tests])
         case Condition():
-            return _condition(test, rule.value(test.value))
-    raise CompileError(f"{rule.id}: unknown test {test!r}")
+            value = scope.rule.value(test.value)
+            if isinstance(value, Ref):
+                return _compare_fields(scope, kind, test, value)
+            return _condition(scope, kind, test, value)
+    raise CompileError(f"{scope.rule.id}: unknown test {test!r}")
 
 
 def _missing(field: str) -> dict[str, Any]:
     return {"$nex": {field: 1}}
 
 
-def _condition(c: Condition, value: Any) -> dict[str, Any]:
+def _condition(scope: _Scope, kind: str, c: Condition, value: Any) -> dict[str, Any]:
     f = c.field
     match c.op:
         case "==":
@@ -153,15 +250,39 @@ def _condition(c: Condition, value: Any) -> dict[str, Any]:
         case "lacks_any":
             return _or([_missing(f), *({"$iall": {f: {"$neq": {"$i": v}}}}
                                        for v in _values(c, value))])
+        case "intersects":
+            return {"$iany": {f: _or([{"$i": v} for v in _values(c, value)])}}
+        case "disjoint":
+            return _or([_missing(f), {"$iall": {f: _and([{"$neq": {"$i": v}}
+                                                          for v in _values(c, value)])}}])
+        case "subset_of":
+            return _or([_missing(f), {"$iall": {f: _or([{"$i": v}
+                                                        for v in _values(c, value)])}}])
+        case "superset_of":
+            return _and([{"$iany": {f: {"$i": v}}} for v in _values(c, value)])
         case "matches":
             return {"$mt": {f: value}}
         case "older_than":
-            return {"$gt": {f + AGE: _days(c, value)}}
+            age, limit = _age(scope, kind, c, value)
+            return {"$gt": {age: limit}}
         case "within":
-            return _and([{"$gte": {f + AGE: 0}}, {"$lte": {f + AGE: _days(c, value)}}])
+            age, limit = _age(scope, kind, c, value)
+            days = scope.need(kind, f + AGE_DAYS)
+            return _and([{"$gte": {days: 0}}, {"$lte": {age: limit}}])
         case "in_future":
-            return {"$lt": {f + AGE: 0}}
+            return {"$lt": {scope.need(kind, f + AGE_DAYS): 0}}
     raise CompileError(f"unknown operator {c.op}")
+
+
+def _age(scope: _Scope, kind: str, c: Condition, value: Any) -> tuple[str, int]:
+    """The derived age field and the limit in its units for `older_than` / `within`."""
+    try:
+        duration = Duration.model_validate(value)
+    except ValueError:
+        raise CompileError(f"'{c.op}' on {c.field} needs days, months or years") from None
+    if duration.calendar:
+        return scope.need(kind, c.field + AGE_MONTHS), MONTH * duration.in_months
+    return scope.need(kind, c.field + AGE_DAYS), duration.days
 
 
 def _values(c: Condition, value: Any) -> list[Any]:
@@ -170,8 +291,77 @@ def _values(c: Condition, value: Any) -> list[Any]:
     return value
 
 
-def _days(c: Condition, value: Any) -> int:
-    try:
-        return Duration.model_validate(value).in_days()
-    except ValueError:
-        raise CompileError(f"'older_than' on {c.field} needs days, months or years") from None
+# --- comparisons between two fields ----------------------------------------------------------
+
+def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any]:
+    if c.op == "in":
+        return _in_slots(scope, kind, c, ref)
+    if c.op not in COMPARISONS:
+        raise CompileError(f"'{c.op}' on {c.field} cannot take another field as its value "
+                           "(comparisons and 'in' can)")
+    months = ref.plus.in_months if isinstance(ref.plus, Duration) and ref.plus.calendar else None
+    if months is None:
+        plus = ref.plus.days if isinstance(ref.plus, Duration) else (ref.plus or 0)
+        local = scope.need(kind, c.field + "__n")
+
+        def side(op: str, missing_true: bool = False) -> dict[str, Any]:
+            return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "n", op, plus,
+                                                   missing_true)}}
+    else:
+        plus = MONTH * months
+
+        def side(op: str, missing_true: bool = False) -> dict[str, Any]:
+            # D1 <= D2 + N months: D1__mk <= D2__mk + 32N; D1 >= D2 + N: D1__mke >= ...
+            conv = "mk" if op in ("<=", ">") else "mke"
+            local = scope.need(kind, f"{c.field}__{conv}")
+            return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "mk", op, plus,
+                                                   missing_true)}}
+
+    match c.op:
+        case "==":
+            return _and([side("<="), side(">=")])
+        case "!=":  # true when either side is missing
+            return _or([_missing(scope.need(kind, c.field + "__n")), side("<", True),
+                        side(">", True)])
+    return side(c.op)
+
+
+def _ref(scope: _Scope, kind: str, ref: Ref, conv: str, op: str, plus: float,
+         missing_true: bool = False) -> Any:
+    """The engine expression of the other field (+ plus), `conv`erted; missing: far away on
+    the side that makes the comparison false (or true, for `!=`)."""
+    bound = "lo" if (op in ("<", "<=")) != missing_true else "hi"
+    if ref.head == SUBMISSION:
+        name = ref.field.removeprefix(SUBMISSION + ".")
+        if name not in SUBMISSION_FIELDS:
+            raise CompileError(f"'{ref.field}': the submission offers "
+                               f"{', '.join(sorted(SUBMISSION_FIELDS))}")
+        target: Any = {"$m": scope.need(kind, f"s__{name}__{conv}")}
+    else:
+        other = _other(scope, ref.field)
+        if other is None:
+            target = {"$m": scope.need(kind, f"{ref.field}__{conv}__{bound}")}
+        else:
+            alias, other_kind, name = other
+            target = {alias: scope.need(other_kind, f"{name}__{conv}__{bound}")}
+    return {"$add": {"$l": target, "$r": plus}} if plus else target
+
+
+def _other(scope: _Scope, dotted: str) -> tuple[str, str, str] | None:
+    """(alias, kind, field) when `dotted` names a field of a part bound before the pattern
+    being compiled; None for a field of the pattern's own part."""
+    head, _, rest = dotted.partition(".")
+    if rest and head in scope.bound and scope.bound[head][0] != scope.current:
+        alias, kind = scope.bound[head]
+        return alias, kind, rest
+    return None
+
+
+def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any]:
+    other = _other(scope, ref.field)
+    if other is None:
+        raise CompileError(f"'in' on {c.field} compares with a list of another part "
+                           "(`alias.field`), not of its own")
+    alias, other_kind, name = other
+    scope.need(other_kind, f"{name}__slots")
+    return _or([{c.field: {alias: f"{name}__{i}"}} for i in range(LIST_SLOTS)])

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission
 
-from .language import RuleSpec
+from .language import Escalation, RuleSpec
 from .reference import ReferenceData
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -37,6 +37,7 @@ class Match:
     rule: RuleSpec
     fact: dict[str, Any]
     joined: dict[str, dict[str, Any]]  # alias -> fact
+    escalation: Escalation | None = None  # the raised severity that applies, if any
 
     def values(self) -> dict[str, Any]:
         """Placeholder values: `field`, `nested.field`, `alias.field`, `param.name`."""
@@ -47,7 +48,11 @@ class Match:
         return flat
 
     def pointers(self) -> list[str]:
-        found = [self.fact["pointer"], *(f["pointer"] for f in self.joined.values())]
+        """The matched part's and the `with` parts' pointers (not those of the parts that only
+        raised the severity: the finding is the same finding, only more severe)."""
+        aliases = [j.alias for j in self.rule.match.with_]
+        found = [self.fact["pointer"], *(self.joined[a]["pointer"] for a in aliases
+                                         if a in self.joined)]
         return [p for p in dict.fromkeys(found) if p]
 
 
@@ -82,11 +87,15 @@ def finding_id(submission_id: str, rule_id: str, pointers: list[str], text: str)
 def finding_of(match: Match, submission_id: str) -> Finding:
     rule, values, pointers = match.rule, match.values(), match.pointers()
     message = Localized(nl=render(rule.message.nl, values), en=render(rule.message.en, values))
+    escalation = match.escalation
     return Finding(
         finding_id=finding_id(submission_id, rule.id, pointers, message.en),
         rule_id=rule.id,
         rule_version=rule.version,
-        severity=rule.severity,
+        severity=escalation.severity if escalation else rule.severity,
+        severity_reason=Localized(nl=render(escalation.reason.nl, values),
+                                  en=render(escalation.reason.en, values))
+        if escalation else None,
         title=rule.title,
         message=message,
         guidance=rule.guidance,
@@ -96,8 +105,11 @@ def finding_of(match: Match, submission_id: str) -> Finding:
 
 
 def ordered(findings: list[Finding]) -> list[Finding]:
-    """Worst first, then by rule, pointers and id; a match reported twice counts once."""
-    unique = {f.finding_id: f for f in findings}
+    """Worst first, then by rule, pointers and id; a match reported twice counts once, at the
+    highest severity it was reported with (an escalation and the plain rule both match)."""
+    unique: dict[str, Finding] = {}
+    for f in sorted(findings, key=Finding.sort_key):
+        unique.setdefault(f.finding_id, f)
     return sorted(unique.values(), key=Finding.sort_key)
 
 

@@ -25,9 +25,9 @@ import structlog
 
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
-from .compiler import MATCHED, SENTINEL_KIND, CompiledRuleset, compile_rulesets
+from .compiler import MATCHED, SENTINEL_KIND, CompiledRuleset, compile_rulesets, engine_rule
 from .domain import Match, RuleBook, as_of, finding_of, ordered
-from .facts import Fact, measure_facts, plan_facts, prior_facts
+from .facts import Fact, derive, measure_facts, plan_facts, prior_facts, submission_values
 from .history import Prior
 from .ports import EvaluationError
 
@@ -57,6 +57,7 @@ class DurableRulesEngine:
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
         self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
+        self._derived: dict[Covenant, dict[str, frozenset[str]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
         by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
@@ -64,9 +65,10 @@ class DurableRulesEngine:
             compiled = compile_rulesets(covenant, rulebook.in_scope(covenant))
             for ruleset in compiled:
                 definitions[ruleset.name] = {
-                    rule_id: {**rule, "run": self._action(by_id[rule_id])
-                              if rule_id in by_id else _ignore}
-                    for rule_id, rule in ruleset.rules.items()
+                    name: {**rule, "run": self._action(by_id[engine_rule(name)[0]],
+                                                       engine_rule(name)[1])
+                           if engine_rule(name)[0] in by_id else _ignore}
+                    for name, rule in ruleset.rules.items()
                 }
             self._rulesets[covenant] = compiled
             rules = rulebook.in_scope(covenant)
@@ -75,7 +77,12 @@ class DurableRulesEngine:
                     [r for r in rules if r.id in ruleset.rules])
             self._reads[covenant] = frozenset().union(
                 *(rs.kinds for rs in compiled),
-                (r.match.measure.of for r in rules if r.match.measure))
+                (m.of for r in rules for _, m in r.measures()))
+            derived: dict[str, set[str]] = {}
+            for ruleset in compiled:
+                for kind, names in ruleset.derived.items():
+                    derived.setdefault(kind, set()).update(names)
+            self._derived[covenant] = {k: frozenset(v) for k, v in derived.items()}
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
@@ -91,8 +98,12 @@ class DurableRulesEngine:
         history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant.value)
                    if f["kind"] in reads]
         facts = plan_facts(plan, reads) + self.rulebook.reference.facts_for(plan) + history
-        measures = measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan))
-        return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts, *measures]
+        self.rulebook.reference.annotate(facts)
+        submission = submission_values(plan)
+        facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),
+                               submission)
+        derive(facts, self._derived[plan.covenant], submission)
+        return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         facts = self.facts(plan, prior)
@@ -152,12 +163,13 @@ class DurableRulesEngine:
         with contextlib.suppress(Exception):
             self._host.delete_state(ruleset, sid)
 
-    def _action(self, rule: Any) -> Callable[[Any], None]:
-        aliases = [j.alias for j in rule.match.with_]
+    def _action(self, rule: Any, escalation: int | None) -> Callable[[Any], None]:
+        raised = None if escalation is None else rule.escalate[escalation]
+        aliases = [j.alias for j in [*rule.match.with_, *(raised.with_ if raised else [])]]
 
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),
-                          {a: dict(getattr(c, a)._d) for a in aliases})
+                          {a: dict(getattr(c, a)._d) for a in aliases}, raised)
             submission_id, found = self._runs[c.s.sid]
             found.append(finding_of(match, submission_id))
 

@@ -1,13 +1,17 @@
-"""Plain-Python meaning of the rule language's conditions, the same as the compiled engine
-conditions: used to compute measures, to explain a decision, and to cross-check the engine."""
+"""The plain meaning of the rule language's conditions, written independently of the compiled
+engine conditions: used to compute measures, to explain a decision, and to cross-check the
+engine. Dates are compared as dates and moved with `language.add_months`, never through the
+engine's day numbers or month keys."""
 
 import re
+from datetime import date, datetime
 from typing import Any
 
-from .compiler import AGE
-from .language import AllOf, AnyOf, Condition, Duration, RuleSpec, Test
+from .language import AllOf, AnyOf, Condition, Duration, Ref, RuleSpec, Test
 
 MISSING = object()
+# names a condition can refer to: "submission" -> its values, a part name or alias -> its fact
+Env = dict[str, Any]
 
 
 def lookup(fact: dict[str, Any], field: str) -> Any:
@@ -20,20 +24,63 @@ def lookup(fact: dict[str, Any], field: str) -> Any:
     return node
 
 
-def holds(rule: RuleSpec, test: Test, fact: dict[str, Any]) -> bool:
+def as_date(value: Any) -> date | None:
+    """A date written `YYYY-MM-DD` (or the local date of a timestamp), else None."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10]) if len(value) == 10 else \
+            datetime.fromisoformat(value).date()
+    except ValueError:
+        return None
+
+
+def month_key(day: date, end_of_month: bool = False) -> int:
+    """(12 * year + month) * 32 + day, the last day of a month counting as 31 when asked: the
+    engine's representation of dates for calendar-month comparisons (see compiler.py)."""
+    last = (day.replace(day=28) + _FOUR_DAYS).replace(day=1).toordinal() - 1 == day.toordinal()
+    return (day.year * 12 + day.month) * 32 + (31 if end_of_month and last else day.day)
+
+
+_FOUR_DAYS = date(2000, 1, 5) - date(2000, 1, 1)
+
+
+def holds(rule: RuleSpec, test: Test, fact: dict[str, Any], env: Env | None = None) -> bool:
     match test:
         case AllOf(all=tests):
-            return all(holds(rule, t, fact) for t in tests)
+            return all(holds(rule, t, fact, env) for t in tests)
         case AnyOf(any=tests):
-            return any(holds(rule, t, fact) for t in tests)
+            return any(holds(rule, t, fact, env) for t in tests)
         case Condition():
-            return condition_holds(test, rule.value(test.value), fact)
+            return condition_holds(test, rule.value(test.value), fact, env or {})
     raise TypeError(test)
 
 
-def condition_holds(c: Condition, value: Any, fact: dict[str, Any]) -> bool:
+def resolve(ref: Ref, fact: dict[str, Any], env: Env) -> Any:
+    """The value a reference names, moved by its `plus`; MISSING if there is none."""
+    head, _, rest = ref.field.partition(".")
+    if head == "submission" and rest:
+        value = env.get("submission", {}).get(rest, MISSING)
+    elif rest and head in env and isinstance(env[head], dict) and env[head] is not fact:
+        value = lookup(env[head], rest)
+    else:
+        value = lookup(fact, ref.field)
+    if value is MISSING or ref.plus is None or isinstance(value, list):
+        return value
+    day = as_date(value)
+    if day is not None:
+        plus = ref.plus if isinstance(ref.plus, Duration) else Duration(days=int(ref.plus))
+        return plus.after(day)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value + (ref.plus.days if isinstance(ref.plus, Duration) else ref.plus)
+    return MISSING
+
+
+def condition_holds(c: Condition, value: Any, fact: dict[str, Any], env: Env) -> bool:
     v = lookup(fact, c.field)
     present = v is not MISSING
+    if isinstance(value, Ref):
+        return _against_field(c, v, resolve(value, fact, env))
     match c.op:
         case "==":
             return present and v == value
@@ -55,18 +102,46 @@ def condition_holds(c: Condition, value: Any, fact: dict[str, Any]) -> bool:
             return not present or (isinstance(v, list) and value not in v)
         case "lacks_any":
             return not present or (isinstance(v, list) and any(x not in v for x in value))
+        case "intersects":
+            return present and isinstance(v, list) and bool(set(v) & set(value))
+        case "disjoint":
+            return not present or (isinstance(v, list) and not set(v) & set(value))
+        case "subset_of":
+            return not present or (isinstance(v, list) and set(v) <= set(value))
+        case "superset_of":
+            return present and isinstance(v, list) and set(v) >= set(value)
         case "matches":
             return present and isinstance(v, str) and re.fullmatch(value, v) is not None
-        case "older_than":
-            age = lookup(fact, c.field + AGE)
-            return age is not MISSING and age > Duration.model_validate(value).in_days()
-        case "within":
-            age = lookup(fact, c.field + AGE)
-            return age is not MISSING and 0 <= age <= Duration.model_validate(value).in_days()
-        case "in_future":
-            age = lookup(fact, c.field + AGE)
-            return age is not MISSING and age < 0
+        case "older_than" | "within" | "in_future":
+            return _against_submission(c.op, as_date(v), value, date.fromisoformat(
+                fact["as_of"]))
     raise ValueError(c.op)
+
+
+def _against_submission(op: str, day: date | None, value: Any, as_of: date) -> bool:
+    if day is None:
+        return False
+    if op == "in_future":
+        return day > as_of
+    limit = Duration.model_validate(value).after(day)
+    return as_of > limit if op == "older_than" else day <= as_of <= limit
+
+
+def _against_field(c: Condition, v: Any, other: Any) -> bool:
+    if c.op == "in":
+        return v is not MISSING and isinstance(other, list) and v in other
+    if v is MISSING or other is MISSING:
+        return c.op == "!="
+    mine = as_date(v) if as_date(other) is not None or isinstance(other, date) else v
+    if isinstance(other, str):
+        other = as_date(other)
+    if mine is None or other is None or isinstance(mine, bool) or isinstance(other, bool):
+        return c.op == "!="
+    if c.op == "==":
+        return bool(mine == other)
+    if c.op == "!=":
+        return bool(mine != other)
+    return _compare(c.op, mine, other)
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:
@@ -76,5 +151,6 @@ def _compare(op: str, a: Any, b: Any) -> bool:
         return False
 
 
-def all_hold(rule: RuleSpec, tests: list[Test], fact: dict[str, Any]) -> bool:
-    return all(holds(rule, t, fact) for t in tests)
+def all_hold(rule: RuleSpec, tests: list[Test], fact: dict[str, Any],
+             env: Env | None = None) -> bool:
+    return all(holds(rule, t, fact, env) for t in tests)

@@ -3,10 +3,11 @@
 One fact per plan part (`policy`, each `risk`, each `location`, ...), link facts for id lists
 (`action_risk`: one per action and risk it addresses) so that joins are plain equalities, the
 reference facts (`country`, `dol_good`, `calendar`, `nace_chain`) and one `measure` fact per
-measuring rule. Every fact carries `kind`, the JSON `pointer` of its part, the submission date
-(`as_of`, `as_of_day`) and, next to every date field, its age in days at the submission date
-(`<field>__age_days`). Empty texts and lists are left out, so "missing" covers them too; fields
-named like the engine's identity fields (`id`, `sid`) are renamed.
+measure of a rule (per group with `group_by`). Every fact carries `kind`, the JSON `pointer`
+of its part and the submission date (`as_of`, `as_of_day`); the derived fields compiled rules
+ask for (ages, day numbers, month keys, join keys; see `compiler.py`) are added by `derive`.
+Empty texts and lists are left out, at any depth, so "missing" covers them too; fields named
+like the engine's identity fields (`id`, `sid`) are renamed.
 """
 
 import re
@@ -14,14 +15,16 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from unidecode import unidecode
+
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
-from .compiler import AGE
-from .evaluator import all_hold, lookup
+from .compiler import AGE_DAYS, AGE_MONTHS, FAR, LIST_SLOTS, NOTHING
+from .evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
 from .history import Prior
-from .language import RuleSpec
+from .language import Measure, RuleSpec
 
 Fact = dict[str, Any]
 
@@ -30,6 +33,7 @@ PARTS: dict[str, str] = {
     "submission": "submission",
     "company": "company",
     "policy": "policy",
+    "communication": "policy/communicated_to/*",
     "governance": "governance",
     "training": "governance/training/*",
     "scoping": "risk_assessment/scoping",
@@ -76,6 +80,10 @@ LINKS: dict[str, tuple[str, str, str]] = {
     "report_theme": ("public_report", "covers_themes", "theme"),
     "policy_theme": ("policy", "themes_covered", "theme"),
     "scoping_country": ("scoping", "countries", "country"),
+    "scoping_sector": ("scoping", "sectors", "sector"),
+    "communication_language": ("communication", "languages", "language"),
+    "mechanism_language": ("mechanism", "languages", "language"),
+    "case_location": ("case", "location_ids", "location_id"),
 }
 # kind -> {list field added to its facts: pattern of the values inside the part}
 PROJECTIONS: dict[str, dict[str, str]] = {
@@ -91,18 +99,40 @@ PARENT_KEYS: dict[str, tuple[str, str]] = {
 }
 REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme",
                              "chain_exposure"})
+# fields computed from a part's own values, added to its facts (and to its link facts)
+COMPUTED: dict[str, dict[str, Any]] = {
+    "risk": {"severity_score": lambda p: max(
+        (v for k in ("scale", "scope", "irremediability")
+         if isinstance(v := (p.get("severity") or {}).get(k), int)), default=None)},
+    "scoping_sector": {"division": lambda p: p.get("sector", "")[:3] or None},
+    "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None},
+    "financing": {"division": lambda p: (p.get("nace") or "")[:3] or None},
+    "mechanism": {"evidence_missing": lambda p: sum(
+        1 for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k))},
+}
+EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
+                     "rights_compatible", "continuous_learning", "engagement_dialogue")
+# the plan's free text: one `free_text` fact per value of these fields, wherever they stand
+# (company contacts, the submission header and attachments excepted)
+FREE_TEXT_FIELDS = frozenset({
+    "description", "summary", "lessons_learned", "outcome", "method", "rationale",
+    "prioritisation_rationale", "collaboration_rationale", "response", "organisation",
+    "provider", "reason", "basis", "scheme", "source", "framework", "initiative", "partners",
+    "indicator", "oversight_body", "accountable_role", "owner_role", "project", "topic",
+})
+FREE_TEXT_SKIPPED = frozenset({"submission", "company", "attachments"})
 # parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
 PRIOR_PARTS: dict[str, str] = {
     "prev_submission": "submission",
     "prev_risk": "risk",
     "prev_action": "action",
+    "prev_kpi": "kpi",
     "prev_location": "location",
 }
-PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year"}
+PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year", "signal"}
 FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KINDS
-              | DERIVED_KINDS | {"measure"})
+              | DERIVED_KINDS | {"measure", "free_text"})
 ENGINE_RESERVED = frozenset({"id", "sid"})
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
@@ -113,7 +143,21 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
     if "kpi_theme" in wanted:
         facts += _kpi_themes(document)
+    if "free_text" in wanted:
+        facts += _free_texts(document)
     return [stamp(f, as_of, plan.covenant.value) for f in facts]
+
+
+def _free_texts(node: Any, path: tuple[str | int, ...] = (), key: str = "") -> Iterator[Fact]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if not (path == () and k in FREE_TEXT_SKIPPED):
+                yield from _free_texts(v, (*path, k), k)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _free_texts(v, (*path, i), key)
+    elif isinstance(node, str) and key in FREE_TEXT_FIELDS and node.strip():
+        yield {"kind": "free_text", "field": key, "text": node, "pointer": json_pointer(path)}
 
 
 def _kpi_themes(document: dict[str, Any]) -> Iterator[Fact]:
@@ -127,20 +171,83 @@ def _kpi_themes(document: dict[str, Any]) -> Iterator[Fact]:
 
 
 def stamp(fact: Fact, as_of: date, covenant: str) -> Fact:
-    """Adds the covenant, the submission date and date ages, in place; returns the fact."""
-    _add_ages(fact, as_of)
+    """Adds the covenant and the submission date, in place; returns the fact."""
     fact["covenant"] = covenant
     fact["as_of"] = as_of.isoformat()
     fact["as_of_day"] = as_of.toordinal()
     return fact
 
 
-def _add_ages(node: dict[str, Any], as_of: date) -> None:
-    for key, value in list(node.items()):
-        if isinstance(value, str) and _DATE.match(value):
-            node[key + AGE] = (as_of - date.fromisoformat(value)).days
-        elif isinstance(value, dict):
-            _add_ages(value, as_of)
+# --- derived fields (see compiler.py) -------------------------------------------------------
+
+def submission_values(plan: PlanSubmission) -> dict[str, Any]:
+    """The submission's values that conditions can compare with (`submission.<name>`)."""
+    s = plan.submission
+    return {"as_of": s.submitted_at.date().isoformat(), "reporting_year": s.reporting_year,
+            "submitted_at": s.submitted_at.date().isoformat(),
+            "plan_period.start": s.plan_period.start.isoformat(),
+            "plan_period.end": s.plan_period.end.isoformat()}
+
+
+def derive(facts: list[Fact], derived: dict[str, frozenset[str]],
+           submission: dict[str, Any]) -> None:
+    """Adds, in place, the derived fields the compiled rules read, per kind."""
+    for fact in facts:
+        for name in derived.get(fact["kind"], ()):
+            _derive(fact, name, submission)
+
+
+def _derive(fact: Fact, name: str, submission: dict[str, Any]) -> None:
+    if name.endswith("__slots"):
+        base = name.removesuffix("__slots")
+        values = lookup(fact, base)
+        values = values if isinstance(values, list) else []
+        if len(values) > LIST_SLOTS:
+            raise ValueError(f"{fact['kind']}.{base} holds more than {LIST_SLOTS} values")
+        for i in range(LIST_SLOTS):
+            fact[f"{base}__{i}"] = values[i] if i < len(values) else NOTHING
+        return
+    if name.endswith("__k"):
+        value = lookup(fact, name.removesuffix("__k"))
+        fact[name] = value if isinstance(value, str | int | float) else NOTHING
+        return
+    if name.endswith((AGE_DAYS, AGE_MONTHS)):
+        field, _, unit = name.rpartition("__age_")
+        day, as_of = as_date(lookup(fact, field)), date.fromisoformat(fact["as_of"])
+        if day is not None:
+            fact[name] = (as_of - day).days if unit == "days" else month_key(as_of) - \
+                month_key(day)
+        return
+    field, conv, bound = _parse(name)
+    raw = submission.get(field.removeprefix("s__")) if field.startswith("s__") else \
+        lookup(fact, field)
+    value = convert(raw, conv)
+    if value is not None:
+        fact[name] = value
+    elif bound:
+        fact[name] = -FAR if bound == "lo" else FAR
+
+
+def _parse(name: str) -> tuple[str, str, str]:
+    """`<field>__<conv>[__lo|__hi]` -> (field, conv, bound or "")."""
+    parts = name.split("__")
+    bound = parts.pop() if parts[-1] in ("lo", "hi") else ""
+    conv = parts.pop()
+    return "__".join(parts), conv, bound
+
+
+def convert(value: Any, conv: str) -> int | float | None:
+    """A number, a date's day number (`n`) or month key (`mk`, `mke`); None if there is none."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return value if conv == "n" else None
+    day = as_date(value)
+    if day is None:
+        return None
+    if conv == "n":
+        return day.toordinal()
+    return month_key(day, end_of_month=conv == "mke")
 
 
 def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
@@ -168,11 +275,20 @@ def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
             for i, value in enumerate(part.get(field, [])):
                 # the element's own pointer keeps every fact unique: the engine refuses a
                 # second fact with the same content (a plan may list one id twice)
-                yield {**base, single: value, "pointer": json_pointer((*path, field, i))}
+                link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
+                for name, compute in COMPUTED.get(kind, {}).items():
+                    if (computed := compute(link)) is not None:
+                        link[name] = computed
+                yield link
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
-    fields = {k: v for k, v in part.items() if not _nested_parts(v) and v not in ("", [])}
+    fields = {k: _pruned(v) for k, v in part.items() if not _nested_parts(v)}
+    fields = {k: v for k, v in fields.items() if v not in ("", [], {})}
+    for name, compute in COMPUTED.get(kind, {}).items():
+        value = compute(part)
+        if value is not None:
+            fields[name] = value
     for name, pattern in PROJECTIONS.get(kind, {}).items():
         values = [v for _, v in walk(part, pattern)]
         if values:
@@ -180,6 +296,14 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> F
     for reserved in ENGINE_RESERVED & fields.keys():
         fields[f"{reserved}_"] = fields.pop(reserved)
     return {**fields, "kind": kind, "pointer": json_pointer(path)}
+
+
+def _pruned(value: Any) -> Any:
+    """Nested objects without their empty texts and lists (so `missing` sees them too)."""
+    if not isinstance(value, dict):
+        return value
+    pruned = {k: _pruned(v) for k, v in value.items()}
+    return {k: v for k, v in pruned.items() if v not in ("", [], {})}
 
 
 def _nested_parts(value: Any) -> bool:
@@ -204,6 +328,8 @@ def prior_facts(prior: Prior, as_of: date, covenant: str) -> list[Fact]:
         facts += [{"kind": "prev_finding", "finding_id": f["finding_id"], "rule_id": f["rule_id"],
                    "severity": f["severity"], "pointer": f"/previous/findings/{i}"}
                   for i, f in enumerate(prior.previous.findings)]
+    facts += [{"kind": "signal", "signal_ref": s.signal_ref, "forwarded_on": s.forwarded_on,
+               "pointer": "/grievance/cases"} for s in prior.signals]
     return [stamp(f, as_of, covenant) for f in facts]
 
 
@@ -217,41 +343,73 @@ def grouped(facts: list[Fact]) -> dict[str, list[Fact]]:
     return by_kind
 
 
-def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date) -> list[Fact]:
-    """One `measure` fact per measuring rule whose population is not empty."""
+def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
+                  submission: dict[str, Any] | None = None) -> list[Fact]:
+    """The `measure` facts of every measure of the rules whose population is not empty: one
+    per measure, or one per group with `group_by`."""
     by_kind = grouped(facts)
+    env: Env = {"submission": submission or {}}
     found = []
     for rule in rules:
-        m = rule.match.measure
-        if m is None:
-            continue
-        population = [f for f in by_kind.get(m.of, []) if all_hold(rule, m.where, f)]
-        value = _measure(rule, population)
-        if value is not None:
-            pointer = _collection_pointer(m.of)
-            found.append(stamp({"kind": "measure", "rule": rule.id, "value": value,
-                                "count": len(population), "pointer": pointer}, as_of,
-                               population[0]["covenant"]))
+        for name, m in rule.measures():
+            population = [f for f in by_kind.get(m.of, []) if all_hold(rule, m.where, f, env)]
+            for group, members in _groups(m, population):
+                value = _measure(rule, m, members, env)
+                if value is None:
+                    continue
+                fact = {"kind": "measure", "rule": name, "value": value, "count": len(members),
+                        "pointer": members[0]["pointer"] if m.group_by
+                        else _collection_pointer(m.of)}
+                if group is not None:
+                    fact["group"] = group
+                    fact["members"] = [f["pointer"] for f in members]
+                found.append(stamp(fact, as_of, members[0]["covenant"]))
     return found
 
 
-def _measure(rule: RuleSpec, population: list[Fact]) -> float | None:
-    m = rule.match.measure
-    assert m is not None
+def _groups(m: Measure, population: list[Fact]) -> list[tuple[Any, list[Fact]]]:
+    if not m.group_by:
+        return [(None, population)] if population else []
+    groups: dict[Any, list[Fact]] = {}
+    for fact in population:
+        key = [lookup(fact, f) for f in m.group_by]
+        if any(k is MISSING or k is None for k in key):
+            continue
+        if m.normalise:
+            key = [normalised(k) for k in key]
+        groups.setdefault(key[0] if len(key) == 1 else "|".join(map(str, key)), []).append(fact)
+    return list(groups.items())
 
+
+def normalised(value: Any) -> Any:
+    """Text compared the way people mean it: transliterated to ASCII, without case, spacing
+    and punctuation ("Çelik Tekstil A.Ş." = "celik tekstil as")."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"[^a-z0-9]", "", unidecode(value).lower())
+
+
+def _measure(rule: RuleSpec, m: Measure, population: list[Fact], env: Env) -> float | None:
     def quantity(facts: list[Fact], field: str | None) -> float:
         if field is None:
             return float(len(facts))
-        return float(sum(v for f in facts if isinstance(v := lookup(f, field), int | float)))
+        return float(sum(v for f in facts if _number(v := lookup(f, field))))
 
+    if m.min is not None or m.max is not None:
+        values = [v for f in population if _number(v := lookup(f, m.min or m.max or ""))]
+        return None if not values else float(min(values) if m.min else max(values))
     if m.share_where is not None:
         whole = quantity(population, m.sum)
-        part = quantity([f for f in population if all_hold(rule, m.share_where, f)], m.sum)
+        part = quantity([f for f in population if all_hold(rule, m.share_where, f, env)], m.sum)
         return part / whole if whole else None
     if m.divide_by is not None:
         whole = quantity(population, m.divide_by)
         return quantity(population, m.sum) / whole if whole else None
     return quantity(population, m.sum) if population else None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _collection_pointer(kind: str) -> str:

@@ -26,6 +26,14 @@ class StoredAssessment:
 
 
 @dataclass(frozen=True)
+class Signal:
+    """A report about a listed location that the secretariat forwarded to the company."""
+
+    signal_ref: str
+    forwarded_on: str  # YYYY-MM-DD
+
+
+@dataclass(frozen=True)
 class Prior:
     """What is known of the company's earlier plans. `known` is False where there is no
     history to ask (a company running `covenant check`): rules about history then stay quiet
@@ -35,6 +43,7 @@ class Prior:
     same_year: list[str] = field(default_factory=list)  # other accepted submission ids
     accepted_before: int = 0
     known: bool = False
+    signals: tuple[Signal, ...] = ()  # forwarded to the company by the secretariat
 
 
 class AssessmentHistory(Protocol):

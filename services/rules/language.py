@@ -8,7 +8,8 @@ The JSON Schema of this language (`contracts/rule-file.schema.json`) lets editor
 and complete rule files.
 """
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,9 +30,17 @@ Op = Literal[
     "older_than",            # a date lies more than {days|months|years} before the submission
     "within",                # a date lies at most {days|months|years} before the submission
     "in_future",             # a date lies after the submission date
+    "intersects",            # a list field shares at least one value with the list
+    "disjoint",              # a list field shares no value with the list
+    "subset_of",             # every value of a list field is in the list
+    "superset_of",           # a list field holds every value of the list
 ]
 NO_VALUE: frozenset[str] = frozenset({"missing", "present", "in_future"})
-LIST_VALUE: frozenset[str] = frozenset({"in", "not_in", "lacks_any"})
+LIST_VALUE: frozenset[str] = frozenset({"in", "not_in", "lacks_any", "intersects", "disjoint",
+                                        "subset_of", "superset_of"})
+SET_OPS: frozenset[str] = frozenset({"intersects", "disjoint", "subset_of", "superset_of"})
+COMPARISONS: frozenset[str] = frozenset({"==", "!=", "<", "<=", ">", ">="})
+AGE_OPS: frozenset[str] = frozenset({"older_than", "within"})
 
 
 class Spec(BaseModel):
@@ -45,12 +54,55 @@ class Param(Spec):
 
 
 class Duration(Spec):
+    """A length of time: days, or calendar months and years (a year is 12 months). Adding N
+    months to a date keeps its day of the month, or takes the last day of the target month
+    when that month is shorter (31 January + 1 month = 28 or 29 February); see `add_months`."""
+
     days: int = 0
     months: int = 0
     years: int = 0
 
-    def in_days(self) -> int:
-        return self.days + round(self.months * 30.4375) + self.years * 365
+    @model_validator(mode="after")
+    def _days_or_months(self) -> "Duration":
+        if self.days and (self.months or self.years):
+            raise ValueError("give days, or months and years, not both")
+        return self
+
+    @property
+    def in_months(self) -> int:
+        return self.months + 12 * self.years
+
+    @property
+    def calendar(self) -> bool:
+        return bool(self.months or self.years)
+
+    def after(self, day: date) -> date:
+        """The day this long after `day` (negative lengths go back)."""
+        return add_months(day, self.in_months) if self.calendar else day + timedelta(self.days)
+
+
+def add_months(day: date, months: int) -> date:
+    """Calendar months with the end-of-month rule: the same day of the month, or the last day
+    of the target month when it has fewer days."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+class Ref(Spec):
+    """A condition's value taken from another field: of the same part (`due_on`), of a part
+    bound earlier in the rule (`financing.start_on`: the matched part by its part name, or a
+    `with` part by its alias) or of the submission (`submission.reporting_year`,
+    `submission.as_of`, `submission.plan_period.start`, ...), optionally moved by `plus` (a
+    number, or a duration for dates)."""
+
+    field: str
+    plus: float | Duration | None = None
+
+    @property
+    def head(self) -> str:
+        return self.field.split(".")[0]
 
 
 class Condition(Spec):
@@ -66,7 +118,14 @@ class Condition(Spec):
             raise ValueError(f"'{self.op}' needs a value")
         if self.op in LIST_VALUE and not isinstance(self.value, list | dict):
             raise ValueError(f"'{self.op}' needs a list of values (or a parameter)")
+        if isinstance(self.value, dict) and "field" in self.value:
+            object.__setattr__(self, "value", Ref.model_validate(self.value))
         return self
+
+    @property
+    def ref(self) -> Ref | None:
+        """The other field this condition compares with, if its value is one."""
+        return self.value if isinstance(self.value, Ref) else None
 
 
 class AllOf(Spec):
@@ -81,9 +140,12 @@ Test = Annotated[Condition | AllOf | AnyOf, Field(union_mode="left_to_right")]
 
 
 class Join(Spec):
-    """Another part of the plan (or of the reference data) joined to the matched one."""
+    """Another part of the plan (or of the reference data, or a measure) joined to the
+    matched one."""
 
-    part: str
+    part: str = ""
+    measure: "Measure | None" = Field(None, description="join a number computed over a "
+                                      "collection (one per group with group_by)")
     join: dict[str, str] = Field(
         default_factory=dict,
         description="its field -> the matched part's field (or `alias.field` of a `with` part)",
@@ -91,23 +153,59 @@ class Join(Spec):
     where: list[Test] = Field(default_factory=list)
     as_: str | None = Field(None, alias="as", description="name for placeholders; default: part")
 
+    @model_validator(mode="after")
+    def _part_or_measure(self) -> "Join":
+        if bool(self.part) == (self.measure is not None):
+            raise ValueError("a join names either `part` or `measure`")
+        if self.measure is not None:
+            if not self.as_:
+                raise ValueError("a joined measure needs a name (`as`)")
+            object.__setattr__(self, "part", "measure")
+        return self
+
     @property
     def alias(self) -> str:
         return self.as_ or self.part
 
 
 class Measure(Spec):
-    """A number computed over the parts of one kind: a count, a sum, or a share of them.
+    """A number computed over the parts of one kind: a count, a sum, a share, a minimum or a
+    maximum, for the whole collection or per group.
 
     value = quantity(parts passing `where` and `share_where`) / quantity(parts passing
     `where`) when `share_where` is given; Σ `sum` / Σ `divide_by` when `divide_by` is given;
-    otherwise the quantity itself. The quantity is Σ `sum`, or the count without `sum`."""
+    the smallest or largest `min`/`max` field; otherwise the quantity itself. The quantity is
+    Σ `sum`, or the count without `sum`. With `group_by` there is one value per distinct key
+    (parts without the key are left out), as the measure's `group`; `normalise` compares keys
+    of text after transliteration to ASCII and removing case, spacing and punctuation."""
 
     of: str
     where: list[Test] = Field(default_factory=list)
     sum: str | None = None
     share_where: list[Test] | None = None
     divide_by: str | None = None
+    min: str | None = None
+    max: str | None = None
+    group_by: list[str] = Field(default_factory=list)
+    normalise: bool = False
+
+    @model_validator(mode="after")
+    def _one_quantity(self) -> "Measure":
+        if sum(x is not None for x in (self.min, self.max, self.sum)) > 1:
+            raise ValueError("give at most one of `sum`, `min` and `max`")
+        if self.normalise and not self.group_by:
+            raise ValueError("`normalise` applies to `group_by` keys")
+        return self
+
+
+class Escalation(Spec):
+    """A higher severity for a finding when more holds of the matched part or of parts joined
+    to it; the reason is shown on the finding."""
+
+    severity: Severity
+    where: list[Test] = Field(default_factory=list)
+    with_: list[Join] = Field(default_factory=list, alias="with")
+    reason: Localized
 
 
 class Match(Spec):
@@ -140,6 +238,8 @@ class RuleSpec(Spec):
     effective_to: date | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     when: Match | None = Field(None, description="Required unless the rule is disabled")
+    escalate: list[Escalation] = Field(
+        default_factory=list, description="higher severities and when they apply, highest first")
     message: Localized
     guidance: Localized
     rationale: str | None = None
@@ -167,11 +267,29 @@ class RuleSpec(Spec):
         """A condition value with parameters resolved to their defaults."""
         if isinstance(raw, dict) and set(raw) == {"param"}:
             return self.parameters[raw["param"]]
+        if isinstance(raw, Ref) and isinstance(raw.plus, dict):
+            return raw.model_copy(update={"plus": Duration.model_validate(raw.plus)})
         return raw
+
+    def measures(self) -> list[tuple[str, Measure]]:
+        """(name, measure) of every measure the rule computes: its subject's, as `<id>`, and
+        each joined one, as `<id>#<alias>`."""
+        if self.when is None:
+            return []
+        found = [(self.id, self.when.measure)] if self.when.measure else []
+        joins = [*self.when.with_, *self.when.without,
+                 *(j for e in self.escalate for j in e.with_)]
+        return found + [(f"{self.id}#{j.alias}", j.measure) for j in joins if j.measure]
 
 
 class RuleFile(Spec):
     rules: list[RuleSpec]
+
+
+Join.model_rebuild()
+Match.model_rebuild()
+RuleSpec.model_rebuild()
+RuleFile.model_rebuild()
 
 
 def conditions(tests: list[Test]) -> list[Condition]:
@@ -195,6 +313,10 @@ def all_conditions(rule: RuleSpec) -> list[tuple[str, Condition]]:
     if when.measure:
         found += [(when.measure.of, c) for c in conditions(when.measure.where)]
         found += [(when.measure.of, c) for c in conditions(when.measure.share_where or [])]
-    for join in [*when.with_, *when.without]:
+    for join in [*when.with_, *when.without, *(j for e in rule.escalate for j in e.with_)]:
         found += [(join.part, c) for c in conditions(join.where)]
+        if join.measure:
+            found += [(join.measure.of, c) for c in conditions(join.measure.where)]
+            found += [(join.measure.of, c) for c in conditions(join.measure.share_where or [])]
+    found += [(when.subject, c) for e in rule.escalate for c in conditions(e.where)]
     return found

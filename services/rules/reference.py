@@ -1,6 +1,8 @@
-"""Reference data the rules join with: country risk flags, the US DoL list of goods, the
-covenant calendar, NACE codes to value chains. Read from `<rules dir>/reference/`; every row
-must carry its provenance (source, edition, licence). See that folder's README."""
+"""Reference data the rules join with: country risk flags and main languages, the US DoL list
+of goods, the covenant calendar, NACE codes to value chains and high-risk sectors. Read from
+`<rules dir>/reference/`; every row must carry its provenance (source, edition, licence). See
+that folder's README. Main languages come from Unicode CLDR's territory-language data, as
+Babel ships it, selected by `thresholds.yaml` (`main_languages`)."""
 
 import csv
 from dataclasses import dataclass
@@ -9,15 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel.core import get_global
 
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.vocab import THEMES_BY_COVENANT
 
+from .compiler import LIST_SLOTS
 from .facts import Fact, stamp
 
 PROVENANCE = ("edition", "source", "licence", "is_fixture")
 FILES = ("country_indicators.csv", "dol_goods.csv", "covenant_calendar.csv",
-         "nace_value_chains.csv", "thresholds.yaml")
+         "nace_value_chains.csv", "high_risk_sectors.csv", "thresholds.yaml")
+# plan fields that hold country codes: the country facts of an evaluation are those it names
+COUNTRY_FIELDS = frozenset({"country", "countries", "origin_countries"})
 
 
 class ReferenceDataError(ValueError):
@@ -26,18 +32,21 @@ class ReferenceDataError(ValueError):
 
 @dataclass(frozen=True)
 class ReferenceData:
-    countries: tuple[Fact, ...]
+    countries: dict[str, Fact]  # ISO code -> its indicators, risk flags and main languages
     dol_goods: tuple[Fact, ...]
     calendar: dict[tuple[str, int], Fact]
     nace_chains: tuple[tuple[str, str], ...]  # (NACE prefix, value chain)
+    high_risk_sectors: tuple[str, ...] = ()  # NACE prefixes
 
     @classmethod
     def empty(cls) -> "ReferenceData":
-        return cls((), (), {}, ())
+        return cls({}, (), {}, ())
 
     def facts_for(self, plan: PlanSubmission) -> list[Fact]:
         as_of = plan.submission.submitted_at.date()
-        found = [dict(f) for f in (*self.countries, *self.dol_goods)]
+        named = _countries_named(plan.to_json_dict())
+        found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
+        found += [dict(f) for f in self.dol_goods if f["country"] in named]
         entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))
         if entry:
             days_late = (as_of - date.fromisoformat(entry["due_on"])).days - entry["grace_days"]
@@ -47,6 +56,19 @@ class ReferenceData:
                   for t in sorted(THEMES_BY_COVENANT[plan.covenant]) if plan.textile]
         found += self._chain_exposures(plan)
         return [stamp(f, as_of, plan.covenant.value) for f in found]
+
+    def annotate(self, facts: list[Fact]) -> None:
+        """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
+        in a high-risk sector, a country flagged for any theme, a named value chain, or
+        project finance in Equator category A or B."""
+        for f in facts:
+            if f["kind"] != "financing":
+                continue
+            f["high_risk"] = (
+                any(f.get("nace", "").startswith(p) for p in self.high_risk_sectors)
+                or any(self.countries.get(c, {}).get("hr_any") for c in f.get("countries", []))
+                or bool(f.get("value_chains"))
+                or (f.get("type") == "project_finance" and f.get("ep_category") in ("A", "B")))
 
     def _chain_exposures(self, plan: PlanSubmission) -> list[Fact]:
         """The bank's exposure per value chain named on its financings (one fact per chain)."""
@@ -86,7 +108,32 @@ def load_reference(folder: Path) -> ReferenceData:
     }
     chains = tuple((r["nace_prefix"], r["value_chain"])
                    for r in _rows(folder / "nace_value_chains.csv"))
-    return ReferenceData(tuple(countries), tuple(dol), calendar, chains)
+    sectors = tuple(r["nace_prefix"] for r in _rows(folder / "high_risk_sectors.csv"))
+    return ReferenceData({c["country"]: c for c in countries}, tuple(dol), calendar, chains,
+                         sectors)
+
+
+def _countries_named(node: Any, key: str = "") -> set[str]:
+    if isinstance(node, dict):
+        return set().union(*(_countries_named(v, k) for k, v in node.items()))
+    if isinstance(node, list):
+        return set().union(*(_countries_named(v, key) for v in node))
+    return {node} if key in COUNTRY_FIELDS and isinstance(node, str) else set()
+
+
+def main_languages(selection: dict[str, Any]) -> dict[str, list[str]]:
+    """Country -> its main languages by CLDR: those with an official status in `statuses`, or
+    spoken by at least `min_population_pct` percent; script variants count as the language."""
+    statuses = set(selection["statuses"])
+    found: dict[str, list[str]] = {}
+    for country, languages in get_global("territory_languages").items():
+        main = {code.split("_")[0] for code, info in languages.items()
+                if info.get("official_status") in statuses
+                or info.get("population_percent", 0) >= selection["min_population_pct"]}
+        if len(main) > LIST_SLOTS:
+            raise ReferenceDataError(f"{country} has more than {LIST_SLOTS} main languages")
+        found[country] = sorted(main)
+    return found
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -117,8 +164,10 @@ def _countries(rows: list[dict[str, str]], dol: list[Fact],
               for kind in ("child_labour", "forced_labour") if d[kind]}
     general = thresholds["general"]
     min_ituc = thresholds["freedom_of_association"]["ituc_min_rating"]
+    languages = main_languages(thresholds["main_languages"])
     facts = []
-    for country, ind in sorted(by_country.items()):
+    for country in sorted(set(by_country) | set(languages)):
+        ind = by_country.get(country, {})
         flags = {
             "hr_freedom_of_association": ind.get("ituc_rating", 0) >= min_ituc,
             "hr_child_labour": (country, "child_labour") in listed,
@@ -129,7 +178,8 @@ def _countries(rows: list[dict[str, str]], dol: list[Fact],
                 or (general["conflict_affected"] and ind.get("conflict_affected") is True),
         }
         facts.append({"kind": "country", "country": country, **ind, **flags,
-                      "hr_any": any(flags.values()), "pointer": ""})
+                      "hr_any": any(flags.values()), "languages": languages.get(country, []),
+                      "pointer": ""})
     return facts
 
 

@@ -151,6 +151,8 @@ class Finding(BaseModel):
     guidance: Localized
     references: list[Reference]
     pointers: list[str]
+    severity_reason: Localized | None = Field(
+        None, description="Why the severity is above the rule's own, when it is raised")
 
     def sort_key(self) -> tuple[int, str, tuple[str, ...], str]:
         return (self.severity.rank, self.rule_id, tuple(self.pointers), self.finding_id)
