@@ -52,10 +52,10 @@ def test_the_check_finds_a_compiler_that_is_wrong(monkeypatch, mistake):
     else:
         compile_rule = compiler.compile_rule
 
-        def without_absences(rule):
-            compiled = compile_rule(rule)
-            return {"all": [p for p in compiled["all"]
-                            if not any(k.endswith("$not") for k in p)]}
+        def without_absences(rule, needs=None):
+            return {name: {"all": [p for p in compiled["all"]
+                                   if not any(k.endswith("$not") for k in p)]}
+                    for name, compiled in compile_rule(rule, needs).items()}
 
         monkeypatch.setattr(compiler, "compile_rule", without_absences)
     wrong = DurableRulesEngine(load_rulebook(RULES))
