@@ -41,6 +41,7 @@ from .language import (
     Condition,
     Duration,
     Join,
+    Match,
     Ref,
     RuleSpec,
     Test,
@@ -63,12 +64,19 @@ SUBMISSION = "submission"
 SUBMISSION_FIELDS = frozenset({"as_of", "reporting_year", "submitted_at", "plan_period.start",
                                "plan_period.end"})
 ESCALATION = "^"
+ALTERNATIVE = "|"
 
 _COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
 class CompileError(ValueError):
     pass
+
+
+def flat(name: str) -> str:
+    """A derived field's name in the engine: at the top of the fact (the engine reads a dotted
+    name as a path into nested objects)."""
+    return name.replace(".", "\u00b7")
 
 
 @dataclass(frozen=True)
@@ -83,10 +91,11 @@ class CompiledRuleset:
         return frozenset(self.order)
 
 
-def engine_rule(name: str) -> tuple[str, int | None]:
-    """(rule id, escalation index or None) of an engine rule name."""
-    rule_id, _, index = name.partition(ESCALATION)
-    return rule_id, int(index) if index else None
+def engine_rule(name: str) -> tuple[str, int, int | None]:
+    """(rule id, alternative, escalation index or None) of an engine rule name."""
+    name, _, index = name.partition(ESCALATION)
+    rule_id, _, alternative = name.partition(ALTERNATIVE)
+    return rule_id, int(alternative or 0), int(index) if index else None
 
 
 def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[CompiledRuleset]:
@@ -111,13 +120,14 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
     engine decides a negation when the positive facts are complete). Ties by name."""
     before: dict[str, set[str]] = {}  # kind -> kinds that must come earlier
     for rule in rules:
-        joins = [*rule.match.with_, *(j for e in rule.escalate for j in e.with_)]
-        positive = [rule.match.subject, *(j.part for j in joins)]
-        negated = [j.part for j in rule.match.without]
-        for kind in positive + negated:
-            before.setdefault(kind, set())
-        for kind in positive:
-            before[kind].update(negated)
+        for when in rule.matches:
+            joins = [*when.with_, *(j for e in rule.escalate for j in e.with_)]
+            positive = [when.subject, *(j.part for j in joins)]
+            negated = [j.part for j in when.without]
+            for kind in positive + negated:
+                before.setdefault(kind, set())
+            for kind in positive:
+                before[kind].update(negated)
     order: list[str] = []
     while before:
         ready = sorted(k for k, deps in before.items() if not deps - set(order))
@@ -137,12 +147,15 @@ class _Scope:
 
     rule: RuleSpec
     needs: dict[str, set[str]]
+    own: str = ""  # the engine rule's name without escalation: names its measures
     bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (alias, kind)
     current: str = MATCHED  # the alias of the pattern being compiled
+    bound_subject: str = ""  # the kind of the matched part
 
     def need(self, kind: str, name: str) -> str:
+        """Asks for a derived field on the facts of a kind; returns its name in the engine."""
         self.needs.setdefault(kind, set()).add(name)
-        return name
+        return flat(name)
 
     def bind(self, name: str, alias: str, kind: str) -> None:
         self.bound[name] = (alias, kind)
@@ -152,22 +165,25 @@ def compile_rule(rule: RuleSpec, needs: dict[str, set[str]] | None = None
                  ) -> dict[str, dict[str, Any]]:
     """The engine rules of one rule: the rule itself and one per escalation."""
     needs = {} if needs is None else needs
-    compiled = {rule.id: {"all": _patterns(rule, needs, [], [])}}
-    for i, escalation in enumerate(rule.escalate):
-        compiled[f"{rule.id}{ESCALATION}{i}"] = {
-            "all": _patterns(rule, needs, escalation.where, escalation.with_)}
+    compiled = {}
+    for k, when in enumerate(rule.matches):
+        name = rule.id if k == 0 else f"{rule.id}{ALTERNATIVE}{k}"
+        compiled[name] = {"all": _patterns(rule, name, when, needs, [], [])}
+        for i, escalation in enumerate(rule.escalate):
+            compiled[f"{name}{ESCALATION}{i}"] = {
+                "all": _patterns(rule, name, when, needs, escalation.where, escalation.with_)}
     return compiled
 
 
-def _patterns(rule: RuleSpec, needs: dict[str, set[str]], extra_where: list[Test],
-              extra_with: list[Join]) -> list[dict[str, Any]]:
-    when = rule.match
-    scope = _Scope(rule, needs)
+def _patterns(rule: RuleSpec, own: str, when: Match, needs: dict[str, set[str]],
+              extra_where: list[Test], extra_with: list[Join]) -> list[dict[str, Any]]:
+    scope = _Scope(rule, needs, own=own)
     subject = when.subject
     scope.bind(subject, MATCHED, subject)
+    scope.bound_subject = subject
     terms: list[dict[str, Any]] = [{"kind": subject}]
     if when.measure:
-        terms.append({"rule": rule.id})
+        terms.append({"rule": own})
     terms += _effective(rule)
     terms += [_test(scope, subject, t) for t in [*when.where, *extra_where]]
     patterns: list[dict[str, Any]] = [{MATCHED: _and(terms)}]
@@ -193,9 +209,9 @@ def _effective(rule: RuleSpec) -> list[dict[str, Any]]:
 def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     terms: list[dict[str, Any]] = [{"kind": join.part}]
     if join.measure:
-        terms.append({"rule": f"{scope.rule.id}#{join.alias}"})
+        terms.append({"rule": f"{scope.own}#{join.alias}"})
     for theirs, ours in sorted(join.join.items()):
-        alias, kind, name = _other(scope, ours) or (MATCHED, scope.rule.match.subject, ours)
+        alias, kind, name = _other(scope, ours) or (MATCHED, scope.bound_subject, ours)
         terms.append({theirs: {alias: scope.need(kind, name + "__k")}})
     return _and(terms + [_test(scope, join.part, t) for t in join.where])
 
@@ -340,7 +356,8 @@ def _ref(scope: _Scope, kind: str, ref: Ref, conv: str, op: str, plus: float,
     else:
         other = _other(scope, ref.field)
         if other is None:
-            target = {"$m": scope.need(kind, f"{ref.field}__{conv}__{bound}")}
+            own = _own_field(scope, ref.field)
+            target = {"$m": scope.need(kind, f"{own}__{conv}__{bound}")}
         else:
             alias, other_kind, name = other
             target = {alias: scope.need(other_kind, f"{name}__{conv}__{bound}")}
@@ -357,6 +374,13 @@ def _other(scope: _Scope, dotted: str) -> tuple[str, str, str] | None:
     return None
 
 
+def _own_field(scope: _Scope, dotted: str) -> str:
+    """A field of the pattern's own part, named plainly or by the part's own name."""
+    head, _, rest = dotted.partition(".")
+    own = rest and head in scope.bound and scope.bound[head][0] == scope.current
+    return rest if own else dotted
+
+
 def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any]:
     other = _other(scope, ref.field)
     if other is None:
@@ -364,4 +388,4 @@ def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any
                            "(`alias.field`), not of its own")
     alias, other_kind, name = other
     scope.need(other_kind, f"{name}__slots")
-    return _or([{c.field: {alias: f"{name}__{i}"}} for i in range(LIST_SLOTS)])
+    return _or([{c.field: {alias: flat(f"{name}__{i}")}} for i in range(LIST_SLOTS)])

@@ -29,7 +29,7 @@ from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, vali
 from .domain import Match, as_of, finding_of, ordered
 from .durable_engine import DurableRulesEngine
 from .evaluator import all_hold
-from .facts import Fact, grouped
+from .facts import Fact, grouped, submission_values
 from .history import Prior
 from .language import RuleSpec
 from .rulefiles import TESTS_SUFFIX
@@ -76,34 +76,53 @@ def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
 def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
                    prior: Prior | None = None) -> list[Finding]:
     by_kind = grouped(engine.facts(plan, prior))
+    submission = submission_values(plan)
     found = []
     for rule in engine.rulebook.in_scope(plan.covenant):
         if not rule.in_force(as_of(plan)):
             continue
-        for fact in subjects(rule, by_kind):
-            if not all_hold(rule, rule.match.where, fact):
-                continue
-            for joined in _combinations(rule, fact, by_kind):
-                if not any(partners(rule, j, fact, joined, by_kind) for j in rule.match.without):
-                    found.append(finding_of(Match(rule, fact, joined),
+        for k, when in enumerate(rule.matches):
+            for fact in subjects(rule, by_kind, k):
+                env = {"submission": submission, when.subject: fact}
+                if not all_hold(rule, when.where, fact, env):
+                    continue
+                for joined in _combinations(rule, k, fact, by_kind, when.with_, submission):
+                    if any(partners(rule, j, fact, joined, by_kind, submission, k)
+                           for j in when.without):
+                        continue
+                    raised = _escalation(rule, k, fact, joined, by_kind, submission)
+                    found.append(finding_of(Match(rule, fact, joined, raised, k),
                                             plan.submission.submission_id))
     return ordered(found)
 
 
-def _combinations(rule: RuleSpec, fact: Fact,
-                  by_kind: dict[str, list[Fact]]) -> Iterator[dict[str, Fact]]:
-    """Every assignment of partners to the rule's `with` aliases, in order (a later join may
-    refer to an earlier alias)."""
+def _escalation(rule: RuleSpec, k: int, fact: Fact, joined: dict[str, Fact],
+                by_kind: dict[str, list[Fact]], submission: dict[str, Any]) -> Any:
+    """The first escalation whose conditions hold for the match, or None."""
+    for escalation in rule.escalate:
+        env = {"submission": submission, rule.matches[k].subject: fact}
+        if all_hold(rule, escalation.where, fact, env) and any(
+                True for _ in _combinations(rule, k, fact, by_kind, escalation.with_,
+                                            submission, joined)):
+            return escalation
+    return None
+
+
+def _combinations(rule: RuleSpec, k: int, fact: Fact, by_kind: dict[str, list[Fact]],
+                  joins: list[Any], submission: dict[str, Any],
+                  start: dict[str, Fact] | None = None) -> Iterator[dict[str, Fact]]:
+    """Every assignment of partners to the joins' aliases, in order (a later join may refer
+    to an earlier alias)."""
 
     def extend(joined: dict[str, Fact], rest: list) -> Iterator[dict[str, Fact]]:
         if not rest:
             yield joined
             return
         join, *others = rest
-        for partner in partners(rule, join, fact, joined, by_kind):
+        for partner in partners(rule, join, fact, joined, by_kind, submission, k):
             yield from extend({**joined, join.alias: partner}, others)
 
-    yield from extend({}, list(rule.match.with_))
+    yield from extend(dict(start or {}), list(joins))
 
 
 def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 4,

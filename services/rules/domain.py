@@ -38,6 +38,7 @@ class Match:
     fact: dict[str, Any]
     joined: dict[str, dict[str, Any]]  # alias -> fact
     escalation: Escalation | None = None  # the raised severity that applies, if any
+    alternative: int = 0  # which of the rule's `when` alternatives matched
 
     def values(self) -> dict[str, Any]:
         """Placeholder values: `field`, `nested.field`, `alias.field`, `param.name`."""
@@ -50,7 +51,7 @@ class Match:
     def pointers(self) -> list[str]:
         """The matched part's and the `with` parts' pointers (not those of the parts that only
         raised the severity: the finding is the same finding, only more severe)."""
-        aliases = [j.alias for j in self.rule.match.with_]
+        aliases = [j.alias for j in self.rule.matches[self.alternative].with_]
         found = [self.fact["pointer"], *(self.joined[a]["pointer"] for a in aliases
                                          if a in self.joined)]
         return [p for p in dict.fromkeys(found) if p]

@@ -66,7 +66,7 @@ class DurableRulesEngine:
             for ruleset in compiled:
                 definitions[ruleset.name] = {
                     name: {**rule, "run": self._action(by_id[engine_rule(name)[0]],
-                                                       engine_rule(name)[1])
+                                                       *engine_rule(name)[1:])
                            if engine_rule(name)[0] in by_id else _ignore}
                     for name, rule in ruleset.rules.items()
                 }
@@ -163,13 +163,15 @@ class DurableRulesEngine:
         with contextlib.suppress(Exception):
             self._host.delete_state(ruleset, sid)
 
-    def _action(self, rule: Any, escalation: int | None) -> Callable[[Any], None]:
+    def _action(self, rule: Any, alternative: int, escalation: int | None
+                ) -> Callable[[Any], None]:
         raised = None if escalation is None else rule.escalate[escalation]
-        aliases = [j.alias for j in [*rule.match.with_, *(raised.with_ if raised else [])]]
+        joins = [*rule.matches[alternative].with_, *(raised.with_ if raised else [])]
+        aliases = [j.alias for j in joins]
 
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),
-                          {a: dict(getattr(c, a)._d) for a in aliases}, raised)
+                          {a: dict(getattr(c, a)._d) for a in aliases}, raised, alternative)
             submission_id, found = self._runs[c.s.sid]
             found.append(finding_of(match, submission_id))
 
@@ -193,8 +195,8 @@ SHARDABLE_KINDS = frozenset({"financing", "financing_chain", "financing_country"
 
 
 def splittable(rules: list[Any]) -> bool:
-    return not any(j.part in SHARDABLE_KINDS and r.match.subject not in SHARDABLE_KINDS
-                   for r in rules for j in r.match.without)
+    return not any(j.part in SHARDABLE_KINDS and w.subject not in SHARDABLE_KINDS
+                   for r in rules for w in r.matches for j in w.without)
 
 
 def _owner(fact: Fact) -> int | None:

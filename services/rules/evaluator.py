@@ -61,7 +61,7 @@ def resolve(ref: Ref, fact: dict[str, Any], env: Env) -> Any:
     head, _, rest = ref.field.partition(".")
     if head == "submission" and rest:
         value = env.get("submission", {}).get(rest, MISSING)
-    elif rest and head in env and isinstance(env[head], dict) and env[head] is not fact:
+    elif rest and head in env and isinstance(env[head], dict):
         value = lookup(env[head], rest)
     else:
         value = lookup(fact, ref.field)

@@ -237,7 +237,9 @@ class RuleSpec(Spec):
     effective_from: date | None = None
     effective_to: date | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
-    when: Match | None = Field(None, description="Required unless the rule is disabled")
+    when: Match | list[Match] | None = Field(
+        None, description="What the rule matches; a list: any of these (each its own findings). "
+        "Required unless the rule is disabled")
     escalate: list[Escalation] = Field(
         default_factory=list, description="higher severities and when they apply, highest first")
     message: Localized
@@ -253,10 +255,15 @@ class RuleSpec(Spec):
 
     @property
     def match(self) -> Match:
-        """What the rule matches; only disabled rules may lack it, and those are not run."""
+        """What the rule matches (its first alternative); only disabled rules may lack it."""
+        return self.matches[0]
+
+    @property
+    def matches(self) -> list[Match]:
+        """Every alternative the rule matches; a finding for each match of any of them."""
         if self.when is None:
             raise ValueError(f"{self.id} is disabled and has no condition")
-        return self.when
+        return self.when if isinstance(self.when, list) else [self.when]
 
     def in_force(self, day: date) -> bool:
         """Whether the day (a plan's as-of date) is inside the rule's effective window."""
@@ -276,10 +283,13 @@ class RuleSpec(Spec):
         each joined one, as `<id>#<alias>`."""
         if self.when is None:
             return []
-        found = [(self.id, self.when.measure)] if self.when.measure else []
-        joins = [*self.when.with_, *self.when.without,
-                 *(j for e in self.escalate for j in e.with_)]
-        return found + [(f"{self.id}#{j.alias}", j.measure) for j in joins if j.measure]
+        found = []
+        for k, when in enumerate(self.matches):
+            own = self.id if k == 0 else f"{self.id}|{k}"
+            found += [(own, when.measure)] if when.measure else []
+            joins = [*when.with_, *when.without, *(j for e in self.escalate for j in e.with_)]
+            found += [(f"{own}#{j.alias}", j.measure) for j in joins if j.measure]
+        return found
 
 
 class RuleFile(Spec):
@@ -308,15 +318,17 @@ def all_conditions(rule: RuleSpec) -> list[tuple[str, Condition]]:
     """(part, condition) for every condition of a rule, wherever it stands."""
     if rule.when is None:
         return []
-    when = rule.when
-    found = [(when.subject, c) for c in conditions(when.where)]
-    if when.measure:
-        found += [(when.measure.of, c) for c in conditions(when.measure.where)]
-        found += [(when.measure.of, c) for c in conditions(when.measure.share_where or [])]
-    for join in [*when.with_, *when.without, *(j for e in rule.escalate for j in e.with_)]:
-        found += [(join.part, c) for c in conditions(join.where)]
-        if join.measure:
-            found += [(join.measure.of, c) for c in conditions(join.measure.where)]
-            found += [(join.measure.of, c) for c in conditions(join.measure.share_where or [])]
-    found += [(when.subject, c) for e in rule.escalate for c in conditions(e.where)]
+    found = []
+    for when in rule.matches:
+        found += [(when.subject, c) for c in conditions(when.where)]
+        if when.measure:
+            found += [(when.measure.of, c) for c in conditions(when.measure.where)]
+            found += [(when.measure.of, c) for c in conditions(when.measure.share_where or [])]
+        for join in [*when.with_, *when.without, *(j for e in rule.escalate for j in e.with_)]:
+            found += [(join.part, c) for c in conditions(join.where)]
+            if join.measure:
+                found += [(join.measure.of, c) for c in conditions(join.measure.where)]
+                found += [(join.measure.of, c)
+                          for c in conditions(join.measure.share_where or [])]
+        found += [(when.subject, c) for e in rule.escalate for c in conditions(e.where)]
     return found

@@ -119,7 +119,7 @@ def lint_rule(rule: RuleSpec) -> list[str]:
 def _unknown_fields(rule: RuleSpec) -> list[str]:
     problems = [f"{part}: unknown field '{c.field}'" for part, c in all_conditions(rule)
                 if not field_exists(part, c.field)]
-    for join in [*rule.match.with_, *rule.match.without]:
+    for join in [j for w in rule.matches for j in [*w.with_, *w.without]]:
         for theirs, ours in join.join.items():
             if not field_exists(join.part, theirs):
                 problems.append(f"{join.part}: unknown field '{theirs}' in join")
@@ -262,10 +262,15 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
     return lines
 
 
-def subjects(rule: RuleSpec, by_kind: dict[str, list[Fact]]) -> list[Fact]:
-    """The facts the rule's subject can match (for a measuring rule: its own measure)."""
-    return [f for f in by_kind.get(rule.match.subject, [])
-            if not rule.match.measure or f.get("rule") == rule.id]
+def own_name(rule: RuleSpec, alternative: int) -> str:
+    return rule.id if alternative == 0 else f"{rule.id}|{alternative}"
+
+
+def subjects(rule: RuleSpec, by_kind: dict[str, list[Fact]], alternative: int = 0) -> list[Fact]:
+    """The facts an alternative's subject can match (for a measuring rule: its own measure)."""
+    when = rule.matches[alternative]
+    return [f for f in by_kind.get(when.subject, [])
+            if not when.measure or f.get("rule") == own_name(rule, alternative)]
 
 
 def _outside_window(rule: RuleSpec, plan: PlanSubmission) -> str | None:
@@ -297,14 +302,23 @@ def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> 
 
 
 def partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
-             by_kind: dict[str, list[Fact]]) -> list[Fact]:
+             by_kind: dict[str, list[Fact]], submission: dict[str, Any] | None = None,
+             alternative: int = 0) -> list[Fact]:
+    """The facts that can stand for a joined part, given the matched part and the parts
+    joined before it."""
     def ours(name: str) -> Any:
-        alias, _, field = name.rpartition(".")
-        return lookup(joined[alias] if alias else fact, field)
+        head, _, field = name.partition(".")
+        if field and head in joined:
+            return lookup(joined[head], field)
+        return lookup(fact, name)
 
+    env = {"submission": submission or {}, rule.matches[alternative].subject: fact, **joined}
+    measure = f"{own_name(rule, alternative)}#{join.alias}" if join.measure else None
     return [f for f in by_kind.get(join.part, [])
-            if all(lookup(f, theirs) == ours(o) and ours(o) is not MISSING
-                   for theirs, o in join.join.items()) and all_hold(rule, join.where, f)]
+            if (measure is None or f.get("rule") == measure)
+            and all(lookup(f, theirs) == ours(o) and ours(o) is not MISSING
+                    for theirs, o in join.join.items())
+            and all_hold(rule, join.where, f, env)]
 
 
 def _join_text(join: Join) -> str:
