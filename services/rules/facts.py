@@ -21,7 +21,7 @@ from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
-from .compiler import AGE_DAYS, AGE_MONTHS, FAR, LIST_SLOTS, NOTHING
+from .compiler import AGE_DAYS, AGE_MONTHS, FAR, LIST_SLOTS, NOTHING, flat
 from .evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
 from .history import Prior
 from .language import Measure, RuleSpec
@@ -107,9 +107,13 @@ COMPUTED: dict[str, dict[str, Any]] = {
     "scoping_sector": {"division": lambda p: p.get("sector", "")[:3] or None},
     "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None},
     "financing": {"division": lambda p: (p.get("nace") or "")[:3] or None},
+    "submission": {"start_year": lambda p: int(p["plan_period"]["start"][:4]),
+                   "end_year": lambda p: int(p["plan_period"]["end"][:4])},
     "mechanism": {"evidence_missing": lambda p: sum(
         1 for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k))},
 }
+# fields set from reference data (ReferenceData.annotate)
+ANNOTATED: dict[str, frozenset[str]] = {"financing": frozenset({"high_risk"})}
 EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
                      "rights_compatible", "continuous_learning", "engagement_dialogue")
 # the plan's free text: one `free_text` fact per value of these fields, wherever they stand
@@ -205,17 +209,17 @@ def _derive(fact: Fact, name: str, submission: dict[str, Any]) -> None:
         if len(values) > LIST_SLOTS:
             raise ValueError(f"{fact['kind']}.{base} holds more than {LIST_SLOTS} values")
         for i in range(LIST_SLOTS):
-            fact[f"{base}__{i}"] = values[i] if i < len(values) else NOTHING
+            fact[flat(f"{base}__{i}")] = values[i] if i < len(values) else NOTHING
         return
     if name.endswith("__k"):
         value = lookup(fact, name.removesuffix("__k"))
-        fact[name] = value if isinstance(value, str | int | float) else NOTHING
+        fact[flat(name)] = value if isinstance(value, str | int | float) else NOTHING
         return
     if name.endswith((AGE_DAYS, AGE_MONTHS)):
         field, _, unit = name.rpartition("__age_")
         day, as_of = as_date(lookup(fact, field)), date.fromisoformat(fact["as_of"])
         if day is not None:
-            fact[name] = (as_of - day).days if unit == "days" else month_key(as_of) - \
+            fact[flat(name)] = (as_of - day).days if unit == "days" else month_key(as_of) - \
                 month_key(day)
         return
     field, conv, bound = _parse(name)
@@ -223,9 +227,9 @@ def _derive(fact: Fact, name: str, submission: dict[str, Any]) -> None:
         lookup(fact, field)
     value = convert(raw, conv)
     if value is not None:
-        fact[name] = value
+        fact[flat(name)] = value
     elif bound:
-        fact[name] = -FAR if bound == "lo" else FAR
+        fact[flat(name)] = -FAR if bound == "lo" else FAR
 
 
 def _parse(name: str) -> tuple[str, str, str]:

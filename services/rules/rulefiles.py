@@ -66,10 +66,9 @@ def read_rule_file(path: Path) -> list[RuleSpec]:
 def _check_rule(path: Path, rule: RuleSpec) -> None:
     if rule.when is None:
         return
-    when = rule.when
-    parts = [when.subject, *(j.part for j in [*when.with_, *when.without])]
-    if when.measure:
-        parts.append(when.measure.of)
+    parts = [p for when in rule.matches for p in (
+        when.subject, *(j.part for j in [*when.with_, *when.without]))]
+    parts += [m.of for _, m in rule.measures()]
     unknown = [p for p in parts if p not in FACT_KINDS]
     if unknown:
         raise RuleFileError(f"{path}: rule {rule.id}: unknown plan part(s) {unknown}; "

@@ -23,7 +23,17 @@ from .compiler import CompileError, compile_rule
 from .domain import RuleBook, as_of
 from .durable_engine import DurableRulesEngine
 from .evaluator import MISSING, all_hold, holds, lookup
-from .facts import LINKS, PARENT_KEYS, PARTS, PRIOR_PARTS, PROJECTIONS, Fact, grouped
+from .facts import (
+    ANNOTATED,
+    COMPUTED,
+    LINKS,
+    PARENT_KEYS,
+    PARTS,
+    PRIOR_PARTS,
+    PROJECTIONS,
+    Fact,
+    grouped,
+)
 from .history import Prior
 from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
 from .rulefiles import load_rulebook, rule_files
@@ -36,13 +46,16 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "dol_good": frozenset({"country", "good", "child_labour", "forced_labour", "edition"}),
     "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
     "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
-    "measure": frozenset({"rule", "value", "count"}),
+    "measure": frozenset({"rule", "value", "count", "group", "members"}),
     "covenant_theme": frozenset({"theme"}),
     "chain_exposure": frozenset({"value_chain", "exposure_eur"}),
     "kpi_theme": frozenset({"kpi_id", "action_id", "theme"}),
     "history": frozenset({"accepted_plans"}),
     "same_year": frozenset({"submission_id"}),
-    "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
+    "prev_finding": frozenset({"finding_id", "rule_id", "severity", "rule_now"}),
+    "signal": frozenset({"signal_ref", "forwarded_on"}),
+    "free_text": frozenset({"field", "text"}),
+    "action_theme": frozenset({"action_id", "type", "theme", "levers"}),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -119,24 +132,27 @@ def lint_rule(rule: RuleSpec) -> list[str]:
 def _unknown_fields(rule: RuleSpec) -> list[str]:
     problems = [f"{part}: unknown field '{c.field}'" for part, c in all_conditions(rule)
                 if not field_exists(part, c.field)]
-    for join in [j for w in rule.matches for j in [*w.with_, *w.without]]:
-        for theirs, ours in join.join.items():
-            if not field_exists(join.part, theirs):
-                problems.append(f"{join.part}: unknown field '{theirs}' in join")
-            alias, _, field = ours.rpartition(".")
-            part = _alias_part(rule, alias) if alias else rule.match.subject
-            if part is None or not field_exists(part, field):
-                problems.append(f"join refers to unknown field '{ours}'")
-    m = rule.match.measure
-    if m:
-        for quantity in (m.sum, m.divide_by):
+    for when in rule.matches:
+        aliases = {j.alias: j.part for j in [*when.with_,
+                                             *(j for e in rule.escalate for j in e.with_)]}
+        for join in [*when.with_, *when.without, *(j for e in rule.escalate for j in e.with_)]:
+            for theirs, ours in join.join.items():
+                if not field_exists(join.part, theirs):
+                    problems.append(f"{join.part}: unknown field '{theirs}' in join")
+                head, _, rest = ours.partition(".")
+                part, field = (aliases[head], rest) if rest and head in aliases else (
+                    when.subject, ours)
+                if not field_exists(part, field):
+                    problems.append(f"join refers to unknown field '{ours}'")
+    for _, m in rule.measures():
+        for quantity in (m.sum, m.divide_by, m.min, m.max, *m.group_by):
             if quantity and not field_exists(m.of, quantity):
                 problems.append(f"{m.of}: unknown field '{quantity}' in measure")
     return problems
 
 
 def _alias_part(rule: RuleSpec, alias: str) -> str | None:
-    return next((j.part for j in rule.match.with_ if j.alias == alias), None)
+    return next((j.part for w in rule.matches for j in w.with_ if j.alias == alias), None)
 
 
 def _unknown_placeholders(rule: RuleSpec) -> list[str]:
@@ -148,7 +164,7 @@ def _unknown_placeholders(rule: RuleSpec) -> list[str]:
         elif (part := _alias_part(rule, head)) is not None and rest:
             ok = field_exists(part, rest)
         else:
-            ok = field_exists(rule.match.subject, name)
+            ok = any(field_exists(w.subject, name) for w in rule.matches)
         if not ok:
             problems.append(f"message placeholder {{{name}}} names nothing the rule matches")
     return problems
@@ -167,6 +183,8 @@ def field_exists(kind: str, dotted: str) -> bool:
     parts, the loader's fields for reference data."""
     head = dotted.split(".")[0]
     if head in COMMON_FIELDS or dotted in COMMON_FIELDS:
+        return True
+    if dotted in COMPUTED.get(kind, {}) or dotted in ANNOTATED.get(kind, ()):
         return True
     if kind in REFERENCE_FIELDS:
         return dotted in REFERENCE_FIELDS[kind]
