@@ -12,6 +12,11 @@ TEXTILE_COUNTRIES = ["IN", "TR", "CN", "BD", "PK", "VN", "PT", "NL", "KH", "ID"]
 NACE = ["C10.4", "C10.8", "B07.2", "C20.1", "F41.2", "G46.1", "H49.4", "K64.1"]
 
 
+def main_languages(country: str) -> list[str]:
+    from services.rules.reference import main_languages as cldr
+    return cldr({"statuses": ["official", "de_facto_official"], "min_population_pct": 50})[country]
+
+
 def _fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
@@ -33,6 +38,10 @@ def textile_plan(locations: int) -> PlanSubmission:
             risk["countries"] = TEXTILE_COUNTRIES
     for risk in plan["risk_assessment"]["risks"]:
         risk["location_ids"] = []
+    # and communication and a helpline in every sourcing country's main languages (CLDR)
+    languages = sorted({lang for c in TEXTILE_COUNTRIES for lang in main_languages(c)})
+    plan["policy"]["communicated_to"][1]["languages"] = languages
+    plan["grievance"]["mechanism"]["languages"] = languages
     for case in plan["grievance"]["cases"]:
         case["location_ids"] = []
     return validate_plan(plan)

@@ -99,6 +99,8 @@ PARENT_KEYS: dict[str, tuple[str, str]] = {
 }
 REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme",
                              "chain_exposure"})
+EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
+                     "rights_compatible", "continuous_learning", "engagement_dialogue")
 # fields computed from a part's own values, added to its facts (and to its link facts)
 COMPUTED: dict[str, dict[str, Any]] = {
     "risk": {"severity_score": lambda p: max(
@@ -109,13 +111,11 @@ COMPUTED: dict[str, dict[str, Any]] = {
     "financing": {"division": lambda p: (p.get("nace") or "")[:3] or None},
     "submission": {"start_year": lambda p: int(p["plan_period"]["start"][:4]),
                    "end_year": lambda p: int(p["plan_period"]["end"][:4])},
-    "mechanism": {"evidence_missing": lambda p: sum(
-        1 for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k))},
+    "mechanism": {"evidence_missing": lambda p: len(
+        [k for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k)])},
 }
 # fields set from reference data (ReferenceData.annotate)
 ANNOTATED: dict[str, frozenset[str]] = {"financing": frozenset({"high_risk"})}
-EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
-                     "rights_compatible", "continuous_learning", "engagement_dialogue")
 # the plan's free text: one `free_text` fact per value of these fields, wherever they stand
 # (company contacts, the submission header and attachments excepted)
 FREE_TEXT_FIELDS = frozenset({
