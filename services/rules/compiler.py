@@ -27,6 +27,8 @@ adds them, only where a compiled rule asks (`CompiledRuleset.derived`):
 - `<field>__<i>`: the i-th value of a reference-data list (slots), padded with the sentinel;
   `x in country.languages` is an equality with any slot (the engine's own list operators fail
   on references to another fact: see `tests/unit/test_rules_engine.py`).
+
+`Derived` declares each of them once: the compiler asks for them, `facts.derive` adds them.
 """
 
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ from .language import (
     Ref,
     RuleSpec,
     Test,
+    measure_name,
+    parse_own_name,
 )
 
 MAX_RULES_PER_RULESET = 24
@@ -54,8 +58,6 @@ MATCHED = "fact"
 # state kills the process (free(): invalid pointer); with one handled fact both are fine.
 SENTINEL_RULE = "_evaluation"
 SENTINEL_KIND = "evaluation"
-AGE_DAYS = "__age_days"
-AGE_MONTHS = "__age_mk"
 MONTH = 32  # month-key units per calendar month
 FAR = 10**12  # stands for a missing value in a comparison with another field
 NOTHING = "\u0001"  # stands for a missing join key or an empty list slot: equals no value
@@ -65,7 +67,6 @@ SUBMISSION = "submission"
 SUBMISSION_FIELDS = frozenset({"as_of", "reporting_year", "submitted_at", "plan_period.start",
                                "plan_period.end"})
 ESCALATION = "^"
-ALTERNATIVE = "|"
 
 _COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
@@ -80,12 +81,36 @@ def flat(name: str) -> str:
     return name.replace(".", "\u00b7")
 
 
+
+@dataclass(frozen=True)
+class Derived:
+    """A field the fact builder adds to facts for the engine (see this module's docstring):
+    `form` of the value at `field` (of the fact, or of the submission), with a stand-in on the
+    `missing` side ("lo" or "hi") when there is no value."""
+
+    field: str
+    form: str
+    missing: str = ""
+    of_submission: bool = False
+
+    @property
+    def name(self) -> str:
+        """Its name in the engine."""
+        prefix = "s__" if self.of_submission else ""
+        suffix = f"__{self.missing}" if self.missing else ""
+        return flat(f"{prefix}{self.field}__{self.form}{suffix}")
+
+    def slot(self, i: int) -> str:
+        """The name of the i-th value of a list (form `slots`)."""
+        return flat(f"{self.field}__{i}")
+
+
 @dataclass(frozen=True)
 class CompiledRuleset:
     name: str
     rules: dict[str, dict[str, Any]]  # engine rule name -> {"all": [...]}
     order: tuple[str, ...]  # the fact kinds its rules read, in the order to assert them
-    derived: dict[str, frozenset[str]] = field(default_factory=dict)  # kind -> fields
+    derived: dict[str, frozenset["Derived"]] = field(default_factory=dict)  # kind -> fields
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -95,8 +120,8 @@ class CompiledRuleset:
 def engine_rule(name: str) -> tuple[str, int, int | None]:
     """(rule id, alternative, escalation index or None) of an engine rule name."""
     name, _, index = name.partition(ESCALATION)
-    rule_id, _, alternative = name.partition(ALTERNATIVE)
-    return rule_id, int(alternative or 0), int(index) if index else None
+    rule_id, alternative = parse_own_name(name)
+    return rule_id, alternative, int(index) if index else None
 
 
 def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[CompiledRuleset]:
@@ -108,7 +133,7 @@ def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[Compiled
 def _ruleset(name: str, rules: list[RuleSpec]) -> CompiledRuleset:
     compiled: dict[str, dict[str, Any]] = {
         SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
-    needs: dict[str, set[str]] = {}
+    needs: dict[str, set[Derived]] = {}
     for rule in rules:
         for engine_name, definition in compile_rule(rule, needs).items():
             compiled[engine_name] = definition
@@ -147,28 +172,32 @@ class _Scope:
     """What a pattern can refer to: the aliases bound before it, by the names a rule uses."""
 
     rule: RuleSpec
-    needs: dict[str, set[str]]
+    needs: dict[str, set[Derived]]
     own: str = ""  # the engine rule's name without escalation: names its measures
     bound: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (alias, kind)
     current: str = MATCHED  # the alias of the pattern being compiled
-    bound_subject: str = ""  # the kind of the matched part
 
-    def need(self, kind: str, name: str) -> str:
+    @property
+    def subject(self) -> str:
+        """The kind of the matched part."""
+        return next(kind for alias, kind in self.bound.values() if alias == MATCHED)
+
+    def need(self, kind: str, derived: Derived) -> str:
         """Asks for a derived field on the facts of a kind; returns its name in the engine."""
-        self.needs.setdefault(kind, set()).add(name)
-        return flat(name)
+        self.needs.setdefault(kind, set()).add(derived)
+        return derived.name
 
     def bind(self, name: str, alias: str, kind: str) -> None:
         self.bound[name] = (alias, kind)
 
 
-def compile_rule(rule: RuleSpec, needs: dict[str, set[str]] | None = None
+def compile_rule(rule: RuleSpec, needs: dict[str, set[Derived]] | None = None
                  ) -> dict[str, dict[str, Any]]:
     """The engine rules of one rule: the rule itself and one per escalation."""
     needs = {} if needs is None else needs
     compiled = {}
     for k, when in enumerate(rule.matches):
-        name = rule.id if k == 0 else f"{rule.id}{ALTERNATIVE}{k}"
+        name = rule.own_name(k)
         compiled[name] = {"all": _patterns(rule, name, when, needs, [], [])}
         for i, escalation in enumerate(rule.escalate):
             compiled[f"{name}{ESCALATION}{i}"] = {
@@ -176,12 +205,11 @@ def compile_rule(rule: RuleSpec, needs: dict[str, set[str]] | None = None
     return compiled
 
 
-def _patterns(rule: RuleSpec, own: str, when: Match, needs: dict[str, set[str]],
+def _patterns(rule: RuleSpec, own: str, when: Match, needs: dict[str, set[Derived]],
               extra_where: list[Test], extra_with: list[Join]) -> list[dict[str, Any]]:
     scope = _Scope(rule, needs, own=own)
     subject = when.subject
     scope.bind(subject, MATCHED, subject)
-    scope.bound_subject = subject
     terms: list[dict[str, Any]] = [{"kind": subject}]
     if when.measure:
         terms.append({"rule": own})
@@ -210,10 +238,10 @@ def _effective(rule: RuleSpec) -> list[dict[str, Any]]:
 def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     terms: list[dict[str, Any]] = [{"kind": join.part}]
     if join.measure:
-        terms.append({"rule": f"{scope.own}#{join.alias}"})
+        terms.append({"rule": measure_name(scope.own, join.alias)})
     for theirs, ours in sorted(join.join.items()):
-        alias, kind, name = _other(scope, ours) or (MATCHED, scope.bound_subject, ours)
-        terms.append({theirs: {alias: scope.need(kind, name + "__k")}})
+        alias, kind, name = _other(scope, ours) or (MATCHED, scope.subject, ours)
+        terms.append({theirs: {alias: scope.need(kind, Derived(name, "k"))}})
     return _and(terms + [_test(scope, join.part, t) for t in join.where])
 
 
@@ -284,10 +312,10 @@ def _condition(scope: _Scope, kind: str, c: Condition, value: Any) -> dict[str, 
             return {"$gt": {age: limit}}
         case "within":
             age, limit = _age(scope, kind, c, value)
-            days = scope.need(kind, f + AGE_DAYS)
+            days = scope.need(kind, Derived(f, "age_days"))
             return _and([{"$gte": {days: 0}}, {"$lte": {age: limit}}])
         case "in_future":
-            return {"$lt": {scope.need(kind, f + AGE_DAYS): 0}}
+            return {"$lt": {scope.need(kind, Derived(f, "age_days")): 0}}
     raise CompileError(f"unknown operator {c.op}")
 
 
@@ -298,8 +326,8 @@ def _age(scope: _Scope, kind: str, c: Condition, value: Any) -> tuple[str, int]:
     except ValueError:
         raise CompileError(f"'{c.op}' on {c.field} needs days, months or years") from None
     if duration.calendar:
-        return scope.need(kind, c.field + AGE_MONTHS), MONTH * duration.in_months
-    return scope.need(kind, c.field + AGE_DAYS), duration.days
+        return scope.need(kind, Derived(c.field, "age_mk")), MONTH * duration.in_months
+    return scope.need(kind, Derived(c.field, "age_days")), duration.days
 
 
 def _values(c: Condition, value: Any) -> list[Any]:
@@ -319,7 +347,7 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
     months = ref.plus.in_months if isinstance(ref.plus, Duration) and ref.plus.calendar else None
     if months is None:
         plus = ref.plus.days if isinstance(ref.plus, Duration) else (ref.plus or 0)
-        local = scope.need(kind, c.field + "__n")
+        local = scope.need(kind, Derived(c.field, "n"))
 
         def side(op: str, missing_true: bool = False) -> dict[str, Any]:
             return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "n", op, plus,
@@ -330,7 +358,7 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
         def side(op: str, missing_true: bool = False) -> dict[str, Any]:
             # D1 <= D2 + N months: D1__mk <= D2__mk + 32N; D1 >= D2 + N: D1__mke >= ...
             conv = "mk" if op in ("<=", ">") else "mke"
-            local = scope.need(kind, f"{c.field}__{conv}")
+            local = scope.need(kind, Derived(c.field, conv))
             return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "mk", op, plus,
                                                    missing_true)}}
 
@@ -338,7 +366,7 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
         case "==":
             return _and([side("<="), side(">=")])
         case "!=":  # true when either side is missing
-            return _or([_missing(scope.need(kind, c.field + "__n")), side("<", True),
+            return _or([_missing(scope.need(kind, Derived(c.field, "n"))), side("<", True),
                         side(">", True)])
     return side(c.op)
 
@@ -353,15 +381,14 @@ def _ref(scope: _Scope, kind: str, ref: Ref, conv: str, op: str, plus: float,
         if name not in SUBMISSION_FIELDS:
             raise CompileError(f"'{ref.field}': the submission offers "
                                f"{', '.join(sorted(SUBMISSION_FIELDS))}")
-        target: Any = {"$m": scope.need(kind, f"s__{name}__{conv}")}
+        target: Any = {"$m": scope.need(kind, Derived(name, conv, of_submission=True))}
     else:
         other = _other(scope, ref.field)
         if other is None:
-            own = _own_field(scope, ref.field)
-            target = {"$m": scope.need(kind, f"{own}__{conv}__{bound}")}
+            target = {"$m": scope.need(kind, Derived(_own_field(scope, ref.field), conv, bound))}
         else:
             alias, other_kind, name = other
-            target = {alias: scope.need(other_kind, f"{name}__{conv}__{bound}")}
+            target = {alias: scope.need(other_kind, Derived(name, conv, bound))}
     return {"$add": {"$l": target, "$r": plus}} if plus else target
 
 
@@ -388,5 +415,6 @@ def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any
         raise CompileError(f"'in' on {c.field} compares with a list of another part "
                            "(`alias.field`), not of its own")
     alias, other_kind, name = other
-    scope.need(other_kind, f"{name}__slots")
-    return _or([{c.field: {alias: flat(f"{name}__{i}")}} for i in range(LIST_SLOTS)])
+    slots = Derived(name, "slots")
+    scope.need(other_kind, slots)
+    return _or([{c.field: {alias: slots.slot(i)}} for i in range(LIST_SLOTS)])

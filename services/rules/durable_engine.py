@@ -25,7 +25,14 @@ import structlog
 
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
-from .compiler import MATCHED, SENTINEL_KIND, CompiledRuleset, compile_rulesets, engine_rule
+from .compiler import (
+    MATCHED,
+    SENTINEL_KIND,
+    CompiledRuleset,
+    Derived,
+    compile_rulesets,
+    engine_rule,
+)
 from .domain import Match, RuleBook, as_of, finding_of, ordered
 from .facts import Fact, derive, measure_facts, plan_facts, prior_facts, submission_values
 from .history import Prior
@@ -57,7 +64,7 @@ class DurableRulesEngine:
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
         self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
-        self._derived: dict[Covenant, dict[str, frozenset[str]]] = {}  # kind -> fields
+        self._derived: dict[Covenant, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
         by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
@@ -78,7 +85,7 @@ class DurableRulesEngine:
             self._reads[covenant] = frozenset().union(
                 *(rs.kinds for rs in compiled),
                 (m.of for r in rules for _, m in r.measures()))
-            derived: dict[str, set[str]] = {}
+            derived: dict[str, set[Derived]] = {}
             for ruleset in compiled:
                 for kind, names in ruleset.derived.items():
                     derived.setdefault(kind, set()).update(names)
@@ -97,7 +104,9 @@ class DurableRulesEngine:
         reads = self._reads[plan.covenant]
         history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant.value)
                    if f["kind"] in reads]
-        facts = plan_facts(plan, reads) + self.rulebook.reference.facts_for(plan) + history
+        document = plan.to_json_dict()
+        facts = [*plan_facts(plan, reads, document),
+                 *self.rulebook.reference.facts_for(plan, document), *history]
         self.rulebook.reference.annotate(facts)
         submission = submission_values(plan)
         facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),

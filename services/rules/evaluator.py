@@ -3,6 +3,7 @@ engine conditions: used to compute measures, to explain a decision, and to cross
 engine. Dates are compared as dates and moved with `language.add_months`, never through the
 engine's day numbers or month keys."""
 
+import calendar
 import re
 from datetime import date, datetime
 from typing import Any
@@ -38,11 +39,8 @@ def as_date(value: Any) -> date | None:
 def month_key(day: date, end_of_month: bool = False) -> int:
     """(12 * year + month) * 32 + day, the last day of a month counting as 31 when asked: the
     engine's representation of dates for calendar-month comparisons (see compiler.py)."""
-    last = (day.replace(day=28) + _FOUR_DAYS).replace(day=1).toordinal() - 1 == day.toordinal()
+    last = calendar.monthrange(day.year, day.month)[1] == day.day
     return (day.year * 12 + day.month) * 32 + (31 if end_of_month and last else day.day)
-
-
-_FOUR_DAYS = date(2000, 1, 5) - date(2000, 1, 1)
 
 
 def holds(rule: RuleSpec, test: Test, fact: dict[str, Any], env: Env | None = None) -> bool:

@@ -21,7 +21,7 @@ from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
-from .compiler import AGE_DAYS, AGE_MONTHS, FAR, LIST_SLOTS, NOTHING, flat
+from .compiler import FAR, LIST_SLOTS, NOTHING, Derived
 from .evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
 from .history import Prior
 from .language import Measure, RuleSpec
@@ -139,9 +139,11 @@ FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KIND
 ENGINE_RESERVED = frozenset({"id", "sid"})
 
 
-def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
-    """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
-    document = plan.to_json_dict()
+def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None,
+               document: dict[str, Any] | None = None) -> list[Fact]:
+    """The plan's facts, of the given kinds only (all kinds without `kinds`); `document` is the
+    plan as JSON, when the caller has it already."""
+    document = plan.to_json_dict() if document is None else document
     as_of = plan.submission.submitted_at.date()
     wanted = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
@@ -193,65 +195,48 @@ def submission_values(plan: PlanSubmission) -> dict[str, Any]:
             "plan_period.end": s.plan_period.end.isoformat()}
 
 
-def derive(facts: list[Fact], derived: dict[str, frozenset[str]],
+def derive(facts: list[Fact], derived: dict[str, frozenset[Derived]],
            submission: dict[str, Any]) -> None:
     """Adds, in place, the derived fields the compiled rules read, per kind."""
     for fact in facts:
-        for name in derived.get(fact["kind"], ()):
-            _derive(fact, name, submission)
+        for d in derived.get(fact["kind"], ()):
+            raw = submission[d.field] if d.of_submission else lookup(fact, d.field)
+            if d.form == "slots":
+                values = raw if isinstance(raw, list) else []
+                if len(values) > LIST_SLOTS:
+                    raise ValueError(f"{fact['kind']}.{d.field} holds more than {LIST_SLOTS} "
+                                     "values")
+                fact.update({d.slot(i): values[i] if i < len(values) else NOTHING
+                             for i in range(LIST_SLOTS)})
+                continue
+            value = _form(raw, d.form, fact)
+            if value is not None:
+                fact[d.name] = value
+            elif d.missing:
+                fact[d.name] = -FAR if d.missing == "lo" else FAR
 
 
-def _derive(fact: Fact, name: str, submission: dict[str, Any]) -> None:
-    if name.endswith("__slots"):
-        base = name.removesuffix("__slots")
-        values = lookup(fact, base)
-        values = values if isinstance(values, list) else []
-        if len(values) > LIST_SLOTS:
-            raise ValueError(f"{fact['kind']}.{base} holds more than {LIST_SLOTS} values")
-        for i in range(LIST_SLOTS):
-            fact[flat(f"{base}__{i}")] = values[i] if i < len(values) else NOTHING
-        return
-    if name.endswith("__k"):
-        value = lookup(fact, name.removesuffix("__k"))
-        fact[flat(name)] = value if isinstance(value, str | int | float) else NOTHING
-        return
-    if name.endswith((AGE_DAYS, AGE_MONTHS)):
-        field, _, unit = name.rpartition("__age_")
-        day, as_of = as_date(lookup(fact, field)), date.fromisoformat(fact["as_of"])
-        if day is not None:
-            fact[flat(name)] = (as_of - day).days if unit == "days" else month_key(as_of) - \
-                month_key(day)
-        return
-    field, conv, bound = _parse(name)
-    raw = submission.get(field.removeprefix("s__")) if field.startswith("s__") else \
-        lookup(fact, field)
-    value = convert(raw, conv)
-    if value is not None:
-        fact[flat(name)] = value
-    elif bound:
-        fact[flat(name)] = -FAR if bound == "lo" else FAR
-
-
-def _parse(name: str) -> tuple[str, str, str]:
-    """`<field>__<conv>[__lo|__hi]` -> (field, conv, bound or "")."""
-    parts = name.split("__")
-    bound = parts.pop() if parts[-1] in ("lo", "hi") else ""
-    conv = parts.pop()
-    return "__".join(parts), conv, bound
-
-
-def convert(value: Any, conv: str) -> int | float | None:
-    """A number, a date's day number (`n`) or month key (`mk`, `mke`); None if there is none."""
-    if isinstance(value, bool) or value is None:
+def _form(value: Any, form: str, fact: Fact) -> Any:
+    """The value in a derived form (see `compiler.Derived`); None when it has none."""
+    if form == "k":
+        return value if isinstance(value, str | int | float) else NOTHING
+    if isinstance(value, bool) or value is None or value is MISSING:
         return None
     if isinstance(value, int | float):
-        return value if conv == "n" else None
+        return value if form == "n" else None
     day = as_date(value)
     if day is None:
         return None
-    if conv == "n":
-        return day.toordinal()
-    return month_key(day, end_of_month=conv == "mke")
+    match form:
+        case "n":
+            return day.toordinal()
+        case "mk" | "mke":
+            return month_key(day, end_of_month=form == "mke")
+        case "age_days":
+            return (date.fromisoformat(fact["as_of"]) - day).days
+        case "age_mk":
+            return month_key(date.fromisoformat(fact["as_of"])) - month_key(day)
+    raise ValueError(f"unknown derived form {form}")
 
 
 def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:

@@ -38,9 +38,19 @@ Op = Literal[
 NO_VALUE: frozenset[str] = frozenset({"missing", "present", "in_future"})
 LIST_VALUE: frozenset[str] = frozenset({"in", "not_in", "lacks_any", "intersects", "disjoint",
                                         "subset_of", "superset_of"})
-SET_OPS: frozenset[str] = frozenset({"intersects", "disjoint", "subset_of", "superset_of"})
 COMPARISONS: frozenset[str] = frozenset({"==", "!=", "<", "<=", ">", ">="})
-AGE_OPS: frozenset[str] = frozenset({"older_than", "within"})
+ALTERNATIVE = "|"
+
+
+def measure_name(own: str, alias: str) -> str:
+    """The name of a measure joined under `alias` by the rule alternative named `own`."""
+    return f"{own}#{alias}"
+
+
+def parse_own_name(name: str) -> tuple[str, int]:
+    """(rule id, alternative) of a name made by `RuleSpec.own_name`."""
+    rule_id, _, alternative = name.partition(ALTERNATIVE)
+    return rule_id, int(alternative or 0)
 
 
 class Spec(BaseModel):
@@ -121,11 +131,6 @@ class Condition(Spec):
         if isinstance(self.value, dict) and "field" in self.value:
             object.__setattr__(self, "value", Ref.model_validate(self.value))
         return self
-
-    @property
-    def ref(self) -> Ref | None:
-        """The other field this condition compares with, if its value is one."""
-        return self.value if isinstance(self.value, Ref) else None
 
 
 class AllOf(Spec):
@@ -274,21 +279,23 @@ class RuleSpec(Spec):
         """A condition value with parameters resolved to their defaults."""
         if isinstance(raw, dict) and set(raw) == {"param"}:
             return self.parameters[raw["param"]]
-        if isinstance(raw, Ref) and isinstance(raw.plus, dict):
-            return raw.model_copy(update={"plus": Duration.model_validate(raw.plus)})
         return raw
 
+    def own_name(self, alternative: int) -> str:
+        """The name of one alternative: the rule id, then `<id>|<k>`."""
+        return self.id if alternative == 0 else f"{self.id}{ALTERNATIVE}{alternative}"
+
     def measures(self) -> list[tuple[str, Measure]]:
-        """(name, measure) of every measure the rule computes: its subject's, as `<id>`, and
-        each joined one, as `<id>#<alias>`."""
+        """(name, measure) of every measure the rule computes: each alternative's subject's,
+        under its own name, and each joined one (`measure_name`)."""
         if self.when is None:
             return []
         found = []
         for k, when in enumerate(self.matches):
-            own = self.id if k == 0 else f"{self.id}|{k}"
+            own = self.own_name(k)
             found += [(own, when.measure)] if when.measure else []
             joins = [*when.with_, *when.without, *(j for e in self.escalate for j in e.with_)]
-            found += [(f"{own}#{j.alias}", j.measure) for j in joins if j.measure]
+            found += [(measure_name(own, j.alias), j.measure) for j in joins if j.measure]
         return found
 
 

@@ -42,9 +42,10 @@ class ReferenceData:
     def empty(cls) -> "ReferenceData":
         return cls({}, (), {}, ())
 
-    def facts_for(self, plan: PlanSubmission) -> list[Fact]:
+    def facts_for(self, plan: PlanSubmission, document: dict[str, Any]) -> list[Fact]:
+        """The reference facts one plan needs (`document`: the plan as JSON)."""
         as_of = plan.submission.submitted_at.date()
-        named = _countries_named(plan.to_json_dict())
+        named = _countries_named(document)
         found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
         found += [dict(f) for f in self.dol_goods if f["country"] in named]
         entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))

@@ -42,6 +42,7 @@ class Expected(BaseModel):
 
     rule: str
     pointer: str
+    severity: str | None = Field(None, description="checked when given (escalations)")
 
 
 class PriorFinding(BaseModel):
@@ -162,15 +163,22 @@ def _run(engine: DurableRulesEngine, known: set[str], rules_dir: Path, path: Pat
             f"{err.pointer}: {err.message}" for err in e.errors[:5])
     except (OSError, ValueError, KeyError, IndexError) as e:
         return f"cannot build the case's plan: {e}"
+    findings = engine.evaluate(plan, prior)
     found = {Expected(rule=f.rule_id, pointer=f.pointers[0] if f.pointers else "")
-             for f in engine.evaluate(plan, prior)}
-    expected = set(case.expect)
-    if found == expected:
+             for f in findings}
+    expected = {e.model_copy(update={"severity": None}) for e in case.expect}
+    severities = {(f.rule_id, f.pointers[0] if f.pointers else ""): f.severity.value
+                  for f in findings}
+    wrong = [f"{e.rule} at {e.pointer} is {severities[(e.rule, e.pointer)]}, not {e.severity}"
+             for e in case.expect if e.severity and e.severity != severities.get(
+                 (e.rule, e.pointer), e.severity)]
+    if found == expected and not wrong:
         return None
     missing = ", ".join(f"{e.rule} at {e.pointer}" for e in sorted(expected - found, key=str))
     extra = ", ".join(f"{e.rule} at {e.pointer}" for e in sorted(found - expected, key=str))
     return "; ".join(p for p in (f"missing: {missing}" if missing else "",
-                                 f"unexpected: {extra}" if extra else "") if p)
+                                 f"unexpected: {extra}" if extra else "",
+                                 f"wrong severity: {', '.join(wrong)}" if wrong else "") if p)
 
 
 def case_plan(rules_dir: Path, path: Path, source: PlanSource) -> Any:

@@ -33,9 +33,20 @@ from .facts import (
     PROJECTIONS,
     Fact,
     grouped,
+    submission_values,
 )
 from .history import Prior
-from .language import INSTRUMENTS, Join, RuleFile, RuleSpec, all_conditions, conditions
+from .language import (
+    INSTRUMENTS,
+    Duration,
+    Join,
+    Ref,
+    RuleFile,
+    RuleSpec,
+    all_conditions,
+    conditions,
+    measure_name,
+)
 from .rulefiles import load_rulebook, rule_files
 
 COMMON_FIELDS = frozenset({"kind", "pointer", "as_of", "as_of_day", "covenant"})
@@ -52,10 +63,9 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "kpi_theme": frozenset({"kpi_id", "action_id", "theme"}),
     "history": frozenset({"accepted_plans"}),
     "same_year": frozenset({"submission_id"}),
-    "prev_finding": frozenset({"finding_id", "rule_id", "severity", "rule_now"}),
+    "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
     "signal": frozenset({"signal_ref", "forwarded_on"}),
     "free_text": frozenset({"field", "text"}),
-    "action_theme": frozenset({"action_id", "type", "theme", "levers"}),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -268,27 +278,30 @@ def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
     if window:
         return [window]
     by_kind = grouped(engine.facts(plan, prior))
-    subject = rule.match.subject
-    candidates = subjects(rule, by_kind)
-    if not candidates:
-        what = ("no value could be computed" if subject == "measure"
-                else f"the plan has no {subject}")
-        return [f"{rule_id} did not fire: {what}"]
-    fired = {tuple(f.pointers) for f in engine.evaluate(plan, prior) if f.rule_id == rule_id}
-    lines = [_explain_one(rule, fact, by_kind) for fact in candidates]
+    submission = submission_values(plan)
+    lines = []
+    for k, when in enumerate(rule.matches):
+        heading = [f"alternative {k + 1} of {len(rule.matches)}:"] if len(rule.matches) > 1 else []
+        candidates = subjects(rule, by_kind, k)
+        if not candidates:
+            what = ("no value could be computed" if when.subject == "measure"
+                    else f"the plan has no {when.subject}")
+            lines += [*heading, f"{rule_id} did not fire: {what}"]
+            continue
+        lines += heading + [_explain_one(rule, k, fact, by_kind, submission)
+                            for fact in candidates]
+    fired = [f for f in engine.evaluate(plan, prior) if f.rule_id == rule_id]
     lines.append(f"the engine reported {len(fired)} finding(s) for {rule_id}")
+    lines += [f"{', '.join(f.pointers)}: severity raised to {f.severity.value}: "
+              f"{f.severity_reason.en}" for f in fired if f.severity_reason]
     return lines
-
-
-def own_name(rule: RuleSpec, alternative: int) -> str:
-    return rule.id if alternative == 0 else f"{rule.id}|{alternative}"
 
 
 def subjects(rule: RuleSpec, by_kind: dict[str, list[Fact]], alternative: int = 0) -> list[Fact]:
     """The facts an alternative's subject can match (for a measuring rule: its own measure)."""
     when = rule.matches[alternative]
     return [f for f in by_kind.get(when.subject, [])
-            if not when.measure or f.get("rule") == own_name(rule, alternative)]
+            if not when.measure or f.get("rule") == rule.own_name(alternative)]
 
 
 def _outside_window(rule: RuleSpec, plan: PlanSubmission) -> str | None:
@@ -299,20 +312,23 @@ def _outside_window(rule: RuleSpec, plan: PlanSubmission) -> str | None:
     return f"{rule.id} did not fire: it ended on {rule.effective_to}"
 
 
-def _explain_one(rule: RuleSpec, fact: Fact, by_kind: dict[str, list[Fact]]) -> str:
-    where = fact["pointer"] or rule.match.subject
-    for i, test in enumerate(rule.match.where, start=1):
-        if not holds(rule, test, fact):
+def _explain_one(rule: RuleSpec, k: int, fact: Fact, by_kind: dict[str, list[Fact]],
+                 submission: dict[str, Any]) -> str:
+    when = rule.matches[k]
+    where = fact["pointer"] or when.subject
+    env = {"submission": submission, when.subject: fact}
+    for i, test in enumerate(when.where, start=1):
+        if not holds(rule, test, fact, env):
             return (f"{where}: not fired: `where` condition {i} is false: "
                     f"{_describe(rule, test, fact)}")
     joined: dict[str, Fact] = {}
-    for join in rule.match.with_:
-        partner = partners(rule, join, fact, joined, by_kind)
+    for join in when.with_:
+        partner = partners(rule, join, fact, joined, by_kind, submission, k)
         if not partner:
             return f"{where}: not fired: no {join.part} {_join_text(join)} passes its conditions"
         joined[join.alias] = partner[0]
-    for i, join in enumerate(rule.match.without, start=1):
-        present = partners(rule, join, fact, joined, by_kind)
+    for i, join in enumerate(when.without, start=1):
+        present = partners(rule, join, fact, joined, by_kind, submission, k)
         if present:
             return (f"{where}: not fired: `without` {i} finds a {join.part} at "
                     f"{present[0]['pointer']}")
@@ -331,7 +347,7 @@ def partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
         return lookup(fact, name)
 
     env = {"submission": submission or {}, rule.matches[alternative].subject: fact, **joined}
-    measure = f"{own_name(rule, alternative)}#{join.alias}" if join.measure else None
+    measure = measure_name(rule.own_name(alternative), join.alias) if join.measure else None
     return [f for f in by_kind.get(join.part, [])
             if (measure is None or f.get("rule") == measure)
             and all(lookup(f, theirs) == ours(o) and ours(o) is not MISSING
@@ -349,9 +365,20 @@ def _describe(rule: RuleSpec, test: Any, fact: Fact) -> str:
     for c in conditions([test]):
         actual = lookup(fact, c.field)
         shown = "missing" if actual is MISSING else repr(actual)
-        wanted = "" if c.value is None else f" {rule.value(c.value)!r}"
+        value = rule.value(c.value)
+        if isinstance(value, Ref):
+            plus = "" if value.plus is None else f" + {_plus_text(value.plus)}"
+            wanted = f" the value of {value.field}{plus}"
+        else:
+            wanted = "" if value is None else f" {value!r}"
         parts.append(f"{c.field} {c.op}{wanted} (here: {shown})")
     return "; ".join(parts)
+
+
+def _plus_text(plus: Any) -> str:
+    if isinstance(plus, Duration):
+        return ", ".join(f"{n} {unit}" for unit, n in plus.model_dump().items() if n)
+    return str(plus)
 
 
 # --- diff ---------------------------------------------------------------------------------

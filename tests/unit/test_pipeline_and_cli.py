@@ -77,7 +77,7 @@ def test_check_exits_1_when_something_high_or_critical_is_found(capsys):
 
 def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
     plan = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
-    plan["actions"][1]["due_on"] = "2019-03-01"  # overdue: a medium finding
+    plan["actions"][2]["due_on"] = "2019-03-01"  # overdue, its risk not severe: medium
     path = tmp_path / "medium-only.json"
     path.write_text(json.dumps(plan))
     assert main(["check", str(path)]) == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.rules import durable_engine
+from services.rules import compiler, durable_engine
 from services.rules.compiler import assertion_order
 from services.rules.domain import RuleBook
 from services.rules.durable_engine import DurableRulesEngine
@@ -227,3 +227,66 @@ def test_an_unknown_plan_part_an_unknown_parameter_and_duplicate_ids_are_refused
 def test_an_empty_rules_folder_is_an_error(tmp_path: Path):
     with pytest.raises(RuleFileError, match="no rule files"):
         load_rulebook(tmp_path)
+
+
+# --- the engine's limits that shape the compiled comparisons (compiler.py) -----------------
+
+def _register(rule: dict) -> None:
+    import durable.engine as bare
+
+    bare.Host().set_rulesets({"t": {"r": {**rule, "run": lambda c: None}}})
+
+
+def _with_list_test(test: dict) -> dict:
+    return {"all": [{"c": {"kind": "c"}}, {"fact": {"$and": [{"kind": "a"}, test]}}]}
+
+
+def test_the_bare_engine_refuses_a_list_item_compared_with_another_fact():
+    """Why lists of another fact are compared through slots: `$iany` with `$i` equal to a
+    reference does not even register (error 102)."""
+    with pytest.raises(Exception, match="102"):
+        _register(_with_list_test({"$iany": {"langs": {"$i": {"c": "l0"}}}}))
+
+
+def test_the_bare_engine_crashes_on_list_items_compared_with_another_fact_inside_or():
+    """The same comparison wrapped in `$or` registers, then kills the process on the first
+    fact it meets: the compiler never emits it."""
+    script = textwrap.dedent("""
+        import durable.engine as de
+        h = de.Host()
+        rule = {"all": [{"c": {"kind": "c"}}, {"fact": {"$and": [{"kind": "a"}, {"$iany": {
+            "langs": {"$or": [{"$i": {"c": "l0"}}, {"$i": {"c": "l1"}}]}}}]}}]}
+        h.set_rulesets({"t": {"r": {**rule, "run": lambda c: None}}})
+        for fact in ({"kind": "c", "l0": "en", "l1": "nl"}, {"kind": "a", "langs": ["en"]}):
+            try:
+                h.assert_fact("t", {**fact, "sid": "s"})
+            except de.MessageNotHandledException:
+                pass
+        print("survived")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode != 0 and "survived" not in result.stdout
+
+
+def test_the_bare_engine_refuses_32_references_in_one_pattern_but_takes_the_slots_we_use():
+    def slots(n: int) -> dict:
+        return _with_list_test({"$or": [{"lang": {"c": f"l{i}"}} for i in range(n)]})
+
+    with pytest.raises(Exception, match="113"):
+        _register(slots(32))
+    _register(slots(compiler.LIST_SLOTS))
+
+
+def test_the_bare_engine_fails_on_a_reference_to_a_missing_field():
+    """Why compared fields always get a stand-in (`Derived.missing`): error 311."""
+    import durable.engine as bare
+
+    host = bare.Host()
+    rule = {"all": [{"fact": {"kind": "a"}},
+                    {"b": {"$and": [{"kind": "b"}, {"$lt": {"x": {"fact": "due"}}}]}}],
+            "run": lambda c: None}
+    host.set_rulesets({"t": {"r": rule}})
+    host.assert_fact("t", {"kind": "b", "x": 3, "sid": "s"})
+    with pytest.raises(Exception, match="311"):
+        host.assert_fact("t", {"kind": "a", "sid": "s"})
