@@ -10,12 +10,13 @@ import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 
 from services.shared.contracts import PlanInvalid, PlanSubmission, parse_plan
 
@@ -130,6 +131,7 @@ def lint_rule(rule: RuleSpec) -> list[str]:
     if rule.when is None:  # disabled, no condition: nothing more to check
         return problems
     problems += _unknown_fields(rule)
+    problems += _type_problems(rule)
     problems += _unknown_placeholders(rule)
     problems += _unused_parameters(rule)
     try:
@@ -159,6 +161,83 @@ def _unknown_fields(rule: RuleSpec) -> list[str]:
             if quantity and not field_exists(m.of, quantity):
                 problems.append(f"{m.of}: unknown field '{quantity}' in measure")
     return problems
+
+
+# the types a comparison can mix up: a date is not a number
+SUBMISSION_TYPES = {"as_of": "date", "submitted_at": "date", "plan_period.start": "date",
+                    "plan_period.end": "date", "reporting_year": "number"}
+COMPUTED_TYPES = {"severity_score": "number", "start_year": "number", "end_year": "number",
+                  "evidence_missing": "number", "value": "number", "count": "number",
+                  "days_late": "number", "exposure_eur": "number", "ituc_rating": "number"}
+AGE_OPS = frozenset({"older_than", "within", "in_future"})
+
+
+def _type_problems(rule: RuleSpec) -> list[str]:
+    """Comparisons of a date with a number (or other incompatible kinds of value), and date
+    operators on fields that hold no date."""
+    problems = []
+    for when in rule.matches:
+        bound = {when.subject: when.subject}
+        places = [(when.subject, when.where)]
+        for join in [*when.with_, *(j for e in rule.escalate for j in e.with_)]:
+            places.append((join.part, join.where))
+        places += [(j.part, j.where) for j in when.without]
+        places += [(when.subject, e.where) for e in rule.escalate]
+        bound |= {j.alias: j.part for j in [*when.with_,
+                                              *(j for e in rule.escalate for j in e.with_)]}
+        for kind, tests in places:
+            for c in conditions(tests):
+                mine = field_type(kind, c.field)
+                if c.op in AGE_OPS and mine not in (None, "date"):
+                    problems.append(f"{kind}: '{c.op}' needs a date, and {c.field} is a {mine}")
+                value = rule.value(c.value)
+                if not isinstance(value, Ref) or c.op == "in":
+                    continue
+                head, _, rest = value.field.partition(".")
+                theirs = (SUBMISSION_TYPES.get(rest) if head == "submission" else
+                          field_type(bound[head], rest) if rest and head in bound else
+                          field_type(kind, value.field))
+                if mine and theirs and mine != theirs:
+                    problems.append(f"{kind}: {c.field} (a {mine}) cannot be compared with "
+                                    f"{value.field} (a {theirs})")
+                if isinstance(value.plus, Duration) and value.plus.calendar and "date" not in (
+                        mine, theirs):
+                    problems.append(f"{kind}: months or years are added to {value.field}, "
+                                    "which holds no date")
+    return problems
+
+
+def field_type(kind: str, dotted: str) -> str | None:
+    """"date", "number", "text", "flag" or "list" for a field of a kind; None when unknown."""
+    if dotted in COMPUTED_TYPES:
+        return COMPUTED_TYPES[dotted]
+    if kind in PRIOR_PARTS:
+        return field_type(PRIOR_PARTS[kind], dotted)
+    if kind in LINKS:
+        parent, _, single = LINKS[kind]
+        return None if dotted == single else field_type(parent, dotted)
+    model: Any = model_of(kind)
+    for step in dotted.split("."):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or \
+                step not in model.model_fields:
+            return None
+        annotation = model.model_fields[step].annotation
+        if typing.get_origin(_optional(annotation)) is list:
+            return "list"
+        model = _inner(annotation)
+    if model is AwareDatetime:  # pydantic's marker class for a timestamp with its offset
+        return "date"
+    return next((name for base, name in _TYPES if isinstance(model, type)
+                 and issubclass(model, base)), None)
+
+
+def _optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+_TYPES = ((bool, "flag"), (date, "date"), (int, "number"), (float, "number"), (str, "text"))
 
 
 def _alias_part(rule: RuleSpec, alias: str) -> str | None:

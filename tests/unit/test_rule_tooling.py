@@ -57,6 +57,24 @@ def test_lint_names_file_line_and_problem(rules_copy):
     ]
 
 
+def test_lint_refuses_a_date_compared_with_a_number_and_date_operators_on_text(rules_copy):
+    path = rules_copy / "dd1-policy.yaml"
+    text = path.read_text()
+    text = text.replace("{field: year, op: \">=\", value: {field: submission.reporting_year, "
+                        "plus: -1}}", "{field: year, op: \">=\", value: {field: "
+                        "submission.as_of, plus: -1}}", 1)
+    text = text.replace("{field: last_reviewed_on, op: older_than,",
+                        "{field: approved_by, op: older_than,", 1)
+    path.write_text(text)
+    problems = [(e.line, e.message) for e in lint(rules_copy)]
+    assert problems == [
+        (line_of(path, "DD1-POLICY-REVIEW-CYCLE"), "DD1-POLICY-REVIEW-CYCLE: policy: "
+         "'older_than' needs a date, and approved_by is a text"),
+        (line_of(path, "DD1-BUYER-TRAINING"), "DD1-BUYER-TRAINING: training: year (a number) "
+         "cannot be compared with submission.as_of (a date)"),
+    ]
+
+
 def test_lint_reports_schema_errors_and_duplicate_ids_with_lines(rules_copy):
     (rules_copy / "extra.yaml").write_text((rules_copy / "dd6-remedy.yaml").read_text())
     (rules_copy / "zz-broken.yaml").write_text("rules:\n  - id: X-1\n    version: zero\n")
