@@ -87,7 +87,8 @@ def finding_id(submission_id: str, rule_id: str, pointers: list[str], text: str)
 
 def finding_of(match: Match, submission_id: str) -> Finding:
     rule, values, pointers = match.rule, match.values(), match.pointers()
-    message = Localized(nl=render(rule.message.nl, values), en=render(rule.message.en, values))
+    text = rule.message_of(match.alternative)
+    message = Localized(nl=render(text.nl, values), en=render(text.en, values))
     escalation = match.escalation
     return Finding(
         finding_id=finding_id(submission_id, rule.id, pointers, message.en),

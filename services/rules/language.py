@@ -219,6 +219,8 @@ class Match(Spec):
     where: list[Test] = Field(default_factory=list)
     with_: list[Join] = Field(default_factory=list, alias="with")
     without: list[Join] = Field(default_factory=list)
+    message: Localized | None = Field(
+        None, description="this alternative's own message; default: the rule's")
 
     @model_validator(mode="after")
     def _one_subject(self) -> "Match":
@@ -280,6 +282,10 @@ class RuleSpec(Spec):
         if isinstance(raw, dict) and set(raw) == {"param"}:
             return self.parameters[raw["param"]]
         return raw
+
+    def message_of(self, alternative: int) -> Localized:
+        """The message of a finding made by one alternative."""
+        return self.matches[alternative].message or self.message
 
     def own_name(self, alternative: int) -> str:
         """The name of one alternative: the rule id, then `<id>|<k>`."""

@@ -54,7 +54,7 @@ COMMON_FIELDS = frozenset({"kind", "pointer", "as_of", "as_of_day", "covenant"})
 REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "country": frozenset({"country", "ituc_rating", "tip_tier", "wgi_rule_of_law_pct",
                           "conflict_affected", "hr_freedom_of_association", "hr_child_labour",
-                          "hr_forced_labour", "hr_general", "hr_any"}),
+                          "hr_forced_labour", "hr_general", "hr_any", "languages"}),
     "dol_good": frozenset({"country", "good", "child_labour", "forced_labour", "edition"}),
     "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
     "nace_chain": frozenset({"financing_id", "nace", "value_chain"}),
@@ -126,10 +126,12 @@ def lint_rule(rule: RuleSpec) -> list[str]:
         text = getattr(rule, what)
         if not text.nl.strip() or not text.en.strip():
             problems.append(f"{what} lacks a Dutch or an English text")
-    if set(_PLACEHOLDER.findall(rule.message.nl)) != set(_PLACEHOLDER.findall(rule.message.en)):
-        problems.append("the Dutch and English messages use different placeholders")
     if rule.when is None:  # disabled, no condition: nothing more to check
         return problems
+    texts = [("messages", t) for t in _messages(rule)] + [
+        ("severity reasons", e.reason) for e in rule.escalate]
+    problems += sorted({f"the Dutch and English {what} use different placeholders"
+                        for what, text in texts if _placeholders_differ(text)})
     problems += _unknown_fields(rule)
     problems += _type_problems(rule)
     problems += _unknown_placeholders(rule)
@@ -244,26 +246,42 @@ def _alias_part(rule: RuleSpec, alias: str) -> str | None:
     return next((j.part for w in rule.matches for j in w.with_ if j.alias == alias), None)
 
 
+def _placeholders_differ(text: Any) -> bool:
+    return set(_PLACEHOLDER.findall(text.nl)) != set(_PLACEHOLDER.findall(text.en))
+
+
+def _messages(rule: RuleSpec) -> list[Any]:
+    return [rule.message_of(k) for k in range(len(rule.matches))]
+
+
 def _unknown_placeholders(rule: RuleSpec) -> list[str]:
+    """Every placeholder of each alternative's message names a field that alternative matches
+    (an escalation's reason may also name the parts it joins)."""
     problems = []
-    for name in set(_PLACEHOLDER.findall(rule.message.en)):
-        head, _, rest = name.partition(".")
-        if head == "param":
-            ok = rest in rule.parameters
-        elif (part := _alias_part(rule, head)) is not None and rest:
-            ok = field_exists(part, rest)
-        else:
-            ok = any(field_exists(w.subject, name) for w in rule.matches)
-        if not ok:
-            problems.append(f"message placeholder {{{name}}} names nothing the rule matches")
-    return problems
+    for k, when in enumerate(rule.matches):
+        base = {j.alias: j.part for j in when.with_}
+        texts = [(rule.message_of(k), base)] + [
+            (e.reason, {**base, **{j.alias: j.part for j in e.with_}}) for e in rule.escalate]
+        for text, aliases in texts:
+            for name in sorted(set(_PLACEHOLDER.findall(text.en))):
+                head, _, rest = name.partition(".")
+                if head == "param":
+                    ok = rest in rule.parameters
+                elif head in aliases and rest:
+                    ok = field_exists(aliases[head], rest)
+                else:
+                    ok = field_exists(when.subject, name)
+                if not ok:
+                    problems.append(f"placeholder {{{name}}} names nothing alternative "
+                                    f"{k + 1} matches")
+    return sorted(set(problems))
 
 
 def _unused_parameters(rule: RuleSpec) -> list[str]:
     used = {c.value["param"] for _, c in all_conditions(rule)
             if isinstance(c.value, dict) and "param" in c.value}
-    used |= {n.removeprefix("param.") for n in _PLACEHOLDER.findall(rule.message.en)
-             if n.startswith("param.")}
+    used |= {n.removeprefix("param.") for text in _messages(rule)
+             for n in _PLACEHOLDER.findall(text.en) if n.startswith("param.")}
     return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]
 
 

@@ -78,6 +78,21 @@ def test_the_message_is_multipart_with_every_finding_and_its_provisions():
     assert "/grievance/mechanism" in html
 
 
+def test_a_raised_severity_is_explained_in_the_readers_language():
+    event = assessment()
+    raised = event.findings[0].model_copy(update={"severity_reason": Localized(
+        nl="Vier criteria ontbreken.", en="Four criteria are missing.")})
+    event = event.model_copy(update={"findings": [raised]})
+    company, secretariat = letters_for(event, SECRETARIAT)
+    for letter, line in ((company, "Why this severity: Four criteria are missing."),
+                         (secretariat, "Waarom deze ernst: Vier criteria ontbreken.")):
+        m = parsed(Renderer().compose(event, letter, "noreply@ser.example"))
+        assert line in m.get_body(("plain",)).get_content()
+        assert line.split(": ")[1] in m.get_body(("html",)).get_content()
+    plain = parsed(Renderer().compose(assessment(), company, "noreply@ser.example"))
+    assert "Why this severity" not in plain.get_body(("plain",)).get_content()
+
+
 def test_payload_text_cannot_inject_headers_or_markup():
     nasty = "Evil <script>alert(1)</script>\r\nBcc: everyone@evil.example" + "x" * 500
     finding = assessment().findings[0].model_copy(update={"message": Localized(

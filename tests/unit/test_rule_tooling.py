@@ -52,8 +52,8 @@ def test_lint_names_file_line_and_problem(rules_copy):
          "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: parameter 'spare' is not used"),
         ("dd6-remedy.yaml", remedy, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: the Dutch and "
          "English messages use different placeholders"),
-        ("dd6-remedy.yaml", remedy, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: message "
-         "placeholder {risk_idd} names nothing the rule matches"),
+        ("dd6-remedy.yaml", remedy, "DD6-REMEDY-WHERE-CAUSED-OR-CONTRIBUTED: "
+         "placeholder {risk_idd} names nothing alternative 1 matches"),
     ]
 
 
