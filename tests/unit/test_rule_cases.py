@@ -76,8 +76,11 @@ def test_the_memory_cases_pass_with_the_previous_plan_in_the_store(store):
     for path in sorted(RULES.glob("*.tests.yaml")):
         for case in [c for c in read_cases(path) if c.previous is not None]:
             company = f"AGT-{uuid.uuid4().hex[:10]}"
-            previous = _as_company(case_plan(RULES, path, case.previous), company)
-            plan = _as_company(case_plan(RULES, path, case), company)
+            previous_document = case_plan(RULES, path, case.previous)
+            renamed = {previous_document["submission"]["submission_id"]: ""}
+            previous = _as_company(previous_document, company)
+            renamed = {old: previous.submission.submission_id for old in renamed}
+            plan = _as_company(case_plan(RULES, path, case), company, renamed)
             store.record(previous, [_finding(f) for f in case.previous.findings], "rs-case")
             found = {(f.rule_id, f.pointers[0] if f.pointers else "")
                      for f in engine.evaluate(plan, store.prior(plan))}
@@ -86,10 +89,14 @@ def test_the_memory_cases_pass_with_the_previous_plan_in_the_store(store):
     assert checked >= 8
 
 
-def _as_company(document, company: str):
+def _as_company(document, company: str, renamed: dict[str, str] | None = None):
+    """The plan as one of a fresh company's, its reference to the previous plan following
+    that plan's new id."""
     document["company"]["company_id"] = company
-    year = document["submission"]["reporting_year"]
-    document["submission"]["submission_id"] = f"{company}-{year}"
+    submission = document["submission"]
+    submission["submission_id"] = f"{company}-{submission['reporting_year']}"
+    previous = submission.get("previous_submission_id")
+    submission["previous_submission_id"] = (renamed or {}).get(previous, previous)
     return validate_plan(document)
 
 
