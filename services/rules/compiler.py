@@ -242,15 +242,53 @@ def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     for theirs, ours in sorted(join.join.items()):
         alias, kind, name = _other(scope, ours) or (MATCHED, scope.subject, ours)
         terms.append({theirs: {alias: scope.need(kind, Derived(name, "k"))}})
-    return _and(terms + [_test(scope, join.part, t) for t in join.where])
+    pattern = _and(terms + [_test(scope, join.part, t) for t in join.where])
+    _check_or(scope, pattern)
+    return pattern
 
 
 def _and(terms: list[dict[str, Any]]) -> dict[str, Any]:
-    return terms[0] if len(terms) == 1 else {"$and": terms}
+    return _group("$and", terms)
 
 
 def _or(terms: list[dict[str, Any]]) -> dict[str, Any]:
-    return terms[0] if len(terms) == 1 else {"$or": terms}
+    return _group("$or", terms)
+
+
+def _group(op: str, terms: list[dict[str, Any]]) -> dict[str, Any]:
+    """`op` over the terms, nested groups of the same `op` merged into it."""
+    flat_terms = [t for term in terms for t in (term[op] if set(term) == {op} else [term])]
+    return flat_terms[0] if len(flat_terms) == 1 else {op: flat_terms}
+
+
+_ORDERINGS = frozenset({"$lt", "$lte", "$gt", "$gte", "$neq"})
+
+
+def _check_or(scope: _Scope, expression: Any, inside_or: bool = False) -> None:
+    """Refuses a comparison with another part's field inside an `any`: the engine then
+    ignores the other branches (tests/unit/test_rules_engine.py). Equality with another
+    part's field (`in` a reference list, join keys) is not affected."""
+    if isinstance(expression, list):
+        for item in expression:
+            _check_or(scope, item, inside_or)
+        return
+    if not isinstance(expression, dict):
+        return
+    for key, value in expression.items():
+        if inside_or and key in _ORDERINGS and _refers_to_another_part(scope, value):
+            raise CompileError("a comparison with another part's field cannot stand in an `any` "
+                               "(nor be `!=`); make it an alternative of the rule instead")
+        _check_or(scope, value, inside_or or key == "$or")
+
+
+def _refers_to_another_part(scope: _Scope, expression: Any) -> bool:
+    aliases = {alias for alias, _ in scope.bound.values()}
+    if isinstance(expression, dict):
+        return any((key in aliases and isinstance(value, str))
+                   or _refers_to_another_part(scope, value) for key, value in expression.items())
+    if isinstance(expression, list):
+        return any(_refers_to_another_part(scope, item) for item in expression)
+    return False
 
 
 def _test(scope: _Scope, kind: str, test: Test) -> dict[str, Any]:

@@ -83,15 +83,16 @@ LINKS: dict[str, tuple[str, str, str]] = {
     "scoping_sector": ("scoping", "sectors", "sector"),
     "communication_language": ("communication", "languages", "language"),
     "mechanism_language": ("mechanism", "languages", "language"),
-    "case_location": ("case", "location_ids", "location_id"),
+    "risk_material": ("risk", "materials", "material"),
 }
 # kind -> {list field added to its facts: pattern of the values inside the part}
 PROJECTIONS: dict[str, dict[str, str]] = {
     "policy": {"communicated_audiences": "communicated_to/*/audience"},
 }
 # links across parts, derived before the engine runs (its negation covers one part only):
-# kpi_theme = a KPI and each theme of the risks its action addresses
-DERIVED_KINDS = frozenset({"kpi_theme"})
+# kpi_theme = a KPI and each theme of the risks its action addresses; action_theme = an
+# action and each theme of the risks it addresses
+DERIVED_KINDS = frozenset({"kpi_theme", "action_theme"})
 # nested kind -> (parent kind, the parent's id copied onto each nested fact, to join on)
 PARENT_KEYS: dict[str, tuple[str, str]] = {
     "kpi": ("action", "action_id"),
@@ -107,7 +108,8 @@ COMPUTED: dict[str, dict[str, Any]] = {
         (v for k in ("scale", "scope", "irremediability")
          if isinstance(v := (p.get("severity") or {}).get(k), int)), default=None)},
     "scoping_sector": {"division": lambda p: p.get("sector", "")[:3] or None},
-    "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None},
+    "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None,
+                        "section": lambda p: (p.get("nace") or "")[:1] or None},
     "financing": {"division": lambda p: (p.get("nace") or "")[:3] or None},
     "submission": {"start_year": lambda p: int(p["plan_period"]["start"][:4]),
                    "end_year": lambda p: int(p["plan_period"]["end"][:4])},
@@ -147,8 +149,8 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None,
     as_of = plan.submission.submitted_at.date()
     wanted = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
-    if "kpi_theme" in wanted:
-        facts += _kpi_themes(document)
+    if wanted & DERIVED_KINDS:
+        facts += [f for f in _themed(document) if f["kind"] in wanted]
     if "free_text" in wanted:
         facts += _free_texts(document)
     return [stamp(f, as_of, plan.covenant.value) for f in facts]
@@ -166,10 +168,13 @@ def _free_texts(node: Any, path: tuple[str | int, ...] = (), key: str = "") -> I
         yield {"kind": "free_text", "field": key, "text": node, "pointer": json_pointer(path)}
 
 
-def _kpi_themes(document: dict[str, Any]) -> Iterator[Fact]:
+def _themed(document: dict[str, Any]) -> Iterator[Fact]:
+    """`action_theme` and `kpi_theme` facts: each theme of the risks an action addresses."""
     themes = {r["risk_id"]: r["theme"] for _, r in walk(document, PARTS["risk"])}
     for a, action in walk(document, PARTS["action"]):
         for theme in sorted({themes[r] for r in action.get("risk_ids", []) if r in themes}):
+            yield {"kind": "action_theme", "action_id": action["action_id"],
+                   "type": action["type"], "theme": theme, "pointer": json_pointer(a)}
             for k, kpi in enumerate(action.get("kpis", [])):
                 yield {"kind": "kpi_theme", "kpi_id": kpi["kpi_id"], "action_id":
                        action["action_id"], "theme": theme,

@@ -88,7 +88,8 @@ class ReferenceData:
             return []
         return [
             {"kind": "nace_chain", "financing_id": f.financing_id, "nace": f.nace,
-             "value_chain": chain, "pointer": f"/banking/financings/{i}"}
+             "client_ref": f.client_ref, "value_chain": chain,
+             "pointer": f"/banking/financings/{i}"}
             for i, f in enumerate(plan.banking.financings)
             for prefix, chain in self.nace_chains if f.nace.startswith(prefix)
         ]
