@@ -1,5 +1,6 @@
 """The durable-rules adapter and the engine's sharp edges it owns."""
 
+import contextlib
 import dataclasses
 import shutil
 import subprocess
@@ -290,3 +291,33 @@ def test_the_bare_engine_fails_on_a_reference_to_a_missing_field():
     host.assert_fact("t", {"kind": "b", "x": 3, "sid": "s"})
     with pytest.raises(Exception, match="311"):
         host.assert_fact("t", {"kind": "a", "sid": "s"})
+
+
+def test_the_bare_engine_ignores_true_branches_of_an_or_that_compares_with_another_fact():
+    """Why the compiler refuses an ordering comparison with another part's field inside an
+    `any`: the true `$neq` branch here is ignored and nothing fires."""
+    import durable.engine as bare
+
+    found: list[str] = []
+    host = bare.Host()
+    either = {"$or": [{"$neq": {"level": "standard"}}, {"$gt": {"day": {"fact": "start"}}}]}
+    host.set_rulesets({"t": {"r": {"all": [
+        {"fact": {"kind": "financing"}},
+        {"client": {"$and": [{"kind": "client"}, either]}}],
+        "run": lambda c: found.append(c.client._d["level"])}}})
+    for fact in ({"kind": "client", "level": "enhanced", "day": 1},
+                 {"kind": "financing", "start": 5}):
+        with contextlib.suppress(bare.MessageNotHandledException):
+            host.assert_fact("t", {**fact, "sid": "s"})
+    assert found == []  # the plain reading: enhanced != standard, so it should fire
+
+
+def test_the_compiler_refuses_an_ordering_comparison_with_another_part_inside_any(rulebook):
+    rule = rulebook.by_id()["DD2-CLIENT-DD-BEFORE-FINANCING"]
+    first, second = rule.matches
+    client = first.with_[0]
+    merged = client.model_copy(update={"where": [first.with_[0].where[0].model_copy(
+        update={"any": [*first.with_[0].where[0].any, *second.with_[0].where]})]})
+    broken = rule.model_copy(update={"when": first.model_copy(update={"with_": [merged]})})
+    with pytest.raises(compiler.CompileError, match="cannot stand in an `any`"):
+        compiler.compile_rule(broken)
