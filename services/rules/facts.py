@@ -102,6 +102,15 @@ REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "c
                              "chain_exposure"})
 EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
                      "rights_compatible", "continuous_learning", "engagement_dialogue")
+# contact data in free text: an e-mail address, or a telephone number (a + or 0 followed by at
+# least 9 digits in all, with at most two of space ( ) . - between them: +62 812 3456 7890,
+# 0031 6 1234 5678, 06-12345678, +31 (0)6 12345678; not a date like 01-02-2019). Detected
+# here, not with `matches`: the engine's regular expressions refuse patterns this long
+# (errors 501-504, tests/unit/test_rules_engine.py)
+CONTACT_DATA = (
+    ("email", re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("phone", re.compile(r"(?<![\w+])(?:\+|0)\d(?:[ ().-]{0,2}\d){8,}")),
+)
 # fields computed from a part's own values, added to its facts (and to its link facts)
 COMPUTED: dict[str, dict[str, Any]] = {
     "risk": {"severity_score": lambda p: max(
@@ -110,9 +119,10 @@ COMPUTED: dict[str, dict[str, Any]] = {
     "scoping_sector": {"division": lambda p: p.get("sector", "")[:3] or None},
     "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None,
                         "section": lambda p: (p.get("nace") or "")[:1] or None},
-    "financing": {"division": lambda p: (p.get("nace") or "")[:3] or None},
     "submission": {"start_year": lambda p: int(p["plan_period"]["start"][:4]),
                    "end_year": lambda p: int(p["plan_period"]["end"][:4])},
+    "free_text": {"contact_data": lambda p: next(
+        (name for name, pattern in CONTACT_DATA if pattern.search(p.get("text", ""))), None)},
     "mechanism": {"evidence_missing": lambda p: len(
         [k for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k)])},
 }
@@ -165,7 +175,7 @@ def _free_texts(node: Any, path: tuple[str | int, ...] = (), key: str = "") -> I
         for i, v in enumerate(node):
             yield from _free_texts(v, (*path, i), key)
     elif isinstance(node, str) and key in FREE_TEXT_FIELDS and node.strip():
-        yield {"kind": "free_text", "field": key, "text": node, "pointer": json_pointer(path)}
+        yield make_fact("free_text", path, {"field": key, "text": node})
 
 
 def _themed(document: dict[str, Any]) -> Iterator[Fact]:
