@@ -12,6 +12,7 @@ from .history import SqlAssessmentHistory
 from .reloading import ReloadingEngine
 from .rulefiles import load_rulebook
 from .settings import RulesSettings
+from .signals import CsvSignalRegister, NoSignalRegister
 
 
 def build_engine(settings: RulesSettings) -> DurableRulesEngine:
@@ -21,7 +22,9 @@ def build_engine(settings: RulesSettings) -> DurableRulesEngine:
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
     engine = ReloadingEngine(settings.rules_dir, metrics, settings.rules_reload_interval_s)
     history = SqlAssessmentHistory(Database(settings.database_url.get_secret_value()))
-    return RulesHandler(engine, history, metrics)
+    signals = (CsvSignalRegister(settings.signals_file) if settings.signals_file
+               else NoSignalRegister())
+    return RulesHandler(engine, history, metrics, signals)
 
 
 def main(settings: RulesSettings | None = None) -> None:

@@ -382,9 +382,9 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
     if c.op not in COMPARISONS:
         raise CompileError(f"'{c.op}' on {c.field} cannot take another field as its value "
                            "(comparisons and 'in' can)")
-    months = ref.plus.in_months if isinstance(ref.plus, Duration) and ref.plus.calendar else None
+    months = ref.offset.in_months if isinstance(ref.offset, Duration) and ref.offset.calendar else None
     if months is None:
-        plus = ref.plus.days if isinstance(ref.plus, Duration) else (ref.plus or 0)
+        plus = ref.offset.days if isinstance(ref.offset, Duration) else (ref.offset or 0)
         local = scope.need(kind, Derived(c.field, "n"))
 
         def side(op: str, missing_true: bool = False) -> dict[str, Any]:

@@ -63,14 +63,14 @@ def resolve(ref: Ref, fact: dict[str, Any], env: Env) -> Any:
         value = lookup(env[head], rest)
     else:
         value = lookup(fact, ref.field)
-    if value is MISSING or ref.plus is None or isinstance(value, list):
+    if value is MISSING or ref.offset is None or isinstance(value, list):
         return value
     day = as_date(value)
     if day is not None:
-        plus = ref.plus if isinstance(ref.plus, Duration) else Duration(days=int(ref.plus))
+        plus = ref.offset if isinstance(ref.offset, Duration) else Duration(days=int(ref.offset))
         return plus.after(day)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value + (ref.plus.days if isinstance(ref.plus, Duration) else ref.plus)
+        return value + (ref.offset.days if isinstance(ref.offset, Duration) else ref.offset)
     return MISSING
 
 

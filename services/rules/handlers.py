@@ -1,7 +1,7 @@
 """Rules: one `SubmissionAccepted` in, one `AssessmentCompleted` out."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 from pydantic import TypeAdapter
@@ -18,7 +18,8 @@ from services.shared.metrics import ServiceMetrics
 
 from .domain import as_of
 from .history import AssessmentHistory
-from .ports import Engine, EvaluationError
+from .ports import Engine, EvaluationError, SignalRegister
+from .signals import NoSignalRegister
 
 _ACCEPTED = TypeAdapter(SubmissionAccepted)
 _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
@@ -29,12 +30,16 @@ class RulesHandler:
     engine: Engine
     history: AssessmentHistory
     metrics: ServiceMetrics
+    # an unreadable register raises: the message is retried with backoff, as on a database error
+    signals: SignalRegister = field(default_factory=NoSignalRegister)
 
     def __call__(self, delivery: Delivery) -> Outcome:
         accepted = decode(_ACCEPTED, delivery, "submission.accepted")
         plan = accepted.plan
+        prior = replace(self.history.prior(plan), signals=self.signals.forwarded(
+            plan.company.company_id, plan.covenant.value))
         try:
-            findings = self.engine.evaluate(plan, self.history.prior(plan))
+            findings = self.engine.evaluate(plan, prior)
         except EvaluationError as e:
             raise PermanentFailure(str(e)) from None
         version = self.engine.ruleset_version

@@ -108,11 +108,18 @@ class Ref(Spec):
     number, or a duration for dates)."""
 
     field: str
-    plus: float | Duration | None = None
+    plus: float | Duration | Param | None = None
 
     @property
     def head(self) -> str:
         return self.field.split(".")[0]
+
+    @property
+    def offset(self) -> float | Duration | None:
+        """`plus`, once the rule has put in its parameter (`RuleSpec.value`)."""
+        if isinstance(self.plus, Param):
+            raise ValueError(f"{self.field}: parameter {self.plus.param} not put in")
+        return self.plus
 
 
 class Condition(Spec):
@@ -281,6 +288,10 @@ class RuleSpec(Spec):
         """A condition value with parameters resolved to their defaults."""
         if isinstance(raw, dict) and set(raw) == {"param"}:
             return self.parameters[raw["param"]]
+        if isinstance(raw, Ref) and isinstance(raw.plus, Param):
+            plus = self.parameters[raw.plus.param]
+            return raw.model_copy(update={"plus": Duration.model_validate(plus)
+                                          if isinstance(plus, dict) else plus})
         return raw
 
     def message_of(self, alternative: int) -> Localized:

@@ -22,6 +22,7 @@ cases fails.
 import copy
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.shared.contracts import PlanInvalid, validate_plan
 
 from .durable_engine import DurableRulesEngine
-from .history import Prior, StoredAssessment
+from .history import Prior, Signal, StoredAssessment
 from .rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook
 
 DELETE = "$delete"
@@ -76,11 +77,20 @@ class History(BaseModel):
     same_year: list[str] = Field(default_factory=list)
 
 
+class ForwardedSignal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    signal_ref: str
+    forwarded_on: date
+
+
 class Case(PlanSource):
     note: str = Field(min_length=1)
     rule: str
     expect: list[Expected]
     previous: Previous | None = None
+    signals: list[ForwardedSignal] = Field(
+        default_factory=list, description="signals the secretariat forwarded to the company")
     history: History | None = Field(
         None, description="what the history says; without it and without `previous` the "
         "history is unknown, as for a company checking its own plan")
@@ -193,8 +203,9 @@ def case_plan(rules_dir: Path, path: Path, source: PlanSource) -> Any:
 
 
 def case_prior(rules_dir: Path, path: Path, case: Case) -> Prior:
+    signals = tuple(Signal(s.signal_ref, s.forwarded_on.isoformat()) for s in case.signals)
     if case.previous is None and case.history is None:
-        return Prior()
+        return Prior(signals=signals)
     history = case.history or History(accepted_before=1)
     previous = None
     if case.previous is not None:
@@ -204,7 +215,8 @@ def case_prior(rules_dir: Path, path: Path, case: Case) -> Prior:
             plan.submission.submitted_at.isoformat(), plan.to_json_dict(),
             [{"finding_id": f.finding_id, "rule_id": f.rule, "severity": f.severity}
              for f in case.previous.findings])
-    return Prior(previous, history.same_year, history.accepted_before, known=True)
+    return Prior(previous, history.same_year, history.accepted_before, known=True,
+                 signals=signals)
 
 
 def apply(document: Any, pointer: str, value: Any) -> None:

@@ -41,6 +41,7 @@ from .language import (
     INSTRUMENTS,
     Duration,
     Join,
+    Param,
     Ref,
     RuleFile,
     RuleSpec,
@@ -281,6 +282,8 @@ def _unknown_placeholders(rule: RuleSpec) -> list[str]:
 def _unused_parameters(rule: RuleSpec) -> list[str]:
     used = {c.value["param"] for _, c in all_conditions(rule)
             if isinstance(c.value, dict) and "param" in c.value}
+    used |= {c.value.plus.param for _, c in all_conditions(rule)
+             if isinstance(c.value, Ref) and isinstance(c.value.plus, Param)}
     used |= {n.removeprefix("param.") for text in _messages(rule)
              for n in _PLACEHOLDER.findall(text.en) if n.startswith("param.")}
     return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]
