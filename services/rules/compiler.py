@@ -67,6 +67,7 @@ SUBMISSION = "submission"
 SUBMISSION_FIELDS = frozenset({"as_of", "reporting_year", "submitted_at", "plan_period.start",
                                "plan_period.end"})
 ESCALATION = "^"
+OUTCOME_KIND = "rule_outcome"  # whether each rule in force found something in this plan
 
 _COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
@@ -111,6 +112,7 @@ class CompiledRuleset:
     rules: dict[str, dict[str, Any]]  # engine rule name -> {"all": [...]}
     order: tuple[str, ...]  # the fact kinds its rules read, in the order to assert them
     derived: dict[str, frozenset["Derived"]] = field(default_factory=dict)  # kind -> fields
+    late: bool = False  # its rules read the other rules' outcomes: evaluated after them
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -124,13 +126,27 @@ def engine_rule(name: str) -> tuple[str, int, int | None]:
     return rule_id, alternative, int(index) if index else None
 
 
+def reads_outcomes(rule: RuleSpec) -> bool:
+    """Whether the rule reads this year's outcomes of the other rules (`rule_outcome`): it is
+    evaluated after them."""
+    return any(kind == OUTCOME_KIND for when in rule.matches
+               for kind in (when.subject, *(j.part for j in [*when.with_, *when.without])))
+
+
 def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[CompiledRuleset]:
-    chunks = [rules[i:i + MAX_RULES_PER_RULESET]
-              for i in range(0, len(rules), MAX_RULES_PER_RULESET)]
-    return [_ruleset(f"{covenant.value}-{i}", chunk) for i, chunk in enumerate(chunks)]
+    """The rulesets of a covenant: first those of the rules that read plan and reference data,
+    then those of the rules that read the others' outcomes (`CompiledRuleset.late`)."""
+    found = []
+    for late in (False, True):
+        phase = [r for r in rules if reads_outcomes(r) == late]
+        chunks = [phase[i:i + MAX_RULES_PER_RULESET]
+                  for i in range(0, len(phase), MAX_RULES_PER_RULESET)]
+        prefix = f"{covenant.value}-late" if late else covenant.value
+        found += [_ruleset(f"{prefix}-{i}", chunk, late) for i, chunk in enumerate(chunks)]
+    return found
 
 
-def _ruleset(name: str, rules: list[RuleSpec]) -> CompiledRuleset:
+def _ruleset(name: str, rules: list[RuleSpec], late: bool = False) -> CompiledRuleset:
     compiled: dict[str, dict[str, Any]] = {
         SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
     needs: dict[str, set[Derived]] = {}
@@ -138,7 +154,8 @@ def _ruleset(name: str, rules: list[RuleSpec]) -> CompiledRuleset:
         for engine_name, definition in compile_rule(rule, needs).items():
             compiled[engine_name] = definition
     derived = {kind: frozenset(names) for kind, names in needs.items()}
-    return CompiledRuleset(name, compiled, (SENTINEL_KIND, *assertion_order(rules)), derived)
+    return CompiledRuleset(name, compiled, (SENTINEL_KIND, *assertion_order(rules)), derived,
+                           late)
 
 
 def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
@@ -382,9 +399,10 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
     if c.op not in COMPARISONS:
         raise CompileError(f"'{c.op}' on {c.field} cannot take another field as its value "
                            "(comparisons and 'in' can)")
-    months = ref.offset.in_months if isinstance(ref.offset, Duration) and ref.offset.calendar else None
+    offset = ref.offset
+    months = offset.in_months if isinstance(offset, Duration) and offset.calendar else None
     if months is None:
-        plus = ref.offset.days if isinstance(ref.offset, Duration) else (ref.offset or 0)
+        plus = offset.days if isinstance(offset, Duration) else (offset or 0)
         local = scope.need(kind, Derived(c.field, "n"))
 
         def side(op: str, missing_true: bool = False) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any
 
 from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, validate_plan
 
+from .compiler import reads_outcomes
 from .domain import Match, as_of, finding_of, ordered
 from .durable_engine import DurableRulesEngine
 from .evaluator import all_hold
@@ -75,12 +76,20 @@ def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
 
 def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
                    prior: Prior | None = None) -> list[Finding]:
-    by_kind = grouped(engine.facts(plan, prior))
+    facts = engine.facts(plan, prior)
+    rules = [r for r in engine.rulebook.in_scope(plan.covenant) if r.in_force(as_of(plan))]
+    first = _read(plan, [r for r in rules if not reads_outcomes(r)], grouped(facts))
+    then = _read(plan, [r for r in rules if reads_outcomes(r)],
+                 grouped(facts + engine.outcome_facts(plan, first)))
+    return ordered(first + then)
+
+
+def _read(plan: PlanSubmission, rules: list[RuleSpec],
+          by_kind: dict[str, list[Fact]]) -> list[Finding]:
+    """The findings of the rules, read plainly on the facts."""
     submission = submission_values(plan)
     found = []
-    for rule in engine.rulebook.in_scope(plan.covenant):
-        if not rule.in_force(as_of(plan)):
-            continue
+    for rule in rules:
         for k, when in enumerate(rule.matches):
             for fact in subjects(rule, by_kind, k):
                 env = {"submission": submission, when.subject: fact}
@@ -93,7 +102,7 @@ def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
                     raised = _escalation(rule, k, fact, joined, by_kind, submission)
                     found.append(finding_of(Match(rule, fact, joined, raised, k),
                                             plan.submission.submission_id))
-    return ordered(found)
+    return found
 
 
 def _escalation(rule: RuleSpec, k: int, fact: Fact, joined: dict[str, Fact],

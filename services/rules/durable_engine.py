@@ -27,14 +27,24 @@ from services.shared.contracts import Covenant, Finding, PlanSubmission
 
 from .compiler import (
     MATCHED,
+    OUTCOME_KIND,
     SENTINEL_KIND,
     CompiledRuleset,
     Derived,
     compile_rulesets,
     engine_rule,
+    reads_outcomes,
 )
 from .domain import Match, RuleBook, as_of, finding_of, ordered
-from .facts import Fact, derive, measure_facts, plan_facts, prior_facts, submission_values
+from .facts import (
+    Fact,
+    derive,
+    measure_facts,
+    plan_facts,
+    prior_facts,
+    stamp,
+    submission_values,
+)
 from .history import Prior
 from .ports import EvaluationError
 
@@ -118,10 +128,25 @@ class DurableRulesEngine:
         facts = self.facts(plan, prior)
         run: tuple[str, list[Finding]] = (plan.submission.submission_id, [])
         with self._lock:
-            for ruleset in self._rulesets[plan.covenant]:
-                for batch in self.assertion_batches(ruleset, facts):
-                    self._assert_batch(ruleset, batch, run)
+            for late in (False, True):
+                if late:
+                    facts = facts + self.outcome_facts(plan, run[1])
+                for ruleset in self._rulesets[plan.covenant]:
+                    if ruleset.late == late:
+                        for batch in self.assertion_batches(ruleset, facts):
+                            self._assert_batch(ruleset, batch, run)
         return ordered(run[1])
+
+    def outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
+        """A `rule_outcome` fact per rule in force on the plan and evaluated first: whether it
+        found something (`fails`). Read by the rules evaluated after the others."""
+        failing = {f.rule_id for f in findings}
+        facts = [stamp({"kind": OUTCOME_KIND, "rule_id": r.id, "fails": r.id in failing,
+                        "pointer": ""}, as_of(plan), plan.covenant.value)
+                 for r in self.rulebook.in_scope(plan.covenant)
+                 if r.in_force(as_of(plan)) and not reads_outcomes(r)]
+        derive(facts, self._derived[plan.covenant], submission_values(plan))
+        return facts
 
     def _assert_batch(self, ruleset: CompiledRuleset, batch: list[Fact],
                       run: tuple[str, list[Finding]]) -> None:

@@ -21,7 +21,7 @@ from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
-from .compiler import FAR, LIST_SLOTS, NOTHING, Derived
+from .compiler import FAR, LIST_SLOTS, NOTHING, OUTCOME_KIND, Derived
 from .evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
 from .history import Prior
 from .language import Measure, RuleSpec
@@ -147,7 +147,7 @@ PRIOR_PARTS: dict[str, str] = {
 }
 PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year", "signal"}
 FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KINDS
-              | DERIVED_KINDS | {"measure", "free_text"})
+              | DERIVED_KINDS | {"measure", "free_text", OUTCOME_KIND})
 ENGINE_RESERVED = frozenset({"id", "sid"})
 
 

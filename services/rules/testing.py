@@ -20,6 +20,7 @@ cases fails.
 """
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.shared.contracts import PlanInvalid, validate_plan
 
+from .domain import RuleBook
 from .durable_engine import DurableRulesEngine
 from .history import Prior, Signal, StoredAssessment
 from .rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook
@@ -91,6 +93,9 @@ class Case(PlanSource):
     previous: Previous | None = None
     signals: list[ForwardedSignal] = Field(
         default_factory=list, description="signals the secretariat forwarded to the company")
+    parameters: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="rule id -> parameters that differ from the rule's "
+        "defaults in this case (a secretariat's setting, tested)")
     history: History | None = Field(
         None, description="what the history says; without it and without `previous` the "
         "history is unknown, as for a company checking its own plan")
@@ -141,14 +146,45 @@ class Report:
         return 1 - len(self.uncovered()) / len(self.rules) if self.rules else 0.0
 
 
+class CaseEngines:
+    """An engine per set of parameters the cases choose; the rule book's own for most."""
+
+    def __init__(self, rulebook: RuleBook):
+        self.rulebook = rulebook
+        self._engines: dict[str, DurableRulesEngine] = {"": DurableRulesEngine(rulebook)}
+
+    def for_case(self, case: Case) -> DurableRulesEngine:
+        key = json.dumps(case.parameters, sort_keys=True) if case.parameters else ""
+        if key not in self._engines:
+            self._engines[key] = DurableRulesEngine(with_parameters(self.rulebook,
+                                                                    case.parameters))
+        return self._engines[key]
+
+
+def with_parameters(rulebook: RuleBook, chosen: dict[str, dict[str, Any]]) -> RuleBook:
+    """The rule book with some rules' parameters set otherwise; only existing parameters."""
+    rules = rulebook.by_id()
+    for rule_id, values in chosen.items():
+        if rule_id not in rules or set(values) - set(rules[rule_id].parameters):
+            raise ValueError(f"{rule_id} has no parameter(s) {', '.join(sorted(values))}")
+    changed = tuple(r.model_copy(update={"parameters": {**r.parameters, **chosen[r.id]}})
+                    if r.id in chosen else r for r in rulebook.rules)
+    return dataclasses.replace(rulebook, rules=changed)
+
+
 def run_cases(rules_dir: Path) -> Report:
     rulebook = load_rulebook(rules_dir)
-    engine = DurableRulesEngine(rulebook)
+    engines = CaseEngines(rulebook)
     report = Report(rules=[r.id for r in rulebook.rules if not r.disabled],
                     disabled={r.id: r.disabled for r in rulebook.rules if r.disabled})
     known = set(rulebook.by_id())
     for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):
         for case in read_cases(path):
+            try:
+                engine = engines.for_case(case)
+            except ValueError as e:
+                report.outcomes.append(Outcome(path, case, str(e)))
+                continue
             report.outcomes.append(Outcome(path, case, _run(engine, known, rules_dir, path, case)))
     return report
 

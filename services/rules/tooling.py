@@ -68,6 +68,7 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "same_year": frozenset({"submission_id"}),
     "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
     "signal": frozenset({"signal_ref", "forwarded_on"}),
+    "rule_outcome": frozenset({"rule_id", "fails"}),
     "free_text": frozenset({"field", "text"}),
 }
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")

@@ -5,10 +5,9 @@ import uuid
 
 import pytest
 
-from services.rules.durable_engine import DurableRulesEngine
 from services.rules.history import SqlAssessmentHistory
 from services.rules.rulefiles import RuleFileError, load_rulebook
-from services.rules.testing import case_plan, read_cases, run_cases
+from services.rules.testing import CaseEngines, case_plan, read_cases, run_cases
 from services.shared.contracts import Finding, Localized, Reference, validate_plan
 from tests.support import ROOT
 
@@ -71,7 +70,7 @@ def store(database):
 def test_the_memory_cases_pass_with_the_previous_plan_in_the_store(store):
     """The cases that state a previous plan, with that plan recorded in and read back from
     SQLite and PostgreSQL instead of handed to the engine."""
-    engine = DurableRulesEngine(load_rulebook(RULES))
+    engines = CaseEngines(load_rulebook(RULES))
     checked = 0
     for path in sorted(RULES.glob("*.tests.yaml")):
         for case in [c for c in read_cases(path) if c.previous is not None]:
@@ -83,7 +82,7 @@ def test_the_memory_cases_pass_with_the_previous_plan_in_the_store(store):
             plan = _as_company(case_plan(RULES, path, case), company, renamed)
             store.record(previous, [_finding(f) for f in case.previous.findings], "rs-case")
             found = {(f.rule_id, f.pointers[0] if f.pointers else "")
-                     for f in engine.evaluate(plan, store.prior(plan))}
+                     for f in engines.for_case(case).evaluate(plan, store.prior(plan))}
             assert found == {(e.rule, e.pointer) for e in case.expect}, case.note
             checked += 1
     assert checked >= 8
