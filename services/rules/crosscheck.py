@@ -32,7 +32,7 @@ from .durable_engine import DurableRulesEngine
 from .evaluator import all_hold
 from .facts import Fact, grouped, submission_values
 from .history import Prior
-from .language import RuleSpec
+from .language import RuleSpec, add_months
 from .rulefiles import TESTS_SUFFIX
 from .testing import Case, PlanSource, apply, case_plan, case_prior, read_cases
 from .tooling import partners, subjects
@@ -53,15 +53,17 @@ def cross_check(engine: DurableRulesEngine,
     """Evaluate every plan both ways and record where the findings differ."""
     report = CrossCheck()
     for plan, prior in plans:
-        by_engine = {f.finding_id: f for f in engine.evaluate(plan, prior)}
-        by_reading = {f.finding_id: f for f in plain_findings(engine, plan, prior)}
+        # a finding is the same when its id (rule, parts, message) and its severity are
+        by_engine = {(f.finding_id, f.severity): f for f in engine.evaluate(plan, prior)}
+        by_reading = {(f.finding_id, f.severity): f
+                      for f in plain_findings(engine, plan, prior)}
         report.plans += 1
         report.findings += len(by_engine)
         report.fired.update(f.rule_id for f in by_engine.values())
         if by_engine.keys() != by_reading.keys():
             report.disagreements.append((plan.submission.submission_id, sorted(
-                (f.rule_id, tuple(f.pointers), "engine only" if i in by_engine
-                 else "reading only")
+                (f.rule_id, tuple(f.pointers), f"engine only ({f.severity.value})"
+                 if i in by_engine else f"reading only ({f.severity.value})")
                 for i, f in {**by_engine, **by_reading}.items()
                 if (i in by_engine) != (i in by_reading))))
     return report
@@ -174,23 +176,42 @@ def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHIFTS = (-400, -366, -31, -1, 1, 31, 366, 400)
+_MONTHS = (12, 18, 24, 36)  # the rules' calendar windows
 
 
 def change(document: Any, rng: random.Random) -> None:
-    """One random change to one value of the plan (never to its `submission` header)."""
+    """One random change to one value of the plan (never to its `submission` header): a value
+    removed, a flag flipped, a number moved by one or to 0, a list shortened, or a date moved,
+    often onto a boundary of the rules: the submission date, the day after it, or exactly a
+    window of months before it (end-of-month rule) and the day before that."""
     slots = [s for s in _slots(document) if s[2] != "submission"]
     parent, key, _ = rng.choice(slots)
     value = parent[key]
-    if isinstance(value, bool):
+    if isinstance(parent, dict) and rng.random() < 0.15:
+        del parent[key]
+    elif isinstance(value, bool):
         parent[key] = not value
     elif isinstance(value, int | float):
         parent[key] = rng.choice([0, value - 1, value + 1, value * 2])
     elif isinstance(value, str) and _DATE.fullmatch(value):
-        parent[key] = (date.fromisoformat(value) + timedelta(rng.choice(_SHIFTS))).isoformat()
+        parent[key] = rng.choice(_moved(value, _as_of(document))).isoformat()
     elif isinstance(value, list) and value:
         del value[rng.randrange(len(value))]
     elif isinstance(parent, dict):
         del parent[key]
+
+
+def _as_of(document: Any) -> date:
+    return date.fromisoformat(document["submission"]["submitted_at"][:10])
+
+
+def _moved(value: str, as_of: date) -> list[date]:
+    day = date.fromisoformat(value)
+    boundaries = [as_of, as_of + timedelta(1)]
+    for months in _MONTHS:
+        edge = add_months(as_of, -months)
+        boundaries += [edge, edge - timedelta(1)]
+    return [day + timedelta(shift) for shift in _SHIFTS] + boundaries
 
 
 def _slots(node: Any, top: str = "") -> Iterator[tuple[Any, Any, str]]:

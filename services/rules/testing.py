@@ -177,16 +177,24 @@ def run_cases(rules_dir: Path) -> Report:
     engines = CaseEngines(rulebook)
     report = Report(rules=[r.id for r in rulebook.rules if not r.disabled],
                     disabled={r.id: r.disabled for r in rulebook.rules if r.disabled})
-    known = set(rulebook.by_id())
-    for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):
-        for case in read_cases(path):
-            try:
-                engine = engines.for_case(case)
-            except ValueError as e:
-                report.outcomes.append(Outcome(path, case, str(e)))
-                continue
-            report.outcomes.append(Outcome(path, case, _run(engine, known, rules_dir, path, case)))
+    for path, case in all_cases(rules_dir):
+        report.outcomes.append(Outcome(path, case, check_case(engines, rules_dir, path, case)))
     return report
+
+
+def all_cases(rules_dir: Path) -> list[tuple[Path, Case]]:
+    """Every test case of the rules folder, with its file."""
+    return [(path, case) for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}"))
+            for case in read_cases(path)]
+
+
+def check_case(engines: CaseEngines, rules_dir: Path, path: Path, case: Case) -> str | None:
+    """What is wrong with the case's findings; None when they are exactly the expected."""
+    try:
+        engine = engines.for_case(case)
+    except ValueError as e:
+        return str(e)
+    return _run(engine, set(engines.rulebook.by_id()), rules_dir, path, case)
 
 
 def read_cases(path: Path) -> list[Case]:

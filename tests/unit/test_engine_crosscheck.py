@@ -45,6 +45,57 @@ def test_generated_plans_are_repeatable_and_valid():
     assert all(validate_plan(p) for p in first)
 
 
+def _shifted_references(monkeypatch):
+    ref = compiler._ref
+    monkeypatch.setattr(compiler, "_ref", lambda scope, kind, r, conv, op, plus, *rest: ref(
+        scope, kind, r, conv, op, plus + 1, *rest))
+
+
+def _engine_rules_dropped(monkeypatch, marker: str):
+    compile_rule = compiler.compile_rule
+    monkeypatch.setattr(compiler, "compile_rule", lambda rule, needs=None: {
+        name: c for name, c in compile_rule(rule, needs).items() if marker not in name})
+
+
+def _within_unbounded(monkeypatch):
+    condition = compiler._condition
+
+    def wrong(scope, kind, c, value):
+        compiled = condition(scope, kind, c, value)
+        return compiled["$and"][1] if c.op == "within" else compiled
+
+    monkeypatch.setattr(compiler, "_condition", wrong)
+
+
+def _intersects_as_first(monkeypatch):
+    condition = compiler._condition
+    monkeypatch.setattr(compiler, "_condition", lambda scope, kind, c, value: condition(
+        scope, kind, c.model_copy(update={"op": "contains"}), value[0])
+        if c.op == "intersects" else condition(scope, kind, c, value))
+
+
+def _slots_cut(monkeypatch):
+    monkeypatch.setattr(compiler, "LIST_SLOTS", 1)
+
+
+NEW_MISTAKES = {
+    "field comparisons shifted by one": _shifted_references,
+    "escalations ignored": lambda m: _engine_rules_dropped(m, compiler.ESCALATION),
+    "alternatives ignored": lambda m: _engine_rules_dropped(m, "|"),
+    "within without its lower bound": _within_unbounded,
+    "intersects read as contains the first value": _intersects_as_first,
+    "only the first value of a reference list": _slots_cut,
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(NEW_MISTAKES))
+def test_the_check_finds_a_mistake_in_each_construct_of_rule_language_2(monkeypatch, mistake):
+    NEW_MISTAKES[mistake](monkeypatch)
+    wrong = DurableRulesEngine(load_rulebook(RULES))
+    report = cross_check(wrong, generated_plans(RULES, 300, seed=20261201))
+    assert report.disagreements  # the seed is fixed: the same plans every run
+
+
 @pytest.mark.parametrize("mistake", ["off-by-one comparison", "absences ignored"])
 def test_the_check_finds_a_compiler_that_is_wrong(monkeypatch, mistake):
     if mistake == "off-by-one comparison":
