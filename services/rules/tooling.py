@@ -107,7 +107,8 @@ def _lint_file(path: Path, seen: dict[str, tuple[Path, int]]) -> list[LintError]
     except ValidationError as e:
         return [LintError(path, _line(tree, err["loc"]), f"{'/'.join(map(str, err['loc']))}: "
                           f"{err['msg']}") for err in e.errors()]
-    errors = []
+    errors = [LintError(path, line, f"'{key}' is given twice in one place (YAML keeps only the "
+                        "last)") for key, line in _repeated_keys(tree)]
     for i, rule in enumerate(rules):
         line = _line(tree, ("rules", i))
         if rule.id in seen:
@@ -117,6 +118,22 @@ def _lint_file(path: Path, seen: dict[str, tuple[Path, int]]) -> list[LintError]
         seen.setdefault(rule.id, (path, line))
         errors += [LintError(path, line, f"{rule.id}: {m}") for m in lint_rule(rule)]
     return errors
+
+
+def _repeated_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
+    """(key, line) of each key that a mapping in the tree holds more than once."""
+    found: list[tuple[str, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                found.append((key.value, key.start_mark.line + 1))
+            seen.add(key.value)
+            found += _repeated_keys(value)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found += _repeated_keys(item)
+    return found
 
 
 def lint_rule(rule: RuleSpec) -> list[str]:
@@ -195,7 +212,10 @@ def _type_problems(rule: RuleSpec) -> list[str]:
                 mine = field_type(kind, c.field)
                 if c.op in AGE_OPS and mine not in (None, "date"):
                     problems.append(f"{kind}: '{c.op}' needs a date, and {c.field} is a {mine}")
-                value = rule.value(c.value)
+                try:
+                    value = rule.value(c.value)
+                except KeyError:  # an unknown parameter: reported as not compiling
+                    continue
                 if not isinstance(value, Ref) or c.op == "in":
                     continue
                 head, _, rest = value.field.partition(".")

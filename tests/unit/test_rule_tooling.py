@@ -75,6 +75,18 @@ def test_lint_refuses_a_date_compared_with_a_number_and_date_operators_on_text(r
     ]
 
 
+def test_lint_names_a_key_given_twice(rules_copy):
+    path = rules_copy / "dd2-identify.yaml"
+    text = path.read_text().replace("      min_share_project_finance: 1.0\n",
+                                    "      min_share_project_finance: 1.0\n    parameters: {}\n", 1)
+    path.write_text(text)
+    line = text.splitlines().index("    parameters: {}") + 1
+    problems = [(e.line, e.message) for e in lint(rules_copy)]
+    assert problems[0] == (
+        line, "'parameters' is given twice in one place (YAML keeps only the last)")
+    assert any("min_share" in message for _, message in problems[1:])  # and what it lost
+
+
 def test_lint_reports_schema_errors_and_duplicate_ids_with_lines(rules_copy):
     (rules_copy / "extra.yaml").write_text((rules_copy / "dd6-remedy.yaml").read_text())
     (rules_copy / "zz-broken.yaml").write_text("rules:\n  - id: X-1\n    version: zero\n")
