@@ -321,3 +321,10 @@ def test_the_compiler_refuses_an_ordering_comparison_with_another_part_inside_an
     broken = rule.model_copy(update={"when": first.model_copy(update={"with_": [merged]})})
     with pytest.raises(compiler.CompileError, match="cannot stand in an `any`"):
         compiler.compile_rule(broken)
+
+
+def test_the_bare_engine_refuses_a_telephone_pattern_with_seven_optional_separators():
+    """Why contact data in free text is detected by the vocabulary, not by `matches`."""
+    _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 5 + ".*"}}}]})
+    with pytest.raises(Exception, match="50[1-4]"):
+        _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 7 + ".*"}}}]})
