@@ -326,5 +326,5 @@ def test_the_compiler_refuses_an_ordering_comparison_with_another_part_inside_an
 def test_the_bare_engine_refuses_a_telephone_pattern_with_seven_optional_separators():
     """Why contact data in free text is detected by the vocabulary, not by `matches`."""
     _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 5 + ".*"}}}]})
-    with pytest.raises(Exception, match="50[1-4]"):
+    with pytest.raises(Exception, match=r"50[1-4]"):
         _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 7 + ".*"}}}]})
