@@ -1,11 +1,13 @@
 """Compiles rules to durable-rules JSON rulesets (pure; no engine import).
 
-Every rule becomes one engine rule named by its id, and one more per escalation
-(`<id>^<n>`). The matched part is bound as `fact`, each `with` part under its alias, each
-`without` part as a negation (`<alias>_<i>$not`). Rules are split into rulesets of at most
-MAX_RULES_PER_RULESET (the engine fails beyond 64 pending matches per fact), and each ruleset
-knows which fact kinds it needs, which of them must be asserted first (negation is decided
-when the positive fact arrives), and which derived fields its conditions read.
+Every alternative of a rule becomes one engine rule, named by the rule id (`<id>|<k>` for the
+k-th alternative after the first), and one more per escalation (`...^<n>`). The matched part is
+bound as `fact`, each `with` part under its alias, each `without` part as a negation
+(`<alias>_<i>$not`). Rules are split into rulesets of at most MAX_RULES_PER_RULESET (the
+engine fails beyond 64 pending matches per fact), those that read the other rules' outcomes
+into rulesets evaluated last; each ruleset knows which fact kinds it needs, which of them must
+be asserted first (negation is decided when the positive fact arrives), and which derived
+fields its conditions read.
 
 Derived fields are how the engine compares what it cannot compare itself: the fact builder
 adds them, only where a compiled rule asks (`CompiledRuleset.derived`):
@@ -28,7 +30,8 @@ adds them, only where a compiled rule asks (`CompiledRuleset.derived`):
   `x in country.languages` is an equality with any slot (the engine's own list operators fail
   on references to another fact: see `tests/unit/test_rules_engine.py`).
 
-`Derived` declares each of them once: the compiler asks for them, `facts.derive` adds them.
+(The names above are how they appear in the engine; `Derived` declares each once: the compiler
+asks for them, `facts.derive` adds them, and a dot in a field's name becomes `·`.)
 """
 
 from dataclasses import dataclass, field
