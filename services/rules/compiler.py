@@ -34,6 +34,7 @@ adds them, only where a compiled rule asks (`CompiledRuleset.derived`):
 asks for them, `facts.derive` adds them, and a dot in a field's name becomes `·`.)
 """
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,7 @@ class Derived:
     missing: str = ""
     of_submission: bool = False
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """Its name in the engine."""
         prefix = "s__" if self.of_submission else ""

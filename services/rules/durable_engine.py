@@ -114,9 +114,8 @@ class DurableRulesEngine:
         reads = self._reads[plan.covenant]
         history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant.value)
                    if f["kind"] in reads]
-        document = plan.to_json_dict()
-        facts = [*plan_facts(plan, reads, document),
-                 *self.rulebook.reference.facts_for(plan, document), *history]
+        facts = plan_facts(plan, reads) + history
+        facts += self.rulebook.reference.facts_for(plan, facts)
         self.rulebook.reference.annotate(facts)
         submission = submission_values(plan)
         facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),
@@ -241,8 +240,9 @@ def _owner(fact: Fact) -> int | None:
 
 
 def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
-    shared = [f for f in facts if _owner(f) is None]
-    owned = [f for f in facts if _owner(f) is not None]
+    owners = [(f, _owner(f)) for f in facts]
+    shared = [f for f, owner in owners if owner is None]
+    owned = [(f, owner) for f, owner in owners if owner is not None]
     room = limit - len(shared)
     if not allowed:
         raise EvaluationError(
@@ -254,6 +254,6 @@ def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[l
             f"the engine's {limit:,} per state")
     count = -(-len(owned) * 5 // (room * 4))  # ceil, with 20% slack for uneven owners
     buckets: list[list[Fact]] = [[] for _ in range(count)]
-    for fact in owned:
-        buckets[_owner(fact) % count].append(fact)  # type: ignore[operator]
+    for fact, owner in owned:
+        buckets[owner % count].append(fact)
     return [shared + bucket for bucket in buckets if bucket]

@@ -11,10 +11,13 @@ like the engine's identity fields (`id`, `sid`) are renamed.
 """
 
 import re
+import types
+import typing
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
 from unidecode import unidecode
 
 from services.shared.contracts import PlanSubmission
@@ -128,14 +131,13 @@ COMPUTED: dict[str, dict[str, Any]] = {
 }
 # fields set from reference data (ReferenceData.annotate)
 ANNOTATED: dict[str, frozenset[str]] = {"financing": frozenset({"high_risk"})}
-# the plan's free text: one `free_text` fact per value of these fields, wherever they stand
-# (company contacts, the submission header and attachments excepted)
-FREE_TEXT_FIELDS = frozenset({
-    "description", "summary", "lessons_learned", "outcome", "method", "rationale",
-    "prioritisation_rationale", "collaboration_rationale", "response", "organisation",
-    "provider", "reason", "basis", "scheme", "source", "framework", "initiative", "partners",
-    "indicator", "oversight_body", "accountable_role", "owner_role", "project", "topic",
-})
+# the plan's free text: one `free_text` fact per text the contract leaves free (a string of up to
+# 100 characters or more with no pattern: descriptions, summaries, outcomes, rationales,
+# responses, ...), wherever it stands; the company part (with its contacts), the submission
+# header, the attachments and the published fields of production locations excepted
+FREE_TEXT_MIN_LENGTH = 100
+NOT_FREE_TEXT = frozenset({("ProductionLocation", f) for f in ("name", "address", "city",
+                                                                "region")})
 FREE_TEXT_SKIPPED = frozenset({"submission", "company", "attachments"})
 # parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
 PRIOR_PARTS: dict[str, str] = {
@@ -151,11 +153,9 @@ FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KIND
 ENGINE_RESERVED = frozenset({"id", "sid"})
 
 
-def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None,
-               document: dict[str, Any] | None = None) -> list[Fact]:
-    """The plan's facts, of the given kinds only (all kinds without `kinds`); `document` is the
-    plan as JSON, when the caller has it already."""
-    document = plan.to_json_dict() if document is None else document
+def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
+    """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
+    document = plan.to_json_dict()
     as_of = plan.submission.submitted_at.date()
     wanted = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
@@ -166,16 +166,61 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None,
     return [stamp(f, as_of, plan.covenant.value) for f in facts]
 
 
-def _free_texts(node: Any, path: tuple[str | int, ...] = (), key: str = "") -> Iterator[Fact]:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if not (path == () and k in FREE_TEXT_SKIPPED):
-                yield from _free_texts(v, (*path, k), k)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _free_texts(v, (*path, i), key)
-    elif isinstance(node, str) and key in FREE_TEXT_FIELDS and node.strip():
-        yield make_fact("free_text", path, {"field": key, "text": node})
+def _free_texts(document: dict[str, Any]) -> Iterator[Fact]:
+    for name, value in document.items():
+        if name not in FREE_TEXT_SKIPPED:
+            yield from _texts_in(value, _FREE_TEXT[PlanSubmission].get(name), (name,))
+
+
+def _texts_in(value: Any, shape: Any, path: tuple[str | int, ...]) -> Iterator[Fact]:
+    """The free texts in a value of the given shape (see `_free_text_shape`)."""
+    if shape is None or value is None:
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _texts_in(item, shape, (*path, i))
+    elif shape is str and isinstance(value, str) and value.strip():
+        yield make_fact("free_text", path, {"field": str(path[-1]), "text": value})
+    elif isinstance(shape, type) and isinstance(value, dict):
+        for name, inner in _FREE_TEXT[shape].items():
+            yield from _texts_in(value.get(name), inner, (*path, name))
+
+
+def _free_text_shape(annotation: Any, metadata: list[Any]) -> Any:
+    """`str` for free text, a model holding free text somewhere, or None; lists look inside."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        elif origin is list:
+            annotation, metadata = typing.get_args(annotation)[0], []
+        elif origin is typing.Annotated:
+            annotation, *extra = typing.get_args(annotation)
+            metadata = [*metadata, *extra]
+        else:
+            break
+    if annotation is str:
+        longest = max((getattr(m, "max_length", None) or 0 for m in metadata), default=0)
+        patterned = any(getattr(m, "pattern", None) for m in metadata)
+        return str if longest >= FREE_TEXT_MIN_LENGTH and not patterned else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        _learn(annotation)
+        return annotation if _FREE_TEXT[annotation] else None
+    return None
+
+
+def _learn(model: type[BaseModel]) -> None:
+    if model not in _FREE_TEXT:
+        _FREE_TEXT[model] = {}  # placeholder against cycles
+        shapes = {name: _free_text_shape(f.annotation, list(f.metadata))
+                  for name, f in model.model_fields.items()
+                  if (model.__name__, name) not in NOT_FREE_TEXT}
+        _FREE_TEXT[model] = {name: shape for name, shape in shapes.items() if shape}
+
+
+# model -> {field: its free-text shape}, for the models that hold free text
+_FREE_TEXT: dict[type[BaseModel], dict[str, Any]] = {}
+_learn(PlanSubmission)
 
 
 def _themed(document: dict[str, Any]) -> Iterator[Fact]:
@@ -212,23 +257,45 @@ def submission_values(plan: PlanSubmission) -> dict[str, Any]:
 
 def derive(facts: list[Fact], derived: dict[str, frozenset[Derived]],
            submission: dict[str, Any]) -> None:
-    """Adds, in place, the derived fields the compiled rules read, per kind."""
+    """Adds, in place, the derived fields the compiled rules read, per kind: each value is
+    converted once per fact (the submission's once per evaluation), then given every name
+    the rules ask it under."""
+    recipes = {kind: _recipe(wanted, submission) for kind, wanted in derived.items()}
     for fact in facts:
-        for d in derived.get(fact["kind"], ()):
-            raw = submission[d.field] if d.of_submission else lookup(fact, d.field)
-            if d.form == "slots":
-                values = raw if isinstance(raw, list) else []
-                if len(values) > LIST_SLOTS:
-                    raise ValueError(f"{fact['kind']}.{d.field} holds more than {LIST_SLOTS} "
-                                     "values")
-                fact.update({d.slot(i): values[i] if i < len(values) else NOTHING
-                             for i in range(LIST_SLOTS)})
-                continue
-            value = _form(raw, d.form, fact)
-            if value is not None:
-                fact[d.name] = value
-            elif d.missing:
-                fact[d.name] = -FAR if d.missing == "lo" else FAR
+        recipe = recipes.get(fact["kind"])
+        if recipe is None:
+            continue
+        constants, slots, conversions = recipe
+        fact.update(constants)
+        for d in slots:
+            values = lookup(fact, d.field)
+            values = values if isinstance(values, list) else []
+            if len(values) > LIST_SLOTS:
+                raise ValueError(f"{fact['kind']}.{d.field} holds more than {LIST_SLOTS} values")
+            fact.update({d.slot(i): values[i] if i < len(values) else NOTHING
+                         for i in range(LIST_SLOTS)})
+        for (field, form), variants in conversions.items():
+            value = _form(lookup(fact, field), form, fact)
+            for d in variants:
+                if value is not None:
+                    fact[d.name] = value
+                elif d.missing:
+                    fact[d.name] = -FAR if d.missing == "lo" else FAR
+
+
+Recipe = tuple[dict[str, Any], list[Derived], dict[tuple[str, str], list[Derived]]]
+
+
+def _recipe(wanted: frozenset[Derived], submission: dict[str, Any]) -> Recipe:
+    """(the submission's values, ready; the list slots; the conversions by field and form)."""
+    constants = {d.name: _form(submission[d.field], d.form, {}) for d in wanted
+                 if d.of_submission}
+    slots = [d for d in wanted if d.form == "slots"]
+    conversions: dict[tuple[str, str], list[Derived]] = {}
+    for d in wanted:
+        if not d.of_submission and d.form != "slots":
+            conversions.setdefault((d.field, d.form), []).append(d)
+    return constants, slots, conversions
 
 
 def _form(value: Any, form: str, fact: Fact) -> Any:
@@ -287,8 +354,7 @@ def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
-    fields = {k: _pruned(v) for k, v in part.items() if not _nested_parts(v)}
-    fields = {k: v for k, v in fields.items() if v not in ("", [], {})}
+    fields = _pruned({k: v for k, v in part.items() if not _nested_parts(v)})
     for name, compute in COMPUTED.get(kind, {}).items():
         value = compute(part)
         if value is not None:
@@ -302,12 +368,16 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> F
     return {**fields, "kind": kind, "pointer": json_pointer(path)}
 
 
-def _pruned(value: Any) -> Any:
-    """Nested objects without their empty texts and lists (so `missing` sees them too)."""
-    if not isinstance(value, dict):
-        return value
-    pruned = {k: _pruned(v) for k, v in value.items()}
-    return {k: v for k, v in pruned.items() if v not in ("", [], {})}
+def _pruned(node: dict[str, Any]) -> dict[str, Any]:
+    """The object without its empty texts, lists and objects, at any depth (so `missing` sees
+    them too)."""
+    found = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            value = _pruned(value)
+        if value != "" and value != [] and value != {}:
+            found[key] = value
+    return found
 
 
 def _nested_parts(value: Any) -> bool:
@@ -353,10 +423,15 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
     per measure, or one per group with `group_by`."""
     by_kind = grouped(facts)
     env: Env = {"submission": submission or {}}
+    populations: dict[str, list[Fact]] = {}  # several measures count the same parts
     found = []
     for rule in rules:
         for name, m in rule.measures():
-            population = [f for f in by_kind.get(m.of, []) if all_hold(rule, m.where, f, env)]
+            key = repr((m.of, m.where, rule.parameters if m.where else None))
+            if key not in populations:
+                populations[key] = [f for f in by_kind.get(m.of, [])
+                                    if all_hold(rule, m.where, f, env)]
+            population = populations[key]
             for group, members in _groups(m, population):
                 value = _measure(rule, m, members, env)
                 if value is None:
@@ -366,8 +441,8 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
                         else _collection_pointer(m.of)}
                 if group is not None:
                     fact["group"] = group
-                    fact["members"] = [f["pointer"] for f in members]
-                found.append(stamp(fact, as_of, members[0]["covenant"]))
+                if all_hold(rule, m.having, fact, env):
+                    found.append(stamp(fact, as_of, members[0]["covenant"]))
     return found
 
 

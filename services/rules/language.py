@@ -200,6 +200,9 @@ class Measure(Spec):
     max: str | None = None
     group_by: list[str] = Field(default_factory=list)
     normalise: bool = False
+    having: list[Test] = Field(
+        default_factory=list, description="conditions on `value`, `count` and `group` that a "
+        "group must meet to become a measure at all (fewer facts than testing them in `where`)")
 
     @model_validator(mode="after")
     def _one_quantity(self) -> "Measure":
@@ -348,6 +351,7 @@ def all_conditions(rule: RuleSpec) -> list[tuple[str, Condition]]:
         if when.measure:
             found += [(when.measure.of, c) for c in conditions(when.measure.where)]
             found += [(when.measure.of, c) for c in conditions(when.measure.share_where or [])]
+            found += [("measure", c) for c in conditions(when.measure.having)]
         for join in [*when.with_, *when.without, *(j for e in rule.escalate for j in e.with_)]:
             found += [(join.part, c) for c in conditions(join.where)]
             if join.measure:

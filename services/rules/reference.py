@@ -22,7 +22,7 @@ from .facts import Fact, stamp
 PROVENANCE = ("edition", "source", "licence", "is_fixture")
 FILES = ("country_indicators.csv", "dol_goods.csv", "covenant_calendar.csv",
          "nace_value_chains.csv", "high_risk_sectors.csv", "thresholds.yaml")
-# plan fields that hold country codes: the country facts of an evaluation are those it names
+# fields that hold country codes: the country facts of an evaluation are those its facts name
 COUNTRY_FIELDS = frozenset({"country", "countries", "origin_countries"})
 
 
@@ -42,10 +42,10 @@ class ReferenceData:
     def empty(cls) -> "ReferenceData":
         return cls({}, (), {}, ())
 
-    def facts_for(self, plan: PlanSubmission, document: dict[str, Any]) -> list[Fact]:
-        """The reference facts one plan needs (`document`: the plan as JSON)."""
+    def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact]) -> list[Fact]:
+        """The reference facts one plan needs: of the countries its facts name, and more."""
         as_of = plan.submission.submitted_at.date()
-        named = _countries_named(document)
+        named = countries_named(plan_facts)
         found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
         found += [dict(f) for f in self.dol_goods if f["country"] in named]
         entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))
@@ -115,12 +115,14 @@ def load_reference(folder: Path) -> ReferenceData:
                          sectors)
 
 
-def _countries_named(node: Any, key: str = "") -> set[str]:
-    if isinstance(node, dict):
-        return set().union(*(_countries_named(v, k) for k, v in node.items()))
-    if isinstance(node, list):
-        return set().union(*(_countries_named(v, key) for v in node))
-    return {node} if key in COUNTRY_FIELDS and isinstance(node, str) else set()
+def countries_named(facts: list[Fact]) -> set[str]:
+    """The country codes in the facts' country fields."""
+    found: set[str] = set()
+    for fact in facts:
+        for key in COUNTRY_FIELDS & fact.keys():
+            value = fact[key]
+            found.update(value if isinstance(value, list) else [value])
+    return found
 
 
 def main_languages(selection: dict[str, Any]) -> dict[str, list[str]]:

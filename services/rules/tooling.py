@@ -59,7 +59,7 @@ REFERENCE_FIELDS: dict[str, frozenset[str]] = {
     "dol_good": frozenset({"country", "good", "child_labour", "forced_labour", "edition"}),
     "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
     "nace_chain": frozenset({"financing_id", "nace", "client_ref", "value_chain"}),
-    "measure": frozenset({"rule", "value", "count", "group", "members"}),
+    "measure": frozenset({"rule", "value", "count", "group"}),
     "covenant_theme": frozenset({"theme"}),
     "chain_exposure": frozenset({"value_chain", "exposure_eur"}),
     "kpi_theme": frozenset({"kpi_id", "action_id", "theme"}),
