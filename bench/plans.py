@@ -64,4 +64,7 @@ def bank_plan(financings: int, clients: int = 2_000) -> PlanSubmission:
     ]
     for risk in plan["risk_assessment"]["risks"]:
         risk["client_refs"], risk["financing_ids"] = [], []
+    # a client-level risk over every client keeps the value-chain financings covered
+    plan["risk_assessment"]["risks"][0]["client_refs"] = [c["client_ref"] for c in
+                                                          plan["banking"]["clients"]]
     return validate_plan(plan)

@@ -354,7 +354,7 @@ def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
-    fields = _pruned({k: v for k, v in part.items() if not _nested_parts(v)})
+    fields = _pruned(part, nested_parts=False)
     for name, compute in COMPUTED.get(kind, {}).items():
         value = compute(part)
         if value is not None:
@@ -368,13 +368,16 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> F
     return {**fields, "kind": kind, "pointer": json_pointer(path)}
 
 
-def _pruned(node: dict[str, Any]) -> dict[str, Any]:
+def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
     """The object without its empty texts, lists and objects, at any depth (so `missing` sees
-    them too)."""
+    them too), and at the top without the lists of objects (`nested_parts=False`: those
+    become facts of their own)."""
     found = {}
     for key, value in node.items():
         if isinstance(value, dict):
             value = _pruned(value)
+        elif not nested_parts and _nested_parts(value):
+            continue
         if value != "" and value != [] and value != {}:
             found[key] = value
     return found

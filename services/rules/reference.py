@@ -62,11 +62,15 @@ class ReferenceData:
         """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
         in a high-risk sector, a country flagged for any theme, a named value chain, or
         project finance in Equator category A or B."""
+        sector: dict[str, bool] = {}  # NACE code -> in a high-risk sector
         for f in facts:
             if f["kind"] != "financing":
                 continue
+            nace = f.get("nace", "")
+            if nace not in sector:
+                sector[nace] = any(nace.startswith(p) for p in self.high_risk_sectors)
             f["high_risk"] = (
-                any(f.get("nace", "").startswith(p) for p in self.high_risk_sectors)
+                sector[nace]
                 or any(self.countries.get(c, {}).get("hr_any") for c in f.get("countries", []))
                 or bool(f.get("value_chains"))
                 or (f.get("type") == "project_finance" and f.get("ep_category") in ("A", "B")))
