@@ -267,11 +267,10 @@ def _rules_test(args: argparse.Namespace) -> int:
 def _rules_crosscheck(args: argparse.Namespace) -> int:
     from services.rules.crosscheck import case_plans, cross_check, generated_plans
     from services.rules.durable_engine import DurableRulesEngine
-    from services.rules.rulefiles import load_rulebook
 
     _quiet_logging()
     rules_dir = _rules_dir()
-    engine = DurableRulesEngine(load_rulebook(rules_dir))
+    engine = DurableRulesEngine.from_folder(rules_dir)
     ok = True
     for name, plans in (("test cases", case_plans(rules_dir)),
                         ("generated plans", generated_plans(rules_dir, args.plans, args.seed))):

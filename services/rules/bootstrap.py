@@ -10,13 +10,12 @@ from .durable_engine import DurableRulesEngine
 from .handlers import RulesHandler
 from .history import SqlAssessmentHistory
 from .reloading import ReloadingEngine
-from .rulefiles import load_rulebook
 from .settings import RulesSettings
 from .signals import CsvSignalRegister, NoSignalRegister
 
 
 def build_engine(settings: RulesSettings) -> DurableRulesEngine:
-    return DurableRulesEngine(load_rulebook(settings.rules_dir))
+    return DurableRulesEngine.from_folder(settings.rules_dir)
 
 
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:

@@ -18,6 +18,7 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import durable.engine as engine
@@ -47,6 +48,7 @@ from .facts import (
 )
 from .history import Prior
 from .ports import EvaluationError
+from .rulefiles import load_rulebook
 
 # durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException).
 # Smaller states also make the engine's id-hash collisions (below) rarer: for N facts split into
@@ -103,6 +105,11 @@ class DurableRulesEngine:
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
+
+    @classmethod
+    def from_folder(cls, rules_dir: Path) -> "DurableRulesEngine":
+        """The engine of a rules folder: its rule files and reference data."""
+        return cls(load_rulebook(rules_dir))
 
     @property
     def ruleset_version(self) -> str:

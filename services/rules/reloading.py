@@ -19,7 +19,7 @@ from services.shared.metrics import ServiceMetrics
 
 from .durable_engine import DurableRulesEngine
 from .history import Prior
-from .rulefiles import load_rulebook, version_of
+from .rulefiles import version_of
 
 log = structlog.get_logger()
 
@@ -31,7 +31,7 @@ class ReloadingEngine:
         self._metrics = metrics
         self._interval = interval
         self._clock = clock
-        self._engine = DurableRulesEngine(load_rulebook(rules_dir))
+        self._engine = DurableRulesEngine.from_folder(rules_dir)
         self._checked_at = clock()
         self._refused: str | None = None  # a version that failed to load
         metrics.ruleset_loaded.set(1)
@@ -57,7 +57,7 @@ class ReloadingEngine:
         if version in (self._engine.ruleset_version, self._refused):
             return
         try:
-            engine = DurableRulesEngine(load_rulebook(self._dir))
+            engine = DurableRulesEngine.from_folder(self._dir)
         except Exception as e:  # any broken edit: keep the last good rule set
             self._refused = version
             self._metrics.rule_reloads.labels("failed").inc()
