@@ -41,6 +41,15 @@ def test_invalid_example_reports_every_error_with_its_pointer_in_one_round():
     ]
 
 
+def test_duplicate_and_dangling_ids_cite_the_catalogue_rule_they_enforce():
+    with pytest.raises(PlanInvalid) as caught:
+        parse_plan(example(INVALID))
+    cited = {(e.code, e.rule_id) for e in caught.value.errors}
+    assert ("duplicate_id", "PROC-REFERENCES-RESOLVE") in cited
+    assert ("dangling_reference", "PROC-REFERENCES-RESOLVE") in cited
+    assert ("enum", None) in cited
+
+
 def test_error_messages_never_repeat_the_offending_value():
     secret = "Geheime Leverancier <script>"
     body = variant(TEXTILE, lambda d: d["company"].update(size_class=secret))

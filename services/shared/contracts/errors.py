@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class FieldError(BaseModel):
@@ -13,6 +13,8 @@ class FieldError(BaseModel):
     pointer: str
     code: str
     message: str
+    rule_id: str | None = Field(None, description="the catalogue rule the error enforces, "
+                                "where it is one (PROC-REFERENCES-RESOLVE)")
 
 
 def json_pointer(path: Iterable[str | int]) -> str:

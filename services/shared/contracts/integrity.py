@@ -13,6 +13,10 @@ from typing import Any
 from .errors import FieldError, json_pointer
 from .vocab import THEMES_BY_COVENANT, Covenant
 
+# the catalogue row these checks enforce (reference.md 5.2); its clause about the previous
+# plan needs the company's history and is the rules service's
+REFERENCES_RULE = "PROC-REFERENCES-RESOLVE"
+
 Path = tuple[str | int, ...]
 
 # collection name -> (pattern of the objects, their id field)
@@ -108,6 +112,7 @@ def _unique(document: Any, collection: str) -> Iterator[FieldError]:
                 code="duplicate_id",
                 message=f"{path[-1]} '{value}' is used twice; the first is at "
                 f"{json_pointer(first_seen[value])}",
+                rule_id=REFERENCES_RULE,
             )
         else:
             first_seen.setdefault(value, path)
@@ -125,6 +130,7 @@ def _references_resolve(document: Any, ids: dict[str, set[str]]) -> Iterator[Fie
                     pointer=json_pointer(path),
                     code="dangling_reference",
                     message=f"no {collection} with id '{value}' in this plan",
+                    rule_id=REFERENCES_RULE,
                 )
 
 
