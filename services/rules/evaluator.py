@@ -126,20 +126,27 @@ def _against_submission(op: str, day: date | None, value: Any, as_of: date) -> b
 
 
 def _against_field(c: Condition, v: Any, other: Any) -> bool:
+    """A comparison with another field's value: false when either side is missing or they
+    are not both dates or both numbers (`!=`: true)."""
     if c.op == "in":
         return v is not MISSING and isinstance(other, list) and v in other
-    if v is MISSING or other is MISSING:
+    mine, theirs = _comparable(v), _comparable(other)
+    if mine is None or theirs is None or isinstance(mine, date) != isinstance(theirs, date):
         return c.op == "!="
-    mine = as_date(v) if as_date(other) is not None or isinstance(other, date) else v
-    if isinstance(other, str):
-        other = as_date(other)
-    if mine is None or other is None or isinstance(mine, bool) or isinstance(other, bool):
-        return c.op == "!="
-    if c.op == "==":
-        return bool(mine == other)
-    if c.op == "!=":
-        return bool(mine != other)
-    return _compare(c.op, mine, other)
+    if c.op in ("==", "!="):
+        return (mine == theirs) == (c.op == "==")
+    return _compare(c.op, mine, theirs)
+
+
+def _comparable(value: Any) -> date | float | None:
+    """A date (from a date or its text) or a number; None for anything else."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        return as_date(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return None
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:
