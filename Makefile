@@ -33,7 +33,7 @@ lint: install
 
 schemas: install
 	$(BIN)/python -m services.shared.contracts.schemas contracts
-	$(BIN)/python -m services.rules.schema contracts
+	$(BIN)/python -m services.rules.tooling.schema contracts
 	$(BIN)/python -m services.shared.topology deploy/rabbitmq/definitions.json
 
 clean:

@@ -21,7 +21,8 @@ from collections.abc import Callable
 import durable.engine as engine
 
 from bench.plans import bank_plan, textile_plan
-from services.rules.durable_engine import DurableRulesEngine
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.factory import engine_from_folder
 from services.rules.settings import BUNDLED_RULES
 from services.shared.contracts import PlanSubmission
 from services.shared.logging import configure_logging
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0, help="runs per size (default: by size)")
     args = parser.parse_args()
     configure_logging("WARNING")
-    ours = DurableRulesEngine.from_folder(BUNDLED_RULES)
+    ours = engine_from_folder(BUNDLED_RULES)
     cases = [("textile", n, "locations", textile_plan(n)) for n in (50, 500, 5_000)]
     cases += [("banking", n, "financings", bank_plan(n)) for n in (20_000, 50_000)]
     print(f"{'plan':<28}{'ours p50':>10}{'ours p99':>10}{'bare p50':>10}{'bare p99':>10}"

@@ -13,7 +13,7 @@ NACE = ["C10.4", "C10.8", "B07.2", "C20.1", "F41.2", "G46.1", "H49.4", "K64.1"]
 
 
 def main_languages(country: str) -> list[str]:
-    from services.rules.reference import main_languages as cldr
+    from services.rules.adapters.reference_files import main_languages as cldr
     return cldr({"statuses": ["official", "de_facto_official"], "min_population_pct": 50})[country]
 
 

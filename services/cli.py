@@ -226,7 +226,7 @@ def _rules_dir() -> Path:
 
 
 def _rules_lint(args: argparse.Namespace) -> int:
-    from services.rules.tooling import lint
+    from services.rules.tooling.lint import lint
 
     errors = lint(_rules_dir())
     for error in errors:
@@ -236,7 +236,7 @@ def _rules_lint(args: argparse.Namespace) -> int:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
-    from services.rules.testing import run_cases
+    from services.rules.tooling.testing import run_cases
 
     report = run_cases(_rules_dir())
     for o in report.outcomes:
@@ -265,12 +265,12 @@ def _rules_test(args: argparse.Namespace) -> int:
 
 
 def _rules_crosscheck(args: argparse.Namespace) -> int:
-    from services.rules.crosscheck import case_plans, cross_check, generated_plans
-    from services.rules.durable_engine import DurableRulesEngine
+    from services.rules.factory import engine_from_folder
+    from services.rules.tooling.crosscheck import case_plans, cross_check, generated_plans
 
     _quiet_logging()
     rules_dir = _rules_dir()
-    engine = DurableRulesEngine.from_folder(rules_dir)
+    engine = engine_from_folder(rules_dir)
     ok = True
     for name, plans in (("test cases", case_plans(rules_dir)),
                         ("generated plans", generated_plans(rules_dir, args.plans, args.seed))):
@@ -287,7 +287,7 @@ def _rules_crosscheck(args: argparse.Namespace) -> int:
 def _rules_explain(args: argparse.Namespace) -> int:
     from services.rules.bootstrap import build_engine
     from services.rules.settings import RulesSettings
-    from services.rules.tooling import explain
+    from services.rules.tooling.explain import explain
 
     _quiet_logging()
     try:
@@ -302,8 +302,8 @@ def _rules_explain(args: argparse.Namespace) -> int:
 
 def _rules_diff(args: argparse.Namespace) -> int:
     from services.pipeline import plan_files
-    from services.rules.rulefiles import load_rulebook
-    from services.rules.tooling import diff, load_base, temporary_folder
+    from services.rules.factory import load_rulebook
+    from services.rules.tooling.diff import diff, load_base, temporary_folder
 
     _quiet_logging()
     with temporary_folder() as workdir:

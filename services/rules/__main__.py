@@ -1,3 +1,3 @@
-from .bootstrap import main
+from services.rules.bootstrap import main
 
 main()

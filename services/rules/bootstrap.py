@@ -2,24 +2,25 @@
 
 from prometheus_client import CollectorRegistry
 
+from services.rules.adapters.history import SqlAssessmentHistory
+from services.rules.adapters.reloading import ReloadingEngine
+from services.rules.adapters.signals import CsvSignalRegister, NoSignalRegister
+from services.rules.factory import engine_from_folder
+from services.rules.handlers import RulesHandler
+from services.rules.ports import RuleEngine
+from services.rules.settings import RulesSettings
 from services.shared.db import Database
 from services.shared.metrics import ServiceMetrics
 from services.shared.runner import run_service
 
-from .durable_engine import DurableRulesEngine
-from .handlers import RulesHandler
-from .history import SqlAssessmentHistory
-from .reloading import ReloadingEngine
-from .settings import RulesSettings
-from .signals import CsvSignalRegister, NoSignalRegister
 
-
-def build_engine(settings: RulesSettings) -> DurableRulesEngine:
-    return DurableRulesEngine.from_folder(settings.rules_dir)
+def build_engine(settings: RulesSettings) -> RuleEngine:
+    return engine_from_folder(settings.rules_dir)
 
 
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
-    engine = ReloadingEngine(settings.rules_dir, metrics, settings.rules_reload_interval_s)
+    engine = ReloadingEngine(settings.rules_dir, engine_from_folder, metrics,
+                             settings.rules_reload_interval_s)
     history = SqlAssessmentHistory(Database(settings.database_url.get_secret_value()))
     signals = (CsvSignalRegister(settings.signals_file) if settings.signals_file
                else NoSignalRegister())

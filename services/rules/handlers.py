@@ -6,6 +6,9 @@ from functools import partial
 
 from pydantic import TypeAdapter
 
+from services.rules.adapters.signals import NoSignalRegister
+from services.rules.core.domain import as_of
+from services.rules.ports import AssessmentHistory, Engine, EvaluationError, SignalRegister
 from services.shared.contracts import AssessmentCompleted, SubmissionAccepted
 from services.shared.messaging.handling import (
     Delivery,
@@ -15,11 +18,6 @@ from services.shared.messaging.handling import (
     decode,
 )
 from services.shared.metrics import ServiceMetrics
-
-from .domain import as_of
-from .history import AssessmentHistory
-from .ports import Engine, EvaluationError, SignalRegister
-from .signals import NoSignalRegister
 
 _ACCEPTED = TypeAdapter(SubmissionAccepted)
 _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")

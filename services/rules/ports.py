@@ -1,10 +1,12 @@
-"""What the rules service needs from the outside world."""
+"""What the rules service needs from the outside world, and what the tooling needs from an
+engine. Adapters implement these; the core and the tooling depend on them only."""
 
 from typing import Protocol
 
+from services.rules.core.domain import RuleBook
+from services.rules.core.facts import Fact
+from services.rules.core.prior import Prior, Signal
 from services.shared.contracts import Finding, PlanSubmission
-
-from .history import Prior, Signal
 
 
 class Engine(Protocol):
@@ -19,6 +21,18 @@ class Engine(Protocol):
         ...
 
 
+class RuleEngine(Engine, Protocol):
+    """An engine the policy tooling can look into: the rule book it runs, the facts it
+    evaluates a plan with, and the `rule_outcome` facts of a first pass's findings."""
+
+    @property
+    def rulebook(self) -> RuleBook: ...
+
+    def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]: ...
+
+    def outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]: ...
+
+
 class SignalRegister(Protocol):
     """The secretariat's register of signals (reports about listed locations) it forwarded to
     companies, for DD6-COVENANT-SIGNALS-FOLLOWED-UP."""
@@ -31,3 +45,11 @@ class SignalRegister(Protocol):
 
 class EvaluationError(Exception):
     """A rule or the engine failed on a plan. The message names the rule, never plan data."""
+
+
+class AssessmentHistory(Protocol):
+    def prior(self, plan: PlanSubmission) -> Prior: ...
+
+    def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
+        """Idempotent: recording the same submission again replaces it."""
+        ...

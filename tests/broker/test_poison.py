@@ -25,7 +25,7 @@ POISON = "POISON"
 # starts with POISON aborts the process, as a crash inside durable-rules would.
 CRASHING_RULES = f"""
 import os, sys
-from services.rules import durable_engine
+from services.rules.adapters import durable_engine
 real = durable_engine.DurableRulesEngine.evaluate
 def evaluate(self, plan, prior=None):
     if plan.company.legal_name.startswith({POISON!r}):

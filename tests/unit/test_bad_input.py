@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.ingest.adapters import SqlSubmissionLedger
 from services.ingest.handlers import IngestHandler
-from services.rules.rulefiles import RuleFileError, load_rulebook
+from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.shared.contracts import SubmissionRejected
 from services.shared.contracts.messages import MAX_ERRORS_CARRIED
 from services.shared.db import Database

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from services.rules import schema as rule_schema
+from services.rules.tooling import schema as rule_schema
 from services.shared.contracts import (
     PlanInvalid,
     content_digest,

@@ -3,11 +3,11 @@ test case and on 1,000 generated plans, and the check notices a compiler that is
 
 import pytest
 
-import services.rules.compiler as compiler
+import services.rules.core.compiler as compiler
 from services.cli import main
-from services.rules.crosscheck import case_plans, cross_check, generated_plans
-from services.rules.durable_engine import DurableRulesEngine
-from services.rules.rulefiles import load_rulebook
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.tooling.crosscheck import case_plans, cross_check, generated_plans
 from services.shared.contracts import validate_plan
 from tests.support import ROOT
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from services.rules.history import SqlAssessmentHistory
+from services.rules.adapters.history import SqlAssessmentHistory
 from services.shared.contracts import parse_plan
 from tests.support import TEXTILE, variant
 

@@ -3,12 +3,12 @@
 import pytest
 
 from bench.plans import bank_plan, textile_plan
-from services.rules import durable_engine
-from services.rules.domain import RuleBook
-from services.rules.durable_engine import DurableRulesEngine
-from services.rules.language import RuleSpec
+from services.rules.adapters import durable_engine
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.core.domain import RuleBook
+from services.rules.core.language import RuleSpec
 from services.rules.ports import EvaluationError
-from services.rules.rulefiles import load_rulebook
 from tests.support import ROOT
 
 
@@ -92,7 +92,7 @@ def test_the_bare_engine_fails_when_one_fact_meets_more_than_64_distinct_conditi
 
 
 def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(rulebook):
-    from services.rules.language import Condition
+    from services.rules.core.language import Condition
 
     base = rulebook.by_id()["DD1-BOARD-OVERSIGHT"]
     rules = tuple(

@@ -3,7 +3,8 @@ import shutil
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.rules.reloading import ReloadingEngine
+from services.rules.adapters.reloading import ReloadingEngine
+from services.rules.factory import engine_from_folder
 from services.shared.contracts import parse_plan
 from services.shared.metrics import ServiceMetrics
 from tests.support import ROOT, TEXTILE, example
@@ -23,7 +24,8 @@ def setup(tmp_path):
     shutil.copytree(ROOT / "rules", rules)
     clock = Clock()
     metrics = ServiceMetrics.create("rules", CollectorRegistry())
-    return rules, clock, metrics, ReloadingEngine(rules, metrics, interval=2.0, clock=clock)
+    return rules, clock, metrics, ReloadingEngine(rules, engine_from_folder, metrics, interval=2.0,
+                                                    clock=clock)
 
 
 def rule_ids(engine):

@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
-from services.rules.history import SqlAssessmentHistory
-from services.rules.rulefiles import RuleFileError, load_rulebook
-from services.rules.testing import (
+from services.rules.adapters.history import SqlAssessmentHistory
+from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
+from services.rules.tooling.testing import (
     CaseEngines,
     all_cases,
     case_plan,

@@ -5,9 +5,11 @@ import shutil
 import pytest
 
 from services.cli import main
-from services.rules.durable_engine import DurableRulesEngine
-from services.rules.rulefiles import load_rulebook
-from services.rules.tooling import diff, explain, lint
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.tooling.diff import diff
+from services.rules.tooling.explain import explain
+from services.rules.tooling.lint import lint
 from services.shared.contracts import parse_plan
 from tests.support import EXAMPLES, ROOT, TEXTILE, example
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from services.rules import compiler, durable_engine
-from services.rules.compiler import assertion_order
-from services.rules.domain import RuleBook
-from services.rules.durable_engine import DurableRulesEngine
-from services.rules.facts import make_fact
+from services.rules.adapters import durable_engine
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
+from services.rules.core import compiler
+from services.rules.core.compiler import assertion_order
+from services.rules.core.domain import RuleBook
+from services.rules.core.facts import make_fact
 from services.rules.ports import EvaluationError
-from services.rules.rulefiles import RuleFileError, load_rulebook
 from services.shared.contracts import parse_plan
 from tests.support import BANKING, ROOT, TEXTILE, example, variant
 

@@ -8,11 +8,12 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.rules.durable_engine import DurableRulesEngine
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.history import NoHistory
+from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.adapters.signals import CsvSignalRegister, NoSignalRegister
+from services.rules.core.prior import Signal
 from services.rules.handlers import RulesHandler
-from services.rules.history import NoHistory, Signal
-from services.rules.rulefiles import load_rulebook
-from services.rules.signals import CsvSignalRegister, NoSignalRegister
 from services.shared.contracts import SubmissionAccepted, validate_plan
 from services.shared.messaging.handling import Delivery
 from services.shared.metrics import ServiceMetrics

@@ -38,9 +38,7 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.shared.contracts import Covenant
-
-from .language import (
+from services.rules.core.language import (
     COMPARISONS,
     AllOf,
     AnyOf,
@@ -54,6 +52,7 @@ from .language import (
     measure_name,
     parse_own_name,
 )
+from services.shared.contracts import Covenant
 
 MAX_RULES_PER_RULESET = 24
 MATCHED = "fact"

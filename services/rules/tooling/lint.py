@@ -3,28 +3,18 @@
 (Running the test cases is `testing.py`.)"""
 
 import re
-import subprocess
-import tarfile
-import tempfile
 import types
 import typing
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ValidationError
 
-from services.shared.contracts import PlanInvalid, PlanSubmission, parse_plan
-
-from .compiler import CompileError, compile_rule
-from .domain import RuleBook, as_of
-from .durable_engine import DurableRulesEngine
-from .evaluator import MISSING, all_hold, holds, lookup
-from .facts import (
+from services.rules.core.compiler import CompileError, compile_rule
+from services.rules.core.facts import (
     ANNOTATED,
     COMPUTED,
     LINKS,
@@ -32,24 +22,19 @@ from .facts import (
     PARTS,
     PRIOR_PARTS,
     PROJECTIONS,
-    Fact,
-    grouped,
-    submission_values,
 )
-from .history import Prior
-from .language import (
+from services.rules.core.language import (
     INSTRUMENTS,
     Duration,
-    Join,
     Param,
     Ref,
     RuleFile,
     RuleSpec,
     all_conditions,
     conditions,
-    measure_name,
 )
-from .rulefiles import load_rulebook, rule_files
+from services.rules.factory import rule_files
+from services.shared.contracts import PlanSubmission
 
 COMMON_FIELDS = frozenset({"kind", "pointer", "as_of", "as_of_day", "covenant"})
 REFERENCE_FIELDS: dict[str, frozenset[str]] = {
@@ -381,169 +366,3 @@ def _line(tree: yaml.Node | None, loc: tuple[Any, ...]) -> int:
         else:
             node = None
     return node.start_mark.line + 1 if node is not None else line
-
-
-# --- explain ------------------------------------------------------------------------------
-
-def explain(engine: DurableRulesEngine, plan: PlanSubmission, rule_id: str,
-            prior: Prior | None = None) -> list[str]:
-    """Why the rule did or did not fire on the plan, one line per candidate part."""
-    rule = engine.rulebook.by_id().get(rule_id)
-    if rule is None:
-        return [f"there is no rule {rule_id}"]
-    if rule.disabled:
-        return [f"{rule_id} is disabled: {rule.disabled}"]
-    if plan.covenant not in rule.scope:
-        return [f"{rule_id} does not apply to the {plan.covenant.value} covenant (scope: "
-                f"{', '.join(c.value for c in rule.scope)})"]
-    window = _outside_window(rule, plan)
-    if window:
-        return [window]
-    by_kind = grouped(engine.facts(plan, prior))
-    submission = submission_values(plan)
-    lines = []
-    for k, when in enumerate(rule.matches):
-        heading = [f"alternative {k + 1} of {len(rule.matches)}:"] if len(rule.matches) > 1 else []
-        candidates = subjects(rule, by_kind, k)
-        if not candidates:
-            what = ("no value could be computed" if when.subject == "measure"
-                    else f"the plan has no {when.subject}")
-            lines += [*heading, f"{rule_id} did not fire: {what}"]
-            continue
-        lines += heading + [_explain_one(rule, k, fact, by_kind, submission)
-                            for fact in candidates]
-    fired = [f for f in engine.evaluate(plan, prior) if f.rule_id == rule_id]
-    lines.append(f"the engine reported {len(fired)} finding(s) for {rule_id}")
-    lines += [f"{', '.join(f.pointers)}: severity raised to {f.severity.value}: "
-              f"{f.severity_reason.en}" for f in fired if f.severity_reason]
-    return lines
-
-
-def subjects(rule: RuleSpec, by_kind: dict[str, list[Fact]], alternative: int = 0) -> list[Fact]:
-    """The facts an alternative's subject can match (for a measuring rule: its own measure)."""
-    when = rule.matches[alternative]
-    return [f for f in by_kind.get(when.subject, [])
-            if not when.measure or f.get("rule") == rule.own_name(alternative)]
-
-
-def _outside_window(rule: RuleSpec, plan: PlanSubmission) -> str | None:
-    if rule.in_force(as_of(plan)):
-        return None
-    if rule.effective_from and as_of(plan) < rule.effective_from:
-        return f"{rule.id} did not fire: it takes effect on {rule.effective_from}"
-    return f"{rule.id} did not fire: it ended on {rule.effective_to}"
-
-
-def _explain_one(rule: RuleSpec, k: int, fact: Fact, by_kind: dict[str, list[Fact]],
-                 submission: dict[str, Any]) -> str:
-    when = rule.matches[k]
-    where = fact["pointer"] or when.subject
-    env = {"submission": submission, when.subject: fact}
-    for i, test in enumerate(when.where, start=1):
-        if not holds(rule, test, fact, env):
-            return (f"{where}: not fired: `where` condition {i} is false: "
-                    f"{_describe(rule, test, fact)}")
-    joined: dict[str, Fact] = {}
-    for join in when.with_:
-        partner = partners(rule, join, fact, joined, by_kind, submission, k)
-        if not partner:
-            return f"{where}: not fired: no {join.part} {_join_text(join)} passes its conditions"
-        joined[join.alias] = partner[0]
-    for i, join in enumerate(when.without, start=1):
-        present = partners(rule, join, fact, joined, by_kind, submission, k)
-        if present:
-            return (f"{where}: not fired: `without` {i} finds a {join.part} at "
-                    f"{present[0]['pointer']}")
-    return f"{where}: FIRES (every condition holds, every absence confirmed)"
-
-
-def partners(rule: RuleSpec, join: Join, fact: Fact, joined: dict[str, Fact],
-             by_kind: dict[str, list[Fact]], submission: dict[str, Any] | None = None,
-             alternative: int = 0) -> list[Fact]:
-    """The facts that can stand for a joined part, given the matched part and the parts
-    joined before it."""
-    def ours(name: str) -> Any:
-        head, _, field = name.partition(".")
-        if field and head in joined:
-            return lookup(joined[head], field)
-        return lookup(fact, name)
-
-    env = {"submission": submission or {}, rule.matches[alternative].subject: fact, **joined}
-    measure = measure_name(rule.own_name(alternative), join.alias) if join.measure else None
-    return [f for f in by_kind.get(join.part, [])
-            if (measure is None or f.get("rule") == measure)
-            and all(lookup(f, theirs) == ours(o) and ours(o) is not MISSING
-                    for theirs, o in join.join.items())
-            and all_hold(rule, join.where, f, env)]
-
-
-def _join_text(join: Join) -> str:
-    pairs = ", ".join(f"{t} = {o}" for t, o in join.join.items())
-    return f"with {pairs}" if pairs else "at all"
-
-
-def _describe(rule: RuleSpec, test: Any, fact: Fact) -> str:
-    parts = []
-    for c in conditions([test]):
-        actual = lookup(fact, c.field)
-        shown = "missing" if actual is MISSING else repr(actual)
-        value = rule.value(c.value)
-        if isinstance(value, Ref):
-            plus = "" if value.plus is None else f" + {_plus_text(value.plus)}"
-            wanted = f" the value of {value.field}{plus}"
-        else:
-            wanted = "" if value is None else f" {value!r}"
-        parts.append(f"{c.field} {c.op}{wanted} (here: {shown})")
-    return "; ".join(parts)
-
-
-def _plus_text(plus: Any) -> str:
-    if isinstance(plus, Duration):
-        return ", ".join(f"{n} {unit}" for unit, n in plus.model_dump().items() if n)
-    return str(plus)
-
-
-# --- diff ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class PlanDiff:
-    plan: str
-    appeared: list[str]
-    disappeared: list[str]
-
-
-def diff(base: RuleBook, head: RuleBook, plans: list[Path]) -> list[PlanDiff]:
-    before, after = DurableRulesEngine(base), DurableRulesEngine(head)
-    result = []
-    for path in plans:
-        try:
-            plan = parse_plan(path.read_bytes())
-        except PlanInvalid:
-            continue
-        old = set(_keys(before, plan))
-        new = set(_keys(after, plan))
-        result.append(PlanDiff(str(path), sorted(new - old), sorted(old - new)))
-    return result
-
-
-def _keys(engine: DurableRulesEngine, plan: PlanSubmission) -> Iterator[str]:
-    for f in engine.evaluate(plan):
-        yield f"[{f.severity.value}] {f.rule_id} {', '.join(f.pointers)}"
-
-
-def load_base(base: str, rules_dir: Path, workdir: Path) -> RuleBook:
-    """The rule set at a folder, or at a git ref of the repository that holds `rules_dir`."""
-    if Path(base).is_dir():
-        return load_rulebook(Path(base))
-    top = subprocess.run(["git", "-C", str(rules_dir), "rev-parse", "--show-toplevel"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    relative = rules_dir.resolve().relative_to(Path(top).resolve()).as_posix()
-    archive = subprocess.run(["git", "-C", top, "archive", "--format=tar", base, relative],
-                             capture_output=True, check=True).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
-        tar.extractall(workdir, filter="data")
-    return load_rulebook(workdir / relative)
-
-
-def temporary_folder() -> tempfile.TemporaryDirectory[str]:
-    return tempfile.TemporaryDirectory(prefix="covenant-rules-")

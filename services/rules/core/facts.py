@@ -20,14 +20,13 @@ from typing import Any
 from pydantic import BaseModel
 from unidecode import unidecode
 
+from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, OUTCOME_KIND, Derived
+from services.rules.core.evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
+from services.rules.core.language import Measure, RuleSpec
+from services.rules.core.prior import Prior
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
-
-from .compiler import FAR, LIST_SLOTS, NOTHING, OUTCOME_KIND, Derived
-from .evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
-from .history import Prior
-from .language import Measure, RuleSpec
 
 Fact = dict[str, Any]
 

@@ -14,24 +14,25 @@ from pathlib import Path
 
 import structlog
 
+from services.rules.adapters.rulefiles import version_of
+from services.rules.core.prior import Prior
+from services.rules.ports import RuleEngine
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.metrics import ServiceMetrics
-
-from .durable_engine import DurableRulesEngine
-from .history import Prior
-from .rulefiles import version_of
 
 log = structlog.get_logger()
 
 
 class ReloadingEngine:
-    def __init__(self, rules_dir: Path, metrics: ServiceMetrics, interval: float = 2.0,
+    def __init__(self, rules_dir: Path, build: Callable[[Path], RuleEngine],
+                 metrics: ServiceMetrics, interval: float = 2.0,
                  clock: Callable[[], float] = time.monotonic):
+        self._build = build
         self._dir = rules_dir
         self._metrics = metrics
         self._interval = interval
         self._clock = clock
-        self._engine = DurableRulesEngine.from_folder(rules_dir)
+        self._engine = build(rules_dir)
         self._checked_at = clock()
         self._refused: str | None = None  # a version that failed to load
         metrics.ruleset_loaded.set(1)
@@ -57,7 +58,7 @@ class ReloadingEngine:
         if version in (self._engine.ruleset_version, self._refused):
             return
         try:
-            engine = DurableRulesEngine.from_folder(self._dir)
+            engine = self._build(self._dir)
         except Exception as e:  # any broken edit: keep the last good rule set
             self._refused = version
             self._metrics.rule_reloads.labels("failed").inc()

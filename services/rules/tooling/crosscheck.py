@@ -24,18 +24,24 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.rules.core.compiler import reads_outcomes
+from services.rules.core.domain import Match, as_of, finding_of, ordered
+from services.rules.core.evaluator import all_hold
+from services.rules.core.facts import Fact, grouped, submission_values
+from services.rules.core.language import RuleSpec, add_months
+from services.rules.core.prior import Prior
+from services.rules.factory import TESTS_SUFFIX
+from services.rules.ports import RuleEngine
+from services.rules.tooling.explain import partners, subjects
+from services.rules.tooling.testing import (
+    Case,
+    PlanSource,
+    apply,
+    case_plan,
+    case_prior,
+    read_cases,
+)
 from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, validate_plan
-
-from .compiler import reads_outcomes
-from .domain import Match, as_of, finding_of, ordered
-from .durable_engine import DurableRulesEngine
-from .evaluator import all_hold
-from .facts import Fact, grouped, submission_values
-from .history import Prior
-from .language import RuleSpec, add_months
-from .rulefiles import TESTS_SUFFIX
-from .testing import Case, PlanSource, apply, case_plan, case_prior, read_cases
-from .tooling import partners, subjects
 
 
 @dataclass
@@ -48,7 +54,7 @@ class CrossCheck:
         default_factory=list)
 
 
-def cross_check(engine: DurableRulesEngine,
+def cross_check(engine: RuleEngine,
                 plans: Iterable[tuple[PlanSubmission, Prior]]) -> CrossCheck:
     """Evaluate every plan both ways and record where the findings differ."""
     report = CrossCheck()
@@ -76,7 +82,7 @@ def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
             yield validate_plan(case_plan(rules_dir, path, case)), case_prior(rules_dir, path, case)
 
 
-def plain_findings(engine: DurableRulesEngine, plan: PlanSubmission,
+def plain_findings(engine: RuleEngine, plan: PlanSubmission,
                    prior: Prior | None = None) -> list[Finding]:
     facts = engine.facts(plan, prior)
     rules = [r for r in engine.rulebook.in_scope(plan.covenant) if r.in_force(as_of(plan))]

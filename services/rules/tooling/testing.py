@@ -30,12 +30,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.rules.core.domain import RuleBook
+from services.rules.core.prior import Prior, Signal, StoredAssessment
+from services.rules.factory import TESTS_SUFFIX, RuleFileError, engine_for, load_rulebook
+from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanInvalid, validate_plan
-
-from .domain import RuleBook
-from .durable_engine import DurableRulesEngine
-from .history import Prior, Signal, StoredAssessment
-from .rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook
 
 DELETE = "$delete"
 
@@ -151,12 +150,12 @@ class CaseEngines:
 
     def __init__(self, rulebook: RuleBook):
         self.rulebook = rulebook
-        self._engines: dict[str, DurableRulesEngine] = {"": DurableRulesEngine(rulebook)}
+        self._engines: dict[str, RuleEngine] = {"": engine_for(rulebook)}
 
-    def for_case(self, case: Case) -> DurableRulesEngine:
+    def for_case(self, case: Case) -> RuleEngine:
         key = json.dumps(case.parameters, sort_keys=True) if case.parameters else ""
         if key not in self._engines:
-            self._engines[key] = DurableRulesEngine(with_parameters(self.rulebook,
+            self._engines[key] = engine_for(with_parameters(self.rulebook,
                                                                     case.parameters))
         return self._engines[key]
 
@@ -204,7 +203,7 @@ def read_cases(path: Path) -> list[Case]:
         raise RuleFileError(f"{path}: {e}") from None
 
 
-def _run(engine: DurableRulesEngine, known: set[str], rules_dir: Path, path: Path,
+def _run(engine: RuleEngine, known: set[str], rules_dir: Path, path: Path,
          case: Case) -> str | None:
     unknown = {case.rule, *(e.rule for e in case.expect)} - known
     if unknown:

@@ -18,15 +18,12 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import durable.engine as engine
 import structlog
 
-from services.shared.contracts import Covenant, Finding, PlanSubmission
-
-from .compiler import (
+from services.rules.core.compiler import (
     MATCHED,
     OUTCOME_KIND,
     SENTINEL_KIND,
@@ -36,8 +33,8 @@ from .compiler import (
     engine_rule,
     reads_outcomes,
 )
-from .domain import Match, RuleBook, as_of, finding_of, ordered
-from .facts import (
+from services.rules.core.domain import Match, RuleBook, as_of, finding_of, ordered
+from services.rules.core.facts import (
     Fact,
     derive,
     measure_facts,
@@ -46,9 +43,9 @@ from .facts import (
     stamp,
     submission_values,
 )
-from .history import Prior
-from .ports import EvaluationError
-from .rulefiles import load_rulebook
+from services.rules.core.prior import Prior
+from services.rules.ports import EvaluationError
+from services.shared.contracts import Covenant, Finding, PlanSubmission
 
 # durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException).
 # Smaller states also make the engine's id-hash collisions (below) rarer: for N facts split into
@@ -105,11 +102,6 @@ class DurableRulesEngine:
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
-
-    @classmethod
-    def from_folder(cls, rules_dir: Path) -> "DurableRulesEngine":
-        """The engine of a rules folder: its rule files and reference data."""
-        return cls(load_rulebook(rules_dir))
 
     @property
     def ruleset_version(self) -> str:

@@ -8,11 +8,12 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from .compiler import CompileError, compile_rule
-from .domain import RuleBook
-from .facts import FACT_KINDS
-from .language import RuleFile, RuleSpec
-from .reference import ReferenceDataError, load_reference
+from services.rules.adapters.reference_files import load_reference
+from services.rules.core.compiler import CompileError, compile_rule
+from services.rules.core.domain import RuleBook
+from services.rules.core.facts import FACT_KINDS
+from services.rules.core.language import RuleFile, RuleSpec
+from services.rules.core.reference import ReferenceDataError
 
 TESTS_SUFFIX = ".tests.yaml"
 

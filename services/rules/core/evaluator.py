@@ -8,7 +8,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from .language import AllOf, AnyOf, Condition, Duration, Ref, RuleSpec, Test
+from services.rules.core.language import AllOf, AnyOf, Condition, Duration, Ref, RuleSpec, Test
 
 MISSING = object()
 # names a condition can refer to: "submission" -> its values, a part name or alias -> its fact

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from services.rules.core.language import Escalation, RuleSpec
+from services.rules.core.reference import ReferenceData
 from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission
-
-from .language import Escalation, RuleSpec
-from .reference import ReferenceData
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 

@@ -7,7 +7,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from .history import Signal
+from services.rules.core.prior import Signal
 
 COLUMNS = ("company_id", "covenant", "signal_ref", "forwarded_on")
 

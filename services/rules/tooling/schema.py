@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from .language import RuleFile
+from services.rules.core.language import RuleFile
 
 NAME = "rule-file.schema.json"
 

@@ -8,51 +8,11 @@ PostgreSQL when DATABASE_URL says so.
 """
 
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
+from services.rules.core.prior import Prior, StoredAssessment
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.db import Database
-
-
-@dataclass(frozen=True)
-class StoredAssessment:
-    submission_id: str
-    reporting_year: int
-    submitted_at: str
-    plan: dict[str, Any]
-    findings: list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Signal:
-    """A report about a listed location that the secretariat forwarded to the company."""
-
-    signal_ref: str
-    forwarded_on: str  # YYYY-MM-DD
-
-
-@dataclass(frozen=True)
-class Prior:
-    """What is known of the company's earlier plans. `known` is False where there is no
-    history to ask (a company running `covenant check`): rules about history then stay quiet
-    instead of assuming there were no earlier plans."""
-
-    previous: StoredAssessment | None = None
-    same_year: list[str] = field(default_factory=list)  # other accepted submission ids
-    accepted_before: int = 0
-    known: bool = False
-    signals: tuple[Signal, ...] = ()  # forwarded to the company by the secretariat
-
-
-class AssessmentHistory(Protocol):
-    def prior(self, plan: PlanSubmission) -> Prior: ...
-
-    def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
-        """Idempotent: recording the same submission again replaces it."""
-        ...
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rules_assessments (

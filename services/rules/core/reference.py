@@ -1,0 +1,96 @@
+"""Reference data the rules join with: country risk flags and main languages, the US DoL list
+of goods, the covenant calendar, NACE codes to value chains and high-risk sectors; and the
+reference facts one plan needs. Read by `adapters/reference_files.py`."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.rules.core.facts import Fact, stamp
+from services.shared.contracts import PlanSubmission
+from services.shared.contracts.vocab import THEMES_BY_COVENANT
+
+# fields that hold country codes: the country facts of an evaluation are those its facts name
+COUNTRY_FIELDS = frozenset({"country", "countries", "origin_countries"})
+
+
+class ReferenceDataError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    countries: dict[str, Fact]  # ISO code -> its indicators, risk flags and main languages
+    dol_goods: tuple[Fact, ...]
+    calendar: dict[tuple[str, int], Fact]
+    nace_chains: tuple[tuple[str, str], ...]  # (NACE prefix, value chain)
+    high_risk_sectors: tuple[str, ...] = ()  # NACE prefixes
+
+    @classmethod
+    def empty(cls) -> "ReferenceData":
+        return cls({}, (), {}, ())
+
+    def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact]) -> list[Fact]:
+        """The reference facts one plan needs: of the countries its facts name, and more."""
+        as_of = plan.submission.submitted_at.date()
+        named = countries_named(plan_facts)
+        found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
+        found += [dict(f) for f in self.dol_goods if f["country"] in named]
+        entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))
+        if entry:
+            days_late = (as_of - date.fromisoformat(entry["due_on"])).days - entry["grace_days"]
+            found.append({**entry, "days_late": days_late})
+        found += self._chains(plan)
+        found += [{"kind": "covenant_theme", "theme": t, "pointer": "/textile/themes"}
+                  for t in sorted(THEMES_BY_COVENANT[plan.covenant]) if plan.textile]
+        found += self._chain_exposures(plan)
+        return [stamp(f, as_of, plan.covenant.value) for f in found]
+
+    def annotate(self, facts: list[Fact]) -> None:
+        """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
+        in a high-risk sector, a country flagged for any theme, a named value chain, or
+        project finance in Equator category A or B."""
+        sector: dict[str, bool] = {}  # NACE code -> in a high-risk sector
+        for f in facts:
+            if f["kind"] != "financing":
+                continue
+            nace = f.get("nace", "")
+            if nace not in sector:
+                sector[nace] = any(nace.startswith(p) for p in self.high_risk_sectors)
+            f["high_risk"] = (
+                sector[nace]
+                or any(self.countries.get(c, {}).get("hr_any") for c in f.get("countries", []))
+                or bool(f.get("value_chains"))
+                or (f.get("type") == "project_finance" and f.get("ep_category") in ("A", "B")))
+
+    def _chain_exposures(self, plan: PlanSubmission) -> list[Fact]:
+        """The bank's exposure per value chain named on its financings (one fact per chain)."""
+        if not plan.banking:
+            return []
+        exposure: dict[str, float] = {}
+        for f in plan.banking.financings:
+            for chain in f.value_chains:
+                exposure[chain.value] = exposure.get(chain.value, 0.0) + f.amount_eur
+        return [{"kind": "chain_exposure", "value_chain": chain, "exposure_eur": amount,
+                 "pointer": "/banking/financings"} for chain, amount in sorted(exposure.items())]
+
+    def _chains(self, plan: PlanSubmission) -> list[Fact]:
+        """A `nace_chain` fact per financing whose NACE code falls in a mapped value chain."""
+        if not plan.banking:
+            return []
+        return [
+            {"kind": "nace_chain", "financing_id": f.financing_id, "nace": f.nace,
+             "client_ref": f.client_ref, "value_chain": chain,
+             "pointer": f"/banking/financings/{i}"}
+            for i, f in enumerate(plan.banking.financings)
+            for prefix, chain in self.nace_chains if f.nace.startswith(prefix)
+        ]
+
+
+def countries_named(facts: list[Fact]) -> set[str]:
+    """The country codes in the facts' country fields."""
+    found: set[str] = set()
+    for fact in facts:
+        for key in COUNTRY_FIELDS & fact.keys():
+            value = fact[key]
+            found.update(value if isinstance(value, list) else [value])
+    return found

@@ -1,0 +1,22 @@
+"""The one place engines are built, for the service, the CLI, the tests and the tools: the rule
+book of a rules folder (rule files and reference data) and the durable-rules engine for it.
+Tooling and tests reach the adapters through here and the ports, never directly."""
+
+from pathlib import Path
+
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook, rule_files
+from services.rules.core.domain import RuleBook
+
+__all__ = ["TESTS_SUFFIX", "RuleFileError", "engine_for", "engine_from_folder", "load_rulebook",
+           "rule_files"]
+
+
+def engine_for(rulebook: RuleBook) -> DurableRulesEngine:
+    """An engine for a rule book already loaded (or changed, as the rule-case runner does)."""
+    return DurableRulesEngine(rulebook)
+
+
+def engine_from_folder(rules_dir: Path) -> DurableRulesEngine:
+    """The engine for the rules folder's rule files and reference data."""
+    return DurableRulesEngine(load_rulebook(rules_dir))
