@@ -7,7 +7,7 @@ import pytest
 
 from services.rules.core.compiler import MONTH
 from services.rules.core.evaluator import month_key
-from services.rules.core.language import add_months
+from services.rules.core.values import add_months
 
 DAYS = [date(2019, 1, 25) + timedelta(d) for d in range(0, 70)] + \
        [date(2020, 1, 25) + timedelta(d) for d in range(0, 70)] + \

@@ -4,6 +4,7 @@ test case and on 1,000 generated plans, and the check notices a compiler that is
 import pytest
 
 import services.rules.core.compiler as compiler
+import services.rules.core.operators as operators
 from services.cli import main
 from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.rulefiles import load_rulebook
@@ -99,7 +100,7 @@ def test_the_check_finds_a_mistake_in_each_construct_of_rule_language_2(monkeypa
 @pytest.mark.parametrize("mistake", ["off-by-one comparison", "absences ignored"])
 def test_the_check_finds_a_compiler_that_is_wrong(monkeypatch, mistake):
     if mistake == "off-by-one comparison":
-        monkeypatch.setitem(compiler._COMPARISONS, ">", "$gte")
+        monkeypatch.setitem(operators.ENGINE_COMPARISONS, ">", "$gte")
     else:
         compile_rule = compiler.compile_rule
 
@@ -119,6 +120,6 @@ def test_covenant_rules_crosscheck_reports_agreement_and_disagreement(monkeypatc
     out = capsys.readouterr().out
     assert "generated plans: 50 plans" in out and "disagreement" in out
     assert "engine only" not in out
-    monkeypatch.setitem(compiler._COMPARISONS, ">", "$gte")
+    monkeypatch.setitem(operators.ENGINE_COMPARISONS, ">", "$gte")
     assert main(["rules", "crosscheck", "--plans", "50"]) == 1
     assert ": engine only" in capsys.readouterr().out

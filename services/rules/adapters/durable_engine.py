@@ -44,6 +44,7 @@ from services.rules.core.facts import (
     submission_values,
 )
 from services.rules.core.prior import Prior
+from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer
 from services.rules.ports import EvaluationError
 from services.shared.contracts import Covenant, Finding, PlanSubmission
 
@@ -222,8 +223,7 @@ def _ignore(c: Any) -> None:
 # negates a financing-owned kind from a subject that is not one (an absence must be decided
 # where all candidates are): `splittable` checks it per ruleset. A subject present in every
 # state may fire once per state; findings are deduplicated by their id.
-SHARD_ROOT = "/banking/financings/"
-SHARDABLE_KINDS = frozenset({"financing", "financing_chain", "financing_country", "nace_chain"})
+SHARD_ROOT = collection_pointer("financing") + "/"
 
 
 def splittable(rules: list[Any]) -> bool:

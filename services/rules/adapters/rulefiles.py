@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from services.rules.adapters.reference_files import load_reference
 from services.rules.core.compiler import CompileError, compile_rule
 from services.rules.core.domain import RuleBook
-from services.rules.core.facts import FACT_KINDS
 from services.rules.core.language import RuleFile, RuleSpec
 from services.rules.core.reference import ReferenceDataError
+from services.rules.core.vocabulary import FACT_KINDS
 
 TESTS_SUFFIX = ".tests.yaml"
 

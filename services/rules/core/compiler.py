@@ -39,7 +39,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.rules.core.language import (
-    COMPARISONS,
     AllOf,
     AnyOf,
     Condition,
@@ -52,6 +51,16 @@ from services.rules.core.language import (
     measure_name,
     parse_own_name,
 )
+from services.rules.core.operators import (
+    COMPARISONS,
+    ENGINE_COMPARISONS,
+    MONTH,
+    OPERATORS,
+    CompileError,
+    all_of,
+    any_of,
+    missing,
+)
 from services.shared.contracts import Covenant
 
 MAX_RULES_PER_RULESET = 24
@@ -61,7 +70,6 @@ MATCHED = "fact"
 # state kills the process (free(): invalid pointer); with one handled fact both are fine.
 SENTINEL_RULE = "_evaluation"
 SENTINEL_KIND = "evaluation"
-MONTH = 32  # month-key units per calendar month
 FAR = 10**12  # stands for a missing value in a comparison with another field
 NOTHING = "\u0001"  # stands for a missing join key or an empty list slot: equals no value
 LIST_SLOTS = 8  # CLDR gives a country at most 4 main languages; the engine refuses a pattern
@@ -71,12 +79,6 @@ SUBMISSION_FIELDS = frozenset({"as_of", "reporting_year", "submitted_at", "plan_
                                "plan_period.end"})
 ESCALATION = "^"
 OUTCOME_KIND = "rule_outcome"  # whether each rule in force found something in this plan
-
-_COMPARISONS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
-
-
-class CompileError(ValueError):
-    pass
 
 
 def flat(name: str) -> str:
@@ -235,7 +237,7 @@ def _patterns(rule: RuleSpec, own: str, when: Match, needs: dict[str, set[Derive
         terms.append({"rule": own})
     terms += _effective(rule)
     terms += [_test(scope, subject, t) for t in [*when.where, *extra_where]]
-    patterns: list[dict[str, Any]] = [{MATCHED: _and(terms)}]
+    patterns: list[dict[str, Any]] = [{MATCHED: all_of(terms)}]
     for join in [*when.with_, *extra_with]:
         scope.current = join.alias
         patterns.append({join.alias: _join(scope, join)})
@@ -262,23 +264,9 @@ def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     for theirs, ours in sorted(join.join.items()):
         alias, kind, name = _other(scope, ours) or (MATCHED, scope.subject, ours)
         terms.append({theirs: {alias: scope.need(kind, Derived(name, "k"))}})
-    pattern = _and(terms + [_test(scope, join.part, t) for t in join.where])
+    pattern = all_of(terms + [_test(scope, join.part, t) for t in join.where])
     _check_or(scope, pattern)
     return pattern
-
-
-def _and(terms: list[dict[str, Any]]) -> dict[str, Any]:
-    return _group("$and", terms)
-
-
-def _or(terms: list[dict[str, Any]]) -> dict[str, Any]:
-    return _group("$or", terms)
-
-
-def _group(op: str, terms: list[dict[str, Any]]) -> dict[str, Any]:
-    """`op` over the terms, nested groups of the same `op` merged into it."""
-    flat_terms = [t for term in terms for t in (term[op] if set(term) == {op} else [term])]
-    return flat_terms[0] if len(flat_terms) == 1 else {op: flat_terms}
 
 
 _ORDERINGS = frozenset({"$lt", "$lte", "$gt", "$gte", "$neq"})
@@ -314,9 +302,9 @@ def _refers_to_another_part(scope: _Scope, expression: Any) -> bool:
 def _test(scope: _Scope, kind: str, test: Test) -> dict[str, Any]:
     match test:
         case AllOf(all=tests):
-            return _and([_test(scope, kind, t) for t in tests])
+            return all_of([_test(scope, kind, t) for t in tests])
         case AnyOf(any=tests):
-            return _or([_test(scope, kind, t) for t in tests])
+            return any_of([_test(scope, kind, t) for t in tests])
         case Condition():
             value = scope.rule.value(test.value)
             if isinstance(value, Ref):
@@ -325,73 +313,20 @@ def _test(scope: _Scope, kind: str, test: Test) -> dict[str, Any]:
     raise CompileError(f"{scope.rule.id}: unknown test {test!r}")
 
 
-def _missing(field: str) -> dict[str, Any]:
-    return {"$nex": {field: 1}}
+@dataclass(frozen=True)
+class _Site:
+    """A condition's field in a pattern (operators.Site)."""
+
+    scope: _Scope
+    kind: str
+    field: str
+
+    def derived(self, form: str) -> str:
+        return self.scope.need(self.kind, Derived(self.field, form))
 
 
 def _condition(scope: _Scope, kind: str, c: Condition, value: Any) -> dict[str, Any]:
-    f = c.field
-    match c.op:
-        case "==":
-            return {f: value}
-        case "!=":  # a missing field is "not equal" too; the engine's $neq alone skips it
-            return _or([{"$neq": {f: value}}, _missing(f)])
-        case "<" | "<=" | ">" | ">=":
-            return {_COMPARISONS[c.op]: {f: value}}
-        case "in":
-            return _or([{f: v} for v in _values(c, value)])
-        case "not_in":
-            return _or([_and([{"$neq": {f: v}} for v in _values(c, value)]), _missing(f)])
-        case "missing":
-            return _missing(f)
-        case "present":
-            return {"$ex": {f: 1}}
-        case "contains":
-            return {"$iany": {f: {"$i": value}}}
-        case "lacks":
-            return _or([_missing(f), {"$iall": {f: {"$neq": {"$i": value}}}}])
-        case "lacks_any":
-            return _or([_missing(f), *({"$iall": {f: {"$neq": {"$i": v}}}}
-                                       for v in _values(c, value))])
-        case "intersects":
-            return {"$iany": {f: _or([{"$i": v} for v in _values(c, value)])}}
-        case "disjoint":
-            return _or([_missing(f), {"$iall": {f: _and([{"$neq": {"$i": v}}
-                                                          for v in _values(c, value)])}}])
-        case "subset_of":
-            return _or([_missing(f), {"$iall": {f: _or([{"$i": v}
-                                                        for v in _values(c, value)])}}])
-        case "superset_of":
-            return _and([{"$iany": {f: {"$i": v}}} for v in _values(c, value)])
-        case "matches":
-            return {"$mt": {f: value}}
-        case "older_than":
-            age, limit = _age(scope, kind, c, value)
-            return {"$gt": {age: limit}}
-        case "within":
-            age, limit = _age(scope, kind, c, value)
-            days = scope.need(kind, Derived(f, "age_days"))
-            return _and([{"$gte": {days: 0}}, {"$lte": {age: limit}}])
-        case "in_future":
-            return {"$lt": {scope.need(kind, Derived(f, "age_days")): 0}}
-    raise CompileError(f"unknown operator {c.op}")
-
-
-def _age(scope: _Scope, kind: str, c: Condition, value: Any) -> tuple[str, int]:
-    """The derived age field and the limit in its units for `older_than` / `within`."""
-    try:
-        duration = Duration.model_validate(value)
-    except ValueError:
-        raise CompileError(f"'{c.op}' on {c.field} needs days, months or years") from None
-    if duration.calendar:
-        return scope.need(kind, Derived(c.field, "age_mk")), MONTH * duration.in_months
-    return scope.need(kind, Derived(c.field, "age_days")), duration.days
-
-
-def _values(c: Condition, value: Any) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        raise CompileError(f"'{c.op}' on {c.field} needs a non-empty list of values")
-    return value
+    return OPERATORS[c.op].compile(_Site(scope, kind, c.field), value)
 
 
 # --- comparisons between two fields ----------------------------------------------------------
@@ -409,7 +344,7 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
         local = scope.need(kind, Derived(c.field, "n"))
 
         def side(op: str, missing_true: bool = False) -> dict[str, Any]:
-            return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "n", op, plus,
+            return {ENGINE_COMPARISONS[op]: {local: _ref(scope, kind, ref, "n", op, plus,
                                                    missing_true)}}
     else:
         plus = MONTH * months
@@ -418,14 +353,14 @@ def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[st
             # D1 <= D2 + N months: D1__mk <= D2__mk + 32N; D1 >= D2 + N: D1__mke >= ...
             conv = "mk" if op in ("<=", ">") else "mke"
             local = scope.need(kind, Derived(c.field, conv))
-            return {_COMPARISONS[op]: {local: _ref(scope, kind, ref, "mk", op, plus,
+            return {ENGINE_COMPARISONS[op]: {local: _ref(scope, kind, ref, "mk", op, plus,
                                                    missing_true)}}
 
     match c.op:
         case "==":
-            return _and([side("<="), side(">=")])
+            return all_of([side("<="), side(">=")])
         case "!=":  # true when either side is missing
-            return _or([_missing(scope.need(kind, Derived(c.field, "n"))), side("<", True),
+            return any_of([missing(scope.need(kind, Derived(c.field, "n"))), side("<", True),
                         side(">", True)])
     return side(c.op)
 
@@ -476,4 +411,4 @@ def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any
     alias, other_kind, name = other
     slots = Derived(name, "slots")
     scope.need(other_kind, slots)
-    return _or([{c.field: {alias: slots.slot(i)}} for i in range(LIST_SLOTS)])
+    return any_of([{c.field: {alias: slots.slot(i)}} for i in range(LIST_SLOTS)])

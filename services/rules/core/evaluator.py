@@ -1,46 +1,19 @@
 """The plain meaning of the rule language's conditions, written independently of the compiled
 engine conditions: used to compute measures, to explain a decision, and to cross-check the
-engine. Dates are compared as dates and moved with `language.add_months`, never through the
+engine. Dates are compared as dates and moved with `values.add_months`, never through the
 engine's day numbers or month keys."""
 
-import calendar
-import re
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from services.rules.core.language import AllOf, AnyOf, Condition, Duration, Ref, RuleSpec, Test
+from services.rules.core.language import AllOf, AnyOf, Condition, Ref, RuleSpec, Test
+from services.rules.core.operators import OPERATORS
+from services.rules.core.values import MISSING, Duration, as_date, lookup, month_key
 
-MISSING = object()
+__all__ = ["MISSING", "Env", "all_hold", "as_date", "holds", "lookup", "month_key", "resolve"]
+
 # names a condition can refer to: "submission" -> its values, a part name or alias -> its fact
 Env = dict[str, Any]
-
-
-def lookup(fact: dict[str, Any], field: str) -> Any:
-    """The value at a dotted path, or MISSING."""
-    node: Any = fact
-    for part in field.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return MISSING
-        node = node[part]
-    return node
-
-
-def as_date(value: Any) -> date | None:
-    """A date written `YYYY-MM-DD` (or the local date of a timestamp), else None."""
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10]) if len(value) == 10 else \
-            datetime.fromisoformat(value).date()
-    except ValueError:
-        return None
-
-
-def month_key(day: date, end_of_month: bool = False) -> int:
-    """(12 * year + month) * 32 + day, the last day of a month counting as 31 when asked: the
-    engine's representation of dates for calendar-month comparisons (see compiler.py)."""
-    last = calendar.monthrange(day.year, day.month)[1] == day.day
-    return (day.year * 12 + day.month) * 32 + (31 if end_of_month and last else day.day)
 
 
 def holds(rule: RuleSpec, test: Test, fact: dict[str, Any], env: Env | None = None) -> bool:
@@ -76,53 +49,9 @@ def resolve(ref: Ref, fact: dict[str, Any], env: Env) -> Any:
 
 def condition_holds(c: Condition, value: Any, fact: dict[str, Any], env: Env) -> bool:
     v = lookup(fact, c.field)
-    present = v is not MISSING
     if isinstance(value, Ref):
         return _against_field(c, v, resolve(value, fact, env))
-    match c.op:
-        case "==":
-            return present and v == value
-        case "!=":
-            return not present or v != value
-        case "<" | "<=" | ">" | ">=":
-            return present and _compare(c.op, v, value)
-        case "in":
-            return present and v in value
-        case "not_in":
-            return not present or v not in value
-        case "missing":
-            return not present
-        case "present":
-            return present
-        case "contains":
-            return present and isinstance(v, list) and value in v
-        case "lacks":
-            return not present or (isinstance(v, list) and value not in v)
-        case "lacks_any":
-            return not present or (isinstance(v, list) and any(x not in v for x in value))
-        case "intersects":
-            return present and isinstance(v, list) and bool(set(v) & set(value))
-        case "disjoint":
-            return not present or (isinstance(v, list) and not set(v) & set(value))
-        case "subset_of":
-            return not present or (isinstance(v, list) and set(v) <= set(value))
-        case "superset_of":
-            return present and isinstance(v, list) and set(v) >= set(value)
-        case "matches":
-            return present and isinstance(v, str) and re.fullmatch(value, v) is not None
-        case "older_than" | "within" | "in_future":
-            return _against_submission(c.op, as_date(v), value, date.fromisoformat(
-                fact["as_of"]))
-    raise ValueError(c.op)
-
-
-def _against_submission(op: str, day: date | None, value: Any, as_of: date) -> bool:
-    if day is None:
-        return False
-    if op == "in_future":
-        return day > as_of
-    limit = Duration.model_validate(value).after(day)
-    return as_of > limit if op == "older_than" else day <= as_of <= limit
+    return OPERATORS[c.op].holds(v, value, date.fromisoformat(fact["as_of"]))
 
 
 def _against_field(c: Condition, v: Any, other: Any) -> bool:
@@ -135,7 +64,7 @@ def _against_field(c: Condition, v: Any, other: Any) -> bool:
         return c.op == "!="
     if c.op in ("==", "!="):
         return (mine == theirs) == (c.op == "==")
-    return _compare(c.op, mine, theirs)
+    return OPERATORS[c.op].holds(mine, theirs, date.min)
 
 
 def _comparable(value: Any) -> date | float | None:
@@ -147,13 +76,6 @@ def _comparable(value: Any) -> date | float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     return None
-
-
-def _compare(op: str, a: Any, b: Any) -> bool:
-    try:
-        return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
-    except TypeError:
-        return False
 
 
 def all_hold(rule: RuleSpec, tests: list[Test], fact: dict[str, Any],

@@ -20,116 +20,37 @@ from typing import Any
 from pydantic import BaseModel
 from unidecode import unidecode
 
-from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, OUTCOME_KIND, Derived
+from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, Derived
 from services.rules.core.evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
 from services.rules.core.language import Measure, RuleSpec
 from services.rules.core.prior import Prior
+from services.rules.core.vocabulary import (
+    FACT_KINDS,
+    KINDS,
+    LINK_KINDS,
+    PLAN_KINDS,
+    PRIOR_PARTS,
+    collection_pointer,
+)
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
 
 Fact = dict[str, Any]
 
-# kind -> pattern of the plan parts that become facts of that kind
-PARTS: dict[str, str] = {
-    "submission": "submission",
-    "company": "company",
-    "policy": "policy",
-    "communication": "policy/communicated_to/*",
-    "governance": "governance",
-    "training": "governance/training/*",
-    "scoping": "risk_assessment/scoping",
-    "consultation": "risk_assessment/stakeholder_consultations/*",
-    "risk": "risk_assessment/risks/*",
-    "action": "actions/*",
-    "kpi": "actions/*/kpis/*",
-    "kpi_result": "tracking/kpi_results/*",
-    "review": "tracking/effectiveness_reviews/*",
-    "public_report": "communication/public_report",
-    "mechanism": "grievance/mechanism",
-    "case": "grievance/cases/*",
-    "remediation": "remediation/*",
-    "response": "previous_findings_responses/*",
-    "attachment": "attachments/*",
-    "textile": "textile",
-    "location": "textile/production_locations/*",
-    "theme": "textile/themes/*",
-    "raw_material": "textile/raw_materials/*",
-    "purchasing": "textile/purchasing_practices",
-    "banking": "banking",
-    "portfolio": "banking/portfolio",
-    "sector_exposure": "banking/portfolio/by_sector/*",
-    "country_exposure": "banking/portfolio/by_country/*",
-    "client": "banking/clients/*",
-    "engagement": "banking/clients/*/engagements/*",
-    "financing": "banking/financings/*",
-    "sector_policy": "banking/sensitive_sector_policies/*",
-    "reporting": "banking/reporting",
-}
-# link kind -> (kind of the parent part, its list field, name of the single value in the link)
+# the vocabulary's declarations, in the shapes the builder walks
+PARTS: dict[str, str] = {name: k.path for name, k in PLAN_KINDS.items()}
 LINKS: dict[str, tuple[str, str, str]] = {
-    "action_risk": ("action", "risk_ids", "risk_id"),
-    "risk_location": ("risk", "location_ids", "location_id"),
-    "risk_country": ("risk", "countries", "country"),
-    "risk_client": ("risk", "client_refs", "client_ref"),
-    "risk_financing": ("risk", "financing_ids", "financing_id"),
-    "remediation_risk": ("remediation", "risk_ids", "risk_id"),
-    "location_product": ("location", "product_types", "product_type"),
-    "material_origin": ("raw_material", "origin_countries", "country"),
-    "financing_country": ("financing", "countries", "country"),
-    "financing_chain": ("financing", "value_chains", "value_chain"),
-    "report_risk": ("public_report", "covers_risk_ids", "risk_id"),
-    "report_theme": ("public_report", "covers_themes", "theme"),
-    "policy_theme": ("policy", "themes_covered", "theme"),
-    "scoping_country": ("scoping", "countries", "country"),
-    "scoping_sector": ("scoping", "sectors", "sector"),
-    "communication_language": ("communication", "languages", "language"),
-    "mechanism_language": ("mechanism", "languages", "language"),
-    "risk_material": ("risk", "materials", "material"),
-}
-# kind -> {list field added to its facts: pattern of the values inside the part}
-PROJECTIONS: dict[str, dict[str, str]] = {
-    "policy": {"communicated_audiences": "communicated_to/*/audience"},
-}
-# links across parts, derived before the engine runs (its negation covers one part only):
-# kpi_theme = a KPI and each theme of the risks its action addresses; action_theme = an
-# action and each theme of the risks it addresses
-DERIVED_KINDS = frozenset({"kpi_theme", "action_theme"})
+    name: (k.parent, k.list_field, k.value) for name, k in LINK_KINDS.items()}
 # nested kind -> (parent kind, the parent's id copied onto each nested fact, to join on)
 PARENT_KEYS: dict[str, tuple[str, str]] = {
-    "kpi": ("action", "action_id"),
-    "engagement": ("client", "client_ref"),
-}
-REFERENCE_KINDS = frozenset({"country", "dol_good", "calendar", "nace_chain", "covenant_theme",
-                             "chain_exposure"})
-EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
-                     "rights_compatible", "continuous_learning", "engagement_dialogue")
-# contact data in free text: an e-mail address, or a telephone number (a + or 0 followed by at
-# least 9 digits in all, with at most two of space ( ) . - between them: +62 812 3456 7890,
-# 0031 6 1234 5678, 06-12345678, +31 (0)6 12345678; not a date like 01-02-2019). Detected
-# here, not with `matches`: the engine's regular expressions refuse patterns this long
-# (errors 501-504, tests/unit/test_rules_engine.py)
-CONTACT_DATA = (
-    ("email", re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")),
-    ("phone", re.compile(r"(?<![\w+])(?:\+|0)\d(?:[ ().-]{0,2}\d){8,}")),
-)
-# fields computed from a part's own values, added to its facts (and to its link facts)
+    name: (k.parent, KINDS[k.parent].id_field) for name, k in PLAN_KINDS.items() if k.parent}
 COMPUTED: dict[str, dict[str, Any]] = {
-    "risk": {"severity_score": lambda p: max(
-        (v for k in ("scale", "scope", "irremediability")
-         if isinstance(v := (p.get("severity") or {}).get(k), int)), default=None)},
-    "scoping_sector": {"division": lambda p: p.get("sector", "")[:3] or None},
-    "sector_exposure": {"division": lambda p: (p.get("nace") or "")[:3] or None,
-                        "section": lambda p: (p.get("nace") or "")[:1] or None},
-    "submission": {"start_year": lambda p: int(p["plan_period"]["start"][:4]),
-                   "end_year": lambda p: int(p["plan_period"]["end"][:4])},
-    "free_text": {"contact_data": lambda p: next(
-        (name for name, pattern in CONTACT_DATA if pattern.search(p.get("text", ""))), None)},
-    "mechanism": {"evidence_missing": lambda p: len(
-        [k for k in EVIDENCE_CRITERIA if not (p.get("effectiveness_evidence") or {}).get(k)])},
-}
-# fields set from reference data (ReferenceData.annotate)
-ANNOTATED: dict[str, frozenset[str]] = {"financing": frozenset({"high_risk"})}
+    name: {f: c.compute for f, c in k.computed.items()} for name, k in KINDS.items()
+    if k.computed}
+PROJECTIONS = {name: dict(k.projections) for name, k in KINDS.items() if k.projections}
+# links across parts, derived before the engine runs (its negation covers one part only)
+THEMED_KINDS = frozenset({"kpi_theme", "action_theme"})
 # the plan's free text: one `free_text` fact per text the contract leaves free (a string of up to
 # 100 characters or more with no pattern: descriptions, summaries, outcomes, rationales,
 # responses, ...), wherever it stands; the company part (with its contacts), the submission
@@ -138,17 +59,6 @@ FREE_TEXT_MIN_LENGTH = 100
 NOT_FREE_TEXT = frozenset({("ProductionLocation", f) for f in ("name", "address", "city",
                                                                 "region")})
 FREE_TEXT_SKIPPED = frozenset({"submission", "company", "attachments"})
-# parts of the previous accepted plan, named prev_<kind>; their pointers start with /previous
-PRIOR_PARTS: dict[str, str] = {
-    "prev_submission": "submission",
-    "prev_risk": "risk",
-    "prev_action": "action",
-    "prev_kpi": "kpi",
-    "prev_location": "location",
-}
-PRIOR_KINDS = frozenset(PRIOR_PARTS) | {"prev_finding", "history", "same_year", "signal"}
-FACT_KINDS = (frozenset(PARTS) | frozenset(LINKS) | REFERENCE_KINDS | PRIOR_KINDS
-              | DERIVED_KINDS | {"measure", "free_text", OUTCOME_KIND})
 ENGINE_RESERVED = frozenset({"id", "sid"})
 
 
@@ -158,7 +68,7 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     as_of = plan.submission.submitted_at.date()
     wanted = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
-    if wanted & DERIVED_KINDS:
+    if wanted & THEMED_KINDS:
         facts += [f for f in _themed(document) if f["kind"] in wanted]
     if "free_text" in wanted:
         facts += _free_texts(document)
@@ -440,11 +350,12 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
                     continue
                 fact = {"kind": "measure", "rule": name, "value": value, "count": len(members),
                         "pointer": members[0]["pointer"] if m.group_by
-                        else _collection_pointer(m.of)}
+                        else collection_pointer(m.of)}
                 if group is not None:
                     fact["group"] = group
+                stamp(fact, as_of, members[0]["covenant"])
                 if all_hold(rule, m.having, fact, env):
-                    found.append(stamp(fact, as_of, members[0]["covenant"]))
+                    found.append(fact)
     return found
 
 
@@ -491,8 +402,3 @@ def _measure(rule: RuleSpec, m: Measure, population: list[Fact], env: Env) -> fl
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _collection_pointer(kind: str) -> str:
-    pattern = PARTS.get(kind) or PARTS[LINKS[kind][0]]
-    return "/" + pattern.split("/*")[0]

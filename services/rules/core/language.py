@@ -8,37 +8,23 @@ The JSON Schema of this language (`contracts/rule-file.schema.json`) lets editor
 and complete rule files.
 """
 
-import calendar
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.rules.core.operators import LIST_VALUE, NAMES, NO_VALUE, OPERATORS
+from services.rules.core.values import Duration
+from services.rules.core.vocabulary import FACT_KINDS
 from services.shared.contracts import Covenant, Localized, Reference, Severity
 
 INSTRUMENTS = frozenset({
     "DDG", "UNGP", "MNE", "GFG", "CLSU", "AGT", "AGT-AF", "DBA", "CHRB", "EP", "GDPR", "IFC-PS",
 })
 
-Op = Literal[
-    "==", "!=", "<", "<=", ">", ">=",
-    "in", "not_in",          # value is one of / none of a list
-    "missing", "present",    # absent, null, empty text or empty list / the opposite
-    "contains", "lacks",     # a list field contains the value / does not contain it
-    "lacks_any",             # a list field misses at least one of the values
-    "matches",               # text matches a pattern (durable-rules regular expressions)
-    "older_than",            # a date lies more than {days|months|years} before the submission
-    "within",                # a date lies at most {days|months|years} before the submission
-    "in_future",             # a date lies after the submission date
-    "intersects",            # a list field shares at least one value with the list
-    "disjoint",              # a list field shares no value with the list
-    "subset_of",             # every value of a list field is in the list
-    "superset_of",           # a list field holds every value of the list
-]
-NO_VALUE: frozenset[str] = frozenset({"missing", "present", "in_future"})
-LIST_VALUE: frozenset[str] = frozenset({"in", "not_in", "lacks_any", "intersects", "disjoint",
-                                        "subset_of", "superset_of"})
-COMPARISONS: frozenset[str] = frozenset({"==", "!=", "<", "<=", ">", ">="})
+Op = Literal[NAMES]  # type: ignore[valid-type]  # the operators, declared in operators.py
+# a part's name, one of the vocabulary's kinds (the loader refuses others, naming the known ones)
+PartName = Annotated[str, Field(json_schema_extra={"enum": sorted(FACT_KINDS)})]
 ALTERNATIVE = "|"
 
 
@@ -61,43 +47,6 @@ class Param(Spec):
     """Refers to a parameter of the rule by name; its value is the parameter's default."""
 
     param: str
-
-
-class Duration(Spec):
-    """A length of time: days, or calendar months and years (a year is 12 months). Adding N
-    months to a date keeps its day of the month, or takes the last day of the target month
-    when that month is shorter (31 January + 1 month = 28 or 29 February); see `add_months`."""
-
-    days: int = 0
-    months: int = 0
-    years: int = 0
-
-    @model_validator(mode="after")
-    def _days_or_months(self) -> "Duration":
-        if self.days and (self.months or self.years):
-            raise ValueError("give days, or months and years, not both")
-        return self
-
-    @property
-    def in_months(self) -> int:
-        return self.months + 12 * self.years
-
-    @property
-    def calendar(self) -> bool:
-        return bool(self.months or self.years)
-
-    def after(self, day: date) -> date:
-        """The day this long after `day` (negative lengths go back)."""
-        return add_months(day, self.in_months) if self.calendar else day + timedelta(self.days)
-
-
-def add_months(day: date, months: int) -> date:
-    """Calendar months with the end-of-month rule: the same day of the month, or the last day
-    of the target month when it has fewer days."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return date(year, month + 1, min(day.day, last))
 
 
 class Ref(Spec):
@@ -124,7 +73,7 @@ class Ref(Spec):
 
 class Condition(Spec):
     field: str = Field(description="A field of the part, dotted for nested ones: severity.scale")
-    op: Op
+    op: Op = Field(description="; ".join(f"{o.name}: {o.meaning}" for o in OPERATORS.values()))
     value: Any = None
 
     @model_validator(mode="after")
@@ -155,7 +104,7 @@ class Join(Spec):
     """Another part of the plan (or of the reference data, or a measure) joined to the
     matched one."""
 
-    part: str = ""
+    part: PartName = ""
     measure: "Measure | None" = Field(None, description="join a number computed over a "
                                       "collection (one per group with group_by)")
     join: dict[str, str] = Field(
@@ -191,7 +140,7 @@ class Measure(Spec):
     (parts without the key are left out), as the measure's `group`; `normalise` compares keys
     of text after transliteration to ASCII and removing case, spacing and punctuation."""
 
-    of: str
+    of: PartName
     where: list[Test] = Field(default_factory=list)
     sum: str | None = None
     share_where: list[Test] | None = None
@@ -224,7 +173,7 @@ class Escalation(Spec):
 
 
 class Match(Spec):
-    part: str | None = None
+    part: PartName | None = None
     measure: Measure | None = None
     where: list[Test] = Field(default_factory=list)
     with_: list[Join] = Field(default_factory=list, alias="with")

@@ -28,8 +28,9 @@ from services.rules.core.compiler import reads_outcomes
 from services.rules.core.domain import Match, as_of, finding_of, ordered
 from services.rules.core.evaluator import all_hold
 from services.rules.core.facts import Fact, grouped, submission_values
-from services.rules.core.language import RuleSpec, add_months
+from services.rules.core.language import RuleSpec
 from services.rules.core.prior import Prior
+from services.rules.core.values import add_months
 from services.rules.factory import TESTS_SUFFIX
 from services.rules.ports import RuleEngine
 from services.rules.tooling.explain import partners, subjects

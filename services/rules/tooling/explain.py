@@ -5,8 +5,9 @@ from typing import Any
 from services.rules.core.domain import as_of
 from services.rules.core.evaluator import MISSING, all_hold, holds, lookup
 from services.rules.core.facts import Fact, grouped, submission_values
-from services.rules.core.language import Duration, Join, Ref, RuleSpec, conditions, measure_name
+from services.rules.core.language import Join, Ref, RuleSpec, conditions, measure_name
 from services.rules.core.prior import Prior
+from services.rules.core.values import Duration
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanSubmission
 

@@ -3,26 +3,14 @@
 (Running the test cases is `testing.py`.)"""
 
 import re
-import types
-import typing
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from pydantic import ValidationError
 
 from services.rules.core.compiler import CompileError, compile_rule
-from services.rules.core.facts import (
-    ANNOTATED,
-    COMPUTED,
-    LINKS,
-    PARENT_KEYS,
-    PARTS,
-    PRIOR_PARTS,
-    PROJECTIONS,
-)
 from services.rules.core.language import (
     INSTRUMENTS,
     Duration,
@@ -33,29 +21,10 @@ from services.rules.core.language import (
     all_conditions,
     conditions,
 )
+from services.rules.core.operators import AGE_OPS
+from services.rules.core.vocabulary import field_exists, field_type
 from services.rules.factory import rule_files
-from services.shared.contracts import PlanSubmission
 
-COMMON_FIELDS = frozenset({"kind", "pointer", "as_of", "as_of_day", "covenant"})
-REFERENCE_FIELDS: dict[str, frozenset[str]] = {
-    "country": frozenset({"country", "ituc_rating", "tip_tier", "wgi_rule_of_law_pct",
-                          "conflict_affected", "hr_freedom_of_association", "hr_child_labour",
-                          "hr_forced_labour", "hr_general", "hr_any", "languages"}),
-    "dol_good": frozenset({"country", "good", "child_labour", "forced_labour", "edition"}),
-    "calendar": frozenset({"covenant", "reporting_year", "due_on", "grace_days", "days_late"}),
-    "nace_chain": frozenset({"financing_id", "nace", "client_ref", "value_chain"}),
-    "measure": frozenset({"rule", "value", "count", "group"}),
-    "covenant_theme": frozenset({"theme"}),
-    "chain_exposure": frozenset({"value_chain", "exposure_eur"}),
-    "kpi_theme": frozenset({"kpi_id", "action_id", "theme"}),
-    "action_theme": frozenset({"action_id", "type", "theme"}),
-    "history": frozenset({"accepted_plans"}),
-    "same_year": frozenset({"submission_id"}),
-    "prev_finding": frozenset({"finding_id", "rule_id", "severity"}),
-    "signal": frozenset({"signal_ref", "forwarded_on"}),
-    "rule_outcome": frozenset({"rule_id", "fails"}),
-    "free_text": frozenset({"field", "text"}),
-}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
@@ -170,15 +139,6 @@ def _unknown_fields(rule: RuleSpec) -> list[str]:
     return problems
 
 
-# the types a comparison can mix up: a date is not a number
-SUBMISSION_TYPES = {"as_of": "date", "submitted_at": "date", "plan_period.start": "date",
-                    "plan_period.end": "date", "reporting_year": "number"}
-COMPUTED_TYPES = {"severity_score": "number", "start_year": "number", "end_year": "number",
-                  "evidence_missing": "number", "value": "number", "count": "number",
-                  "days_late": "number", "exposure_eur": "number", "ituc_rating": "number"}
-AGE_OPS = frozenset({"older_than", "within", "in_future"})
-
-
 def _type_problems(rule: RuleSpec) -> list[str]:
     """Comparisons of a date with a number (or other incompatible kinds of value), and date
     operators on fields that hold no date."""
@@ -204,7 +164,7 @@ def _type_problems(rule: RuleSpec) -> list[str]:
                 if not isinstance(value, Ref) or c.op == "in":
                     continue
                 head, _, rest = value.field.partition(".")
-                theirs = (SUBMISSION_TYPES.get(rest) if head == "submission" else
+                theirs = (field_type("submission", rest) if head == "submission" else
                           field_type(bound[head], rest) if rest and head in bound else
                           field_type(kind, value.field))
                 if mine and theirs and mine != theirs:
@@ -215,39 +175,6 @@ def _type_problems(rule: RuleSpec) -> list[str]:
                     problems.append(f"{kind}: months or years are added to {value.field}, "
                                     "which holds no date")
     return problems
-
-
-def field_type(kind: str, dotted: str) -> str | None:
-    """"date", "number", "text", "flag" or "list" for a field of a kind; None when unknown."""
-    if dotted in COMPUTED_TYPES:
-        return COMPUTED_TYPES[dotted]
-    if kind in PRIOR_PARTS:
-        return field_type(PRIOR_PARTS[kind], dotted)
-    if kind in LINKS:
-        parent, _, single = LINKS[kind]
-        return None if dotted == single else field_type(parent, dotted)
-    model: Any = model_of(kind)
-    for step in dotted.split("."):
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) or \
-                step not in model.model_fields:
-            return None
-        annotation = model.model_fields[step].annotation
-        if typing.get_origin(_optional(annotation)) is list:
-            return "list"
-        model = _inner(annotation)
-    if model is AwareDatetime:  # pydantic's marker class for a timestamp with its offset
-        return "date"
-    return next((name for base, name in _TYPES if isinstance(model, type)
-                 and issubclass(model, base)), None)
-
-
-def _optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next(a for a in typing.get_args(annotation) if a is not type(None))
-    return annotation
-
-
-_TYPES = ((bool, "flag"), (date, "date"), (int, "number"), (float, "number"), (str, "text"))
 
 
 def _alias_part(rule: RuleSpec, alias: str) -> str | None:
@@ -293,63 +220,6 @@ def _unused_parameters(rule: RuleSpec) -> list[str]:
     used |= {n.removeprefix("param.") for text in _messages(rule)
              for n in _PLACEHOLDER.findall(text.en) if n.startswith("param.")}
     return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]
-
-
-def field_exists(kind: str, dotted: str) -> bool:
-    """Whether facts of this kind can carry the (dotted) field: the submission schema for plan
-    parts, the loader's fields for reference data."""
-    head = dotted.split(".")[0]
-    if head in COMMON_FIELDS or dotted in COMMON_FIELDS:
-        return True
-    if dotted in COMPUTED.get(kind, {}) or dotted in ANNOTATED.get(kind, ()):
-        return True
-    if kind in REFERENCE_FIELDS:
-        return dotted in REFERENCE_FIELDS[kind]
-    if kind in PRIOR_PARTS:
-        return field_exists(PRIOR_PARTS[kind], dotted)
-    if kind in LINKS:
-        parent, field, single = LINKS[kind]
-        return dotted == single or (head != field and field_exists(parent, dotted))
-    if kind in PARENT_KEYS and dotted == PARENT_KEYS[kind][1]:
-        return True
-    if dotted in PROJECTIONS.get(kind, {}):
-        return True
-    model = model_of(kind)
-    return model is not None and _model_has(model, dotted.split("."))
-
-
-def model_of(kind: str) -> type[BaseModel] | None:
-    pattern = PARTS.get(kind)
-    if pattern is None:
-        return None
-    model: Any = PlanSubmission
-    for step in pattern.split("/"):
-        if step == "*":
-            continue
-        model = _inner(model.model_fields[step].annotation)
-    return model
-
-
-def _model_has(model: type[BaseModel], path: list[str]) -> bool:
-    field = model.model_fields.get(path[0])
-    if field is None:
-        return False
-    if len(path) == 1:
-        return True
-    inner = _inner(field.annotation)
-    return isinstance(inner, type) and issubclass(inner, BaseModel) and _model_has(inner, path[1:])
-
-
-def _inner(annotation: Any) -> Any:
-    """list[X] -> X, X | None -> X, Annotated[X, ...] -> X."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin in (list, typing.Annotated):
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        else:
-            return annotation
 
 
 def _line(tree: yaml.Node | None, loc: tuple[Any, ...]) -> int:

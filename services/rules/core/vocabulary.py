@@ -1,0 +1,389 @@
+"""The parts a rule can match or join, declared once.
+
+Each `Kind` says where its facts come from (a path in the plan, a list inside another part, the
+reference data, the company's history, the engine), which fields they carry (for plan parts:
+the submission schema's fields, read from the pydantic models, plus the computed ones declared
+here; for the others: declared here with their types), its id field and whether the engine may
+spread its facts over several states. The fact builder (`facts.py`), the loader and lint (is
+the part known, does the field exist, what type is it), the rule-file JSON Schema (the part
+names), the sharding of large plans and the README's list of parts are derived from
+`KINDS`; `tests/unit/test_vocabulary.py` checks the declared fields against the facts the
+builder and the reference loader actually produce.
+
+The operators are declared in `operators.py`. A new kind of part goes here (and, when it does
+not come from the plan, where its facts are made: `facts.py` or `reference.py`); a new
+reference indicator is a row of `rules/reference/` plus its field on `country` here.
+"""
+
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel
+
+from services.shared.contracts import PlanSubmission
+
+FieldType = Literal["date", "number", "text", "flag", "list"]
+Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A field computed from a part's own values when its facts are made."""
+
+    type: FieldType
+    compute: Callable[[dict[str, Any]], Any]  # the part (as JSON) -> the value, None for none
+    what: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    what: str  # what one fact of this kind stands for, for the README
+    source: Source
+    path: str = ""  # plan: the parts' path in the submission ("actions/*/kpis/*")
+    parent: str = ""  # link: the kind holding the list; prior: the current kind it copies;
+    # plan: the kind it is nested in (its id is copied onto each fact, to join on)
+    list_field: str = ""  # link: the parent's list that gives one fact per value
+    value: str = ""  # link: the field holding that value
+    id_field: str = ""  # the field that identifies a part of this kind within a plan
+    fields: Mapping[str, FieldType] = field(default_factory=dict)  # not from the schema
+    computed: Mapping[str, Computed] = field(default_factory=dict)
+    annotated: Mapping[str, FieldType] = field(default_factory=dict)  # set from reference data
+    projections: Mapping[str, str] = field(default_factory=dict)  # list field: values' path
+    shardable: bool = False  # its facts belong to one financing (see durable_engine.shards)
+
+
+# fields every fact carries
+COMMON_FIELDS: Mapping[str, FieldType] = {
+    "kind": "text", "pointer": "text", "as_of": "date", "as_of_day": "number", "covenant": "text"}
+
+EVIDENCE_CRITERIA = ("legitimate", "accessible", "predictable", "equitable", "transparent",
+                     "rights_compatible", "continuous_learning", "engagement_dialogue")
+# contact data in free text: an e-mail address, or a telephone number (a + or 0 followed by at
+# least 9 digits in all, with at most two of space ( ) . - between them: +62 812 3456 7890,
+# 0031 6 1234 5678, 06-12345678, +31 (0)6 12345678; not a date like 01-02-2019). Detected
+# here, not with `matches`: the engine's regular expressions refuse patterns this long
+# (errors 501-504, tests/unit/test_rules_engine.py)
+CONTACT_DATA = (
+    ("email", re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")),
+    ("phone", re.compile(r"(?<![\w+])(?:\+|0)\d(?:[ ().-]{0,2}\d){8,}")),
+)
+
+
+def _severity_score(part: dict[str, Any]) -> int | None:
+    severity = part.get("severity") or {}
+    return max((v for k in ("scale", "scope", "irremediability")
+                if isinstance(v := severity.get(k), int)), default=None)
+
+
+def _nace(length: int, name: str) -> Callable[[dict[str, Any]], str | None]:
+    return lambda part: (part.get(name) or "")[:length] or None
+
+
+DIVISION = "the NACE division (the code's first three characters, `A01`)"
+SECTION = "the NACE section (its first letter)"
+
+_PLAN: list[Kind] = [
+    Kind("submission", "the submission header", "plan", "submission", id_field="submission_id",
+         computed={"start_year": Computed("number", lambda p: int(p["plan_period"]["start"][:4]),
+                                          "the plan period's first year"),
+                   "end_year": Computed("number", lambda p: int(p["plan_period"]["end"][:4]),
+                                        "the plan period's last year")}),
+    Kind("company", "the company", "plan", "company", id_field="company_id"),
+    Kind("policy", "the policy commitment", "plan", "policy",
+         projections={"communicated_audiences": "communicated_to/*/audience"}),
+    Kind("communication", "one audience the policy was communicated to", "plan",
+         "policy/communicated_to/*"),
+    Kind("governance", "governance and responsibilities", "plan", "governance"),
+    Kind("training", "one training", "plan", "governance/training/*"),
+    Kind("scoping", "the scoping of the risk assessment", "plan", "risk_assessment/scoping"),
+    Kind("consultation", "one stakeholder consultation", "plan",
+         "risk_assessment/stakeholder_consultations/*", id_field="consultation_id"),
+    Kind("risk", "one identified risk", "plan", "risk_assessment/risks/*", id_field="risk_id",
+         computed={"severity_score": Computed(
+             "number", _severity_score, "the highest of scale, scope and irremediability")}),
+    Kind("action", "one action", "plan", "actions/*", id_field="action_id"),
+    Kind("kpi", "one KPI of an action", "plan", "actions/*/kpis/*", parent="action",
+         id_field="kpi_id"),
+    Kind("kpi_result", "one reported KPI result", "plan", "tracking/kpi_results/*"),
+    Kind("review", "one effectiveness review", "plan", "tracking/effectiveness_reviews/*"),
+    Kind("public_report", "the public report", "plan", "communication/public_report"),
+    Kind("mechanism", "the grievance mechanism", "plan", "grievance/mechanism",
+         computed={"evidence_missing": Computed(
+             "number", lambda p: len([k for k in EVIDENCE_CRITERIA
+                                      if not (p.get("effectiveness_evidence") or {}).get(k)]),
+             "how many of the eight UNGP 31 criteria lack evidence")}),
+    Kind("case", "one grievance case", "plan", "grievance/cases/*", id_field="case_id"),
+    Kind("remediation", "one remediation", "plan", "remediation/*", id_field="remediation_id"),
+    Kind("response", "one response to a previous finding", "plan",
+         "previous_findings_responses/*", id_field="finding_id"),
+    Kind("attachment", "one attachment", "plan", "attachments/*", id_field="attachment_id"),
+    Kind("textile", "the garments and textile extension", "plan", "textile"),
+    Kind("location", "one production location", "plan", "textile/production_locations/*",
+         id_field="location_id"),
+    Kind("theme", "one covenant theme's assessment", "plan", "textile/themes/*",
+         id_field="theme"),
+    Kind("raw_material", "one raw material", "plan", "textile/raw_materials/*",
+         id_field="material"),
+    Kind("purchasing", "the purchasing practices", "plan", "textile/purchasing_practices"),
+    Kind("banking", "the banking extension", "plan", "banking"),
+    Kind("portfolio", "the portfolio", "plan", "banking/portfolio"),
+    Kind("sector_exposure", "the exposure to one sector", "plan",
+         "banking/portfolio/by_sector/*",
+         computed={"division": Computed("text", _nace(3, "nace"), DIVISION),
+                   "section": Computed("text", _nace(1, "nace"), SECTION)}),
+    Kind("country_exposure", "the exposure to one country", "plan",
+         "banking/portfolio/by_country/*"),
+    Kind("client", "one corporate client", "plan", "banking/clients/*", id_field="client_ref"),
+    Kind("engagement", "one engagement with a client", "plan",
+         "banking/clients/*/engagements/*", parent="client", id_field="engagement_id"),
+    Kind("financing", "one financing", "plan", "banking/financings/*",
+         id_field="financing_id", annotated={"high_risk": "flag"}, shardable=True),
+    Kind("sector_policy", "one sensitive-sector policy", "plan",
+         "banking/sensitive_sector_policies/*"),
+    Kind("reporting", "the bank's reporting", "plan", "banking/reporting"),
+]
+
+
+def _link(name: str, parent: str, list_field: str, value: str, *, shardable: bool = False,
+          computed: Mapping[str, Computed] | None = None) -> Kind:
+    return Kind(name, f"one value of a {parent}'s `{list_field}`, with the {parent}'s fields",
+                "link", parent=parent, list_field=list_field, value=value,
+                computed=computed or {}, shardable=shardable)
+
+
+_LINKS: list[Kind] = [
+    _link("action_risk", "action", "risk_ids", "risk_id"),
+    _link("risk_location", "risk", "location_ids", "location_id"),
+    _link("risk_country", "risk", "countries", "country"),
+    _link("risk_client", "risk", "client_refs", "client_ref"),
+    _link("risk_financing", "risk", "financing_ids", "financing_id"),
+    _link("risk_material", "risk", "materials", "material"),
+    _link("remediation_risk", "remediation", "risk_ids", "risk_id"),
+    _link("location_product", "location", "product_types", "product_type"),
+    _link("material_origin", "raw_material", "origin_countries", "country"),
+    _link("financing_country", "financing", "countries", "country", shardable=True),
+    _link("financing_chain", "financing", "value_chains", "value_chain", shardable=True),
+    _link("report_risk", "public_report", "covers_risk_ids", "risk_id"),
+    _link("report_theme", "public_report", "covers_themes", "theme"),
+    _link("policy_theme", "policy", "themes_covered", "theme"),
+    _link("scoping_country", "scoping", "countries", "country"),
+    _link("scoping_sector", "scoping", "sectors", "sector",
+          computed={"division": Computed("text", _nace(3, "sector"), DIVISION)}),
+    _link("communication_language", "communication", "languages", "language"),
+    _link("mechanism_language", "mechanism", "languages", "language"),
+]
+
+_OTHERS: list[Kind] = [
+    Kind("action_theme", "an action and one theme of the risks it addresses", "derived",
+         fields={"action_id": "text", "type": "text", "theme": "text"}),
+    Kind("kpi_theme", "a KPI and one theme of the risks its action addresses", "derived",
+         fields={"kpi_id": "text", "action_id": "text", "theme": "text"}),
+    Kind("free_text", "one free text of the plan (descriptions, summaries, outcomes, ...)",
+         "derived", fields={"field": "text", "text": "text"},
+         computed={"contact_data": Computed(
+             "text", lambda p: next((name for name, pattern in CONTACT_DATA
+                                     if pattern.search(p.get("text", ""))), None),
+             "`email` or `phone` when the text seems to hold contact data")}),
+    Kind("country", "a country the plan names, with its indicators, risk flags and main "
+         "languages (CLDR)", "reference", id_field="country",
+         fields={"country": "text", "ituc_rating": "number", "tip_tier": "text",
+                 "wgi_rule_of_law_pct": "number", "conflict_affected": "flag",
+                 "hr_freedom_of_association": "flag", "hr_child_labour": "flag",
+                 "hr_forced_labour": "flag", "hr_general": "flag", "hr_any": "flag",
+                 "languages": "list"}),
+    Kind("dol_good", "a good the US DoL lists for a country the plan names", "reference",
+         fields={"country": "text", "good": "text", "child_labour": "flag",
+                 "forced_labour": "flag", "edition": "text"}),
+    Kind("calendar", "the covenant's deadline for the reporting year", "reference",
+         fields={"covenant": "text", "reporting_year": "number", "due_on": "date",
+                 "grace_days": "number", "days_late": "number"}),
+    Kind("nace_chain", "a financing whose NACE code falls in a mapped value chain",
+         "reference", shardable=True,
+         fields={"financing_id": "text", "nace": "text", "client_ref": "text",
+                 "value_chain": "text"}),
+    Kind("chain_exposure", "the bank's exposure to one value chain", "reference",
+         fields={"value_chain": "text", "exposure_eur": "number"}),
+    Kind("covenant_theme", "one theme of the covenant", "reference", fields={"theme": "text"}),
+    Kind("history", "how many of the company's plans were accepted before", "prior",
+         fields={"accepted_plans": "number"}),
+    Kind("same_year", "another accepted plan of the company for the reporting year", "prior",
+         fields={"submission_id": "text"}),
+    *(Kind(f"prev_{kind}", f"the previous accepted plan's {kind}", "prior", parent=kind)
+      for kind in ("submission", "risk", "action", "kpi", "location")),
+    Kind("prev_finding", "a finding on the previous accepted plan", "prior",
+         fields={"finding_id": "text", "rule_id": "text", "severity": "text"}),
+    Kind("signal", "a signal the secretariat forwarded to the company", "prior",
+         fields={"signal_ref": "text", "forwarded_on": "date"}),
+    Kind("measure", "a measure of a rule (a count, sum, share, min or max), per group with "
+         "`group_by`", "engine",
+         fields={"rule": "text", "value": "number", "count": "number", "group": "text"}),
+    Kind("rule_outcome", "whether another rule in force found something in this plan "
+         "(rules that read it run after the others)", "engine",
+         fields={"rule_id": "text", "fails": "flag"}),
+]
+
+KINDS: Mapping[str, Kind] = {k.name: k for k in (*_PLAN, *_LINKS, *_OTHERS)}
+FACT_KINDS = frozenset(KINDS)
+PLAN_KINDS = {k.name: k for k in _PLAN}
+LINK_KINDS = {k.name: k for k in _LINKS}
+PRIOR_PARTS = {k.name: k.parent for k in _OTHERS if k.source == "prior" and k.parent}
+SHARDABLE_KINDS = frozenset(k.name for k in KINDS.values() if k.shardable)
+
+
+def collection_pointer(kind: str) -> str:
+    """The pointer of the collection a plan part (or a link's parent) stands in."""
+    k = KINDS[kind]
+    pattern = (k if k.source == "plan" else KINDS[k.parent]).path
+    return "/" + pattern.split("/*")[0]
+
+
+# --- the fields of a kind --------------------------------------------------------------------
+
+def field_type(kind: str, dotted: str) -> FieldType | None:
+    """The type of a (dotted) field of a kind's facts; None when the facts cannot carry it or
+    its type is not known (an object, a value of several types)."""
+    k = KINDS.get(kind)
+    if k is None:
+        return None
+    if dotted in COMMON_FIELDS:
+        return COMMON_FIELDS[dotted]
+    if dotted in k.computed:
+        return k.computed[dotted].type
+    if dotted in k.annotated:
+        return k.annotated[dotted]
+    if dotted in k.fields:
+        return k.fields[dotted]
+    if dotted in k.projections:
+        return "list"
+    match k.source:
+        case "prior":
+            return field_type(k.parent, dotted) if k.parent else None
+        case "link":
+            if dotted == k.value:
+                return _model_type(model_of(k.parent), [k.list_field], element=True)
+            head = dotted.split(".")[0]
+            return None if head == k.list_field else _own_type(KINDS[k.parent], dotted)
+        case "plan":
+            if k.parent and dotted == KINDS[k.parent].id_field:
+                return "text"
+            return _own_type(k, dotted)
+    return None
+
+
+def field_exists(kind: str, dotted: str) -> bool:
+    """Whether facts of the kind can carry the (dotted) field."""
+    k = KINDS.get(kind)
+    if k is None:
+        return False
+    if dotted.split(".")[0] in COMMON_FIELDS:
+        return True
+    if dotted in k.computed or dotted in k.annotated or dotted in k.fields \
+            or dotted in k.projections:
+        return True
+    match k.source:
+        case "prior":
+            return bool(k.parent) and field_exists(k.parent, dotted)
+        case "link":
+            parent = KINDS[k.parent]
+            return dotted == k.value or (dotted.split(".")[0] != k.list_field
+                                         and _model_has(model_of(parent.name), dotted))
+        case "plan":
+            return (bool(k.parent) and dotted == KINDS[k.parent].id_field) \
+                or _model_has(model_of(kind), dotted)
+    return False
+
+
+def model_of(kind: str) -> type[BaseModel] | None:
+    """The pydantic model of a plan part's kind."""
+    k = KINDS.get(kind)
+    if k is None or k.source != "plan":
+        return None
+    model: Any = PlanSubmission
+    for step in k.path.split("/"):
+        if step != "*":
+            model = _inner(model.model_fields[step].annotation)
+    return model
+
+
+def _own_type(k: Kind, dotted: str) -> FieldType | None:
+    return _model_type(model_of(k.name), dotted.split("."))
+
+
+def _model_has(model: Any, dotted: str) -> bool:
+    for step in dotted.split("."):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
+                or step not in model.model_fields:
+            return False
+        model = _inner(model.model_fields[step].annotation)
+    return True
+
+
+def _model_type(model: Any, path: list[str], element: bool = False) -> FieldType | None:
+    """The type at a path of a model; `element`: of one value of the list there."""
+    for step in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
+                or step not in model.model_fields:
+            return None
+        annotation = model.model_fields[step].annotation
+        if typing.get_origin(_optional(annotation)) is list and not element:
+            return "list"
+        model = _inner(annotation)
+    if model is AwareDatetime:  # pydantic's marker class for a timestamp with its offset
+        return "date"
+    return next((name for base, name in _TYPES if isinstance(model, type)
+                 and issubclass(model, base)), None)
+
+
+_TYPES: tuple[tuple[type, FieldType], ...] = (
+    (bool, "flag"), (date, "date"), (int, "number"), (float, "number"), (str, "text"))
+
+
+def _optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def _inner(annotation: Any) -> Any:
+    """list[X] -> X, X | None -> X, Annotated[X, ...] -> X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (list, typing.Annotated):
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+# --- the README's list of parts --------------------------------------------------------------
+
+_SOURCES = {"plan": "the plan", "link": "a list in a part", "derived": "derived from the plan",
+            "reference": "reference data", "prior": "the company's history",
+            "engine": "the evaluation"}
+
+
+def markdown() -> str:
+    """The parts as a Markdown table (the README's list is this text)."""
+    rows = ["| part | one fact is | from | fields beyond the schema's |",
+            "|---|---|---|---|"]
+    for k in KINDS.values():
+        origin = {"plan": f"`/{k.path}`", "link": f"`{k.parent}.{k.list_field}`",
+                  "prior": f"`/previous`, as `{k.parent}`" if k.parent else ""}.get(k.source, "")
+        where = _SOURCES[k.source] + (f": {origin}" if origin else "")
+        extra = [f"`{name}` ({c.what})" for name, c in k.computed.items()]
+        extra += [f"`{name}` (from reference data)" for name in k.annotated]
+        extra += [f"`{name}` (the values at `{path}`)" for name, path in k.projections.items()]
+        if k.source == "plan" and k.parent:
+            extra.insert(0, f"`{KINDS[k.parent].id_field}` (of its {k.parent})")
+        extra += [f"`{name}`" for name in k.fields]
+        if k.source == "link":
+            extra.insert(0, f"`{k.value}`")
+        rows.append(f"| `{k.name}` | {k.what} | {where} | {', '.join(extra)} |")
+    return "\n".join(rows)

@@ -1,0 +1,164 @@
+"""The vocabulary is declared once (`core/vocabulary.py`, `core/operators.py`) and what is
+derived from it agrees with what the system does: the facts the builder and the reference
+loader make carry only declared fields, of the declared types; the README's lists are the
+generated ones; the rule-file schema offers exactly the declared parts and operators; and the
+rules service's layers import in one direction."""
+
+import ast
+import json
+import re
+import typing
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.rules.core import compiler, operators, vocabulary
+from services.rules.core.language import Op
+from services.rules.core.values import MISSING, as_date
+from services.rules.core.vocabulary import KINDS, field_exists, field_type, model_of
+from services.rules.factory import engine_from_folder
+from services.rules.settings import BUNDLED_RULES
+from services.rules.tooling.crosscheck import case_plans
+from tests.support import ROOT
+
+SENTINEL = "evaluation"
+
+
+@pytest.fixture(scope="module")
+def facts_by_kind() -> dict[str, list[dict[str, Any]]]:
+    """Every fact of every test case's evaluation (plans, previous plans, signals, reference
+    data, measures), by kind."""
+    engine = engine_from_folder(BUNDLED_RULES)
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for plan, prior in case_plans(BUNDLED_RULES):
+        for fact in engine.facts(plan, prior):
+            found[fact["kind"]].append(fact)
+    return found
+
+
+def _own_fields(fact: dict[str, Any]) -> dict[str, Any]:
+    """The fact's fields without the derived ones the compiled rules asked for."""
+    return {k: v for k, v in fact.items() if "__" not in k}
+
+
+def test_every_field_a_fact_carries_is_declared(facts_by_kind):
+    undeclared = {(kind, name) for kind, facts in facts_by_kind.items() if kind != SENTINEL
+                  for fact in facts for name in _own_fields(fact)
+                  if not field_exists(kind, name)}
+    assert not undeclared
+    assert set(facts_by_kind) - {SENTINEL} <= set(KINDS)
+    assert {compiler.OUTCOME_KIND, compiler.SENTINEL_KIND} - set(KINDS) == {SENTINEL}
+
+
+_PYTHON: dict[str, Any] = {
+    "date": lambda v: isinstance(v, str) and as_date(v) is not None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "text": lambda v: isinstance(v, str),
+    "flag": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+}
+
+
+def test_every_value_has_its_declared_type(facts_by_kind):
+    wrong = set()
+    for kind, facts in facts_by_kind.items():
+        for fact in facts:
+            for name, value in _own_fields(fact).items():
+                declared = field_type(kind, name)
+                if declared is not None and not _PYTHON[declared](value):
+                    wrong.add((kind, name, declared, type(value).__name__))
+    assert not wrong
+
+
+def test_declared_reference_fields_come_from_the_reference_files(facts_by_kind):
+    """Each field declared for reference data is made by the loader for some plan (a field
+    the loader stopped making would silently match nothing)."""
+    for kind in (k for k in KINDS.values() if k.source == "reference"):
+        made = {name for fact in facts_by_kind[kind.name] for name in fact}
+        assert set(kind.fields) <= made, kind.name
+
+
+def test_plan_parts_resolve_to_the_submission_schema():
+    for kind in KINDS.values():
+        if kind.source == "plan":
+            model = model_of(kind.name)
+            assert model is not None, kind.name
+            if kind.id_field:
+                assert kind.id_field in model.model_fields, kind.name
+        if kind.source == "link":
+            assert field_type(kind.parent, kind.list_field) == "list", kind.name
+            assert field_type(kind.name, kind.value) in ("text", "number"), kind.name
+    assert field_type("financing", "start_on") == "date"
+    assert field_type("risk_location", "severity.scale") == "number"
+    assert field_type("risk_location", "location_ids") is None  # one value per fact instead
+    assert field_type("prev_risk", "identified_on") == "date"
+    assert field_type("submission", "submitted_at") == "date"
+    assert not field_exists("risk", "no_such_field")
+    assert not field_exists("no_such_kind", "pointer")
+
+
+def _readme_block(name: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(rf"<!-- {name}: generated .*? -->\n(.*?)\n<!-- /{name} -->", text, re.S)
+    assert found, f"README has no generated {name} block"
+    return found.group(1)
+
+
+def test_the_readme_lists_the_declared_parts_and_operators():
+    assert _readme_block("parts") == vocabulary.markdown()
+    assert _readme_block("operators") == operators.markdown()
+
+
+def test_the_rule_file_schema_offers_the_declared_parts_and_operators():
+    schema = json.loads((ROOT / "contracts" / "rule-file.schema.json").read_text())
+    condition = schema["$defs"]["Condition"]["properties"]["op"]
+    assert condition["enum"] == list(operators.NAMES)
+    assert all(op.meaning in condition["description"] for op in operators.OPERATORS.values())
+    assert schema["$defs"]["Measure"]["properties"]["of"]["enum"] == sorted(KINDS)
+    assert typing.get_args(Op) == operators.NAMES
+
+
+def test_every_operator_is_declared_with_both_readings():
+    for op in operators.OPERATORS.values():
+        assert callable(op.compile) and callable(op.holds) and op.meaning
+    as_of = date(2020, 1, 1)
+    # a missing field is "not equal" to anything, and never "equal"
+    assert operators.OPERATORS["!="].holds(MISSING, 1, as_of)
+    assert not operators.OPERATORS["=="].holds(MISSING, 1, as_of)
+    assert {"missing", "present", "in_future"} == operators.NO_VALUE
+
+
+# --- layers --------------------------------------------------------------------------------
+
+RULES = ROOT / "services" / "rules"
+# package -> what its modules may import from services.rules
+ALLOWED = {
+    "core": ("services.rules.core",),
+    "tooling": ("services.rules.core", "services.rules.tooling", "services.rules.ports",
+                "services.rules.factory", "services.rules.settings"),
+    "adapters": ("services.rules.core", "services.rules.adapters", "services.rules.ports"),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_the_rules_service_layers_import_in_one_direction(package):
+    wrong = {(path.name, module) for path in (RULES / package).glob("*.py")
+             for module in _imports(path)
+             if module.startswith("services.rules") and not module.startswith(ALLOWED[package])}
+    assert not wrong
+    if package == "core":  # the engine is an adapter
+        assert not any(m.startswith("durable") for p in (RULES / "core").glob("*.py")
+                       for m in _imports(p))
