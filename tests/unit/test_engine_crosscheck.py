@@ -6,8 +6,7 @@ import pytest
 import services.rules.core.compiler as compiler
 import services.rules.core.operators as operators
 from services.cli import main
-from services.rules.adapters.durable_engine import DurableRulesEngine
-from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.factory import engine_from_folder
 from services.rules.tooling.crosscheck import case_plans, cross_check, generated_plans
 from services.shared.contracts import validate_plan
 from tests.support import ROOT
@@ -18,7 +17,7 @@ GENERATED = 1_000
 
 @pytest.fixture(scope="module")
 def engine():
-    return DurableRulesEngine(load_rulebook(RULES))
+    return engine_from_folder(RULES)
 
 
 def test_the_engine_and_the_plain_reading_agree_on_every_rule_case(engine):
@@ -92,7 +91,7 @@ NEW_MISTAKES = {
 @pytest.mark.parametrize("mistake", sorted(NEW_MISTAKES))
 def test_the_check_finds_a_mistake_in_each_construct_of_rule_language_2(monkeypatch, mistake):
     NEW_MISTAKES[mistake](monkeypatch)
-    wrong = DurableRulesEngine(load_rulebook(RULES))
+    wrong = engine_from_folder(RULES)
     report = cross_check(wrong, generated_plans(RULES, 300, seed=20261201))
     assert report.disagreements  # the seed is fixed: the same plans every run
 
@@ -110,7 +109,7 @@ def test_the_check_finds_a_compiler_that_is_wrong(monkeypatch, mistake):
                     for name, compiled in compile_rule(rule, needs).items()}
 
         monkeypatch.setattr(compiler, "compile_rule", without_absences)
-    wrong = DurableRulesEngine(load_rulebook(RULES))
+    wrong = engine_from_folder(RULES)
     report = cross_check(wrong, generated_plans(RULES, 200, seed=20261125))
     assert len(report.disagreements) >= 10
 

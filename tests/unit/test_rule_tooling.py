@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from services.cli import main
-from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.factory import engine_from_folder
 from services.rules.tooling.diff import diff
 from services.rules.tooling.explain import explain
 from services.rules.tooling.lint import lint
@@ -100,7 +100,7 @@ def test_lint_reports_schema_errors_and_duplicate_ids_with_lines(rules_copy):
 
 
 def test_explain_names_the_condition_that_decided():
-    engine = DurableRulesEngine(load_rulebook(RULES))
+    engine = engine_from_folder(RULES)
     lines = explain(engine, parse_plan(example(TEXTILE)), "DD3-PRIORITY-RISK-HAS-ACTION")
     assert lines == [
         "/risk_assessment/risks/0: not fired: `without` 1 finds a action_risk at "
@@ -115,7 +115,7 @@ def test_explain_names_the_condition_that_decided():
 
 
 def test_explain_says_when_a_rule_is_out_of_scope_or_unknown():
-    engine = DurableRulesEngine(load_rulebook(RULES))
+    engine = engine_from_folder(RULES)
     plan = parse_plan(example(TEXTILE))
     assert explain(engine, plan, "DD2-CLIENT-PERIODIC-REVIEW") == [
         "DD2-CLIENT-PERIODIC-REVIEW does not apply to the textile covenant (scope: banking)"]

@@ -8,11 +8,10 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.history import NoHistory
-from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.adapters.signals import CsvSignalRegister, NoSignalRegister
 from services.rules.core.prior import Signal
+from services.rules.factory import engine_from_folder
 from services.rules.handlers import RulesHandler
 from services.shared.contracts import SubmissionAccepted, validate_plan
 from services.shared.messaging.handling import Delivery
@@ -55,7 +54,7 @@ def test_an_unusable_register_is_refused_with_file_and_line(tmp_path, content, c
 def assess(register) -> list[str]:
     plan = validate_plan(json.loads(
         (ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text()))
-    handler = RulesHandler(DurableRulesEngine(load_rulebook(ROOT / "rules")), NoHistory(),
+    handler = RulesHandler(engine_from_folder(ROOT / "rules"), NoHistory(),
                            ServiceMetrics.create("rules", CollectorRegistry()), register)
     event = SubmissionAccepted(correlation_id="c", content_sha256="0" * 64, plan=plan)
     outcome = handler(Delivery(event.model_dump_json(by_alias=True).encode(),
