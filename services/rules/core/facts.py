@@ -246,20 +246,31 @@ def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
 
 
 def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
+    """One fact per value of each linked list; a parent part is pruned once for all its link
+    kinds, and not at all when its lists are empty."""
+    by_parent: dict[str, list[tuple[str, str, str]]] = {}
     for kind, (parent, field, single) in LINKS.items():
-        if kind not in wanted:
-            continue
+        if kind in wanted:
+            by_parent.setdefault(parent, []).append((kind, field, single))
+    for parent, links in by_parent.items():
         for path, part in walk(document, PARTS[parent]):
-            base = make_fact(kind, path, part)
-            base.pop(field, None)
-            for i, value in enumerate(part.get(field, [])):
-                # the element's own pointer keeps every fact unique: the engine refuses a
-                # second fact with the same content (a plan may list one id twice)
-                link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
-                for name, compute in COMPUTED.get(kind, {}).items():
-                    if (computed := compute(link)) is not None:
-                        link[name] = computed
-                yield link
+            fields: dict[str, Any] | None = None
+            for kind, field, single in links:
+                values = part.get(field) or []
+                if not values:
+                    continue
+                if fields is None:
+                    fields = _renamed(_pruned(part, nested_parts=False))
+                base = {k: v for k, v in fields.items() if k != field}
+                base["kind"] = kind
+                for i, value in enumerate(values):
+                    # the element's own pointer keeps every fact unique: the engine refuses a
+                    # second fact with the same content (a plan may list one id twice)
+                    link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
+                    for name, compute in COMPUTED.get(kind, {}).items():
+                        if (computed := compute(link)) is not None:
+                            link[name] = computed
+                    yield link
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
@@ -272,9 +283,14 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> F
         values = [v for _, v in walk(part, pattern)]
         if values:
             fields[name] = values
+    return {**_renamed(fields), "kind": kind, "pointer": json_pointer(path)}
+
+
+def _renamed(fields: dict[str, Any]) -> dict[str, Any]:
+    """Fields named like the engine's identity fields (`id`, `sid`) get a trailing `_`."""
     for reserved in ENGINE_RESERVED & fields.keys():
         fields[f"{reserved}_"] = fields.pop(reserved)
-    return {**fields, "kind": kind, "pointer": json_pointer(path)}
+    return fields
 
 
 def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
