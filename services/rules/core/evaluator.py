@@ -51,7 +51,8 @@ def condition_holds(c: Condition, value: Any, fact: dict[str, Any], env: Env) ->
     v = lookup(fact, c.field)
     if isinstance(value, Ref):
         return _against_field(c, v, resolve(value, fact, env))
-    return OPERATORS[c.op].holds(v, value, date.fromisoformat(fact["as_of"]))
+    op = OPERATORS[c.op]
+    return op.holds(v, value, date.fromisoformat(fact["as_of"]) if op.reads_as_of else date.min)
 
 
 def _against_field(c: Condition, v: Any, other: Any) -> bool:

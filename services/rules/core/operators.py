@@ -46,6 +46,7 @@ class Operator:
     compile: Callable[[Site, Any], Expression]  # (site, value) -> engine condition
     holds: Callable[[Any, Any, date], bool]  # (the field's value or MISSING, value, as_of)
     takes_field: bool = False  # the value can be another field (`{field: ...}`)
+    reads_as_of: bool = False  # compares with the submission date (`as_of` of the fact)
 
 
 # --- engine expressions ------------------------------------------------------------------------
@@ -197,20 +198,23 @@ _DECLARED: list[Operator] = [
              lambda v, value, as_of: isinstance(v, str) and re.fullmatch(value, v) is not None),
     Operator("older_than", "the date lies more than the length (`{days|months|years}`) "
              "before the submission date", "duration", _compile_older_than,
-             lambda v, value, as_of: _against_submission("older_than", v, value, as_of)),
+             lambda v, value, as_of: _against_submission("older_than", v, value, as_of),
+             reads_as_of=True),
     Operator("within", "the date lies at most the length before the submission date, and "
              "not after it", "duration", _compile_within,
-             lambda v, value, as_of: _against_submission("within", v, value, as_of)),
+             lambda v, value, as_of: _against_submission("within", v, value, as_of),
+             reads_as_of=True),
     Operator("in_future", "the date lies after the submission date", "none",
              lambda site, value: {"$lt": {site.derived("age_days"): 0}},
-             lambda v, value, as_of: _against_submission("in_future", v, value, as_of)),
+             lambda v, value, as_of: _against_submission("in_future", v, value, as_of),
+             reads_as_of=True),
 ]
 
 OPERATORS: Mapping[str, Operator] = {op.name: op for op in _DECLARED}
 NAMES: tuple[str, ...] = tuple(OPERATORS)
 NO_VALUE = frozenset(op.name for op in _DECLARED if op.value == "none")
 LIST_VALUE = frozenset(op.name for op in _DECLARED if op.value == "list")
-AGE_OPS = frozenset(op.name for op in _DECLARED if op.value == "duration") | {"in_future"}
+AGE_OPS = frozenset(op.name for op in _DECLARED if op.reads_as_of)
 COMPARISONS = frozenset(op.name for op in _DECLARED if op.takes_field and op.value == "one")
 
 
