@@ -5,7 +5,7 @@
   (the engine keeps at most 1,024 live states per ruleset);
 - facts are asserted one by one and "not handled" is normal, not an error;
 - facts of kinds that rules negate are asserted first (negation is decided eagerly);
-- fields named `id`/`sid` never reach the engine (renamed in `domain.facts_of`);
+- fields named `id`/`sid` never reach the engine (renamed by `core/facts.py`);
 - compiled definitions are deep-copied before registration (the engine deletes `run` keys);
 - an exception inside an action is reported by the engine in the returned state: it is
   turned into an EvaluationError naming the rule;
