@@ -18,7 +18,7 @@ from services.rules.core.compiler import assertion_order
 from services.rules.core.domain import RuleBook
 from services.rules.core.facts import make_fact
 from services.rules.ports import EvaluationError
-from services.shared.contracts import parse_plan
+from services.shared.contracts import Covenant, parse_plan
 from tests.support import BANKING, ROOT, TEXTILE, example, variant
 
 RULES = ROOT / "rules"
@@ -99,8 +99,15 @@ def test_negated_facts_asserted_late_would_give_a_false_finding(rulebook):
     assert "/risk_assessment/risks/0" in pointers  # R-CL-IN-01 has an action, yet it fired
 
 
-def test_evaluations_free_their_engine_state(engine):
-    # durable-rules keeps at most 1,024 live states per ruleset; 1,100 evaluations must pass
+def test_evaluations_free_their_engine_state(rulebook):
+    # durable-rules keeps at most 1,024 live states per ruleset; 1,100 evaluations must pass.
+    # A few banking rules and every rule of the second phase: a ruleset of each phase
+    early = [r for r in rulebook.in_scope(Covenant.BANKING) if not compiler.reads_outcomes(r)]
+    late = [r for r in rulebook.rules if compiler.reads_outcomes(r)]
+    rules = (*early[:3], *late)
+    assert [r.late for r in compiler.compile_rulesets(Covenant.BANKING, list(rules))] == [
+        False, True]
+    engine = DurableRulesEngine(dataclasses.replace(rulebook, rules=rules))
     plan = parse_plan(example(BANKING))
     for _ in range(1_100):
         engine.evaluate(plan)
