@@ -5,6 +5,7 @@ generated ones; the rule-file schema offers exactly the declared parts and opera
 rules service's layers import in one direction."""
 
 import ast
+import dataclasses
 import json
 import re
 import typing
@@ -163,3 +164,48 @@ def test_the_rules_service_layers_import_in_one_direction(package):
     if package == "core":  # the engine is an adapter
         assert not any(m.startswith("durable") for p in (RULES / "core").glob("*.py")
                        for m in _imports(p))
+
+
+# --- each list operator, compiled and read plainly, on the same facts ----------------------
+
+LIST_CASES = [["garments"], ["textiles"], ["garments", "textiles"], ["footwear"],
+              ["garments", "footwear"]]
+
+
+ON_LISTS = sorted(operators.LIST_VALUE - {"in", "not_in"} | {"contains", "lacks"})
+
+
+@pytest.mark.parametrize("op", ON_LISTS)
+def test_each_list_operator_fires_where_its_plain_reading_holds(op):
+    """The operators on list fields, several of which no bundled rule uses yet: one rule per
+    operator and value on the locations' product types (one holding two, one missing), the
+    engine's findings against the plain reading of the same facts."""
+    import copy
+
+    from services.rules.adapters.durable_engine import DurableRulesEngine
+    from services.rules.core.evaluator import condition_holds
+    from services.rules.core.language import Condition, RuleSpec
+    from services.rules.factory import load_rulebook
+    from services.shared.contracts import parse_plan
+
+    rulebook = load_rulebook(BUNDLED_RULES)
+    base = rulebook.by_id()["DD2-HIGH-RISK-LOCATIONS-ASSESSED"].model_dump(
+        by_alias=True, mode="json", exclude_none=True)
+    document = json.loads((BUNDLED_RULES / "fixtures" / "compliant-textile.json").read_text())
+    locations = document["textile"]["production_locations"]
+    locations[1]["product_types"] = ["garments", "textiles"]
+    del locations[3]["product_types"]
+    plan = parse_plan(json.dumps(document).encode())
+    for values in LIST_CASES:
+        value = values[0] if op in ("contains", "lacks") else values
+        when = {"part": "location", "where": [{"field": "product_types", "op": op,
+                                               "value": value}]}
+        rule = RuleSpec.model_validate({**copy.deepcopy(base), "id": "T-OPERATOR",
+                                        "when": when, "escalate": [], "parameters": {},
+                                        "message": {"nl": "x", "en": "x"}})
+        engine = DurableRulesEngine(dataclasses.replace(rulebook, rules=(rule,)))
+        fired = {p for f in engine.evaluate(plan) for p in f.pointers}
+        condition = Condition.model_validate(when["where"][0])
+        plain = {f["pointer"] for f in engine.facts(plan) if f["kind"] == "location"
+                 and condition_holds(condition, value, f, {})}
+        assert fired == plain, (op, value)
