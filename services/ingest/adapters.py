@@ -1,12 +1,13 @@
 """The submission ledger on SQLite or PostgreSQL."""
 
+import json
 from datetime import UTC, datetime
 
 from services.shared.db import Database
 
-from .ports import LedgerEntry
+from .ports import KnownCompany, LedgerEntry
 
-_SCHEMA = """
+_SCHEMA = ["""
 CREATE TABLE IF NOT EXISTS ingest_submissions (
     submission_id  TEXT PRIMARY KEY,
     content_sha256 TEXT NOT NULL,
@@ -15,14 +16,25 @@ CREATE TABLE IF NOT EXISTS ingest_submissions (
     published      BOOLEAN NOT NULL DEFAULT FALSE,
     received_at    TEXT NOT NULL
 )
-"""
+""", """
+CREATE TABLE IF NOT EXISTS ingest_companies (
+    company_id     TEXT NOT NULL,
+    covenant       TEXT NOT NULL,
+    legal_name     TEXT NOT NULL,
+    language       TEXT NOT NULL,
+    contacts_json  TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (company_id, covenant)
+)
+"""]
 
 
 class SqlSubmissionLedger:
     def __init__(self, db: Database):
         self._db = db
         with db.transaction() as cur:
-            cur.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                cur.execute(statement)
 
     def find(self, submission_id: str) -> LedgerEntry | None:
         with self._db.transaction() as cur:
@@ -45,3 +57,26 @@ class SqlSubmissionLedger:
             cur.execute(self._db.sql(
                 "UPDATE ingest_submissions SET published = TRUE WHERE submission_id = ?"
             ), (submission_id,))
+
+    def remember_company(self, company: KnownCompany) -> None:
+        contacts = json.dumps([list(c) for c in company.contacts])
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "INSERT INTO ingest_companies (company_id, covenant, legal_name, language, "
+                "contacts_json, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (company_id, covenant) DO UPDATE SET legal_name = "
+                "excluded.legal_name, language = excluded.language, contacts_json = "
+                "excluded.contacts_json, updated_at = excluded.updated_at"
+            ), (company.company_id, company.covenant, company.legal_name, company.language,
+                contacts, datetime.now(UTC).isoformat()))
+
+    def company(self, company_id: str, covenant: str) -> KnownCompany | None:
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT legal_name, language, contacts_json FROM ingest_companies "
+                "WHERE company_id = ? AND covenant = ?"), (company_id, covenant))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        contacts = tuple((address, name) for address, name in json.loads(row[2]))
+        return KnownCompany(company_id, covenant, row[0], row[1], contacts)

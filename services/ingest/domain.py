@@ -4,10 +4,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.shared.contracts import (
-    Contact,
     Covenant,
     FieldError,
     Language,
@@ -19,6 +16,7 @@ from services.shared.contracts import (
     validate_plan,
 )
 from services.shared.contracts.integrity import walk
+from services.shared.text import plain
 
 _ACCEPTED_NAMESPACE = uuid.UUID("6f1c2a53-6c7e-4d8e-9a0b-2f4d1c0e8b71")
 
@@ -63,28 +61,45 @@ def conflict(submission_id: str) -> Invalid:
 
 
 def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
-    """A plan from a publisher that may not submit for its covenant. The rejection goes to the
-    secretariat only: the contacts in such a payload are not to be trusted."""
+    """A valid plan from a publisher that may not submit for its covenant."""
     covenant = valid.plan.submission.covenant.value
     document = valid.plan.to_json_dict()
     document["company"]["contacts"] = []
-    who = f"publisher '{publisher}'" if publisher else "a publisher without a user_id"
     return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
         pointer="/submission/covenant", code="unauthorised",
-        message=f"{who} may not submit plans for the {covenant} covenant (PUBLISHERS)")],
-        document)
+        message=f"{_publisher(publisher)} may not submit plans for the {covenant} covenant "
+        "(PUBLISHERS)")], document)
+
+
+def unauthorised_publisher(publisher: str | None, covenant: Covenant | None) -> Invalid:
+    """A payload from a publisher that may submit for no covenant at all: refused unread. The
+    covenant is the one its routing key names, if any, so that covenant's secretariat hears."""
+    document = {"submission": {"covenant": covenant.value}} if covenant else None
+    return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
+        pointer="", code="unauthorised",
+        message=f"{_publisher(publisher)} may not submit plans for any covenant (PUBLISHERS); "
+        "the submission was not read")], document)
+
+
+def _publisher(publisher: str | None) -> str:
+    return f"publisher '{publisher}'" if publisher else "a publisher without a user_id"
+
+
+def covenant_of_routing_key(routing_key: str) -> Covenant | None:
+    """`plan.<covenant>` names a covenant; anything else does not."""
+    suffix = routing_key.removeprefix("plan.")
+    return next((c for c in Covenant if c.value == suffix), None)
 
 
 @dataclass(frozen=True)
 class Identification:
-    """What could be read from a rejected payload to route the rejection."""
+    """What could be read from a rejected payload to file the rejection: which submission,
+    covenant and company it claims to be. It chooses no recipient (see handlers.py)."""
 
     submission_id: str | None = None
     covenant: Covenant | None = None
     company_id: str | None = None
-    company_name: str | None = None
     language: Language = Language.NL
-    contacts: tuple[Contact, ...] = ()
 
 
 def identify(document: Any) -> Identification:
@@ -92,7 +107,7 @@ def identify(document: Any) -> Identification:
 
     def text(pattern: str) -> str | None:
         value = next((v for _, v in walk(document, pattern)), None)
-        return value.strip()[:200] if isinstance(value, str) and value.strip() else None
+        return plain(value, 200) or None if isinstance(value, str) else None
 
     def member(pattern: str, enum: Any) -> Any:
         value = text(pattern)
@@ -102,17 +117,5 @@ def identify(document: Any) -> Identification:
         submission_id=text("submission/submission_id"),
         covenant=member("submission/covenant", Covenant),
         company_id=text("company/company_id"),
-        company_name=text("company/legal_name"),
         language=member("submission/language", Language) or Language.NL,
-        contacts=tuple(_valid_contacts(document)),
     )
-
-
-def _valid_contacts(document: Any) -> list[Contact]:
-    contacts = []
-    for _, raw in walk(document, "company/contacts/*"):
-        try:
-            contacts.append(Contact.model_validate(raw))
-        except ValidationError:
-            continue
-    return contacts

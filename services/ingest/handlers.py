@@ -1,5 +1,12 @@
 """Ingest: one upstream plan in, one `SubmissionAccepted` or `SubmissionRejected` out (or
-nothing, for an exact repeat of an accepted plan)."""
+nothing, for an exact repeat of an accepted plan).
+
+In this order: the publisher's authority (before a byte of the body is read), the plan's
+validity, the publisher's authority for the plan's covenant, the ledger. A rejection names
+recipients only from the ledger: the contacts, name and language recorded from the company's
+last accepted plan under the same covenant. A payload that was not accepted never chooses who
+is written to, nor what their subject line says; an unauthorised one is written about to the
+secretariat only."""
 
 import hashlib
 import uuid
@@ -7,12 +14,21 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
-from services.shared.contracts import SubmissionAccepted, SubmissionRejected
+from services.shared.contracts import Contact, Language, SubmissionAccepted, SubmissionRejected
 from services.shared.contracts.messages import MAX_ERRORS_CARRIED
 from services.shared.messaging.handling import Delivery, Outcome, Outgoing
 
-from .domain import Invalid, Valid, conflict, examine, identify, unauthorised
-from .ports import SubmissionLedger
+from .domain import (
+    Invalid,
+    Valid,
+    conflict,
+    covenant_of_routing_key,
+    examine,
+    identify,
+    unauthorised,
+    unauthorised_publisher,
+)
+from .ports import KnownCompany, SubmissionLedger
 
 _REJECTED_NAMESPACE = uuid.UUID("0b6f3a9e-58d4-4c2a-9d0e-7a1c5e2f4b93")
 
@@ -25,15 +41,29 @@ class IngestHandler:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         correlation_id = delivery.correlation_id or str(uuid.uuid4())
-        reject = partial(rejected, message_id=rejection_id(delivery),
+        reject = partial(self._rejected, message_id=rejection_id(delivery),
                          correlation_id=correlation_id)
+        if self.publishers and not any(delivery.user_id in users
+                                       for users in self.publishers.values()):
+            covenant = covenant_of_routing_key(delivery.routing_key)
+            return reject(unauthorised_publisher(delivery.user_id, covenant), trusted=False)
         examined = examine(delivery.body, self.max_bytes)
         if isinstance(examined, Invalid):
             return reject(examined)
         if self.publishers and delivery.user_id not in self.publishers.get(
                 examined.plan.submission.covenant.value, ()):
-            return reject(unauthorised(examined, delivery.user_id))
+            return reject(unauthorised(examined, delivery.user_id), trusted=False)
         return self._accept(examined, correlation_id, reject)
+
+    def _rejected(self, invalid: Invalid, *, message_id: str, correlation_id: str,
+                  trusted: bool = True) -> Outcome:
+        """The rejection, addressed from the ledger: to the company when it is known (and the
+        publisher was authorised), else to the secretariat only."""
+        who = identify(invalid.document)
+        known = (self.ledger.company(who.company_id, who.covenant.value)
+                 if trusted and who.company_id and who.covenant else None)
+        return rejected(invalid, message_id=message_id, correlation_id=correlation_id,
+                        known=known)
 
     def _accept(self, valid: Valid, correlation_id: str,
                 reject: Callable[[Invalid], Outcome]) -> Outcome:
@@ -46,8 +76,12 @@ class IngestHandler:
         if entry and entry.published:
             return Outcome("duplicate", log=ids)
         if entry is None:
-            self.ledger.record(submission.submission_id, valid.digest,
-                               valid.plan.company.company_id, submission.covenant.value)
+            company = valid.plan.company
+            self.ledger.record(submission.submission_id, valid.digest, company.company_id,
+                               submission.covenant.value)
+            self.ledger.remember_company(KnownCompany(
+                company.company_id, submission.covenant.value, company.legal_name,
+                submission.language.value, tuple((c.email, c.name) for c in company.contacts)))
         event = SubmissionAccepted(
             message_id=valid.accepted_message_id,
             correlation_id=correlation_id,
@@ -70,7 +104,10 @@ def rejection_id(delivery: Delivery) -> str:
     return str(uuid.uuid5(_REJECTED_NAMESPACE, f"{delivery.message_id or ''}:{digest}"))
 
 
-def rejected(invalid: Invalid, *, message_id: str, correlation_id: str) -> Outcome:
+def rejected(invalid: Invalid, *, message_id: str, correlation_id: str,
+             known: KnownCompany | None = None) -> Outcome:
+    """The rejection event; `known` is the company as recorded from its last accepted plan,
+    the only source of its contacts, name and language here."""
     who = identify(invalid.document)
     event = SubmissionRejected(
         message_id=message_id,
@@ -81,9 +118,9 @@ def rejected(invalid: Invalid, *, message_id: str, correlation_id: str) -> Outco
         submission_id=who.submission_id,
         covenant=who.covenant,
         company_id=who.company_id,
-        company_name=who.company_name,
-        language=who.language,
-        contacts=list(who.contacts),
+        company_name=known.legal_name if known else None,
+        language=Language(known.language) if known else who.language,
+        contacts=[Contact(email=a, name=n) for a, n in known.contacts] if known else [],
     )
     return Outcome("rejected", [Outgoing.of(event)], log={
         "submission_id": who.submission_id, "reason": invalid.reason.value,

@@ -11,6 +11,18 @@ class LedgerEntry:
     published: bool
 
 
+@dataclass(frozen=True)
+class KnownCompany:
+    """A company as its last accepted plan described it: the only source of addresses and
+    names for letters about payloads that could not be accepted."""
+
+    company_id: str
+    covenant: str
+    legal_name: str
+    language: str
+    contacts: tuple[tuple[str, str | None], ...]  # (address, name)
+
+
 class SubmissionLedger(Protocol):
     """Remembers accepted submissions, so a repeat yields no second assessment.
 
@@ -23,3 +35,7 @@ class SubmissionLedger(Protocol):
     def record(self, submission_id: str, digest: str, company_id: str, covenant: str) -> None: ...
 
     def mark_published(self, submission_id: str) -> None: ...
+
+    def remember_company(self, company: KnownCompany) -> None: ...
+
+    def company(self, company_id: str, covenant: str) -> KnownCompany | None: ...

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from services.shared.errors import ConfigError
 
-from .ports import PermanentDeliveryError
+from .ports import MailUnavailable, PermanentDeliveryError
 
 
 class SmtpConfigError(ConfigError):
@@ -30,8 +30,10 @@ class SmtpMailer:
     `smtps://...`: TLS from the first byte (port 465).
 
     The connection is kept open between messages and opened again when the server dropped it.
-    A 5xx reply raises PermanentDeliveryError; connection trouble and 4xx replies raise as
-    they are, for a later retry."""
+    A 5xx reply (for the message or for every recipient) and a server that cannot carry the
+    message's addresses raise PermanentDeliveryError; an unreachable server, a 4xx reply and
+    refused credentials (ours, not the letter's: an operator must fix them) raise
+    MailUnavailable."""
 
     channel: Literal["smtp", "outbox"] = "smtp"
 
@@ -50,24 +52,33 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         try:
-            refused = self._send(message)
-        except smtplib.SMTPServerDisconnected:
-            self.close()
-            refused = self._send(message)  # once more on a fresh connection
-        except smtplib.SMTPAuthenticationError:
-            self.close()
-            raise  # our credentials, not this letter: retried until an operator fixes them
-        except smtplib.SMTPRecipientsRefused as e:
-            raise PermanentDeliveryError(_codes("every recipient refused", e.recipients)) from None
-        except smtplib.SMTPResponseException as e:
-            if 500 <= e.smtp_code < 600:
+            try:
+                refused = self._send(message)
+            except smtplib.SMTPServerDisconnected:
                 self.close()
+                refused = self._send(message)  # once more on a fresh connection
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [code for code, _ in e.recipients.values()]
+            if any(500 <= code < 600 for code in codes):
+                raise PermanentDeliveryError(_codes("every recipient refused", e.recipients)) \
+                    from None
+            raise MailUnavailable(_codes("recipients deferred", e.recipients)) from None
+        except smtplib.SMTPNotSupportedError:
+            self.close()
+            raise PermanentDeliveryError("the mail server cannot carry internationalised "
+                                         "addresses (no SMTPUTF8)") from None
+        except smtplib.SMTPAuthenticationError as e:
+            self.close()
+            raise MailUnavailable(f"the mail server refused our credentials (SMTP "
+                                  f"{e.smtp_code})") from None
+        except smtplib.SMTPResponseException as e:
+            self.close()
+            if 500 <= e.smtp_code < 600:
                 raise PermanentDeliveryError(f"SMTP {e.smtp_code} refusal") from None
+            raise MailUnavailable(f"SMTP {e.smtp_code} reply") from None
+        except (OSError, smtplib.SMTPException) as e:
             self.close()
-            raise
-        except OSError:
-            self.close()
-            raise
+            raise MailUnavailable(f"mail server unavailable: {type(e).__name__}") from None
         if refused:
             raise PartiallyRefused(_codes("some recipients refused", refused))
 

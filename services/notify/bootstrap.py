@@ -31,7 +31,8 @@ def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHa
     webhooks = {recipient: WebhookTarget(hook.url, hook.secret.get_secret_value())
                 for recipient, hook in settings.webhooks.items()}
     return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
-                         metrics, build_store(settings), webhooks)
+                         metrics, build_store(settings), webhooks,
+                         max_recipients=settings.max_recipients)
 
 
 def main(settings: NotifySettings | None = None) -> None:

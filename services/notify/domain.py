@@ -1,12 +1,13 @@
 """Notify decisions, free of I/O: who is told what, in which language, in which words.
 
 The company's contacts get their own assessment (the event holds one plan's findings only);
-the covenant's secretariat gets every assessment and every rejection; a rejection also goes to
-the contacts the payload named, when it named valid ones.
+the covenant's secretariat gets every assessment and every rejection. A rejection goes to the
+company only when ingest found the company known from an earlier accepted plan: the event then
+carries the contacts recorded from that plan, never the ones an unaccepted payload named. No
+letter goes to more than `max_recipients` addresses.
 """
 
 import json
-import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -21,9 +22,10 @@ from services.shared.contracts import (
     Severity,
     SubmissionRejected,
 )
+from services.shared.text import plain
 
 MAX_SUBJECT = 150
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_RECIPIENTS = 10  # addresses in one letter's To:, at most (setting MAX_RECIPIENTS)
 
 LABELS: dict[Language, dict[str, Any]] = {
     Language.NL: {
@@ -53,6 +55,9 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Fouten ({total}, per plek in het document)",
         "more_errors": "en nog {n} fouten",
         "closing": "Dit bericht is automatisch verstuurd door het convenantsecretariaat.",
+        "undelivered": {"company": "Let op: de brief aan het bedrijf is door de ontvangende "
+                                   "mailserver geweigerd en niet bezorgd. Neem op een andere "
+                                   "manier contact op met het bedrijf."},
         "digest_subject": "Dagoverzicht {covenant} {day}: {count} beoordeling(en)",
         "digest_intro": "Op {day} zijn {count} plan(nen) van aanpak onder het {covenant}-convenant "
                         "beoordeeld.",
@@ -84,6 +89,9 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Errors ({total}, by place in the document)",
         "more_errors": "and {n} more errors",
         "closing": "This message was sent automatically by the covenant secretariat.",
+        "undelivered": {"company": "Please note: the letter to the company was refused by the "
+                                   "receiving mail server and not delivered. Please reach the "
+                                   "company another way."},
         "digest_subject": "Daily digest {covenant} {day}: {count} assessment(s)",
         "digest_intro": "On {day}, {count} plan(s) of action under the {covenant} covenant were "
                         "assessed.",
@@ -112,7 +120,8 @@ class Secretariat:
 
 
 def letters_for(event: AssessmentCompleted | SubmissionRejected, secretariat: Secretariat,
-                webhooks: frozenset[str] = frozenset()) -> list[Letter]:
+                webhooks: frozenset[str] = frozenset(),
+                max_recipients: int = MAX_RECIPIENTS) -> list[Letter]:
     """The secretariat (for assessments not when it takes a daily digest instead); the company
     when the payload names contacts or a webhook is configured for it."""
     template = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
@@ -120,7 +129,7 @@ def letters_for(event: AssessmentCompleted | SubmissionRejected, secretariat: Se
     letters: list[Letter] = [] if template == "assessment" and secretariat.digest else [
         Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
                secretariat.language, template, f"secretariat:{covenant or '*'}")]
-    contacts = tuple(dict.fromkeys(c.email for c in event.contacts))
+    contacts = tuple(dict.fromkeys(c.email for c in event.contacts))[:max_recipients]
     company = f"company:{event.company_id}"
     if contacts or (event.company_id and company in webhooks):
         letters.insert(0, Letter(RecipientRole.COMPANY, contacts, event.language, template,
@@ -148,9 +157,9 @@ def webhook_payload(event: AssessmentCompleted | SubmissionRejected, letter: Let
 
 
 def header_safe(text: str, limit: int = MAX_SUBJECT) -> str:
-    """No control characters (so no header injection), collapsed spaces, bounded length."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """No control or bidi characters (so no header injection and no text that reads other
+    than it is), collapsed spaces, bounded length."""
+    return plain(text, limit)
 
 
 class Renderer:
@@ -166,14 +175,18 @@ class Renderer:
         )
 
     def compose(self, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
-                sender: str) -> EmailMessage:
+                sender: str, undelivered: tuple[RecipientRole, ...] = ()) -> EmailMessage:
+        """The letter; `undelivered` names recipients whose letters about this event were
+        refused, which the secretariat's letter says."""
         labels = LABELS[letter.language]
         company = event.company_name or labels["unknown_company"]
         year = getattr(event, "reporting_year", "")
         subject = labels[f"{letter.template}_subject"].format(year=year, company=company)
         context = {"event": event, "letter": letter, "labels": labels,
                    "lang": letter.language.value,
-                   "company": company, "Severity": Severity}
+                   "company": company, "Severity": Severity,
+                   "undelivered": [labels["undelivered"][r.value] for r in undelivered
+                                   if letter.role is RecipientRole.SECRETARIAT]}
         message = EmailMessage()
         message["From"] = sender
         message["To"] = ", ".join(letter.to)

@@ -1,9 +1,14 @@
 """Notify: one `AssessmentCompleted` or `SubmissionRejected` in, each letter sent once, one
-`NotificationDelivered` per letter sent out."""
+`NotificationDelivered` per letter sent out.
+
+Each recipient's letter fails alone. The company's letter is tried first; when the company's
+side refuses it for good (a 5xx reply, a webhook's 4xx), that is recorded, counted, and said in
+the secretariat's letter, which is sent all the same; the event is not dead-lettered for it. A
+mail system that is away (`MailUnavailable`) holds the event until it is back."""
 
 from dataclasses import dataclass, field
 
-from services.shared.contracts import NotificationDelivered
+from services.shared.contracts import NotificationDelivered, RecipientRole
 from services.shared.contracts.messages import NOTIFY_INPUT, AssessmentCompleted, SubmissionRejected
 from services.shared.messaging.handling import (
     Delivery,
@@ -15,7 +20,15 @@ from services.shared.messaging.handling import (
 from services.shared.metrics import ServiceMetrics
 
 from .adapters import PartiallyRefused, WebhookSender
-from .domain import Letter, Renderer, Secretariat, letters_for, webhook_key, webhook_payload
+from .domain import (
+    MAX_RECIPIENTS,
+    Letter,
+    Renderer,
+    Secretariat,
+    letters_for,
+    webhook_key,
+    webhook_payload,
+)
 from .ports import Mailer, PermanentDeliveryError
 from .store import SqlNotificationStore
 
@@ -36,22 +49,30 @@ class NotifyHandler:
     store: SqlNotificationStore
     webhooks: dict[str, WebhookTarget] = field(default_factory=dict)
     webhook_sender: WebhookSender = field(default_factory=WebhookSender)
+    max_recipients: int = MAX_RECIPIENTS
 
     def __call__(self, delivery: Delivery) -> Outcome:
         event = decode(NOTIFY_INPUT, delivery, "assessment or rejection")
         self.store.keep(event)
         about = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
-        delivered, repeated = [], 0
-        for letter in letters_for(event, self.secretariat, frozenset(self.webhooks)):
+        delivered, repeated, undelivered = [], 0, []
+        for letter in letters_for(event, self.secretariat, frozenset(self.webhooks),
+                                  self.max_recipients):
             key = f"{event.message_id}:{letter.role.value}"
             hook = webhook_key(letter, frozenset(self.webhooks))
             channel = "webhook" if hook else self.mailer.channel
-            if self.store.begin(key) == "sent":  # a redelivered event: this letter went out
+            state = self.store.begin(key)
+            if state in ("sent", "refused"):  # a redelivered event: this letter is done
                 self.store.attempt(key, event.message_id, letter.role.value, channel,
-                                   "already_sent")
+                                   f"already_{state}")
                 repeated += 1
+                if state == "refused":
+                    undelivered.append(letter.role)
                 continue
-            message_ref = self._send(key, event, letter, hook)
+            message_ref = self._send(key, event, letter, hook, tuple(undelivered))
+            if message_ref is None:
+                undelivered.append(letter.role)
+                continue
             delivered.append(NotificationDelivered(
                 correlation_id=event.correlation_id, about=about,
                 submission_id=event.submission_id, covenant=event.covenant,
@@ -62,12 +83,15 @@ class NotifyHandler:
                        [Outgoing.of(d, mandatory=False) for d in delivered], log={
                            "submission_id": event.submission_id, "about": about,
                            "recipients": [d.recipient_role.value for d in delivered],
-                           "already_sent": repeated,
+                           "already_done": repeated,
+                           "refused": [r.value for r in undelivered],
                        })
 
     def _send(self, key: str, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
-              hook: str | None) -> str:
-        """Hands the letter over (webhook or mail) and records the attempt; returns its ref."""
+              hook: str | None, undelivered: tuple[RecipientRole, ...]) -> str | None:
+        """Hands the letter over (webhook or mail) and records the attempt; returns its ref,
+        or None when the company's side refused it for good. `undelivered`: the recipients
+        whose letters were refused, for the secretariat's letter to say so."""
         if hook:
             target, channel, ref = self.webhooks[hook], "webhook", key
             body = webhook_payload(event, letter, key)
@@ -75,7 +99,7 @@ class NotifyHandler:
             def hand_over() -> None:
                 self.webhook_sender.post(target.url, target.secret, body, key)
         else:
-            message = self.renderer.compose(event, letter, self.sender)
+            message = self.renderer.compose(event, letter, self.sender, undelivered)
             channel, ref = self.mailer.channel, str(message["Message-ID"])
 
             def hand_over() -> None:
@@ -91,12 +115,14 @@ class NotifyHandler:
         except PartiallyRefused as e:
             outcome, detail = "partially_refused", str(e)
         except PermanentDeliveryError as e:
-            attempt("refused", e.reason)
+            self.store.refused(key, event.message_id, letter.role.value, channel, e.reason)
             self.metrics.notification_failures.labels("permanent").inc()
-            raise PermanentFailure(f"{letter.role.value} notification refused: {e.reason}") \
-                from None
-        except Exception as e:  # the mail system or webhook may work later: retried
-            attempt("failed", type(e).__name__)
+            if letter.role is RecipientRole.SECRETARIAT:  # nobody left to tell: an operator's
+                raise PermanentFailure(f"secretariat notification refused: {e.reason}") \
+                    from None
+            return None
+        except Exception as e:  # the mail system or webhook may work later: held or retried
+            attempt("failed", getattr(e, "reason", None) or type(e).__name__)
             self.metrics.notification_failures.labels("transient").inc()
             raise
         self.store.sent(key, event.message_id, letter.role.value, channel, outcome, detail)

@@ -3,6 +3,8 @@
 from email.message import EmailMessage
 from typing import Literal, Protocol
 
+from services.shared.errors import Unavailable
+
 
 class PermanentDeliveryError(Exception):
     """The mail system refused the message for good (a 5xx reply): retrying cannot help.
@@ -13,9 +15,14 @@ class PermanentDeliveryError(Exception):
         self.reason = reason
 
 
+class MailUnavailable(Unavailable):
+    """The mail system cannot take the message now (unreachable, a 4xx reply, our own
+    credentials refused): the letter waits for it, without spending the event's deliveries."""
+
+
 class Mailer(Protocol):
     """Hands a message to the mail system. Raises PermanentDeliveryError when it was refused
-    for good, any other exception when it may work later."""
+    for good, MailUnavailable when the mail system may take it later."""
 
     channel: Literal["smtp", "outbox"]
 

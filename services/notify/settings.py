@@ -5,6 +5,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from services.shared.contracts import Language
 from services.shared.settings import ServiceSettings
 
+from .domain import MAX_RECIPIENTS
+
 
 class Webhook(BaseModel):
     url: str = Field(pattern=r"^https?://\S+$")
@@ -33,6 +35,10 @@ class NotifySettings(ServiceSettings):
     secretariat_digest: bool = Field(
         False, description="true: the secretariat gets `covenant notify digest` (daily) instead "
                            "of one e-mail per assessment; rejections still come at once.")
+    max_recipients: int = Field(
+        MAX_RECIPIENTS, ge=1, le=100,
+        description="Addresses in one letter, at most: the company's first contacts beyond it "
+                    "get no copy.")
     webhooks: dict[str, Webhook] = Field(
         default_factory=dict,
         description='JSON: recipient -> {"url", "secret"}; recipients "company:<company id>", '

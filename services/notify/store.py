@@ -2,7 +2,8 @@
 
 Ledger: every letter has a key (the event's message id and the recipient role). Before a letter
 is handed to the mail system its key is marked `sending`, after the mail system accepted it
-`sent`. A redelivered event skips `sent` letters. A letter found `sending` means the process
+`sent`, or `refused` when the recipient's side refused it for good. A redelivered event skips
+`sent` and `refused` letters. A letter found `sending` means the process
 died between handing it over and recording that: it is sent again, under the same Message-ID.
 That choice accepts a rare duplicate (recognisable by its identical Message-ID) over a
 notification silently lost.
@@ -19,7 +20,7 @@ from typing import Any, Literal
 from services.shared.contracts import AssessmentCompleted, SubmissionRejected
 from services.shared.db import Database
 
-LetterState = Literal["new", "sending", "sent"]
+LetterState = Literal["new", "sending", "sent", "refused"]
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS notify_events (
@@ -95,10 +96,18 @@ class SqlNotificationStore:
         """Marks the letter sent and records the attempt, in one transaction: the fewer steps
         between the mail system's acceptance and this record, the smaller the window in which a
         crash makes the letter go out again."""
+        self._finish(key, "sent", message_id, role, channel, outcome, detail)
+
+    def refused(self, key: str, message_id: str, role: str, channel: str, reason: str) -> None:
+        """Marks the letter refused for good by the recipient's side: it is not tried again."""
+        self._finish(key, "refused", message_id, role, channel, "refused", reason)
+
+    def _finish(self, key: str, state: LetterState, message_id: str, role: str, channel: str,
+                outcome: str, detail: str | None) -> None:
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(
                 "UPDATE notify_ledger SET state = ?, updated_at = ? WHERE letter_key = ?"),
-                ("sent", _now(), key))
+                (state, _now(), key))
             self._record(cur, key, message_id, role, channel, outcome, detail)
 
     # --- archive ----------------------------------------------------------------------------

@@ -3,32 +3,51 @@
 `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` and `sqlite://` (in memory) open
 SQLite; `postgresql://user@host:5432/db` opens PostgreSQL through psycopg 3. Both speak the
 same SQL here: stores write plain `?` placeholders and `Database.sql` adapts them.
+
+A database that goes away delays work; it never fails it. The connection is opened on first
+use and opened again after the server dropped it (a restart, a fail-over, a network cut): a
+transaction that fails for such a reason raises `DatabaseUnavailable`, which the message
+handlers' Processor answers by holding the message and handling it again later, without
+spending one of its deliveries (messaging/handling.py). Errors of the statement itself (a
+constraint, a syntax error) raise as they are.
 """
 
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .errors import Unavailable
+
+CONNECT_TIMEOUT_SECONDS = 5  # a server that does not answer is unavailable, not slow
+PROBE_LOCK_SECONDS = 1.0  # readiness does not wait longer for a transaction in progress
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached or dropped the connection: try again later."""
+
 
 class Database:
-    """One connection, serialised by a lock (each service handles one message at a time)."""
+    """One connection, serialised by a lock (each service handles one message at a time),
+    reopened after the server dropped it."""
 
     def __init__(self, url: str):
         self.url = url
         scheme = urlsplit(url).scheme
         self._lock = threading.Lock()
+        self._conn: Any = None
         if scheme == "sqlite":
             self.dialect = "sqlite"
-            self._conn: Any = _open_sqlite(url)
+            self._conn = _open_sqlite(url)  # in memory must stay one connection: opened now
         elif scheme in ("postgresql", "postgres"):
             import psycopg  # imported here: only needed when PostgreSQL is configured
 
             self.dialect = "postgresql"
-            self._conn = psycopg.connect(url, autocommit=False)
+            self._psycopg = psycopg
+            self._connection()  # a wrong URL or password shows at start, not at first use
         else:
             raise ValueError(f"unsupported database URL scheme '{scheme}' (sqlite or postgresql)")
 
@@ -37,20 +56,95 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        """A cursor inside a transaction, committed on success and rolled back on error."""
+        """A cursor inside a transaction, committed on success and rolled back on error.
+        Raises DatabaseUnavailable when the server cannot be reached or dropped the
+        connection (the transaction did not happen)."""
         with self._lock:
-            cursor = self._conn.cursor()
+            conn = self._connection()
+            try:
+                cursor = conn.cursor()
+            except Exception as e:
+                if self._is_unavailable(e):
+                    raise self._unavailable(e) from e
+                raise
             try:
                 yield cursor
-                self._conn.commit()
-            except BaseException:
-                self._conn.rollback()
+                conn.commit()
+            except BaseException as e:
+                self._rollback(conn)
+                if isinstance(e, Exception) and self._is_unavailable(e):
+                    raise self._unavailable(e) from e
                 raise
             finally:
-                cursor.close()
+                self._close_quietly(cursor)
+
+    def reachable(self) -> bool:
+        """For readiness: the server answers a trivial query now. A transaction in progress
+        counts as an answer."""
+        if not self._lock.acquire(timeout=PROBE_LOCK_SECONDS):
+            return True
+        try:
+            conn = self._connection()
+            cursor = conn.cursor()
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+            finally:
+                self._close_quietly(cursor)
+            conn.rollback()
+            return True
+        except Exception as e:
+            if self._is_unavailable(e):
+                self._forget()
+                return False
+            raise
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
-        self._conn.close()
+        if self._conn is not None:
+            self._close_quietly(self._conn)
+            self._conn = None
+
+    # --- connection state (called with the lock held) ----------------------------------------
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            try:
+                self._conn = self._psycopg.connect(self.url, autocommit=False,
+                                                   connect_timeout=CONNECT_TIMEOUT_SECONDS)
+            except self._psycopg.OperationalError as e:
+                raise DatabaseUnavailable(f"database unavailable: {type(e).__name__}") from e
+        return self._conn
+
+    def _is_unavailable(self, error: Exception) -> bool:
+        if self.dialect == "sqlite":  # the file is locked by another writer for too long
+            return isinstance(error, sqlite3.OperationalError) and (
+                "locked" in str(error) or "busy" in str(error))
+        return isinstance(error, self._psycopg.OperationalError | self._psycopg.InterfaceError) \
+            or bool(self._conn is not None and self._conn.closed)
+
+    def _unavailable(self, error: Exception) -> DatabaseUnavailable:
+        if self.dialect == "postgresql":
+            self._forget()
+        return DatabaseUnavailable(f"database unavailable: {type(error).__name__}")
+
+    def _forget(self) -> None:
+        """Drops a PostgreSQL connection that the server closed: the next use opens a new one."""
+        if self.dialect == "postgresql" and self._conn is not None:
+            self._close_quietly(self._conn)
+            self._conn = None
+
+    def _rollback(self, conn: Any) -> None:
+        try:
+            conn.rollback()
+        except Exception:  # the connection is gone: nothing to roll back
+            self._forget()
+
+    @staticmethod
+    def _close_quietly(thing: Any) -> None:
+        with suppress(Exception):
+            thing.close()
 
 
 def _open_sqlite(url: str) -> sqlite3.Connection:

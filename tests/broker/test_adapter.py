@@ -213,3 +213,34 @@ def test_publishing_to_an_unbound_routing_key_is_refused_not_dropped(amqp_url):
     with pytest.raises(pika.exceptions.UnroutableError):
         publish_confirmed(pika.URLParameters(amqp_url),
                           [Outgoing(PLANS_EXCHANGE, "nothing.here", b"x", "m")])
+
+
+def test_a_dependency_away_holds_messages_without_spending_their_deliveries(amqp_url):
+    """The handler's database is away for longer than the delivery limit's retries would
+    last: every message is held (unacked, handled again after doubling pauses), none is
+    dead-lettered, and each is relayed once when the database is back."""
+    from services.shared.errors import Unavailable
+
+    back = threading.Event()
+    seen: Counter[int] = Counter()
+
+    def needs_database(delivery):
+        seen[delivery.delivery_count] += 1
+        if not back.is_set():
+            raise Unavailable("database unavailable: OperationalError")
+        return relay(delivery)
+
+    declare(amqp_url)
+    publish(amqp_url, [f"plan {i}".encode() for i in range(5)])
+    with Running(amqp_url, needs_database) as running:
+        wait_for(lambda: running.metrics.outcomes.labels("held")._value.get() >= 5 * (LIMIT + 1),
+                 timeout=60, what="each message held more often than its delivery limit")
+        assert ready(amqp_url, INGEST.dead_letter_queue) == 0
+        back.set()
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 5, timeout=60, what="5 relayed")
+        wait_for(lambda: running.metrics.acked._value.get() == 5, what="5 acks")
+    assert set(seen) == {0}, "a hold spent a delivery"
+    assert ready(amqp_url, INGEST.dead_letter_queue) == 0
+    wait_for(lambda: (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0),
+             timeout=30, what="the ingest queue settled")
+    assert ready(amqp_url, RULES.queue) == 5

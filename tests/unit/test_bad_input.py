@@ -97,11 +97,41 @@ def test_a_huge_array_within_the_limit_is_rejected_with_a_capped_error_list(hand
     assert event.errors_total >= 500_000 > len(event.errors) == MAX_ERRORS_CARRIED
 
 
-def test_a_rejected_payload_still_routes_to_its_valid_contact(handler):
+def test_a_rejected_payload_of_a_known_company_routes_to_its_recorded_contacts(handler):
+    accepted = example_doc(TEXTILE)
+    accepted["submission"]["submission_id"] = "0a11ce00-0000-4000-8000-000000000001"
+    assert handled(handler, json.dumps(accepted).encode()).label == "accepted"
     document = example_doc(TEXTILE)
     document["policy"] = "not an object"
+    document["company"]["contacts"] = [{"email": "someone@elsewhere.example"}]
     event = rejection(handler, json.dumps(document).encode())
-    assert event.contacts and event.company_id == document["company"]["company_id"]
+    assert event.company_id == document["company"]["company_id"]
+    assert [c.email for c in event.contacts] == [
+        c["email"] for c in accepted["company"]["contacts"]]
+
+
+@pytest.mark.parametrize(("field", "raw", "code"), [
+    ("turnover_eur", b"1e400", "finite_number"),  # read as infinity by a JSON parser
+    ("turnover_eur", b"-1e400", "finite_number"),
+    ("turnover_eur", b"1e300", "less_than_equal"),  # finite, but beyond any real amount
+    ("employees", b"9007199254740993", "less_than_equal"),  # 2**53 + 1: not exact in JSON
+])
+def test_numbers_the_rules_stage_cannot_carry_are_refused_at_ingest(handler, field, raw, code):
+    """Accepted means assessed: such a number used to be accepted, serialised as null and
+    dead-lettered by the rules service, with nobody told."""
+    document = example_doc(TEXTILE)
+    document["company"][field] = "<number>"
+    body = json.dumps(document).encode().replace(b'"<number>"', raw)
+    event = rejection(handler, body)
+    assert [(e.pointer, e.code) for e in event.errors] == [(f"/company/{field}", code)]
+
+
+def test_an_address_outside_ascii_is_refused_with_a_clear_error(handler):
+    document = example_doc(TEXTILE)
+    document["company"]["contacts"] = [{"email": "jürgen@müller.example"}]
+    event = rejection(handler, json.dumps(document).encode())
+    [error] = event.errors
+    assert error.pointer == "/company/contacts/0/email" and "ASCII" in error.message
 
 
 # --- fuzzing ------------------------------------------------------------------------------

@@ -71,14 +71,42 @@ def test_the_same_id_with_different_content_is_rejected_as_a_conflict(ledger):
     assert [c.email for c in event.contacts] == ["mvo@voorbeeldmode.example"]
 
 
-def test_an_invalid_plan_is_rejected_with_its_errors_and_routed_to_its_contact(tmp_path):
-    handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=1_000_000)
+def test_an_invalid_plan_of_an_unknown_company_is_rejected_to_the_secretariat_only(ledger):
+    """Its payload names contacts and a company name, neither of which was ever accepted: the
+    rejection carries no contacts and no name, so notify writes to the secretariat only and
+    nobody's subject line holds the payload's text."""
+    handler = IngestHandler(ledger, max_bytes=1_000_000)
     outcome = handle(handler, example(INVALID))
     [message] = outcome.messages
     event = SubmissionRejected.model_validate_json(message.body)
     assert message.routing_key == "submission.rejected.textile"
     assert (event.errors_total, event.company_id) == (11, "AGT-0099")
-    assert [c.email for c in event.contacts] == ["duurzaamheid@foutieftextiel.example"]
+    assert (event.contacts, event.company_name) == ([], None)
+
+
+def test_an_invalid_plan_of_a_known_company_goes_to_the_contacts_recorded_from_its_last_plan(
+        ledger):
+    handler = IngestHandler(ledger, max_bytes=1_000_000)
+    company_id = f"AGT-{uuid.uuid4().hex[:8]}"
+
+    def as_company(doc, contacts, name):
+        doc["submission"]["submission_id"] = str(uuid.uuid4())
+        doc["company"].update(company_id=company_id, legal_name=name, contacts=contacts)
+
+    accepted = handle(handler, variant(TEXTILE, lambda d: as_company(
+        d, [{"email": "mvo@bekend.example", "name": "MVO"}], "Bekend B.V.")))
+    assert accepted.label == "accepted"
+    invalid = variant(INVALID, lambda d: as_company(
+        d, [{"email": f"victim{k}@elsewhere.example"} for k in range(20)],
+        "Gratis \u202egnidaolnwoD"))
+    event = SubmissionRejected.model_validate_json(handle(handler, invalid).messages[0].body)
+    assert [(c.email, c.name) for c in event.contacts] == [("mvo@bekend.example", "MVO")]
+    assert event.company_name == "Bekend B.V."
+    # the same company under the other covenant is not known there
+    banking = variant(INVALID, lambda d: (as_company(d, [], "x"), d["submission"].update(
+        covenant="banking")))
+    other = SubmissionRejected.model_validate_json(handle(handler, banking).messages[0].body)
+    assert other.contacts == []
 
 
 def test_a_redelivered_invalid_plan_is_rejected_under_the_same_message_id():
@@ -108,29 +136,24 @@ def test_a_body_over_the_size_limit_is_rejected_without_being_parsed():
     assert (event.reason.value, event.errors[0].code) == ("too_large", "too_large")
 
 
-def test_a_malformed_contact_address_is_not_used_for_routing():
-    body = variant(INVALID, lambda d: d["company"].update(
-        contacts=[{"email": "x@y.example\r\nBcc: all@evil.example"}, {"email": "ok@z.example"}]))
-    handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=1_000_000)
-    event = SubmissionRejected.model_validate_json(handle(handler, body).messages[0].body)
-    assert [c.email for c in event.contacts] == ["ok@z.example"]
-
-
 PUBLISHERS = {"textile": ["upstream-textile"], "banking": ["upstream-banking"]}
 
 
 def test_with_publishers_set_only_the_covenants_publisher_may_submit(ledger):
     handler = IngestHandler(ledger, max_bytes=1_000_000, publishers=PUBLISHERS)
+    handle(IngestHandler(ledger, max_bytes=1_000_000), fresh(TEXTILE))  # the company is known
     body = fresh(TEXTILE)
-    for user_id in ("upstream-banking", None):
+    # a publisher of another covenant: the plan is read, and refused for its covenant;
+    # a publisher of no covenant (or none named): refused before the body is read at all
+    for user_id, pointer in (("upstream-banking", "/submission/covenant"), (None, "")):
         outcome = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",
                                    correlation_id="c", user_id=user_id))
         event = SubmissionRejected.model_validate_json(outcome.messages[0].body)
         assert (outcome.label, event.reason.value) == ("rejected", "unauthorised")
-        assert [(e.pointer, e.code) for e in event.errors] == [
-            ("/submission/covenant", "unauthorised")]
-        assert event.contacts == []  # only the secretariat hears of it
-        assert ledger.find(event.submission_id) is None  # the id is not taken
+        assert [(e.pointer, e.code) for e in event.errors] == [(pointer, "unauthorised")]
+        assert event.covenant.value == "textile"  # that covenant's secretariat hears of it
+        assert event.contacts == []  # only the secretariat: the known company is not told
+        assert ledger.find(json.loads(body)["submission"]["submission_id"]) is None
     accepted = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",
                                 correlation_id="c", user_id="upstream-textile"))
     assert accepted.label == "accepted"

@@ -1,5 +1,4 @@
 import email
-import smtplib
 from email import policy
 
 import pytest
@@ -8,6 +7,7 @@ from prometheus_client import CollectorRegistry
 from services.notify.adapters import OutboxMailer, SmtpConfigError, SmtpMailer
 from services.notify.domain import Renderer, Secretariat, letters_for
 from services.notify.handlers import NotifyHandler
+from services.notify.ports import MailUnavailable
 from services.notify.store import SqlNotificationStore
 from services.shared.contracts import (
     AssessmentCompleted,
@@ -156,8 +156,6 @@ def test_an_unreadable_event_is_a_permanent_failure(tmp_path):
 
 
 def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
-    import ssl
-
     from tests.support import Inbox, free_port, issued, secure_smtp
 
     server = issued(tmp_path, "smtp")
@@ -170,13 +168,28 @@ def test_smtp_with_starttls_and_authentication_against_a_real_server(tmp_path):
         mailer.send(Renderer().compose(assessment(), letter, "x@y.example"))
         mailer.close()
         untrusted = SmtpMailer(f"smtp://notify:s3cret@127.0.0.1:{port}")  # system CAs only
-        with pytest.raises(ssl.SSLCertVerificationError):
+        with pytest.raises(MailUnavailable, match="SSLCertVerificationError"):
             untrusted.send(Renderer().compose(assessment(), letter, "x@y.example"))
-        # a wrong password is the operator's to fix, not the letter's fault: retried, never
-        # dead-lettered as a refusal of this message
+        # a wrong password (or an untrusted certificate) is the operator's to fix, not the
+        # letter's fault: held until fixed, never dead-lettered as a refusal of this message
         wrong = SmtpMailer(f"smtp://notify:wrong@127.0.0.1:{port}", ca_file=str(server.ca))
-        with pytest.raises(smtplib.SMTPAuthenticationError):
+        with pytest.raises(MailUnavailable, match="credentials"):
             wrong.send(Renderer().compose(assessment(), letter, "x@y.example"))
     finally:
         controller.stop()
     assert len(inbox.messages) == 1
+
+
+def test_no_letter_goes_to_more_than_max_recipients():
+    event = assessment(contacts=[{"email": f"c{k}@bedrijf.example"} for k in range(20)])
+    company = letters_for(event, SECRETARIAT, max_recipients=3)[0]
+    assert company.to == ("c0@bedrijf.example", "c1@bedrijf.example", "c2@bedrijf.example")
+
+
+def test_subjects_carry_no_control_or_bidi_characters():
+    event = assessment(company_name="Evil\u202e fdp.exe\r\nBcc: x@y.example\u2066 B.V.")
+    letter = letters_for(event, SECRETARIAT)[0]
+    subject = str(Renderer().compose(event, letter, "x@y.example")["Subject"])
+    assert subject.endswith("Evil fdp.exe Bcc: x@y.example B.V.")
+    assert not any(ord(c) < 32 or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069
+                   for c in subject)

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from services.notify.adapters import SmtpMailer
 from services.notify.domain import Renderer, Secretariat
 from services.notify.handlers import NotifyHandler, WebhookTarget
+from services.notify.ports import MailUnavailable
 from services.notify.store import SqlNotificationStore
 from services.shared.contracts import AssessmentCompleted, Language
 from services.shared.messaging.handling import Delivery, PermanentFailure
@@ -59,22 +60,42 @@ def test_a_thousand_companies_each_see_only_their_own_assessment_once(smtp_serve
         assert set(re.findall(r"F-\d{4}-A", text)) == {f"F-{n:04d}-A"}
 
 
-class Refusing(Inbox):
+class RefusingTheCompany(Inbox):
+    """Refuses every address but the secretariat's, for good."""
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        return "550 5.1.1 no such user"
+        if address != "secretariaat@ser.example":
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
 
-def test_a_refusal_for_good_is_a_permanent_failure_with_its_reason(database):
-    port = free_port()
-    controller = Controller(Refusing(), hostname="127.0.0.1", port=port)
+def test_a_refused_company_letter_fails_alone_and_the_secretariat_is_told(database):
+    """The company's address is refused for good: that is recorded and counted, the
+    secretariat's letter still goes out and says so, and the event is handled, not
+    dead-lettered. A redelivery neither tries the company again nor writes twice."""
+    inbox, port = RefusingTheCompany(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
+    store = SqlNotificationStore(database)
+    event = assessment(uuid.uuid4().int % 1000)
     try:
-        handler = handler_for(port, SqlNotificationStore(database))
-        with pytest.raises(PermanentFailure, match=r"refused: every recipient refused.*550"):
-            deliver(handler, assessment(1))
+        handler = handler_for(port, store)
+        for _ in range(2):  # and once more, redelivered
+            deliver(handler, event)
     finally:
         controller.stop()
     assert handler.metrics.notification_failures.labels("permanent")._value.get() == 1
+    [(recipients, raw)] = inbox.messages
+    assert recipients == ["secretariaat@ser.example"]
+    body = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
+    assert "de brief aan het bedrijf is door de ontvangende mailserver geweigerd" in body
+    outcomes = [(a[0], a[2]) for a in store.attempts(event.message_id)]
+    assert sorted(outcomes) == sorted([("company", "refused"), ("secretariat", "sent"),
+                                       ("company", "already_refused"),
+                                       ("secretariat", "already_sent")])
+    refusal = next(a for a in store.attempts(event.message_id) if a[2] == "refused")
+    assert "550" in refusal[3] and "@" not in refusal[3]  # the code, never the address
 
 
 def test_a_server_that_is_down_and_then_up_gets_every_letter_once(database):
@@ -82,7 +103,7 @@ def test_a_server_that_is_down_and_then_up_gets_every_letter_once(database):
     store = SqlNotificationStore(database)
     handler = handler_for(port, store)
     event = assessment(7)
-    with pytest.raises(OSError):  # nobody listens yet: transient, the message is retried
+    with pytest.raises(MailUnavailable):  # nobody listens yet: held, no delivery spent
         deliver(handler, event)
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -203,9 +224,12 @@ def test_a_webhook_error_is_retried_and_a_gone_endpoint_is_permanent(smtp_server
         assert len(receiver.received) == 1
         receiver_gone = Receiver("s3cret", [410])
         handler.webhooks = {"company:AGT-0003": WebhookTarget(receiver_gone.url, "s3cret")}
-        with pytest.raises(PermanentFailure, match="HTTP 410"):
-            deliver(handler, assessment(3))
+        gone = assessment(3).model_copy(update={"message_id": str(uuid.uuid4())})
+        deliver(handler, gone)  # the company's endpoint is gone: refused alone, not retried
         receiver_gone.close()
+        attempts = {(a[0], a[2]): a[3] for a in handler.store.attempts(gone.message_id)}
+        assert "HTTP 410" in attempts["company", "refused"]
+        assert ("secretariat", "sent") in attempts
     finally:
         receiver.close()
 

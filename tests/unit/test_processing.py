@@ -5,6 +5,7 @@ from services.shared.messaging.handling import (
     REASON_HEADER,
     DeadLetter,
     Delivery,
+    Hold,
     Outcome,
     Outgoing,
     PermanentFailure,
@@ -12,6 +13,7 @@ from services.shared.messaging.handling import (
     Publish,
     Retry,
 )
+from services.shared.errors import Unavailable
 from services.shared.messaging.inprocess import InProcessBroker
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, Topology
@@ -38,6 +40,35 @@ def test_an_unexpected_failure_on_the_last_delivery_is_dead_lettered_with_its_re
     assert result.message.headers[REASON_HEADER] == (
         "KeyError in the ingest handler, on delivery 3 of 3")
     assert "Voorbeeld" not in result.reason  # exception text may carry plan contents
+
+
+def away(delivery):
+    raise Unavailable("database unavailable: OperationalError")
+
+
+def test_a_dependency_away_holds_the_message_even_on_its_last_delivery():
+    """An outage delays work; it never dead-letters it, however often it was delivered."""
+    p = processor(away)
+    for count in (0, 2, 50):
+        result = p.process(Delivery(b"x", "plan.textile", delivery_count=count))
+        assert result == Hold("database unavailable: OperationalError")
+    assert p.metrics.outcomes.labels("held")._value.get() == 3
+
+
+def test_in_process_a_held_message_is_handled_again_until_the_dependency_is_back():
+    calls = []
+
+    def flaky(delivery):
+        calls.append(delivery.delivery_count)
+        if len(calls) < 4:
+            away(delivery)
+        return Outcome("accepted", [])
+
+    broker = InProcessBroker(Topology(), hold_pause=0.001)
+    broker.publish(Outgoing(PLANS_EXCHANGE, "plan.textile", b"{}", "m-1"))
+    broker.drain({INGEST.queue: processor(flaky, limit=1)})
+    assert calls == [0, 0, 0, 0]  # four attempts, no delivery spent, not dead-lettered
+    assert broker.messages(INGEST.queue) == []
 
 
 def test_a_permanent_failure_is_dead_lettered_at_once():

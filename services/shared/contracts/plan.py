@@ -76,6 +76,16 @@ def _known_country(code: str) -> str:
     return code
 
 
+def _ascii_address(address: str) -> str:
+    """Letters go out over plain SMTP, which carries ASCII addresses only (RFC 5321; the
+    SMTPUTF8 extension is not offered by every relay). An internationalised domain has an
+    ASCII form (IDNA, "xn--..."); a non-ASCII local part has none."""
+    if not address.isascii():
+        raise ValueError("the address has characters outside ASCII; give its ASCII form "
+                         "(for a domain with accents its xn-- form)")
+    return address
+
+
 def _known_theme(theme: str) -> str:
     if theme not in _ALL_THEMES:
         raise ValueError(f"'{theme}' is not a theme of any covenant")
@@ -100,20 +110,25 @@ LanguageCode = Annotated[
 ]
 NaceCode = Annotated[str, StringConstraints(pattern=r"^[A-U](\d{2}(\.\d{1,2})?)?$")]
 EmailAddress = Annotated[
-    str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+    str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$"),
+    AfterValidator(_ascii_address),
 ]
 Theme = Annotated[str, AfterValidator(_known_theme)]
+# Numbers are finite (Part refuses NaN and infinity) and bounded, so that what ingest accepts
+# the rules engine can carry: JSON numbers beyond these lose precision or overflow there.
+MAX_AMOUNT = 1e15  # euros: a thousand times the largest balance sheet in the covenants
+MAX_COUNT = 2**53 - 1  # the largest integer a JSON number carries exactly
 Percentage = Annotated[float, Field(ge=0, le=100)]
 Score = Annotated[int, Field(ge=1, le=5)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-Euros = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=0)]
+Euros = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class Part(BaseModel):
     """Base of every object in a plan: unknown fields refused, strings trimmed."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
 # --- submission and company ---------------------------------------------------------------
@@ -621,6 +636,7 @@ class PlanSubmission(Part):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
+        allow_inf_nan=False,
         title="irbc-plan/1.0",
         json_schema_extra=_EXTENSION_MATCHES_COVENANT,
     )

@@ -8,6 +8,9 @@ The `Processor` turns what the handler did into a `Disposition`:
 - `DeadLetter`: the message can never succeed (`PermanentFailure`, or an unexpected failure on
   its last allowed delivery): copy it to the dead-letter exchange with the reason, then ack;
 - `Retry`: an unexpected failure with deliveries left: return it to the queue.
+- `Hold`: a dependency is away (`Unavailable`: the database, the mail server): keep the
+  message and handle it again after a pause, without spending one of its deliveries, for as
+  long as the dependency stays away. An outage delays work; it never dead-letters it.
 
 Transports (RabbitMQ, in-process) only carry out dispositions; they make no decisions.
 """
@@ -21,6 +24,7 @@ import structlog
 from pydantic import TypeAdapter, ValidationError
 
 from ..contracts.messages import Event
+from ..errors import Unavailable
 from ..metrics import ServiceMetrics
 
 REASON_HEADER = "x-dead-letter-reason"
@@ -101,7 +105,12 @@ class Retry:
     reason: str
 
 
-Disposition = Publish | DeadLetter | Retry
+@dataclass(frozen=True)
+class Hold:
+    reason: str
+
+
+Disposition = Publish | DeadLetter | Retry | Hold
 Handler = Callable[[Delivery], Outcome]
 T = TypeVar("T")
 
@@ -138,6 +147,8 @@ class Processor:
             return Publish(self.handler(delivery))
         except PermanentFailure as e:
             return self._dead_letter(delivery, e.reason)
+        except Unavailable as e:
+            return Hold(e.reason)
         except Exception as e:  # a handler bug or a failing dependency: retry, bounded
             reason = f"{type(e).__name__} in the {self.stage} handler"
             if delivery.delivery_count + 1 >= self.delivery_limit:
@@ -166,6 +177,10 @@ class Processor:
             case Retry(reason):
                 self.metrics.outcomes.labels("retried").inc()
                 _log.warning("will retry", outcome="retried", reason=reason, **ids)
+            case Hold(reason):
+                self.metrics.outcomes.labels("held").inc()
+                _log.warning("dependency unavailable, holding", outcome="held", reason=reason,
+                             **ids)
 
     def confirmed(self, disposition: Publish | DeadLetter) -> None:
         """All outgoing messages are confirmed by the broker: finish before the ack."""

@@ -2,11 +2,12 @@
 on RabbitMQ, with queues in memory. Publishing is immediately "confirmed"; an unroutable
 mandatory message raises, as a returned message fails its input on the broker."""
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from ..topology import Topology
-from .handling import DeadLetter, Delivery, Outgoing, Processor, Publish, Retry
+from .handling import DeadLetter, Delivery, Hold, Outgoing, Processor, Publish, Retry
 
 
 class Unroutable(Exception):
@@ -24,6 +25,8 @@ class InProcessBroker:
     topology: Topology
     queues: dict[str, deque[_Queued]] = field(default_factory=dict)
     published: list[Outgoing] = field(default_factory=list)  # everything, routed or not
+    hold_pause: float = 0.5  # first pause before a held message is handled again; doubles
+    hold_pause_max: float = 30.0
 
     def publish(self, message: Outgoing) -> None:
         self.published.append(message)
@@ -51,6 +54,11 @@ class InProcessBroker:
         delivery = Delivery(m.body, m.routing_key, m.message_id, m.correlation_id, dict(m.headers),
                             item.delivery_count)
         disposition = processor.process(delivery)
+        pause = self.hold_pause
+        while isinstance(disposition, Hold):  # a dependency is away: wait for it, in order
+            time.sleep(pause)
+            pause = min(self.hold_pause_max, pause * 2)
+            disposition = processor.process(delivery)
         match disposition:
             case Retry():
                 self.queues[queue].append(_Queued(m, item.delivery_count + 1))

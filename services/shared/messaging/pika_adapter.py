@@ -9,6 +9,9 @@
 - A nacked output is the broker's trouble, not the message's (e.g. a queue electing a new
   leader after a node died): it is published again after a pause that doubles up to 30 s,
   while its input stays unacked, so no delivery is spent on it.
+- A message whose handler found a dependency away (`Hold`: the database or the mail server)
+  stays unacked and is handled again after a pause that doubles up to 30 s, for as long as it
+  takes: no delivery is spent on it. A stop leaves it to the broker to deliver again.
 - The connection is re-established with capped exponential backoff when the broker goes away,
   on the next of the cluster's nodes (messaging/broker.py); unacked inputs are redelivered by
   the broker, so nothing is half-handled.
@@ -36,9 +39,19 @@ from pika.adapters.select_connection import SelectConnection
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
+from ..errors import Unavailable
 from ..logging import redact_credentials
 from .broker import node_of
-from .handling import DeadLetter, Delivery, Disposition, Outgoing, Processor, Publish, Retry
+from .handling import (
+    DeadLetter,
+    Delivery,
+    Disposition,
+    Hold,
+    Outgoing,
+    Processor,
+    Publish,
+    Retry,
+)
 
 log = structlog.get_logger()
 
@@ -283,21 +296,33 @@ class PikaConsumer:
         if self._one_at_a_time and not method.redelivered:
             self._widen(channel)
         delivery = delivery_of(method, props, body)
-        disposition = self._processor.process(delivery)
-        self._carry_out(method.delivery_tag, delivery.delivery_count, disposition)
+        self._carry_out(method.delivery_tag, delivery, self._processor.process(delivery))
 
-    def _carry_out(self, tag: int, count: int, disposition: Disposition) -> None:
+    def _carry_out(self, tag: int, delivery: Delivery, disposition: Disposition,
+                   held: int = 0) -> None:
         assert self._channel is not None
-        if isinstance(disposition, Retry):
-            self._requeue_later(tag, count)
+        if isinstance(disposition, Hold):
+            self._hold(tag, delivery, held)
             return
-        inflight = _InFlight(tag, count, disposition)
+        if isinstance(disposition, Retry):
+            self._requeue_later(tag, delivery.delivery_count)
+            return
+        inflight = _InFlight(tag, delivery.delivery_count, disposition)
         outgoing = self._processor.outgoing(disposition)
         if not outgoing:
             self._finish(inflight)
             return
         self._inflight[tag] = inflight
         self._publish(inflight, outgoing)
+
+    def _hold(self, tag: int, delivery: Delivery, held: int) -> None:
+        """Handles the delivery again after a pause; it stays unacked meanwhile."""
+
+        def again(_: Channel) -> None:
+            if not self._stopping:  # else the broker delivers it again after the stop
+                self._carry_out(tag, delivery, self._processor.process(delivery), held + 1)
+
+        self._later(held, again)
 
     def _publish(self, inflight: _InFlight, messages: list[Outgoing]) -> None:
         assert self._channel is not None
@@ -366,6 +391,12 @@ class PikaConsumer:
             return
         try:
             self._processor.confirmed(inflight.disposition)
+        except Unavailable as e:  # e.g. the ledger's database: finish later, spend nothing
+            delay = self._later(inflight.republished, lambda _: self._finish(inflight))
+            inflight.republished += 1
+            log.warning("post-publish step waits for a dependency", queue=self._queue,
+                        reason=e.reason, retry_in_s=delay)
+            return
         except Exception as e:
             log.warning("post-publish step failed, requeueing input", queue=self._queue,
                         reason=type(e).__name__)
