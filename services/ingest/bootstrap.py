@@ -11,13 +11,14 @@ from .handlers import IngestHandler
 from .settings import IngestSettings
 
 
-def build_handler(settings: IngestSettings) -> IngestHandler:
-    ledger = SqlSubmissionLedger(Database(settings.database_url.get_secret_value()))
+def build_handler(settings: IngestSettings, db: Database | None = None) -> IngestHandler:
+    ledger = SqlSubmissionLedger(db or Database(settings.database_url.get_secret_value()))
     return IngestHandler(ledger, settings.max_submission_bytes, settings.publishers)
 
 
 def main(settings: IngestSettings | None = None) -> None:
     settings = settings or IngestSettings()
     registry = CollectorRegistry()
-    run_service("ingest", settings, build_handler(settings),
-                ServiceMetrics.create("ingest", registry), registry)
+    db = Database(settings.database_url.get_secret_value())
+    run_service("ingest", settings, build_handler(settings, db),
+                ServiceMetrics.create("ingest", registry), registry, {"database": db.reachable})

@@ -21,17 +21,18 @@ def build_mailer(settings: NotifySettings) -> Mailer:
     return OutboxMailer(settings.outbox_dir)
 
 
-def build_store(settings: NotifySettings) -> SqlNotificationStore:
-    return SqlNotificationStore(Database(settings.database_url.get_secret_value()))
+def build_store(settings: NotifySettings, db: Database | None = None) -> SqlNotificationStore:
+    return SqlNotificationStore(db or Database(settings.database_url.get_secret_value()))
 
 
-def build_handler(settings: NotifySettings, metrics: ServiceMetrics) -> NotifyHandler:
+def build_handler(settings: NotifySettings, metrics: ServiceMetrics,
+                  db: Database | None = None) -> NotifyHandler:
     secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language,
                               settings.secretariat_digest)
     webhooks = {recipient: WebhookTarget(hook.url, hook.secret.get_secret_value())
                 for recipient, hook in settings.webhooks.items()}
     return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
-                         metrics, build_store(settings), webhooks,
+                         metrics, build_store(settings, db), webhooks,
                          max_recipients=settings.max_recipients)
 
 
@@ -39,4 +40,6 @@ def main(settings: NotifySettings | None = None) -> None:
     settings = settings or NotifySettings()
     registry = CollectorRegistry()
     metrics = ServiceMetrics.create("notify", registry)
-    run_service("notify", settings, build_handler(settings, metrics), metrics, registry)
+    db = Database(settings.database_url.get_secret_value())
+    run_service("notify", settings, build_handler(settings, metrics, db), metrics, registry,
+                {"database": db.reachable})

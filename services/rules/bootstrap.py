@@ -18,10 +18,11 @@ def build_engine(settings: RulesSettings) -> RuleEngine:
     return engine_from_folder(settings.rules_dir)
 
 
-def build_handler(settings: RulesSettings, metrics: ServiceMetrics) -> RulesHandler:
+def build_handler(settings: RulesSettings, metrics: ServiceMetrics,
+                  db: Database | None = None) -> RulesHandler:
     engine = ReloadingEngine(settings.rules_dir, engine_from_folder, metrics,
                              settings.rules_reload_interval_s)
-    history = SqlAssessmentHistory(Database(settings.database_url.get_secret_value()))
+    history = SqlAssessmentHistory(db or Database(settings.database_url.get_secret_value()))
     signals = (CsvSignalRegister(settings.signals_file) if settings.signals_file
                else NoSignalRegister())
     return RulesHandler(engine, history, metrics, signals)
@@ -31,6 +32,8 @@ def main(settings: RulesSettings | None = None) -> None:
     settings = settings or RulesSettings()
     registry = CollectorRegistry()
     metrics = ServiceMetrics.create("rules", registry)
-    handler = build_handler(settings, metrics)
+    db = Database(settings.database_url.get_secret_value())
+    handler = build_handler(settings, metrics, db)
     run_service("rules", settings, handler, metrics, registry,
-                {"rules": lambda: bool(handler.engine.ruleset_version)})
+                {"rules": lambda: bool(handler.engine.ruleset_version),
+                 "database": db.reachable})

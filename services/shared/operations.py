@@ -3,7 +3,8 @@
 - `/metrics`: Prometheus exposition of the service's registry;
 - `/healthz`: 200 while the process serves requests (liveness);
 - `/readyz`: 200 when every readiness check passes, else 503, with a JSON body naming each
-  check (readiness: the broker consumer is consuming; for rules, a rule set is in force).
+  check (readiness: the broker consumer is consuming, the database answers; for rules, a
+  rule set is in force).
 """
 
 import json

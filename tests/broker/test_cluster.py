@@ -66,7 +66,7 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed(rabbit_nodes, 
                 os.kill(int((first.folder / "node.pid").read_text()), signal.SIGKILL)
                 killed = True
             return publisher.done and notified >= PLANS and all(
-                mailbag.letters(p.address) for p in plans)
+                p.notified(mailbag) for p in plans)
 
         wait_for(settled, timeout=300, interval=0.05, what="every submission's letters")
         wait_for(lambda: all(queues(survivor)[s.queue][:2] == (0, 0) for s in STAGES.values()),

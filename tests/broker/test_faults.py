@@ -194,7 +194,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
             harness.supervise()
             return (publisher.done and progress >= count and not faults
                     and harness.outage_until is None
-                    and all(mailbag.letters(p.address) for p in plans))
+                    and all(p.notified(mailbag) for p in plans))
 
         try:
             wait_for(settled, timeout=DEADLINE_SECONDS, interval=0.05,

@@ -35,6 +35,15 @@ class Submission:
     def expected(self) -> str:
         return "submission.rejected" if self.kind == "invalid" else "assessment.completed"
 
+    @property
+    def recipients(self) -> set[str]:
+        """Who must receive a letter: an invalid plan's company was never accepted, so only
+        the secretariat hears of its rejection."""
+        return {SECRETARIAT} if self.kind == "invalid" else {self.address, SECRETARIAT}
+
+    def notified(self, mailbag: "Mailbag") -> bool:
+        return all(mailbag.letters(r) for r in self.recipients - {SECRETARIAT})
+
 
 def submissions(count: int, publisher: str) -> list[Submission]:
     """One company each, so each company address must receive exactly one letter: one in four
@@ -154,9 +163,9 @@ def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
         type_, event_id = found[0]
         result.archived[type_] += 1
         sent = letters.get(event_id, Counter())
-        if type_ != plan.expected or sent[plan.address] == 0 or sent[SECRETARIAT] == 0:
+        if type_ != plan.expected or any(sent[r] == 0 for r in plan.recipients):
             result.lost.append(plan.submission_id)
-        elif set(sent) != {plan.address, SECRETARIAT} or max(sent.values()) > 1:
+        elif set(sent) != plan.recipients or max(sent.values()) > 1:
             result.duplicated.append(plan.submission_id)
         elif outcomes == 1:
             result.processed.add(plan.submission_id)

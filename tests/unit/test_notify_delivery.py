@@ -98,6 +98,26 @@ def test_a_refused_company_letter_fails_alone_and_the_secretariat_is_told(databa
     assert "550" in refusal[3] and "@" not in refusal[3]  # the code, never the address
 
 
+class RefusingEveryone(Inbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "550 5.1.1 no such user"
+
+
+def test_a_refused_secretariat_address_is_a_permanent_failure_with_its_reason(database):
+    """Nobody is left to tell: the event is dead-lettered with the reason, for an operator."""
+    port = free_port()
+    controller = Controller(RefusingEveryone(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        handler = handler_for(port, SqlNotificationStore(database))
+        with pytest.raises(PermanentFailure, match=r"secretariat notification refused: every "
+                                                   r"recipient refused.*550"):
+            deliver(handler, assessment(uuid.uuid4().int % 1000))
+    finally:
+        controller.stop()
+    assert handler.metrics.notification_failures.labels("permanent")._value.get() == 2
+
+
 def test_a_server_that_is_down_and_then_up_gets_every_letter_once(database):
     port = free_port()
     store = SqlNotificationStore(database)

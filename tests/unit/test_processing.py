@@ -1,6 +1,7 @@
 from prometheus_client import CollectorRegistry
 
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, PLANS_EXCHANGE
+from services.shared.errors import Unavailable
 from services.shared.messaging.handling import (
     REASON_HEADER,
     DeadLetter,
@@ -13,7 +14,6 @@ from services.shared.messaging.handling import (
     Publish,
     Retry,
 )
-from services.shared.errors import Unavailable
 from services.shared.messaging.inprocess import InProcessBroker
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, Topology
