@@ -3,13 +3,23 @@
 import json
 import os
 import shutil
+import urllib.request
 import uuid
 
 import pytest
 
 from services.shared.topology import STAGES
 from tests.broker.amqp import assessment_of, consumers, submit
-from tests.support import ROOT, TEXTILE, free_port, start_service, stop_services, variant, wait_for
+from tests.support import (
+    ROOT,
+    TEXTILE,
+    free_port,
+    scrape,
+    start_service,
+    stop_services,
+    variant,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 
@@ -45,14 +55,30 @@ def test_an_edit_changes_the_next_assessment_and_a_broken_edit_does_not_stop_the
         assert rule in {f.rule_id for f in second.findings}
         assert second.ruleset_version != first.ruleset_version
 
+        good = path.read_text()
         path.write_text("rules: [\n")  # a broken edit
         third = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
         assert third.ruleset_version == second.ruleset_version
         assert services["rules"].poll() is None, "the rules service stopped"
+
+        # a pattern whose compilation never ends in the engine (it once froze the service:
+        # 100% CPU, no health endpoint, SIGTERM ignored)
+        path.write_text(good)
+        policy = rules / "dd1-policy.yaml"
+        policy.write_text(policy.read_text().replace('value: "http://.*"',
+                                                     'value: "((a*)*)*b"'))
+        fourth = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
+        assert fourth.ruleset_version == second.ruleset_version
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5) as r:
+            assert r.status == 200
+        assert 'covenant_ruleset_loaded{service="rules"} 0.0' in scrape(metrics_port)
     finally:
         codes = stop_services(services)
     assert codes == {"ingest": 0, "rules": 0}
     log = [json.loads(line) for line in (tmp_path / "rules.log").read_text().splitlines()
            if line.startswith("{")]
     events = [line["event"] for line in log if "reload" in line["event"]]
-    assert events == ["rules reloaded", "rule reload failed; the previous rule set stays active"]
+    assert events == ["rules reloaded"] + [
+        "rule reload failed; the previous rule set stays active"] * 2
+    assert "itself repeats" in [line for line in log if "reload failed" in line["event"]][-1][
+        "error"]

@@ -23,6 +23,8 @@ from typing import Any
 import durable.engine as engine
 import structlog
 
+from services.rules.adapters.pattern_probe import engine_patterns, unsafe_patterns
+from services.rules.adapters.rulefiles import RuleFileError
 from services.rules.core.compiler import (
     MATCHED,
     OUTCOME_KIND,
@@ -100,6 +102,7 @@ class DurableRulesEngine:
                 for kind, names in ruleset.derived.items():
                     derived.setdefault(kind, set()).update(names)
             self._derived[covenant] = {k: frozenset(v) for k, v in derived.items()}
+        _refuse_unsafe_patterns(definitions)
         if definitions:
             # the engine deletes the `run` keys of what it is given: hand it a copy
             self._host.set_rulesets(copy.deepcopy(definitions))
@@ -209,6 +212,20 @@ class DurableRulesEngine:
             found.append(finding_of(match, submission_id))
 
         return run
+
+
+def _refuse_unsafe_patterns(definitions: dict[str, Any]) -> None:
+    """Raises RuleFileError, naming the rules, for patterns the engine cannot compile in
+    bounded time (adapters/pattern_probe.py): this process never tries them."""
+    unsafe = unsafe_patterns(engine_patterns(definitions))
+    if not unsafe:
+        return
+    problems = []
+    for pattern, why in unsafe.items():
+        rules = sorted({engine_rule(name)[0] for ruleset in definitions.values()
+                        for name, rule in ruleset.items() if pattern in engine_patterns(rule)})
+        problems.append(f"rule {', '.join(rules)}: pattern '{pattern}': {why}")
+    raise RuleFileError("; ".join(problems))
 
 
 def _ignore(c: Any) -> None:

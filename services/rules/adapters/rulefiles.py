@@ -14,12 +14,14 @@ from services.rules.core.domain import RuleBook
 from services.rules.core.language import RuleFile, RuleSpec
 from services.rules.core.reference import ReferenceDataError
 from services.rules.core.vocabulary import FACT_KINDS
+from services.shared.errors import ConfigError
 
 TESTS_SUFFIX = ".tests.yaml"
 
 
-class RuleFileError(ValueError):
-    """A rule set that cannot be used; the message names the file and what is wrong."""
+class RuleFileError(ConfigError):
+    """A rule set that cannot be used; the message names the file and what is wrong. Like a
+    wrong setting, it stops a command with exit 78 and the message (cli.py)."""
 
 
 def rule_files(directory: Path) -> list[Path]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, Protocol
 
+from services.rules.core.patterns import pattern_problems
 from services.rules.core.values import MISSING, Duration, as_date
 
 Expression = dict[str, Any]
@@ -138,6 +139,14 @@ def _ordering(op: str) -> Operator:
 
 _WORDS = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least"}
 
+def _pattern(value: Any) -> Any:
+    """A pattern the engine can compile in bounded time (core/patterns.py), or CompileError."""
+    problems = pattern_problems(value) if isinstance(value, str) else []
+    if problems:
+        raise CompileError("; ".join(problems))
+    return value
+
+
 _DECLARED: list[Operator] = [
     Operator("==", "the field equals the value (a missing field: false)", "one",
              lambda site, value: {site.field: value},
@@ -194,7 +203,7 @@ _DECLARED: list[Operator] = [
              lambda v, value, as_of: _is_list(v) and set(v) >= set(value)),
     Operator("matches", "the whole text matches the pattern (durable-rules regular "
              "expressions: no nested repetition)", "one",
-             lambda site, value: {"$mt": {site.field: value}},
+             lambda site, value: {"$mt": {site.field: _pattern(value)}},
              lambda v, value, as_of: isinstance(v, str) and re.fullmatch(value, v) is not None),
     Operator("older_than", "the date lies more than the length (`{days|months|years}`) "
              "before the submission date", "duration", _compile_older_than,

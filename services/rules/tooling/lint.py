@@ -23,7 +23,7 @@ from services.rules.core.language import (
 )
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.vocabulary import field_exists, field_type
-from services.rules.factory import rule_files
+from services.rules.factory import engine_patterns, probe_patterns, rule_files
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -41,14 +41,22 @@ class LintError:
 
 
 def lint(rules_dir: Path) -> list[LintError]:
+    files = rule_files(rules_dir)
+    if not files:
+        return [LintError(rules_dir, 0, "no rule files (*.yaml) here")]
     errors: list[LintError] = []
     seen: dict[str, tuple[Path, int]] = {}
-    for path in rule_files(rules_dir):
-        errors += _lint_file(path, seen)
+    patterns: dict[str, list[tuple[Path, int, str]]] = {}  # pattern -> where it is used
+    for path in files:
+        errors += _lint_file(path, seen, patterns)
+    unsafe = probe_patterns(patterns)
+    errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
+               for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]
     return errors
 
 
-def _lint_file(path: Path, seen: dict[str, tuple[Path, int]]) -> list[LintError]:
+def _lint_file(path: Path, seen: dict[str, tuple[Path, int]],
+               patterns: dict[str, list[tuple[Path, int, str]]]) -> list[LintError]:
     text = path.read_text(encoding="utf-8")
     try:
         tree = yaml.compose(text)
@@ -70,7 +78,11 @@ def _lint_file(path: Path, seen: dict[str, tuple[Path, int]]) -> list[LintError]
             errors.append(LintError(path, line, f"{rule.id}: duplicate id (first at "
                                                 f"{first[0].name}:{first[1]})"))
         seen.setdefault(rule.id, (path, line))
-        errors += [LintError(path, line, f"{rule.id}: {m}") for m in lint_rule(rule)]
+        problems = lint_rule(rule)
+        errors += [LintError(path, line, f"{rule.id}: {m}") for m in problems]
+        if not problems and rule.when is not None:  # the engine compiles what lint passed
+            for pattern in engine_patterns(compile_rule(rule)):
+                patterns.setdefault(pattern, []).append((path, line, rule.id))
     return errors
 
 
