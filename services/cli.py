@@ -7,6 +7,7 @@
     covenant submit FILE...       publish plans as an upstream system would, with confirms
     covenant archive list|show    the assessments and notifications notify kept
     covenant notify digest        the secretariat's daily digest
+    covenant db upgrade|current|history   the database schema's migrations (DATABASE_URL)
     covenant topology declare     declare exchanges and queues on RabbitMQ
 """
 
@@ -120,6 +121,18 @@ def _parser() -> argparse.ArgumentParser:
     show = archive_sub.add_parser("show", help="one assessment or rejection, with deliveries")
     show.add_argument("id", help="submission id or message id")
     show.set_defaults(command=_archive_show)
+
+    db = sub.add_parser("db", help="the database schema at DATABASE_URL: its migrations")
+    db_sub = db.add_subparsers(required=True, metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="bring the schema to this release's (or to "
+                                "--revision); from empty, an earlier revision or the first "
+                                "release")
+    upgrade.add_argument("--revision", default="head", help="target revision (head)")
+    upgrade.set_defaults(command=_db_upgrade)
+    db_sub.add_parser("current", help="the revision the database is at, and this release's "
+                      "(exit 1 when they differ)").set_defaults(command=_db_current)
+    db_sub.add_parser("history", help="every revision, oldest first").set_defaults(
+        command=_db_history)
 
     topology = sub.add_parser("topology", help="broker topology")
     topology.add_argument("action", choices=("declare",))
@@ -340,6 +353,40 @@ def _notify_digest(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+
+
+# --- database schema -------------------------------------------------------------------------
+
+def _database() -> Any:
+    from services.shared.db import Database
+    from services.shared.settings import ServiceSettings
+
+    return Database(ServiceSettings().database_url.get_secret_value())
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from services.shared.migrations import migrate
+
+    before, after = migrate(_database(), args.revision)
+    print(f"database schema: {before or 'empty'} -> {after}")
+    return EXIT_OK
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from services.shared.migrations import head, revision_of
+
+    at, wanted = revision_of(_database()), head()
+    print(f"database schema at {at or 'nothing (empty)'}; this release needs {wanted}")
+    return EXIT_OK if at == wanted else EXIT_FINDINGS
+
+
+def _db_history(args: argparse.Namespace) -> int:
+    from services.shared.migrations import script
+
+    for revision in reversed(list(script().walk_revisions())):
+        title = (revision.doc or "").strip().splitlines()[0] if revision.doc else ""
+        print(f"{revision.revision}  {title}")
+    return EXIT_OK
 
 
 def _archive() -> Any:

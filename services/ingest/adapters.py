@@ -7,34 +7,11 @@ from services.shared.db import Database
 
 from .ports import KnownCompany, LedgerEntry
 
-_SCHEMA = ["""
-CREATE TABLE IF NOT EXISTS ingest_submissions (
-    submission_id  TEXT PRIMARY KEY,
-    content_sha256 TEXT NOT NULL,
-    company_id     TEXT NOT NULL,
-    covenant       TEXT NOT NULL,
-    published      BOOLEAN NOT NULL DEFAULT FALSE,
-    received_at    TEXT NOT NULL
-)
-""", """
-CREATE TABLE IF NOT EXISTS ingest_companies (
-    company_id     TEXT NOT NULL,
-    covenant       TEXT NOT NULL,
-    legal_name     TEXT NOT NULL,
-    language       TEXT NOT NULL,
-    contacts_json  TEXT NOT NULL,
-    updated_at     TEXT NOT NULL,
-    PRIMARY KEY (company_id, covenant)
-)
-"""]
-
 
 class SqlSubmissionLedger:
     def __init__(self, db: Database):
         self._db = db
-        with db.transaction() as cur:
-            for statement in _SCHEMA:
-                cur.execute(statement)
+        db.ensure_schema()  # tables: services/shared/migrations
 
     def find(self, submission_id: str) -> LedgerEntry | None:
         with self._db.transaction() as cur:

@@ -12,13 +12,13 @@ from .settings import IngestSettings
 
 
 def build_handler(settings: IngestSettings, db: Database | None = None) -> IngestHandler:
-    ledger = SqlSubmissionLedger(db or Database(settings.database_url.get_secret_value()))
+    ledger = SqlSubmissionLedger(db or settings.database())
     return IngestHandler(ledger, settings.max_submission_bytes, settings.publishers)
 
 
 def main(settings: IngestSettings | None = None) -> None:
     settings = settings or IngestSettings()
     registry = CollectorRegistry()
-    db = Database(settings.database_url.get_secret_value())
+    db = settings.database()
     run_service("ingest", settings, build_handler(settings, db),
                 ServiceMetrics.create("ingest", registry), registry, {"database": db.reachable})

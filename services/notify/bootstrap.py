@@ -22,7 +22,7 @@ def build_mailer(settings: NotifySettings) -> Mailer:
 
 
 def build_store(settings: NotifySettings, db: Database | None = None) -> SqlNotificationStore:
-    return SqlNotificationStore(db or Database(settings.database_url.get_secret_value()))
+    return SqlNotificationStore(db or settings.database())
 
 
 def build_handler(settings: NotifySettings, metrics: ServiceMetrics,
@@ -40,6 +40,6 @@ def main(settings: NotifySettings | None = None) -> None:
     settings = settings or NotifySettings()
     registry = CollectorRegistry()
     metrics = ServiceMetrics.create("notify", registry)
-    db = Database(settings.database_url.get_secret_value())
+    db = settings.database()
     run_service("notify", settings, build_handler(settings, metrics, db), metrics, registry,
                 {"database": db.reachable})

@@ -22,34 +22,6 @@ from services.shared.db import Database
 
 LetterState = Literal["new", "sending", "sent", "refused"]
 
-_SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS notify_events (
-        message_id      TEXT PRIMARY KEY,
-        type            TEXT NOT NULL,
-        submission_id   TEXT,
-        company_id      TEXT,
-        covenant        TEXT,
-        reporting_year  INTEGER,
-        received_at     TEXT NOT NULL,
-        event_json      TEXT NOT NULL
-    )""",
-    """CREATE INDEX IF NOT EXISTS notify_events_company
-        ON notify_events (company_id, covenant, reporting_year)""",
-    """CREATE TABLE IF NOT EXISTS notify_ledger (
-        letter_key  TEXT PRIMARY KEY,
-        state       TEXT NOT NULL,
-        updated_at  TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS notify_attempts (
-        letter_key  TEXT NOT NULL,
-        message_id  TEXT NOT NULL,
-        role        TEXT NOT NULL,
-        channel     TEXT NOT NULL,
-        outcome     TEXT NOT NULL,
-        detail      TEXT,
-        at          TEXT NOT NULL
-    )""",
-]
 
 
 def _now() -> str:
@@ -71,9 +43,7 @@ class ArchivedEvent:
 class SqlNotificationStore:
     def __init__(self, db: Database):
         self._db = db
-        with db.transaction() as cur:
-            for statement in _SCHEMA:
-                cur.execute(statement)
+        db.ensure_schema()  # tables: services/shared/migrations
 
     # --- ledger -----------------------------------------------------------------------------
 

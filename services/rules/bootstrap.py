@@ -22,7 +22,7 @@ def build_handler(settings: RulesSettings, metrics: ServiceMetrics,
                   db: Database | None = None) -> RulesHandler:
     engine = ReloadingEngine(settings.rules_dir, engine_from_folder, metrics,
                              settings.rules_reload_interval_s)
-    history = SqlAssessmentHistory(db or Database(settings.database_url.get_secret_value()))
+    history = SqlAssessmentHistory(db or settings.database())
     signals = (CsvSignalRegister(settings.signals_file) if settings.signals_file
                else NoSignalRegister())
     return RulesHandler(engine, history, metrics, signals)
@@ -32,7 +32,7 @@ def main(settings: RulesSettings | None = None) -> None:
     settings = settings or RulesSettings()
     registry = CollectorRegistry()
     metrics = ServiceMetrics.create("rules", registry)
-    db = Database(settings.database_url.get_secret_value())
+    db = settings.database()
     handler = build_handler(settings, metrics, db)
     run_service("rules", settings, handler, metrics, registry,
                 {"rules": lambda: bool(handler.engine.ruleset_version),

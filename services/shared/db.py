@@ -34,10 +34,14 @@ class Database:
     """One connection, serialised by a lock (each service handles one message at a time),
     reopened after the server dropped it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, migrate: bool = True):
+        """`migrate`: bring the schema to this release's on first use (migrations/), or only
+        check that it is (False: the deployment runs `covenant db upgrade` itself)."""
         self.url = url
+        self.migrate = migrate
         scheme = urlsplit(url).scheme
         self._lock = threading.Lock()
+        self._schema_ready = False
         self._conn: Any = None
         if scheme == "sqlite":
             self.dialect = "sqlite"
@@ -50,6 +54,24 @@ class Database:
             self._connection()  # a wrong URL or password shows at start, not at first use
         else:
             raise ValueError(f"unsupported database URL scheme '{scheme}' (sqlite or postgresql)")
+
+    def ensure_schema(self) -> None:
+        """Every store calls this before its first statement: the schema is migrated to this
+        release's (or checked to be, without `migrate`) once per Database."""
+        if self._schema_ready:
+            return
+        from .migrations import migrate, require_current  # Alembic only when a store needs it
+
+        with self._lock:
+            if self.migrate:
+                migrate(self)
+            else:
+                require_current(self)
+            self._schema_ready = True
+
+    def raw_connection(self) -> Any:
+        """The SQLite connection, for the migrations (an in-memory database has only it)."""
+        return self._conn
 
     def sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.dialect == "postgresql" else statement

@@ -8,6 +8,7 @@ import pika
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .db import Database
 from .messaging.broker import broker_parameters
 from .topology import DEFAULT_DELIVERY_LIMIT
 
@@ -46,6 +47,17 @@ class ServiceSettings(BaseSettings):
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics endpoint.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    database_url: SecretStr = Field(  # each service describes what it keeps there
+        SecretStr("sqlite:///var/covenant.sqlite3"),
+        description="sqlite:///path or postgresql://user@host:5432/db")
+    database_migrate: bool = Field(
+        True, description="Bring the database schema to this release's at start (true), or "
+                          "only check it is and refuse to start otherwise (false: run "
+                          "`covenant db upgrade` as a deployment step).")
+
+    def database(self) -> "Database":
+        """The service's database (DATABASE_URL), migrated or checked per DATABASE_MIGRATE."""
+        return Database(self.database_url.get_secret_value(), migrate=self.database_migrate)
 
     def broker(self) -> list[pika.URLParameters]:
         """Connection parameters for each broker node (see messaging/broker.py)."""

@@ -14,29 +14,11 @@ from services.rules.core.prior import Prior, StoredAssessment
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.db import Database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS rules_assessments (
-    submission_id   TEXT PRIMARY KEY,
-    company_id      TEXT NOT NULL,
-    covenant        TEXT NOT NULL,
-    reporting_year  INTEGER NOT NULL,
-    submitted_at    TEXT NOT NULL,
-    ruleset_version TEXT NOT NULL,
-    plan_json       TEXT NOT NULL,
-    findings_json   TEXT NOT NULL,
-    recorded_at     TEXT NOT NULL
-)
-"""
-_INDEX = """CREATE INDEX IF NOT EXISTS rules_assessments_company
-    ON rules_assessments (company_id, covenant, reporting_year)"""
-
 
 class SqlAssessmentHistory:
     def __init__(self, db: Database):
         self._db = db
-        with db.transaction() as cur:
-            cur.execute(_SCHEMA)
-            cur.execute(_INDEX)
+        db.ensure_schema()  # tables: services/shared/migrations
 
     def prior(self, plan: PlanSubmission) -> Prior:
         key = (plan.company.company_id, plan.covenant.value)
