@@ -1,17 +1,21 @@
 # The two commands: `make run` (set-up + the one-process pipeline over the examples) and
 # `make test` (set-up + every test). Both create .venv on first use.
-PYTHON ?= python3
+# the first of these that is 3.11 or 3.12 (durable-rules 2.0.28 does not import on 3.13)
+PYTHON ?= $(shell for p in python3 python3.12 python3.11; do $$p -c 'import sys; \
+	sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null && echo $$p && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-unit lint schemas bench clean
+.PHONY: install run test test-unit lint schemas bench clean lock
 
-$(STAMP):
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+$(STAMP): pyproject.toml requirements-dev.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is needed (durable-rules 2.0.28 does \
+	not import on 3.13); name one with PYTHON=..."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)
@@ -35,6 +39,14 @@ schemas: install
 	$(BIN)/python -m services.shared.contracts.schemas contracts
 	$(BIN)/python -m services.rules.tooling.schema contracts
 	$(BIN)/python -m services.shared.topology deploy/rabbitmq/definitions.json
+
+# the pinned versions (with hashes) of every dependency: `make lock` after changing pyproject.toml
+lock: install
+	$(BIN)/python -m pip install -q pip-tools
+	$(BIN)/pip-compile -q --no-emit-index-url --no-emit-find-links --strip-extras --generate-hashes --allow-unsafe \
+		-o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --no-emit-index-url --no-emit-find-links --strip-extras --generate-hashes --allow-unsafe \
+		--extra dev -o requirements-dev.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) outbox var .pytest_cache

@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.bundled import bundled
 from services.shared.contracts import FieldError, Finding, PlanInvalid, Severity, parse_plan
 from services.shared.logging import configure_logging, redact_credentials
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 EXIT_CONFIG = 78  # sysexits' EX_CONFIG
 BLOCKING = (Severity.CRITICAL, Severity.HIGH)
@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     from services.pipeline import LocalPipeline, plan_files
 
     _quiet_logging()
-    files = plan_files(args.paths or [PROJECT_ROOT / "examples"])
+    files = plan_files(args.paths or [bundled("examples")])
     if not files:
         print("no plan files found", file=sys.stderr)
         return EXIT_INVALID

@@ -2,9 +2,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from services.bundled import bundled
 from services.shared.settings import ServiceSettings
 
-BUNDLED_RULES = Path(__file__).resolve().parents[2] / "rules"
+BUNDLED_RULES = bundled("rules")
 
 
 class RulesSettings(ServiceSettings):
