@@ -8,7 +8,7 @@
     covenant archive list|show    the assessments and notifications notify kept
     covenant notify digest        the secretariat's daily digest
     covenant db upgrade|current|history   the database schema's migrations (DATABASE_URL)
-    covenant topology declare     declare exchanges and queues on RabbitMQ
+    covenant topology declare|definitions   the broker topology: declared, or as definitions
 """
 
 import argparse
@@ -135,8 +135,16 @@ def _parser() -> argparse.ArgumentParser:
         command=_db_history)
 
     topology = sub.add_parser("topology", help="broker topology")
-    topology.add_argument("action", choices=("declare",))
-    topology.set_defaults(command=_declare)
+    topology_sub = topology.add_subparsers(required=True, metavar="ACTION")
+    topology_sub.add_parser("declare", help="declare exchanges and queues on RabbitMQ at "
+                            "AMQP_URL").set_defaults(command=_declare)
+    definitions = topology_sub.add_parser(
+        "definitions", help="the topology in RabbitMQ's definitions format, with the vhost, "
+        "users and permissions, for a node to load at boot")
+    definitions.add_argument("--users", type=Path, help='JSON file: {"name": {"password": '
+                             '..., "role": "services|publisher|administrator"}} (a secret)')
+    definitions.add_argument("--out", type=Path, help="write here (default: standard output)")
+    definitions.set_defaults(command=_definitions)
     return parser
 
 
@@ -462,13 +470,47 @@ def _submit(args: argparse.Namespace) -> int:
                                  correlation_id=message_id, user_id=publisher))
     try:
         publish_confirmed(nodes, messages)
-    except pika.exceptions.AMQPError as e:
-        print(f"not submitted: {type(e).__name__} {redact_credentials(str(e))} (is the "
-              "topology declared? "
-              "Run `covenant topology declare`.)", file=sys.stderr)
+    except pika.exceptions.UnroutableError:
+        print("not submitted: the broker has no queue for these plans (is the topology "
+              "declared? Run `covenant topology declare`, or start the ingest service)",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    except pika.exceptions.NackError:
+        print("not submitted: the broker refused the plans (nacked); try again later",
+              file=sys.stderr)
+        return EXIT_FINDINGS
+    except (pika.exceptions.ProbableAuthenticationError,
+            pika.exceptions.ProbableAccessDeniedError) as e:
+        print(f"not submitted: the broker refused AMQP_URL's user or vhost "
+              f"({redact_credentials(str(e))[:200]})", file=sys.stderr)
+        return EXIT_FINDINGS
+    except (pika.exceptions.AMQPError, OSError) as e:
+        print(f"not submitted: cannot reach the broker at AMQP_URL ({type(e).__name__}); is it "
+              "running, and are the host and port right?", file=sys.stderr)
         return EXIT_FINDINGS
     for path, m in zip(args.files, messages, strict=True):
         print(f"{path}: confirmed by the broker ({m.routing_key}, message id {m.message_id})")
+    return EXIT_OK
+
+
+def _definitions(args: argparse.Namespace) -> int:
+    from services.shared.errors import ConfigError
+    from services.shared.topology import ROLES, Topology
+
+    users = json.loads(args.users.read_text(encoding="utf-8")) if args.users else {}
+    wrong = sorted(name for name, user in users.items()
+                   if not isinstance(user, dict) or user.get("role") not in ROLES
+                   or not user.get("password"))
+    if wrong:  # names only: the file holds passwords
+        raise ConfigError(f"--users: each user needs a password and a role "
+                          f"({', '.join(ROLES)}); not so for {', '.join(wrong)}")
+    text = json.dumps(Topology().definitions(users=users), indent=2, sort_keys=True) + "\n"
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+        print(f"definitions with {len(users)} user(s) written to {args.out}")
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 

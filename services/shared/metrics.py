@@ -4,9 +4,9 @@
 children with the `service` label applied, so the one-process mode can hold all three
 services in one registry. Names carry the `covenant_` prefix; label sets are small and fixed:
 `outcome` is a handler outcome (accepted, rejected, duplicate, assessed, notified) or
-`dead_lettered`/`retried`; `severity` is one of the five finding severities; `recipient` is
-company or secretariat; `channel` is smtp or outbox; `result` is ok or failed; `kind` is
-transient or permanent.
+`dead_lettered`/`retried`/`held` (a dependency was away); `severity` is one of the five
+finding severities; `recipient` is company or secretariat; `channel` is smtp or outbox;
+`result` is ok or failed; `kind` is transient or permanent.
 """
 
 from dataclasses import dataclass

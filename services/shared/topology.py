@@ -9,6 +9,10 @@
     any stage ──<stage>──▶ irbc.dlx (topic) ──▶ irbc.<stage>.dead
 """
 
+import base64
+import hashlib
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +82,12 @@ class Topology:
             queues.append(self.stages[routing_key].dead_letter_queue)
         return queues
 
-    def definitions(self, vhost: str = "/") -> dict[str, Any]:
+    def definitions(self, vhost: str = "/",
+                    users: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
         """The same topology in RabbitMQ's definitions format (deploy/rabbitmq/definitions.json
-        is generated from it and checked against it by a test)."""
+        is generated from it and checked against it by a test), with the vhost, and with
+        `users` ({name: {"password", "role"}}; see ROLES) and their permissions on it: a node
+        that loads definitions at boot seeds no default user, so they must be here."""
         queues, bindings = [], []
         for stage in self.stages.values():
             queues.append({"name": stage.queue, "vhost": vhost, "durable": True,
@@ -97,7 +104,18 @@ class Topology:
         exchanges = [{"name": name, "vhost": vhost, "type": "topic", "durable": True,
                       "auto_delete": False, "internal": False, "arguments": {}}
                      for name in EXCHANGES]
-        return {"exchanges": exchanges, "queues": queues, "bindings": bindings}
+        found: dict[str, Any] = {"vhosts": [{"name": vhost}], "exchanges": exchanges,
+                                 "queues": queues, "bindings": bindings}
+        if users:
+            found["users"] = [{"name": name, "password_hash": password_hash(user["password"]),
+                               "hashing_algorithm": "rabbit_password_hashing_sha256",
+                               "tags": ROLES[user["role"]]["tags"], "limits": {}}
+                              for name, user in sorted(users.items())]
+            found["permissions"] = [{"user": name, "vhost": vhost,
+                                     **{k: ROLES[user["role"]][k]
+                                        for k in ("configure", "write", "read")}}
+                                    for name, user in sorted(users.items())]
+        return found
 
     def declare(self, channel: Any) -> None:
         """Declare everything on a pika BlockingChannel; idempotent."""
@@ -114,6 +132,24 @@ class Topology:
             )
             channel.queue_bind(stage.dead_letter_queue, DEAD_LETTER_EXCHANGE,
                                routing_key=stage.name)
+
+
+# What each kind of broker user may do on the vhost. The services declare the topology and use
+# every queue; an upstream system may only publish plans; an operator administers the node.
+ROLES: dict[str, dict[str, str]] = {
+    "services": {"tags": "", "configure": ".*", "write": ".*", "read": ".*"},
+    "publisher": {"tags": "", "configure": "^$", "write": f"^{re.escape(PLANS_EXCHANGE)}$",
+                  "read": "^$"},
+    "administrator": {"tags": "administrator", "configure": ".*", "write": ".*",
+                      "read": ".*"},
+}
+
+
+def password_hash(password: str, salt: bytes | None = None) -> str:
+    """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)),
+    with a random 4-byte salt; the definitions never hold a password itself."""
+    salt = os.urandom(4) if salt is None else salt
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
 
 
 def topic_matches(pattern: str, key: str) -> bool:

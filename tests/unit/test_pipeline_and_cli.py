@@ -87,3 +87,12 @@ def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "findings: 0 critical, 0 high, 1 medium" in out and "DD4-OVERDUE-ACTIONS" in out
+
+
+def test_submit_to_a_broker_that_is_not_there_says_so(monkeypatch, capsys):
+    from tests.support import free_port
+
+    monkeypatch.setenv("AMQP_URL", f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    assert main(["submit", str(EXAMPLES / TEXTILE)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot reach the broker at AMQP_URL" in err and "topology" not in err

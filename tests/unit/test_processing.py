@@ -107,3 +107,12 @@ def test_in_process_a_poison_message_is_dead_lettered_while_the_others_flow():
     assert handled == [b"a", b"b"]
     assert (dead.body, dead.headers[REASON_HEADER]) == (
         b"poison", "RuntimeError in the ingest handler, on delivery 3 of 3")
+
+
+def test_a_forged_delivery_count_header_reads_as_no_earlier_delivery():
+    from services.shared.messaging.pika_adapter import delivery_count_of
+
+    for forged in ("many", b"\xff", 3.5, None, [1], {"a": 1}, True, -4):
+        assert delivery_count_of({"x-delivery-count": forged}) == 0, forged
+    assert delivery_count_of({"x-delivery-count": 2}) == 2
+    assert delivery_count_of({}) == 0

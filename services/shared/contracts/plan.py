@@ -83,6 +83,8 @@ def _ascii_address(address: str) -> str:
     if not address.isascii():
         raise ValueError("the address has characters outside ASCII; give its ASCII form "
                          "(for a domain with accents its xn-- form)")
+    if not address.isprintable():
+        raise ValueError("the address has control characters")
     return address
 
 

@@ -114,9 +114,22 @@ def delivery_of(method: Basic.Deliver, props: BasicProperties, body: bytes) -> D
         message_id=props.message_id,
         correlation_id=props.correlation_id or props.message_id,
         headers=headers,
-        delivery_count=int(headers.get("x-delivery-count", 0) or 0),
+        delivery_count=delivery_count_of(headers),
         user_id=props.user_id,
     )
+
+
+def delivery_count_of(headers: dict[str, Any]) -> int:
+    """Earlier deliveries, from the quorum queue's `x-delivery-count`. A publisher can put any
+    header on a message: a value that is not a count reads as 0 (the queue sets the real one
+    from the second delivery on, and its delivery limit applies whatever we read)."""
+    value = headers.get("x-delivery-count", 0)
+    if isinstance(value, bool) or not isinstance(value, int | str | bytes):
+        return 0
+    try:
+        return max(0, int(value))
+    except ValueError:
+        return 0
 
 
 class PikaConsumer:
