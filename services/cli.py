@@ -8,12 +8,14 @@
     covenant archive list|show    the assessments and notifications notify kept
     covenant notify digest        the secretariat's daily digest
     covenant db upgrade|current|history   the database schema's migrations (DATABASE_URL)
+    covenant deadletters list|redrive     the dead-letter queues (AMQP_URL)
     covenant topology declare|definitions   the broker topology: declared, or as definitions
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,17 +29,28 @@ from services.shared.logging import configure_logging, redact_credentials
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
 EXIT_CONFIG = 78  # sysexits' EX_CONFIG
+EXIT_UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE
 BLOCKING = (Severity.CRITICAL, Severity.HIGH)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError
 
-    from services.shared.errors import ConfigError
+    from services.shared.errors import ConfigError, Unavailable
 
     args = _parser().parse_args(argv)
     try:
         return int(args.command(args) or 0)
+    except SettingsError as e:  # e.g. a JSON setting that is not JSON; names the field
+        field = re.search(r'field "([a-z_]+)"', str(e))
+        name = field.group(1).upper() if field else "a setting"
+        print(f"configuration error: {name}: cannot be read (JSON settings must be valid "
+              "JSON)", file=sys.stderr)
+    except Unavailable as e:  # at start: the database is not there (yet)
+        print(f"unavailable: {e.reason}; try again when it is up (a supervisor restarts "
+              "the service)", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except ValidationError as e:
         if not e.title.endswith("Settings"):
             raise
@@ -121,6 +134,21 @@ def _parser() -> argparse.ArgumentParser:
     show = archive_sub.add_parser("show", help="one assessment or rejection, with deliveries")
     show.add_argument("id", help="submission id or message id")
     show.set_defaults(command=_archive_show)
+
+    dead = sub.add_parser("deadletters", help="the dead-letter queues at AMQP_URL: list them, "
+                          "send them back once the cause is fixed")
+    dead_sub = dead.add_subparsers(required=True, metavar="ACTION")
+    dead_list = dead_sub.add_parser("list", help="each dead letter's stage, id and reason "
+                                    "(nothing is removed)")
+    dead_list.add_argument("--stage", choices=("ingest", "rules", "notify"),
+                           help="one stage (default: all)")
+    dead_list.set_defaults(command=_deadletters_list)
+    dead_redrive = dead_sub.add_parser("redrive", help="publish a stage's dead letters again "
+                                       "by the way they first came, then remove them")
+    dead_redrive.add_argument("--stage", choices=("ingest", "rules", "notify"), required=True)
+    dead_redrive.add_argument("--limit", type=int, default=1000, help="at most this many (1000)")
+    dead_redrive.add_argument("--dry-run", action="store_true", help="only say what would move")
+    dead_redrive.set_defaults(command=_deadletters_redrive)
 
     db = sub.add_parser("db", help="the database schema at DATABASE_URL: its migrations")
     db_sub = db.add_subparsers(required=True, metavar="ACTION")
@@ -355,12 +383,50 @@ def _notify_digest(args: argparse.Namespace) -> int:
     settings = NotifySettings()
     day = args.day or (datetime.now(UTC).date() - timedelta(days=1))
     secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language, True)
-    sent = send_digests(day, build_store(settings), build_mailer(settings), Renderer(),
-                        secretariat, settings.mail_from)
-    print(f"digest for {day}: " + (", ".join(sent) if sent else "nothing (new) to send"))
+    mailer = build_mailer(settings)
+    sent = send_digests(day, build_store(settings), mailer, Renderer(), secretariat,
+                        settings.mail_from)
+    if not sent:
+        print(f"digest for {day}: nothing (new) to send")
+    elif mailer.channel == "smtp":
+        print(f"digest for {day}: sent for {', '.join(sent)}")
+    else:
+        print(f"digest for {day}: NOT sent (SMTP_URL is not set); written to "
+              f"{settings.outbox_dir} as a preview for {', '.join(sent)}; a run with SMTP_URL "
+              "sends it")
     return EXIT_OK
 
 
+
+
+# --- dead letters ---------------------------------------------------------------------------
+
+def _deadletters_list(args: argparse.Namespace) -> int:
+    from services.shared.deadletters import dead_letters
+    from services.shared.settings import ServiceSettings
+
+    stages = [args.stage] if args.stage else ["ingest", "rules", "notify"]
+    found = dead_letters(ServiceSettings().broker(), stages)
+    for d in found:
+        print(f"{d.stage:<7} {d.message_id or '?':<38} {d.size:>8} bytes  {d.reason}")
+    print(f"{len(found)} dead letter(s)")
+    return EXIT_OK
+
+
+def _deadletters_redrive(args: argparse.Namespace) -> int:
+    from services.shared.deadletters import redrive
+    from services.shared.settings import ServiceSettings
+
+    sent, left = redrive(ServiceSettings().broker(), args.stage, args.limit, args.dry_run)
+    verb = "would send back" if args.dry_run else "sent back"
+    for d in sent:
+        print(f"{verb}: {d.message_id or '?'} by {d.exchange} {d.routing_key}"
+              + (" (its publisher's user_id is dropped: with PUBLISHERS set, resubmit it "
+                 "from upstream instead)" if d.user_id else ""))
+    for d in left:
+        print(f"left in place: {d.message_id or '?'}: where it came from is not recorded")
+    print(f"{len(sent)} {verb}, {len(left)} left in irbc.{args.stage}.dead")
+    return EXIT_OK if not left else EXIT_FINDINGS
 
 
 # --- database schema -------------------------------------------------------------------------

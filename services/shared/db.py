@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import Unavailable
+from .errors import ConfigError, Unavailable
 
 CONNECT_TIMEOUT_SECONDS = 5  # a server that does not answer is unavailable, not slow
 PROBE_LOCK_SECONDS = 1.0  # readiness does not wait longer for a transaction in progress
@@ -53,7 +53,8 @@ class Database:
             self._psycopg = psycopg
             self._connection()  # a wrong URL or password shows at start, not at first use
         else:
-            raise ValueError(f"unsupported database URL scheme '{scheme}' (sqlite or postgresql)")
+            raise ConfigError(f"DATABASE_URL: unsupported scheme '{scheme}' (sqlite:///path or "
+                              "postgresql://...)")
 
     def ensure_schema(self) -> None:
         """Every store calls this before its first statement: the schema is migrated to this

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from .errors import ConfigError
+
 Checks = dict[str, Callable[[], bool]]
 
 
@@ -44,7 +46,11 @@ def serve_operations(port: int, registry: CollectorRegistry, checks: Checks,
         def log_message(self, *args: object) -> None:  # probes are not worth a log line
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as e:
+        raise ConfigError(f"METRICS_PORT: cannot listen on port {port} ({e.strerror})") \
+            from None
     threading.Thread(target=server.serve_forever, daemon=True, name="operations").start()
     return server
 

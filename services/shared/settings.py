@@ -5,10 +5,11 @@ from pathlib import Path
 from typing import Any
 
 import pika
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .db import Database
+from .logging import LEVELS
 from .messaging.broker import broker_parameters
 from .topology import DEFAULT_DELIVERY_LIMIT
 
@@ -47,6 +48,13 @@ class ServiceSettings(BaseSettings):
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics endpoint.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level.upper() not in LEVELS:
+            raise ValueError(f"one of {', '.join(LEVELS)}")
+        return level.upper()
     database_url: SecretStr = Field(  # each service describes what it keeps there
         SecretStr("sqlite:///var/covenant.sqlite3"),
         description="sqlite:///path or postgresql://user@host:5432/db")

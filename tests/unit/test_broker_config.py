@@ -55,15 +55,18 @@ def test_settings_build_the_parameters_from_the_environment(monkeypatch, tmp_pat
     assert [n.port for n in ServiceSettings().broker()] == [5671, 5674]
 
 
-@pytest.mark.parametrize("variable, value, named", [
-    ("AMQP_URL", "amqp://user:s3cretpw@host/v,ftp://user:s3cretpw@host/", "AMQP_URL"),
-    ("PREFETCH", "s3cretpw", "PREFETCH"),
-    ("SMTP_URL", "http://user:s3cretpw@host", "SMTP_URL"),
+@pytest.mark.parametrize("variable, value, named, command", [
+    ("AMQP_URL", "amqp://user:s3cretpw@host/v,ftp://user:s3cretpw@host/", "AMQP_URL",
+     ["topology", "declare"]),
+    ("PREFETCH", "s3cretpw", "PREFETCH", ["topology", "declare"]),
+    ("SMTP_URL", "http://user:s3cretpw@host", "SMTP_URL", ["notify"]),
+    ("DATABASE_URL", "mysql://user:s3cretpw@host/db", "DATABASE_URL", ["ingest"]),
+    ("LOG_LEVEL", "s3cretpw", "LOG_LEVEL", ["rules"]),
+    ("SECRETARIAT_ADDRESSES", '{"*": "s3cretpw', "SECRETARIAT_ADDRESSES", ["notify"]),
 ])
 def test_a_configuration_error_names_the_variable_and_never_its_value(
-        variable, value, named, monkeypatch, capsys):
+        variable, value, named, command, monkeypatch, capsys):
     monkeypatch.setenv(variable, value)
-    command = ["notify"] if variable == "SMTP_URL" else ["topology", "declare"]
     assert main(command) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert err.startswith("configuration error: ") and named in err
@@ -83,3 +86,32 @@ def test_secrets_come_from_files_in_secrets_dir_and_the_environment_wins(monkeyp
     assert "from-file" not in repr(settings)
     monkeypatch.setenv("AMQP_URL", "amqp://svc:from-env@rabbit:5672/irbc")
     assert "from-env" in NotifySettings().amqp_url.get_secret_value()
+
+
+def test_a_rules_folder_without_rules_stops_the_service_with_exit_78(monkeypatch, capsys,
+                                                                    tmp_path):
+    monkeypatch.setenv("RULES_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/r.sqlite3")
+    assert main(["rules"]) == EXIT_CONFIG
+    assert "configuration error: RULES_DIR: no rule files" in capsys.readouterr().err
+    assert main(["rules", "lint"]) == 1  # and lint no longer says "rule files OK"
+
+
+def test_a_metrics_port_in_use_stops_the_service_with_exit_78(monkeypatch, capsys, tmp_path):
+    import socket
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/i.sqlite3")
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["ingest", "--metrics-port", str(port)]) == EXIT_CONFIG
+    assert f"METRICS_PORT: cannot listen on port {port}" in capsys.readouterr().err
+
+
+def test_a_database_that_is_not_up_at_start_exits_69_with_a_clear_reason(monkeypatch, capsys):
+    from tests.support import free_port
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    assert main(["ingest"]) == 69
+    assert "unavailable: database unavailable" in capsys.readouterr().err

@@ -277,3 +277,25 @@ def test_with_a_digest_the_secretariat_gets_one_e_mail_per_covenant_and_day(
     assert len(digests) == 1 and digests[0]["Subject"].startswith("Dagoverzicht textile")
     body = digests[0].get_body(("plain",)).get_content()
     assert all(e.submission_id in body for e in events)
+
+
+def test_a_digest_written_to_the_outbox_is_a_preview_and_still_sent_by_smtp_later(
+        smtp_server, database, tmp_path):
+    from datetime import UTC, datetime
+
+    from services.notify.adapters import OutboxMailer
+    from services.notify.digest import send_digests
+
+    inbox, port = smtp_server
+    store = SqlNotificationStore(database)
+    handler = handler_for(port, store)
+    handler.secretariat = Secretariat({"*": "secretariaat@ser.example"}, Language.NL, digest=True)
+    deliver(handler, assessment(uuid.uuid4().int % 1000))
+    today = datetime.now(UTC).date()
+    outbox = OutboxMailer(tmp_path / "outbox")
+    assert send_digests(today, store, outbox, Renderer(), handler.secretariat, "n@ser.example") \
+        == ["textile"]
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 1
+    assert send_digests(today, store, handler.mailer, Renderer(), handler.secretariat,
+                        "n@ser.example") == ["textile"]  # not recorded as sent by the preview
+    assert [r for r, _ in inbox.messages if r == ["secretariaat@ser.example"]]

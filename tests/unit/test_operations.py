@@ -56,3 +56,38 @@ def test_a_check_that_raises_means_not_ready():
         assert get(server.server_address[1], "/readyz") == (503, b'{"x": false}')
     finally:
         server.shutdown()
+
+
+def test_every_log_line_is_json_also_librarys_lines_and_uncaught_errors():
+    import io
+    import json as json_
+    import logging
+    import sys
+    import threading
+
+    from services.shared.logging import configure_logging, describe
+
+    stream = io.StringIO()
+    hooks = sys.excepthook, threading.excepthook
+    try:
+        configure_logging("INFO", json=True, stream=stream)
+        logging.getLogger("pika.adapters.utils").warning("Socket closed %s", "amqp://u:pw@h/")
+        logging.getLogger("pika").info("below WARNING: not logged")
+
+        def crash():
+            data = "".join(["Voorbeeld", " Mode"])  # an exception's text may quote data
+            raise KeyError(data)
+
+        thread = threading.Thread(target=crash)
+        thread.start()
+        thread.join()
+    finally:
+        sys.excepthook, threading.excepthook = hooks
+        logging.getLogger().handlers.clear()
+    lines = stream.getvalue().splitlines()
+    records = [json_.loads(line) for line in lines]  # each line one JSON object
+    assert [r["event"] for r in records] == ["Socket closed amqp://***@h/", "uncaught exception"]
+    assert records[0]["logger"] == "pika.adapters.utils" and records[0]["level"] == "warning"
+    assert records[1]["reason"] == "KeyError" and "in crash" in records[1]["traceback"]
+    assert "Voorbeeld" not in stream.getvalue()
+    assert describe(ConnectionError()) == "ConnectionError"  # never an empty reason

@@ -42,7 +42,7 @@ def version_of(directory: Path) -> str:
 def load_rulebook(directory: Path) -> RuleBook:
     files = rule_files(directory)
     if not files:
-        raise RuleFileError(f"no rule files (*.yaml) under {directory}")
+        raise RuleFileError(f"RULES_DIR: no rule files (*.yaml) under {directory}")
     rules = [rule for path in files for rule in read_rule_file(path)]
     _check_unique(rules)
     try:

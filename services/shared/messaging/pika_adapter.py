@@ -40,7 +40,7 @@ from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
 from ..errors import Unavailable
-from ..logging import redact_credentials
+from ..logging import describe
 from .broker import node_of
 from .handling import (
     DeadLetter,
@@ -224,8 +224,8 @@ class PikaConsumer:
         # the broker's reply text (e.g. PRECONDITION_FAILED on a changed queue argument) is what
         # an operator needs; credentials are masked in case a URL appears in it
         log.warning("broker unavailable, reconnecting", queue=self._queue,
-                    reason=redact_credentials(f"{type(reason).__name__}: {reason}")[:300]
-                    if isinstance(reason, Exception) else reason, retry_in_s=delay)
+                    reason=describe(reason) if isinstance(reason, BaseException)
+                    else str(reason) or "connection lost", retry_in_s=delay)
         self._stop_requested.wait(delay)
 
     def _watch_stop(self) -> None:
@@ -299,7 +299,7 @@ class PikaConsumer:
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
         # e.g. the queue was deleted or an argument mismatch: start over on a new connection
         if not self._stopping:
-            log.warning("channel closed", queue=self._queue, reason=str(reason)[:200])
+            log.warning("channel closed", queue=self._queue, reason=describe(reason))
         self._close()
 
     # --- messages -------------------------------------------------------------------------
