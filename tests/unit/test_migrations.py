@@ -74,22 +74,27 @@ def test_a_service_that_may_not_migrate_refuses_an_outdated_schema(database):
     SqlSubmissionLedger(checking)  # current now: accepted
 
 
-def test_services_starting_together_migrate_one_after_the_other(postgres_schema):
-    """Three services on one PostgreSQL database, started at once (advisory lock)."""
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_services_starting_together_migrate_one_after_the_other(dialect, request, tmp_path):
+    """Three services on one database, started at once: an advisory lock on PostgreSQL, a
+    file lock on a SQLite file (`make run` and the end-to-end tests share one)."""
+    url = (f"sqlite:///{tmp_path}/shared.sqlite3" if dialect == "sqlite"
+           else request.getfixturevalue("postgres_schema"))
     errors: list[BaseException] = []
+    stores = [SqlSubmissionLedger, SqlAssessmentHistory, SqlNotificationStore]
 
-    def start() -> None:
+    def start(store) -> None:
         try:
-            SqlNotificationStore(Database(postgres_schema))
+            store(Database(url))
         except BaseException as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=start) for _ in range(3)]
+    threads = [threading.Thread(target=start, args=(store,)) for store in stores]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
-    assert errors == [] and revision_of(Database(postgres_schema)) == head()
+    assert errors == [] and revision_of(Database(url)) == head()
 
 
 def test_the_command_line_upgrades_and_reports(tmp_path, monkeypatch, capsys):

@@ -10,6 +10,7 @@ command line; with DATABASE_MIGRATE=false the services only check that the schem
 and refuse to start otherwise.
 """
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,31 +53,46 @@ def _config() -> Config:
 
 
 @contextmanager
+def _file_lock(db: Any) -> Iterator[None]:
+    """For a SQLite file: one process migrates at a time (services sharing the file start
+    together); the others find the schema current when their turn comes."""
+    path = db.url.removeprefix("sqlite://").removeprefix("/")
+    if db.dialect != "sqlite" or not path:
+        yield
+        return
+    with open(f"{path}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
 def _connection(db: Any) -> Iterator[sa.Connection]:
     """A SQLAlchemy connection to the database `db` (services/shared/db.py) uses: the same
     connection for SQLite (an in-memory database exists only there), a new one for
-    PostgreSQL."""
+    PostgreSQL. Held alone: an advisory lock on PostgreSQL, a file lock on SQLite."""
     if db.dialect == "sqlite":
-        engine = sa.create_engine("sqlite://", creator=lambda: db.raw_connection(),
-                                  poolclass=StaticPool)
-    else:
-        url = sa.engine.make_url(db.url).set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with _file_lock(db):
+            engine = sa.create_engine("sqlite://", creator=lambda: db.raw_connection(),
+                                      poolclass=StaticPool)
+            with engine.connect() as connection:
+                yield connection
+        return
+    url = sa.engine.make_url(db.url).set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as connection:
-            if db.dialect == "postgresql":
-                connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
-                connection.commit()
+            connection.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
+            connection.commit()
             try:
                 yield connection
             finally:
-                if db.dialect == "postgresql":
-                    connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"),
-                                       {"k": _LOCK_KEY})
-                    connection.commit()
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+                connection.commit()
     finally:
-        if db.dialect == "postgresql":
-            engine.dispose()
+        engine.dispose()
 
 
 def current(connection: sa.Connection) -> str | None:
