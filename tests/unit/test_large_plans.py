@@ -103,3 +103,20 @@ def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(ruleboo
     findings = engine.evaluate(bank_plan(10, clients=5).model_copy(update={
         "governance": bank_plan(10, clients=5).governance.model_copy(update={"dd_fte": 0})}))
     assert len(findings) == 70
+
+
+def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refused(rulebook):
+    """Accepted means assessed: the contract's limit on locations and their product types
+    (each a fact in every textile ruleset) keeps a plan within what one engine state holds."""
+    from services.shared.contracts import PlanInvalid
+    from services.shared.contracts.plan import MAX_LOCATION_ITEMS
+
+    assert MAX_LOCATION_ITEMS < durable_engine.MAX_FACTS_PER_RULESET
+    largest = textile_plan(MAX_LOCATION_ITEMS // 2)  # one product type each
+    assert len(largest.textile.production_locations) * 2 == MAX_LOCATION_ITEMS
+    DurableRulesEngine(rulebook).evaluate(largest)  # no EvaluationError
+    with pytest.raises(PlanInvalid) as refused:
+        textile_plan(MAX_LOCATION_ITEMS // 2 + 1)
+    [error] = refused.value.errors
+    assert error.pointer == "/textile/production_locations"
+    assert "18,002 items; the assessment takes at most 18,000" in error.message

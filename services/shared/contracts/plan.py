@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 from pydantic.config import JsonDict
 
@@ -506,6 +507,14 @@ class CollectiveProject(Part):
     role: GroupRole | None = None
 
 
+# What the rules stage can assess today: each location and each of its product types is one
+# fact in every textile ruleset, and one engine state holds 20,000 facts (rules/adapters/
+# durable_engine.py, MAX_FACTS_PER_RULESET), of which this leaves 2,000 for the rest of the
+# plan. A larger plan is refused here, so that accepted always means assessed (issue 17 is to
+# lift the limit by splitting locations over states, as financings are).
+MAX_LOCATION_ITEMS = 18_000
+
+
 class TextileExtension(Part):
     production_locations: list[ProductionLocation] = Field(default_factory=list)
     location_coverage: LocationCoverage | None = None
@@ -513,6 +522,18 @@ class TextileExtension(Part):
     raw_materials: list[RawMaterial] = Field(default_factory=list)
     purchasing_practices: PurchasingPractices | None = None
     collective_projects: list[CollectiveProject] = Field(default_factory=list)
+
+    @field_validator("production_locations")
+    @classmethod
+    def _assessable(cls, locations: list[ProductionLocation]) -> list[ProductionLocation]:
+        items = len(locations) + sum(len(loc.product_types) for loc in locations)
+        if items > MAX_LOCATION_ITEMS:
+            raise ValueError(
+                f"{len(locations):,} production locations with {items - len(locations):,} "
+                f"product types make {items:,} items; the assessment takes at most "
+                f"{MAX_LOCATION_ITEMS:,} for now. Send the locations you source from most "
+                "and ask the secretariat how to hand in the full list")
+        return locations
 
 
 # --- banking extension --------------------------------------------------------------------
