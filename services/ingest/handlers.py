@@ -19,6 +19,7 @@ from services.shared.contracts.messages import MAX_ERRORS_CARRIED
 from services.shared.messaging.handling import Delivery, Outcome, Outgoing
 
 from .domain import (
+    Identification,
     Invalid,
     Valid,
     conflict,
@@ -62,7 +63,7 @@ class IngestHandler:
         who = identify(invalid.document)
         known = (self.ledger.company(who.company_id, who.covenant.value)
                  if trusted and who.company_id and who.covenant else None)
-        return rejected(invalid, message_id=message_id, correlation_id=correlation_id,
+        return rejected(invalid, who, message_id=message_id, correlation_id=correlation_id,
                         known=known)
 
     def _accept(self, valid: Valid, correlation_id: str,
@@ -104,11 +105,11 @@ def rejection_id(delivery: Delivery) -> str:
     return str(uuid.uuid5(_REJECTED_NAMESPACE, f"{delivery.message_id or ''}:{digest}"))
 
 
-def rejected(invalid: Invalid, *, message_id: str, correlation_id: str,
+def rejected(invalid: Invalid, who: Identification, *, message_id: str, correlation_id: str,
              known: KnownCompany | None = None) -> Outcome:
-    """The rejection event; `known` is the company as recorded from its last accepted plan,
-    the only source of its contacts, name and language here."""
-    who = identify(invalid.document)
+    """The rejection event, filed under what the payload claims to be (`who`); `known` is the
+    company as recorded from its last accepted plan, the only source of its contacts, name and
+    language here."""
     event = SubmissionRejected(
         message_id=message_id,
         correlation_id=correlation_id,
