@@ -85,6 +85,8 @@ class NotifyHandler:
                            "recipients": [d.recipient_role.value for d in delivered],
                            "already_done": repeated,
                            "refused": [r.value for r in undelivered],
+                           "contacts_beyond_cap": max(0, len({c.email for c in event.contacts})
+                                                      - self.max_recipients),
                        })
 
     def _send(self, key: str, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
