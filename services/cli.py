@@ -520,6 +520,7 @@ def _service(args: argparse.Namespace) -> int:
 
 def _submit(args: argparse.Namespace) -> int:
     import pika
+    from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
     from services.shared.contracts import PLANS_EXCHANGE, plan_routing_key_for
     from services.shared.messaging.handling import Outgoing
@@ -550,7 +551,7 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"not submitted: the broker refused AMQP_URL's user or vhost "
               f"({redact_credentials(str(e))[:200]})", file=sys.stderr)
         return EXIT_FINDINGS
-    except (pika.exceptions.AMQPError, OSError) as e:
+    except (pika.exceptions.AMQPError, AMQPConnectorException, OSError) as e:
         print(f"not submitted: cannot reach the broker at AMQP_URL ({type(e).__name__}); is it "
               "running, and are the host and port right?", file=sys.stderr)
         return EXIT_FINDINGS

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .db import Database
 from .logging import LEVELS
-from .messaging.broker import broker_parameters
+from .messaging.broker import Bounds, broker_parameters
 from .topology import DEFAULT_DELIVERY_LIMIT
 
 
@@ -38,6 +38,15 @@ class ServiceSettings(BaseSettings):
         None, description="Client certificate (PEM) for a broker that requires one (amqps://).")
     amqp_key_file: Path | None = Field(
         None, description="Its private key, when not in AMQP_CERT_FILE.")
+    amqp_heartbeat_s: int = Field(
+        10, ge=1, le=600, description="Client heartbeat: a broker silent for about twice this "
+        "long is taken as gone, and the next node is tried.")
+    amqp_connect_timeout_s: float = Field(
+        10.0, gt=0, description="Bound on opening a broker connection (TCP and the AMQP "
+        "handshake, which a frozen node never answers).")
+    amqp_blocked_timeout_s: float = Field(
+        60.0, gt=0, description="A connection the broker blocks (a memory or disk alarm) this "
+        "long is closed and opened again.")
     prefetch: int = Field(32, ge=1, le=10_000, description="Unacked deliveries per consumer.")
     delivery_limit: int = Field(
         DEFAULT_DELIVERY_LIMIT, ge=1,
@@ -70,4 +79,6 @@ class ServiceSettings(BaseSettings):
     def broker(self) -> list[pika.URLParameters]:
         """Connection parameters for each broker node (see messaging/broker.py)."""
         return broker_parameters(self.amqp_url.get_secret_value(), ca_file=self.amqp_ca_file,
-                                 cert_file=self.amqp_cert_file, key_file=self.amqp_key_file)
+                                 cert_file=self.amqp_cert_file, key_file=self.amqp_key_file,
+                                 bounds=Bounds(self.amqp_heartbeat_s, self.amqp_connect_timeout_s,
+                                               self.amqp_blocked_timeout_s))

@@ -115,3 +115,14 @@ def test_a_database_that_is_not_up_at_start_exits_69_with_a_clear_reason(monkeyp
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/x")
     assert main(["ingest"]) == 69
     assert "unavailable: database unavailable" in capsys.readouterr().err
+
+
+def test_every_broker_connection_is_bounded_unless_its_url_says_otherwise(monkeypatch):
+    """A frozen node must be noticed: a client heartbeat, a bound on opening a connection and
+    on a blocked one, by default; a node's own URL parameters win."""
+    monkeypatch.setenv("AMQP_URL", "amqp://u:p@a/v,amqp://u:p@b/v?heartbeat=30&socket_timeout=3")
+    monkeypatch.setenv("AMQP_CONNECT_TIMEOUT_S", "4")
+    first, second = ServiceSettings().broker()
+    assert (first.heartbeat, first.socket_timeout, first.stack_timeout,
+            first.blocked_connection_timeout, first.connection_attempts) == (10, 4, 4, 60, 1)
+    assert (second.heartbeat, second.socket_timeout, second.stack_timeout) == (30, 3, 4)

@@ -8,11 +8,19 @@ written %2C.
 An amqps:// URL uses TLS. The broker's certificate is verified against AMQP_CA_FILE (default:
 the system's CAs) and its host name; AMQP_CERT_FILE and AMQP_KEY_FILE add a client
 certificate for brokers that require one. (pika's own amqps:// support sets no server name
-and so cannot verify a host; these parameters always do.)"""
+and so cannot verify a host; these parameters always do.)
+
+Every connection has bounds, so a node that freezes (a paused VM, blocked disk I/O) is noticed
+rather than waited on: a client heartbeat (AMQP_HEARTBEAT_S; pika's default would take the
+server's 60 s), a bound on opening a connection (AMQP_CONNECT_TIMEOUT_S: the TCP connect, and
+the whole AMQP handshake, which a frozen node accepts at the TCP level and never answers) and
+on a connection the broker blocks for a resource alarm (AMQP_BLOCKED_TIMEOUT_S). A value in a
+node's URL (`?heartbeat=30`, `?socket_timeout=5`, ...) wins over these defaults."""
 
 import ssl
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pika
 
@@ -23,10 +31,19 @@ class BrokerConfigError(ConfigError):
     pass
 
 
+@dataclass(frozen=True)
+class Bounds:
+    heartbeat: int = 10
+    connect_timeout: float = 10.0
+    blocked_timeout: float = 60.0
+
+
 def broker_parameters(urls: str, *, ca_file: Path | None = None, cert_file: Path | None = None,
-                      key_file: Path | None = None) -> list[pika.URLParameters]:
+                      key_file: Path | None = None, bounds: Bounds | None = None
+                      ) -> list[pika.URLParameters]:
     """Connection parameters for each node in AMQP_URL, in order. Error messages never quote
     a URL: it holds a password."""
+    bounds = bounds or Bounds()
     nodes = [url.strip() for url in urls.split(",") if url.strip()]
     if not nodes:
         raise BrokerConfigError("AMQP_URL names no broker")
@@ -47,8 +64,23 @@ def broker_parameters(urls: str, *, ca_file: Path | None = None, cert_file: Path
         elif cert_file or ca_file:
             raise BrokerConfigError(f"AMQP_URL node {position} is amqp://, but TLS files are "
                                     "set: use amqps:// (the certificates would be ignored)")
+        _bound(parameters, parse_qs(urlsplit(url).query), bounds)
         found.append(parameters)
     return found
+
+
+def _bound(parameters: pika.URLParameters, query: dict[str, list[str]], bounds: Bounds) -> None:
+    """The defaults of `bounds`, where the node's URL does not set its own."""
+    if "heartbeat" not in query:
+        parameters.heartbeat = bounds.heartbeat
+    if "socket_timeout" not in query:
+        parameters.socket_timeout = bounds.connect_timeout
+    if "stack_timeout" not in query:
+        parameters.stack_timeout = bounds.connect_timeout
+    if "blocked_connection_timeout" not in query:
+        parameters.blocked_connection_timeout = bounds.blocked_timeout
+    if "connection_attempts" not in query:
+        parameters.connection_attempts = 1  # the next node is the next attempt
 
 
 def _tls(ca_file: Path | None, cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext:

@@ -36,6 +36,7 @@ from typing import Any
 import pika
 import structlog
 from pika.adapters.select_connection import SelectConnection
+from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
 
@@ -178,7 +179,8 @@ class PikaConsumer:
             if self._declare:
                 try:
                     self._declare_topology()
-                except (pika.exceptions.AMQPError, OSError) as e:  # OSError: e.g. TLS
+                except (pika.exceptions.AMQPError, AMQPConnectorException, OSError) as e:
+                    # OSError: e.g. TLS; AMQPConnectorException: a node that never answers
                     self._node += 1
                     self._wait_before_reconnect(e)
                     continue
