@@ -41,7 +41,7 @@ def run_service(stage: str, settings: ServiceSettings, handler: Handler,
 
     if settings.metrics_port is not None:
         serve_operations(settings.metrics_port, registry,
-                         {"broker": lambda: consumer.consuming, **(checks or {})})
+                         {"broker": lambda: consumer.alive, **(checks or {})})
 
     def request_stop(signum: int, _: Any) -> None:
         structlog.get_logger().info("signal received", signal=signal.Signals(signum).name)

@@ -39,8 +39,9 @@ class ServiceSettings(BaseSettings):
     amqp_key_file: Path | None = Field(
         None, description="Its private key, when not in AMQP_CERT_FILE.")
     amqp_heartbeat_s: int = Field(
-        10, ge=1, le=600, description="Client heartbeat: a broker silent for about twice this "
-        "long is taken as gone, and the next node is tried.")
+        30, ge=1, le=600, description="Client heartbeat: a broker node silent for one to two "
+        "intervals is taken as gone and the next node is tried. Keep it above the longest "
+        "handling time (no heartbeat goes out while a handler works).")
     amqp_connect_timeout_s: float = Field(
         10.0, gt=0, description="Bound on opening a broker connection (TCP and the AMQP "
         "handshake, which a frozen node never answers).")

@@ -124,5 +124,5 @@ def test_every_broker_connection_is_bounded_unless_its_url_says_otherwise(monkey
     monkeypatch.setenv("AMQP_CONNECT_TIMEOUT_S", "4")
     first, second = ServiceSettings().broker()
     assert (first.heartbeat, first.socket_timeout, first.stack_timeout,
-            first.blocked_connection_timeout, first.connection_attempts) == (10, 4, 4, 60, 1)
+            first.blocked_connection_timeout, first.connection_attempts) == (30, 4, 4, 60, 1)
     assert (second.heartbeat, second.socket_timeout, second.stack_timeout) == (30, 3, 4)

@@ -11,8 +11,10 @@ certificate for brokers that require one. (pika's own amqps:// support sets no s
 and so cannot verify a host; these parameters always do.)
 
 Every connection has bounds, so a node that freezes (a paused VM, blocked disk I/O) is noticed
-rather than waited on: a client heartbeat (AMQP_HEARTBEAT_S; pika's default would take the
-server's 60 s), a bound on opening a connection (AMQP_CONNECT_TIMEOUT_S: the TCP connect, and
+rather than waited on: a client heartbeat (AMQP_HEARTBEAT_S, 30 s; pika's default would take
+the server's 60 s. A handler runs on the connection's thread, so no heartbeat goes out while it
+works: the interval must exceed the longest handling time, about 20 s for the largest banking
+plan ingest accepts), a bound on opening a connection (AMQP_CONNECT_TIMEOUT_S: the TCP connect, and
 the whole AMQP handshake, which a frozen node accepts at the TCP level and never answers) and
 on a connection the broker blocks for a resource alarm (AMQP_BLOCKED_TIMEOUT_S). A value in a
 node's URL (`?heartbeat=30`, `?socket_timeout=5`, ...) wins over these defaults."""
@@ -33,7 +35,7 @@ class BrokerConfigError(ConfigError):
 
 @dataclass(frozen=True)
 class Bounds:
-    heartbeat: int = 10
+    heartbeat: int = 30
     connect_timeout: float = 10.0
     blocked_timeout: float = 60.0
 

@@ -14,7 +14,9 @@
   takes: no delivery is spent on it. A stop leaves it to the broker to deliver again.
 - The connection is re-established with capped exponential backoff when the broker goes away,
   on the next of the cluster's nodes (messaging/broker.py); unacked inputs are redelivered by
-  the broker, so nothing is half-handled.
+  the broker, so nothing is half-handled. The topology is declared before the first consume
+  only (and again if the queue turns out missing), so a reconnect does not wait on a
+  declaration that a frozen cluster peer holds up.
 - Poison containment: a message that kills the process takes every unacked delivery of the
   channel back to the queue, and each return counts towards the delivery limit. So after every
   (re)connect a consumer subscribes with a prefetch of 1 and handles the redeliveries it gets
@@ -29,6 +31,7 @@
 """
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +70,7 @@ SETTLE_LINGER_SECONDS = 1.0
 # pause is scheduled on the ioloop: other messages keep flowing meanwhile.
 RETRY_DELAY_SECONDS = 0.5
 RETRY_DELAY_MAX_SECONDS = 30.0
+SILENCE_DEFAULT_SECONDS = 60  # readiness's bound on silence when no heartbeat is set
 
 
 @dataclass
@@ -155,6 +159,11 @@ class PikaConsumer:
         self._stop_timeout = stop_timeout
         self._declare = declare
         self._backoff = backoff or Backoff()
+        # the topology is declared until that succeeds once, and again when the queue turns
+        # out missing; not at every reconnect: on a node whose peer froze, a declaration waits
+        # until the cluster declares the peer down, while consuming can resume at once
+        self._declared = False
+        self._handling = False
         self._stop_requested = threading.Event()
         self._reset_connection_state()
 
@@ -170,15 +179,18 @@ class PikaConsumer:
         self._closing_scheduled = False
         self._one_at_a_time = True  # see "Poison containment" above
         self._lost: object = "connection lost"  # why the last connection ended, for the log
+        self._heard_at = time.monotonic()  # when the broker was last heard from (any frame)
+        self._bytes_heard = 0
 
     # --- lifecycle ------------------------------------------------------------------------
 
     def run(self) -> None:
         """Block until stopped, reconnecting whenever the connection is lost."""
         while not self._stop_requested.is_set():
-            if self._declare:
+            if self._declare and not self._declared:
                 try:
                     self._declare_topology()
+                    self._declared = True
                 except (pika.exceptions.AMQPError, AMQPConnectorException, OSError) as e:
                     # OSError: e.g. TLS; AMQPConnectorException: a node that never answers
                     self._node += 1
@@ -210,6 +222,22 @@ class PikaConsumer:
                 and not self._stopping)
 
     @property
+    def alive(self) -> bool:
+        """For readiness: consuming, and the broker heard from (a delivery, a confirm, a
+        heartbeat: RabbitMQ sends one every half heartbeat interval) within one heartbeat
+        interval, or a message in hand. A node that froze is silent: this turns false about
+        one interval after the freeze, before the heartbeat check closes the connection.
+        Read from any thread."""
+        if not self.consuming:
+            return False
+        if self._handling:  # the ioloop reads nothing while a handler runs
+            return True
+        heartbeat = self._parameters.heartbeat
+        silence = heartbeat if isinstance(heartbeat, int) and heartbeat > 0 \
+            else SILENCE_DEFAULT_SECONDS
+        return time.monotonic() - self._heard_at < silence
+
+    @property
     def _parameters(self) -> pika.URLParameters:
         return self._nodes[self._node % len(self._nodes)]
 
@@ -232,6 +260,9 @@ class PikaConsumer:
 
     def _watch_stop(self) -> None:
         assert self._connection is not None
+        heard = self._connection.bytes_received
+        if heard != self._bytes_heard:  # any frame: the broker is alive
+            self._bytes_heard, self._heard_at = heard, time.monotonic()
         if self._stop_requested.is_set() and not self._stopping:
             self._begin_stop()
         self._connection.ioloop.call_later(STOP_POLL_SECONDS, self._watch_stop)
@@ -300,6 +331,8 @@ class PikaConsumer:
 
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
         # e.g. the queue was deleted or an argument mismatch: start over on a new connection
+        if isinstance(reason, pika.exceptions.ChannelClosedByBroker) and reason.reply_code == 404:
+            self._declared = False  # the queue is gone: declare it again on reconnect
         if not self._stopping:
             log.warning("channel closed", queue=self._queue, reason=describe(reason))
         self._close()
@@ -311,7 +344,15 @@ class PikaConsumer:
         if self._one_at_a_time and not method.redelivered:
             self._widen(channel)
         delivery = delivery_of(method, props, body)
-        self._carry_out(method.delivery_tag, delivery, self._processor.process(delivery))
+        self._carry_out(method.delivery_tag, delivery, self._process(delivery))
+
+    def _process(self, delivery: Delivery) -> Disposition:
+        """The processor's decision; meanwhile the consumer counts as alive (`alive`)."""
+        self._handling = True
+        try:
+            return self._processor.process(delivery)
+        finally:
+            self._handling, self._heard_at = False, time.monotonic()
 
     def _carry_out(self, tag: int, delivery: Delivery, disposition: Disposition,
                    held: int = 0) -> None:
@@ -335,7 +376,7 @@ class PikaConsumer:
 
         def again(_: Channel) -> None:
             if not self._stopping:  # else the broker delivers it again after the stop
-                self._carry_out(tag, delivery, self._processor.process(delivery), held + 1)
+                self._carry_out(tag, delivery, self._process(delivery), held + 1)
 
         self._later(held, again)
 
