@@ -20,22 +20,11 @@ from tests.broker.amqp import vhost_of
 from tests.broker.nodes import Node, make_nodes
 from tests.broker.nodes import available as nodes_available
 from tests.broker.nodes import remove as remove_nodes
-from tests.support import Inbox, free_port
+from tests.support import Inbox, free_port, missing
 
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
 BROKER_PORT = int(os.environ.get("TEST_BROKER_PORT", "5672"))
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _required(variable: str) -> bool:
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get(variable) == "1"
-
-
-def _missing(what: str, why: str, variable: str) -> None:
-    message = f"{what} is not available ({why})"
-    if _required(variable):
-        pytest.fail(f"{message}, and CI=true or {variable}=1 requires it", pytrace=False)
-    pytest.skip(f"!!! SKIPPED: {message}; these tests did NOT run", allow_module_level=False)
 
 
 _FIGURES: list[str] = []
@@ -68,9 +57,9 @@ def broker() -> str:
         pika.BlockingConnection(pika.ConnectionParameters(
             BROKER_HOST, BROKER_PORT, connection_attempts=1, socket_timeout=3)).close()
     except pika.exceptions.AMQPError as e:
-        _missing("RabbitMQ", f"{BROKER_HOST}:{BROKER_PORT}: {type(e).__name__}", "REQUIRE_BROKER")
+        missing("RabbitMQ", f"{BROKER_HOST}:{BROKER_PORT}: {type(e).__name__}", "REQUIRE_BROKER")
     if not shutil.which("rabbitmqctl"):
-        _missing("rabbitmqctl", "needed to create a vhost per test", "REQUIRE_BROKER")
+        missing("rabbitmqctl", "needed to create a vhost per test", "REQUIRE_BROKER")
     return f"{BROKER_HOST}:{BROKER_PORT}"
 
 
@@ -115,7 +104,7 @@ def rabbit_nodes(tmp_path: Path) -> Iterator[Callable[..., list[Node]]]:
     """Makes private RabbitMQ nodes (tests/broker/nodes.py), not started: make(count,
     config="", tls=False). All are stopped and removed afterwards."""
     if not nodes_available():
-        _missing("RabbitMQ's server scripts", "/usr/lib/rabbitmq/bin", "REQUIRE_BROKER")
+        missing("RabbitMQ's server scripts", "/usr/lib/rabbitmq/bin", "REQUIRE_BROKER")
     made: list[Node] = []
 
     def make(count: int, config: str = "", tls: bool = False) -> list[Node]:
@@ -176,6 +165,6 @@ def postgres_url() -> str:
 
         psycopg.connect(TEST_DATABASE_URL, connect_timeout=3).close()
     except Exception as e:
-        _missing("PostgreSQL", f"{TEST_DATABASE_URL}: {type(e).__name__}", "REQUIRE_BROKER")
+        missing("PostgreSQL", f"{TEST_DATABASE_URL}: {type(e).__name__}", "REQUIRE_BROKER")
     return TEST_DATABASE_URL
 

@@ -32,6 +32,19 @@ def variant(name: str, change: Callable[[dict[str, Any]], None]) -> bytes:
     return json.dumps(doc).encode()
 
 
+def missing(what: str, why: str, variable: str = "REQUIRE_BROKER") -> None:
+    """A service or tool a test needs is not here: the test fails under CI=true (or
+    `variable`=1), and is skipped with a loud reason otherwise. Never returns."""
+    import os
+
+    import pytest
+
+    message = f"{what} is not available ({why})"
+    if os.environ.get("CI", "").lower() == "true" or os.environ.get(variable) == "1":
+        pytest.fail(f"{message}, and CI=true or {variable}=1 requires it", pytrace=False)
+    pytest.skip(f"!!! SKIPPED: {message}; these tests did NOT run")
+
+
 def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1,
              what: str = "condition") -> T:
     """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""

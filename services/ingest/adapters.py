@@ -21,23 +21,15 @@ class SqlSubmissionLedger:
             row = cur.fetchone()
         return LedgerEntry(submission_id, row[0], bool(row[1])) if row else None
 
-    def record(self, submission_id: str, digest: str, company_id: str, covenant: str) -> None:
-        with self._db.transaction() as cur:
+    def record(self, submission_id: str, digest: str, company: KnownCompany) -> None:
+        now = datetime.now(UTC).isoformat()
+        contacts = json.dumps([list(c) for c in company.contacts])
+        with self._db.transaction() as cur:  # one transaction: the submission and its company
             cur.execute(self._db.sql(
                 "INSERT INTO ingest_submissions (submission_id, content_sha256, company_id, "
                 "covenant, published, received_at) VALUES (?, ?, ?, ?, FALSE, ?) "
                 "ON CONFLICT (submission_id) DO NOTHING"
-            ), (submission_id, digest, company_id, covenant, datetime.now(UTC).isoformat()))
-
-    def mark_published(self, submission_id: str) -> None:
-        with self._db.transaction() as cur:
-            cur.execute(self._db.sql(
-                "UPDATE ingest_submissions SET published = TRUE WHERE submission_id = ?"
-            ), (submission_id,))
-
-    def remember_company(self, company: KnownCompany) -> None:
-        contacts = json.dumps([list(c) for c in company.contacts])
-        with self._db.transaction() as cur:
+            ), (submission_id, digest, company.company_id, company.covenant, now))
             cur.execute(self._db.sql(
                 "INSERT INTO ingest_companies (company_id, covenant, legal_name, language, "
                 "contacts_json, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
@@ -45,7 +37,13 @@ class SqlSubmissionLedger:
                 "excluded.legal_name, language = excluded.language, contacts_json = "
                 "excluded.contacts_json, updated_at = excluded.updated_at"
             ), (company.company_id, company.covenant, company.legal_name, company.language,
-                contacts, datetime.now(UTC).isoformat()))
+                contacts, now))
+
+    def mark_published(self, submission_id: str) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "UPDATE ingest_submissions SET published = TRUE WHERE submission_id = ?"
+            ), (submission_id,))
 
     def company(self, company_id: str, covenant: str) -> KnownCompany | None:
         with self._db.transaction() as cur:

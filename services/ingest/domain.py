@@ -4,6 +4,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from services.shared.contracts import (
     Covenant,
     FieldError,
@@ -16,8 +18,10 @@ from services.shared.contracts import (
     validate_plan,
 )
 from services.shared.contracts.integrity import walk
+from services.shared.contracts.plan import Identifier
 from services.shared.text import plain
 
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
 _ACCEPTED_NAMESPACE = uuid.UUID("6f1c2a53-6c7e-4d8e-9a0b-2f4d1c0e8b71")
 
 
@@ -109,6 +113,13 @@ def identify(document: Any) -> Identification:
         value = next((v for _, v in walk(document, pattern)), None)
         return plain(value, 200) or None if isinstance(value, str) else None
 
+    def identifier(pattern: str) -> str | None:  # as the contract spells an id, or nothing
+        value = text(pattern)
+        try:
+            return _IDENTIFIER.validate_python(value) if value else None
+        except ValidationError:
+            return None
+
     def member(pattern: str, enum: Any) -> Any:
         value = text(pattern)
         return enum(value) if value in {e.value for e in enum} else None
@@ -116,6 +127,6 @@ def identify(document: Any) -> Identification:
     return Identification(
         submission_id=text("submission/submission_id"),
         covenant=member("submission/covenant", Covenant),
-        company_id=text("company/company_id"),
+        company_id=identifier("company/company_id"),
         language=member("submission/language", Language) or Language.NL,
     )

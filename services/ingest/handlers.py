@@ -78,9 +78,7 @@ class IngestHandler:
             return Outcome("duplicate", log=ids)
         if entry is None:
             company = valid.plan.company
-            self.ledger.record(submission.submission_id, valid.digest, company.company_id,
-                               submission.covenant.value)
-            self.ledger.remember_company(KnownCompany(
+            self.ledger.record(submission.submission_id, valid.digest, KnownCompany(
                 company.company_id, submission.covenant.value, company.legal_name,
                 submission.language.value, tuple((c.email, c.name) for c in company.contacts)))
         event = SubmissionAccepted(

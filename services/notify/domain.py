@@ -33,7 +33,8 @@ LABELS: dict[Language, dict[str, Any]] = {
                      "info": "info"},
         "assessment_subject": "Beoordeling plan van aanpak {year}: {company}",
         "rejection_subject": "Plan van aanpak niet in behandeling genomen: {company}",
-        "unknown_company": "onbekend bedrijf",
+        "unknown_company": "een onbekend bedrijf",
+        "unknown_company_id": "een onbekend bedrijf ({company_id})",
         "greeting_company": "Geachte heer/mevrouw,",
         "greeting_secretariat": "Aan het convenantsecretariaat,",
         "assessment_intro": "Het plan van aanpak {year} van {company} (inzending {submission}) "
@@ -55,9 +56,9 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Fouten ({total}, per plek in het document)",
         "more_errors": "en nog {n} fouten",
         "closing": "Dit bericht is automatisch verstuurd door het convenantsecretariaat.",
-        "undelivered": {"company": "Let op: de brief aan het bedrijf is door de ontvangende "
-                                   "mailserver geweigerd en niet bezorgd. Neem op een andere "
-                                   "manier contact op met het bedrijf."},
+        "undelivered": {"company": "Let op: de brief aan het bedrijf is niet bezorgd; de "
+                                   "ontvangende server weigerde hem. Neem op een andere manier "
+                                   "contact op met het bedrijf."},
         "digest_subject": "Dagoverzicht {covenant} {day}: {count} beoordeling(en)",
         "digest_intro": "Op {day} zijn {count} plan(nen) van aanpak onder het {covenant}-convenant "
                         "beoordeeld.",
@@ -67,7 +68,8 @@ LABELS: dict[Language, dict[str, Any]] = {
         "severity": {s.value: s.value for s in Severity},
         "assessment_subject": "Assessment of the {year} plan of action: {company}",
         "rejection_subject": "Plan of action not accepted for assessment: {company}",
-        "unknown_company": "unknown company",
+        "unknown_company": "an unknown company",
+        "unknown_company_id": "an unknown company ({company_id})",
         "greeting_company": "Dear Sir or Madam,",
         "greeting_secretariat": "To the covenant secretariat,",
         "assessment_intro": "The {year} plan of action of {company} (submission {submission}) "
@@ -89,9 +91,9 @@ LABELS: dict[Language, dict[str, Any]] = {
         "errors": "Errors ({total}, by place in the document)",
         "more_errors": "and {n} more errors",
         "closing": "This message was sent automatically by the covenant secretariat.",
-        "undelivered": {"company": "Please note: the letter to the company was refused by the "
-                                   "receiving mail server and not delivered. Please reach the "
-                                   "company another way."},
+        "undelivered": {"company": "Please note: the letter to the company was not delivered; "
+                                   "the receiving server refused it. Please reach the company "
+                                   "another way."},
         "digest_subject": "Daily digest {covenant} {day}: {count} assessment(s)",
         "digest_intro": "On {day}, {count} plan(s) of action under the {covenant} covenant were "
                         "assessed.",
@@ -179,7 +181,10 @@ class Renderer:
         """The letter; `undelivered` names recipients whose letters about this event were
         refused, which the secretariat's letter says."""
         labels = LABELS[letter.language]
-        company = event.company_name or labels["unknown_company"]
+        # a company never accepted is named by the id its payload gave (checked in ingest)
+        company = event.company_name or (
+            labels["unknown_company_id"].format(company_id=event.company_id) if event.company_id
+            else labels["unknown_company"])
         year = getattr(event, "reporting_year", "")
         subject = labels[f"{letter.template}_subject"].format(year=year, company=company)
         context = {"event": event, "letter": letter, "labels": labels,

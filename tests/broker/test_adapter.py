@@ -15,7 +15,14 @@ from services.shared.messaging.handling import REASON_HEADER, Outcome, Outgoing,
 from services.shared.messaging.pika_adapter import PikaConsumer, publish_confirmed
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, RULES, Topology
-from tests.broker.amqp import close_connections, drain, prefetch_counts, ready, unacked
+from tests.broker.amqp import (
+    close_connections,
+    consumers,
+    drain,
+    prefetch_counts,
+    ready,
+    unacked,
+)
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.broker
@@ -244,3 +251,20 @@ def test_a_dependency_away_holds_messages_without_spending_their_deliveries(amqp
     wait_for(lambda: (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0),
              timeout=30, what="the ingest queue settled")
     assert ready(amqp_url, RULES.queue) == 5
+
+
+def test_a_deleted_queue_is_declared_again_and_consumed(amqp_url):
+    """The topology is declared before the first consume only (a reconnect must not wait on
+    declarations), so a queue deleted under a running consumer must bring the declaration
+    back: the broker cancels the consumer, which starts over and declares."""
+    declare(amqp_url)
+    with Running(amqp_url, relay) as running:
+        wait_for(lambda: running.consumer.consuming, what="consuming")
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        connection.channel().queue_delete(INGEST.queue)
+        connection.close()
+        wait_for(lambda: consumers(amqp_url, INGEST.queue) == 1, timeout=30,
+                 what="the queue declared again and consumed")
+        publish(amqp_url, [b"after the deletion"])
+        wait_for(lambda: ready(amqp_url, RULES.queue) == 1, timeout=30,
+                 what="the plan relayed from the re-declared queue")

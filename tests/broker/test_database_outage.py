@@ -28,7 +28,7 @@ from tests.broker.traffic import (
     submissions,
 )
 from tests.postgres import PrivatePostgres, available
-from tests.support import free_port, scrape, start_service, wait_for
+from tests.support import free_port, missing, scrape, start_service, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.faults]
 
@@ -49,7 +49,7 @@ def readiness(port: int) -> tuple[int, dict[str, bool]]:
 def test_a_database_that_goes_away_delays_work_and_loses_none(
         scenario, amqp_url, broker_user, smtp_server, tmp_path, report_figures):
     if not available():
-        pytest.fail("PostgreSQL's initdb and pg_ctl are needed for a private server")
+        missing("PostgreSQL's initdb and pg_ctl", "needed for a private server")
     user, _, url = broker_user("upstream")
     inbox, smtp_port = smtp_server
     server = PrivatePostgres.create()

@@ -76,8 +76,8 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
         assert "DD3-PRIORITY-RISK-HAS-ACTION" in textile.get_body(("plain",)).get_content()
         assert "Voorbeeldbank" not in textile.get_body(("plain",)).get_content()
         [rejection] = [m for m in received[SECRETARIAT] if "niet in behandeling" in m["Subject"]]
-        assert rejection["Subject"] == ("Plan van aanpak niet in behandeling genomen: onbekend "
-                                        "bedrijf")
+        assert rejection["Subject"].strip() == ("Plan van aanpak niet in behandeling genomen: een "
+                                        "onbekend bedrijf (AGT-0099)")
         assert "/actions/0/risk_ids/0" in rejection.get_body(("plain",)).get_content()
 
         for stage in STAGES.values():

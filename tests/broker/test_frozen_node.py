@@ -1,20 +1,27 @@
 """A broker node that freezes (SIGSTOP: as a paused VM or blocked disk I/O) accepts TCP
 connections and never answers. `covenant submit` must not hang on it: it gives up on that node
 within AMQP_CONNECT_TIMEOUT_S and goes on to the next node of AMQP_URL, or says it cannot reach
-the broker."""
+the broker. A consumer on it stops counting as alive (readiness) after one silent heartbeat
+interval, before pika's heartbeat check closes the connection."""
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pika
 import pytest
+from prometheus_client import CollectorRegistry
 
+from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE
+from services.shared.messaging.handling import Outcome, Processor
+from services.shared.messaging.pika_adapter import PikaConsumer
+from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, Topology
 from tests.broker.amqp import ready
-from tests.support import EXAMPLES, ROOT, TEXTILE
+from tests.support import EXAMPLES, ROOT, TEXTILE, wait_for
 
 pytestmark = pytest.mark.broker
 BOUND_S = 3
@@ -50,3 +57,33 @@ def test_submit_passes_over_a_frozen_node_to_the_next_or_gives_up_in_bounded_tim
         assert ready(amqp_url, INGEST.queue) == 1
     finally:
         os.kill(pid, signal.SIGCONT)
+
+
+def test_a_consumer_on_a_frozen_node_stops_counting_as_alive_within_a_heartbeat(rabbit_nodes):
+    [node] = rabbit_nodes(1)
+    node.start()
+    processor = Processor("ingest", lambda d: Outcome("accepted"),
+                          ServiceMetrics.create("ingest", CollectorRegistry()), 5,
+                          DEAD_LETTER_EXCHANGE)
+    heartbeat = 5
+    consumer = PikaConsumer([pika.URLParameters(f"{node.url().split('?')[0]}?heartbeat="
+                                                f"{heartbeat}")], INGEST.queue, processor,
+                            declare=Topology().declare)
+    thread = threading.Thread(target=consumer.run, daemon=True)
+    thread.start()
+    pid = int((node.folder / "node.pid").read_text())
+    try:
+        wait_for(lambda: consumer.alive, timeout=60, what="the consumer alive")
+        time.sleep(heartbeat)  # a quiet, healthy interval: the broker's heartbeats keep it alive
+        assert consumer.alive
+        os.kill(pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        wait_for(lambda: not consumer.alive, timeout=heartbeat * 3, interval=0.05,
+                 what="the consumer no longer alive")
+        # readiness turned before pika's own heartbeat check (every interval + 5 s) noticed
+        assert consumer.consuming, "only the connection's loss was noticed"
+        assert time.monotonic() - frozen < heartbeat + 2
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        consumer.stop()
+        thread.join(timeout=60)

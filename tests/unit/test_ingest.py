@@ -170,3 +170,14 @@ def test_every_rejection_reason_has_a_dutch_and_an_english_text():
 
     for labels in LABELS.values():
         assert set(labels["reason"]) == {r.value for r in RejectionReason}
+
+
+def test_a_rejected_payload_names_its_company_only_by_a_well_formed_id(ledger):
+    """The secretariat's letter names an unknown company by the id it gave, if that id is one
+    the contract would accept; free text never reaches a subject line."""
+    handler = IngestHandler(ledger, max_bytes=1_000_000)
+    for given, kept in (("AGT-0099", "AGT-0099"), ("Gratis \u202eexe.cod", None),
+                        ("x" * 300, None)):
+        body = variant(INVALID, lambda d, c=given: d["company"].update(company_id=c))
+        event = SubmissionRejected.model_validate_json(handle(handler, body).messages[0].body)
+        assert event.company_id == kept, given

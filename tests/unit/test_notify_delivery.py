@@ -89,7 +89,8 @@ def test_a_refused_company_letter_fails_alone_and_the_secretariat_is_told(databa
     [(recipients, raw)] = inbox.messages
     assert recipients == ["secretariaat@ser.example"]
     body = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
-    assert "de brief aan het bedrijf is door de ontvangende mailserver geweigerd" in body
+    assert "Let op: de brief aan het bedrijf is niet bezorgd" in body
+    assert body.index("niet bezorgd") < body.index("Bevindingen per ernst")  # up front
     outcomes = [(a[0], a[2]) for a in store.attempts(event.message_id)]
     assert sorted(outcomes) == sorted([("company", "refused"), ("secretariat", "sent"),
                                        ("company", "already_refused"),

@@ -71,6 +71,21 @@ def test_in_process_a_held_message_is_handled_again_until_the_dependency_is_back
     assert broker.messages(INGEST.queue) == []
 
 
+def test_in_process_a_post_publish_step_waits_for_its_database_too():
+    recorded = []
+
+    def record() -> None:
+        recorded.append(len(recorded))
+        if len(recorded) < 3:
+            raise Unavailable("database unavailable: OperationalError")
+
+    broker = InProcessBroker(Topology(), hold_pause=0.001)
+    broker.publish(Outgoing(PLANS_EXCHANGE, "plan.textile", b"{}", "m-1"))
+    p = processor(lambda d: Outcome("accepted", [], after_publish=record))
+    broker.drain({INGEST.queue: p})
+    assert recorded == [0, 1, 2] and p.metrics.acked._value.get() == 1
+
+
 def test_a_permanent_failure_is_dead_lettered_at_once():
     def refuse(delivery):
         raise PermanentFailure("not a valid event")

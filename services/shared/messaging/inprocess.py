@@ -4,8 +4,10 @@ mandatory message raises, as a returned message fails its input on the broker.""
 
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ..errors import Unavailable
 from ..topology import Topology
 from .handling import DeadLetter, Delivery, Hold, Outgoing, Processor, Publish, Retry
 
@@ -54,10 +56,9 @@ class InProcessBroker:
         delivery = Delivery(m.body, m.routing_key, m.message_id, m.correlation_id, dict(m.headers),
                             item.delivery_count)
         disposition = processor.process(delivery)
-        pause = self.hold_pause
+        pauses = self._pauses()
         while isinstance(disposition, Hold):  # a dependency is away: wait for it, in order
-            time.sleep(pause)
-            pause = min(self.hold_pause_max, pause * 2)
+            time.sleep(next(pauses))
             disposition = processor.process(delivery)
         match disposition:
             case Retry():
@@ -65,4 +66,16 @@ class InProcessBroker:
             case Publish() | DeadLetter():
                 for out in processor.outgoing(disposition):
                     self.publish(out)
-                processor.confirmed(disposition)
+                pauses = self._pauses()
+                while True:  # the post-publish step (a ledger) may wait on its database too
+                    try:
+                        processor.confirmed(disposition)
+                        break
+                    except Unavailable:
+                        time.sleep(next(pauses))
+
+    def _pauses(self) -> Iterator[float]:
+        pause = self.hold_pause
+        while True:
+            yield pause
+            pause = min(self.hold_pause_max, pause * 2)

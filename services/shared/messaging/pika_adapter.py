@@ -306,6 +306,7 @@ class PikaConsumer:
     def _on_channel_open(self, channel: Channel) -> None:
         self._channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_cancel_callback(self._on_cancelled)
         channel.add_on_return_callback(self._on_return)
         channel.confirm_delivery(self._on_confirm)
         channel.basic_qos(prefetch_count=1, callback=self._on_qos)
@@ -328,6 +329,13 @@ class PikaConsumer:
 
         if tag is not None:
             channel.basic_cancel(tag, callback=subscribe)
+
+    def _on_cancelled(self, _: Any) -> None:
+        """The broker cancelled the consumer: its queue was deleted (or lost its members).
+        Start over on a new connection; a queue that is gone answers its consume with 404,
+        and the topology is declared again (_on_channel_closed)."""
+        log.warning("consumer cancelled by the broker", queue=self._queue)
+        self._close()
 
     def _on_channel_closed(self, channel: Channel, reason: Exception) -> None:
         # e.g. the queue was deleted or an argument mismatch: start over on a new connection
