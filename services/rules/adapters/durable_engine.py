@@ -35,7 +35,7 @@ from services.rules.core.compiler import (
     engine_rule,
     reads_outcomes,
 )
-from services.rules.core.domain import Match, RuleBook, as_of, finding_of, ordered
+from services.rules.core.domain import Match, RuleBook, as_of, finding_of, ordered, owner_of
 from services.rules.core.facts import (
     Fact,
     derive,
@@ -128,7 +128,7 @@ class DurableRulesEngine:
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         facts = self.facts(plan, prior)
-        run: tuple[str, list[Finding]] = (plan.submission.submission_id, [])
+        run: tuple[str, list[Finding]] = (owner_of(plan), [])
         with self._lock:
             for late in (False, True):
                 if late:
@@ -208,8 +208,8 @@ class DurableRulesEngine:
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),
                           {a: dict(getattr(c, a)._d) for a in aliases}, raised, alternative)
-            submission_id, found = self._runs[c.s.sid]
-            found.append(finding_of(match, submission_id))
+            owner, found = self._runs[c.s.sid]
+            found.append(finding_of(match, owner))
 
         return run
 

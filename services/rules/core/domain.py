@@ -3,13 +3,17 @@ becomes a finding."""
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from services.rules.core.language import Escalation, RuleSpec
+from services.rules.core.presenting import presentation
 from services.rules.core.reference import ReferenceData
-from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission
+from services.rules.core.vocabulary import stable_key
+from services.shared import i18n
+from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission, Reference
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -47,6 +51,12 @@ class Match:
         flat.update(_flat(self.rule.parameters, "param."))
         return flat
 
+    def keys(self) -> list[str]:
+        """The stable keys of the matched part and the `with` parts (see `pointers`)."""
+        aliases = [j.alias for j in self.rule.matches[self.alternative].with_]
+        return [stable_key(self.fact), *(stable_key(self.joined[a]) for a in aliases
+                                         if a in self.joined)]
+
     def pointers(self) -> list[str]:
         """The matched part's and the `with` parts' pointers (not those of the parts that only
         raised the severity: the finding is the same finding, only more severe)."""
@@ -65,42 +75,83 @@ def _flat(node: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def render(text: str, values: dict[str, Any]) -> str:
-    """Fill `{field}`, `{alias.field}` and `{param.name}` placeholders; unknown ones show `?`."""
+def render(text: str, values: dict[str, Any], shown: Callable[[str], str] = lambda _: "text",
+           language: Any = "en") -> str:
+    """Fill `{field}`, `{alias.field}` and `{param.name}` placeholders, each shown as
+    `shown(name)` says (`presenting.presentation`) in the reader's language; unknown ones show
+    `?`."""
 
     def value(m: re.Match[str]) -> str:
-        v = values.get(m.group(1), "?")
-        if isinstance(v, float):
-            return f"{v:.2f}".rstrip("0").rstrip(".")
-        return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+        name = m.group(1)
+        return i18n.show(values.get(name), shown(name), language)
 
     return _PLACEHOLDER.sub(value, text)
 
 
-def finding_id(submission_id: str, rule_id: str, pointers: list[str], text: str) -> str:
-    """Stable for the same plan, rule, parts and wording; the wording tells apart findings
-    about things a plan lacks (a missing theme has no part of the plan to point at)."""
-    key = "|".join([submission_id, rule_id, *pointers, text])
+def localized(text: Localized, values: dict[str, Any], shown: Callable[[str], str]
+              ) -> Localized:
+    """Both languages; a sentence that opens with a value opens with a capital."""
+
+    def sentence(template: str, language: str) -> str:
+        done = render(template, values, shown, language)
+        return done[:1].upper() + done[1:] if template.startswith("{") else done
+
+    return Localized(nl=sentence(text.nl, "nl"), en=sentence(text.en, "en"))
+
+
+_SHOWN: dict[tuple[int, int], tuple[RuleSpec, dict[str, str]]] = {}
+
+
+def _shown(rule: RuleSpec, alternative: int) -> Callable[[str], str]:
+    """The presentation of each placeholder of the rule's alternative, worked out once."""
+    cached = _SHOWN.get((id(rule), alternative))
+    if cached is None or cached[0] is not rule:
+        if len(_SHOWN) > 10_000:  # rule books replaced by many reloads
+            _SHOWN.clear()
+        cached = _SHOWN[(id(rule), alternative)] = (rule, {})
+    known = cached[1]
+
+    def shown(name: str) -> str:
+        if name not in known:
+            known[name] = presentation(rule, alternative, name)
+        return known[name]
+
+    return shown
+
+
+def finding_id(owner: str, rule_id: str, keys: list[str]) -> str:
+    """The same for the same company, rule and parts from one year to the next: `owner` is
+    the covenant and company, `keys` the stable keys of the matched part and the parts joined
+    with it (`vocabulary.stable_key`: `location:L-07`, `risk:R-03`, `policy`, ...)."""
+    key = "|".join([owner, rule_id, *keys])
     return f"F-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def finding_of(match: Match, submission_id: str) -> Finding:
+def owner_of(plan: PlanSubmission) -> str:
+    return f"{plan.covenant.value}/{plan.company.company_id}"
+
+
+def cited(references: list[Reference], covenant: str | None) -> list[Reference]:
+    """The references that apply to a plan of the covenant: general instruments and those of
+    the covenant (a reference's own `covenant`, else its instrument's)."""
+    return [r for r in references
+            if (r.covenant or i18n.instrument_covenant(r.instrument)) in (None, covenant)]
+
+
+def finding_of(match: Match, owner: str) -> Finding:
     rule, values, pointers = match.rule, match.values(), match.pointers()
-    text = rule.message_of(match.alternative)
-    message = Localized(nl=render(text.nl, values), en=render(text.en, values))
+    shown = _shown(rule, match.alternative)
     escalation = match.escalation
     return Finding(
-        finding_id=finding_id(submission_id, rule.id, pointers, message.en),
+        finding_id=finding_id(owner, rule.id, match.keys()),
         rule_id=rule.id,
         rule_version=rule.version,
         severity=escalation.severity if escalation else rule.severity,
-        severity_reason=Localized(nl=render(escalation.reason.nl, values),
-                                  en=render(escalation.reason.en, values))
-        if escalation else None,
+        severity_reason=localized(escalation.reason, values, shown) if escalation else None,
         title=rule.title,
-        message=message,
+        message=localized(rule.message_of(match.alternative), values, shown),
         guidance=rule.guidance,
-        references=rule.references,
+        references=cited(rule.references, match.fact.get("covenant")),
         pointers=pointers,
     )
 

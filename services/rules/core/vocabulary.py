@@ -21,11 +21,13 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel
 
 from services.shared.contracts import PlanSubmission
+from services.shared.contracts.plan import CountryCode, LanguageCode, Theme
 
 FieldType = Literal["date", "number", "text", "flag", "list"]
 Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
@@ -56,6 +58,11 @@ class Kind:
     annotated: Mapping[str, FieldType] = field(default_factory=dict)  # set from reference data
     projections: Mapping[str, str] = field(default_factory=dict)  # list field: values' path
     shardable: bool = False  # its facts belong to one financing (see durable_engine.shards)
+    key: tuple[str, ...] | None = None  # the fields that identify a part from one year to the
+    # next (finding ids); default: its id field, nothing for a part a plan has once, else the
+    # part's pointer
+    vocabularies: Mapping[str, str] = field(default_factory=dict)  # field -> the vocabulary
+    # of its values (i18n labels, "country", "language", "theme"), for fields not from the plan
 
 
 # fields every fact carries
@@ -98,9 +105,9 @@ _PLAN: list[Kind] = [
     Kind("policy", "the policy commitment", "plan", "policy",
          projections={"communicated_audiences": "communicated_to/*/audience"}),
     Kind("communication", "one audience the policy was communicated to", "plan",
-         "policy/communicated_to/*"),
+         "policy/communicated_to/*", key=("audience",)),
     Kind("governance", "governance and responsibilities", "plan", "governance"),
-    Kind("training", "one training", "plan", "governance/training/*"),
+    Kind("training", "one training", "plan", "governance/training/*", key=("audience", "year")),
     Kind("scoping", "the scoping of the risk assessment", "plan", "risk_assessment/scoping"),
     Kind("consultation", "one stakeholder consultation", "plan",
          "risk_assessment/stakeholder_consultations/*", id_field="consultation_id"),
@@ -110,8 +117,10 @@ _PLAN: list[Kind] = [
     Kind("action", "one action", "plan", "actions/*", id_field="action_id"),
     Kind("kpi", "one KPI of an action", "plan", "actions/*/kpis/*", parent="action",
          id_field="kpi_id"),
-    Kind("kpi_result", "one reported KPI result", "plan", "tracking/kpi_results/*"),
-    Kind("review", "one effectiveness review", "plan", "tracking/effectiveness_reviews/*"),
+    Kind("kpi_result", "one reported KPI result", "plan", "tracking/kpi_results/*",
+         key=("kpi_id", "measured_on")),
+    Kind("review", "one effectiveness review", "plan", "tracking/effectiveness_reviews/*",
+         key=("date",)),
     Kind("public_report", "the public report", "plan", "communication/public_report"),
     Kind("mechanism", "the grievance mechanism", "plan", "grievance/mechanism",
          computed={"evidence_missing": Computed(
@@ -134,11 +143,11 @@ _PLAN: list[Kind] = [
     Kind("banking", "the banking extension", "plan", "banking"),
     Kind("portfolio", "the portfolio", "plan", "banking/portfolio"),
     Kind("sector_exposure", "the exposure to one sector", "plan",
-         "banking/portfolio/by_sector/*",
+         "banking/portfolio/by_sector/*", key=("nace",),
          computed={"division": Computed("text", _nace(3, "nace"), DIVISION),
                    "section": Computed("text", _nace(1, "nace"), SECTION)}),
     Kind("country_exposure", "the exposure to one country", "plan",
-         "banking/portfolio/by_country/*"),
+         "banking/portfolio/by_country/*", key=("country",)),
     Kind("client", "one corporate client", "plan", "banking/clients/*", id_field="client_ref"),
     Kind("engagement", "one engagement with a client", "plan",
          "banking/clients/*/engagements/*", parent="client", id_field="engagement_id"),
@@ -181,9 +190,11 @@ _LINKS: list[Kind] = [
 
 _OTHERS: list[Kind] = [
     Kind("action_theme", "an action and one theme of the risks it addresses", "derived",
-         fields={"action_id": "text", "type": "text", "theme": "text"}),
+         fields={"action_id": "text", "type": "text", "theme": "text"},
+         key=("action_id", "theme"), vocabularies={"type": "ActionType", "theme": "theme"}),
     Kind("kpi_theme", "a KPI and one theme of the risks its action addresses", "derived",
-         fields={"kpi_id": "text", "action_id": "text", "theme": "text"}),
+         fields={"kpi_id": "text", "action_id": "text", "theme": "text"},
+         key=("kpi_id", "theme"), vocabularies={"theme": "theme"}),
     Kind("free_text", "one free text of the plan (descriptions, summaries, outcomes, ...)",
          "derived", fields={"field": "text", "text": "text"},
          computed={"contact_data": Computed(
@@ -196,36 +207,44 @@ _OTHERS: list[Kind] = [
                  "wgi_rule_of_law_pct": "number", "conflict_affected": "flag",
                  "hr_freedom_of_association": "flag", "hr_child_labour": "flag",
                  "hr_forced_labour": "flag", "hr_general": "flag", "hr_any": "flag",
-                 "languages": "list"}),
+                 "languages": "list"},
+         vocabularies={"country": "country", "languages": "language"}),
     Kind("dol_good", "a good the US DoL lists for a country the plan names", "reference",
          fields={"country": "text", "good": "text", "child_labour": "flag",
-                 "forced_labour": "flag", "edition": "text"}),
+                 "forced_labour": "flag", "edition": "text"},
+         key=("country", "good"), vocabularies={"country": "country", "good": "Good"}),
     Kind("calendar", "the covenant's deadline for the reporting year", "reference",
          fields={"covenant": "text", "reporting_year": "number", "due_on": "date",
-                 "grace_days": "number", "days_late": "number"}),
+                 "grace_days": "number", "days_late": "number"},
+         key=("reporting_year",), vocabularies={"covenant": "Covenant"}),
     Kind("nace_chain", "a financing whose NACE code falls in a mapped value chain",
          "reference", shardable=True,
          fields={"financing_id": "text", "nace": "text", "client_ref": "text",
-                 "value_chain": "text"}),
+                 "value_chain": "text"},
+         key=("financing_id", "value_chain"), vocabularies={"value_chain": "ValueChain"}),
     Kind("chain_exposure", "the bank's exposure to one value chain", "reference",
-         fields={"value_chain": "text", "exposure_eur": "number"}),
-    Kind("covenant_theme", "one theme of the covenant", "reference", fields={"theme": "text"}),
+         fields={"value_chain": "text", "exposure_eur": "number"},
+         key=("value_chain",), vocabularies={"value_chain": "ValueChain"}),
+    Kind("covenant_theme", "one theme of the covenant", "reference", fields={"theme": "text"},
+         key=("theme",), vocabularies={"theme": "theme"}),
     Kind("history", "how many of the company's plans were accepted before", "prior",
-         fields={"accepted_plans": "number"}),
+         fields={"accepted_plans": "number"}, key=()),
     Kind("same_year", "another accepted plan of the company for the reporting year", "prior",
-         fields={"submission_id": "text"}),
+         fields={"submission_id": "text"}, key=("submission_id",)),
     *(Kind(f"prev_{kind}", f"the previous accepted plan's {kind}", "prior", parent=kind)
       for kind in ("submission", "risk", "action", "kpi", "location")),
     Kind("prev_finding", "a finding on the previous accepted plan", "prior",
-         fields={"finding_id": "text", "rule_id": "text", "severity": "text"}),
+         fields={"finding_id": "text", "rule_id": "text", "severity": "text"},
+         key=("finding_id",), vocabularies={"severity": "Severity"}),
     Kind("signal", "a signal the secretariat forwarded to the company", "prior",
-         fields={"signal_ref": "text", "forwarded_on": "date"}),
+         fields={"signal_ref": "text", "forwarded_on": "date"}, key=("signal_ref",)),
     Kind("measure", "a measure of a rule (a count, sum, share, min or max), per group with "
          "`group_by`", "engine",
-         fields={"rule": "text", "value": "number", "count": "number", "group": "text"}),
+         fields={"rule": "text", "value": "number", "count": "number", "group": "text"},
+         key=("rule", "group")),
     Kind("rule_outcome", "whether another rule in force found something in this plan "
          "(rules that read it run after the others)", "engine",
-         fields={"rule_id": "text", "fails": "flag"}),
+         fields={"rule_id": "text", "fails": "flag"}, key=("rule_id",)),
 ]
 
 KINDS: Mapping[str, Kind] = {k.name: k for k in (*_PLAN, *_LINKS, *_OTHERS)}
@@ -241,6 +260,43 @@ def collection_pointer(kind: str) -> str:
     k = KINDS[kind]
     pattern = (k if k.source == "plan" else KINDS[k.parent]).path
     return "/" + pattern.split("/*")[0]
+
+
+# --- what identifies a part from one year to the next ----------------------------------------
+
+def key_fields(kind: str) -> tuple[str, ...] | None:
+    """The fields whose values identify a part of the kind from one year to the next: its
+    declared key, its id field, those of its parent and value (a link), those of the part a
+    `prev_` kind copies; () for a part a plan has once; None when nothing but its place in
+    the plan (its pointer) tells it apart."""
+    k = KINDS[kind]
+    if k.key is not None:
+        return k.key
+    if k.source == "link":
+        parent = key_fields(k.parent)
+        return None if parent is None else (*parent, k.value)
+    if k.source == "prior" and k.parent:
+        return key_fields(k.parent)
+    if k.id_field:
+        return (k.id_field,)
+    if k.source == "plan" and "*" not in k.path:
+        return ()
+    return None
+
+
+_KEY_FIELDS: dict[str, tuple[str, ...] | None] = {}
+
+
+def stable_key(fact: Mapping[str, Any]) -> str:
+    """`risk:R-01`, `location_product:L-07|garments`, `policy`; the pointer for a part with
+    no key (stable only while the plan keeps its order)."""
+    kind = fact.get("kind", "")
+    if kind not in _KEY_FIELDS:
+        _KEY_FIELDS[kind] = key_fields(kind) if kind in KINDS else None
+    fields = _KEY_FIELDS[kind]
+    if fields is None:
+        return f"{kind}@{fact.get('pointer', '')}"
+    return ":".join([kind, "|".join(str(fact.get(f, "")) for f in fields)]) if fields else kind
 
 
 # --- the fields of a kind --------------------------------------------------------------------
@@ -274,6 +330,62 @@ def field_type(kind: str, dotted: str) -> FieldType | None:
                 return "text"
             return _own_type(k, dotted)
     return None
+
+
+def field_vocabulary(kind: str, dotted: str) -> str | None:
+    """The vocabulary a text field's (or a list's) values come from: an enum of the contracts
+    (its name, the key of its labels in `services/shared/i18n/labels.yaml`), or `country`,
+    `language` or `theme`; None for free text, ids and anything else."""
+    k = KINDS.get(kind)
+    if k is None:
+        return None
+    if dotted == "covenant":
+        return "Covenant"
+    if dotted in k.vocabularies:
+        return k.vocabularies[dotted]
+    if dotted in k.computed or dotted in k.annotated or dotted in k.fields:
+        return None
+    if dotted in k.projections:
+        steps = [s for s in k.projections[dotted].split("/") if s != "*"]
+        return _model_vocabulary(model_of(kind), steps)
+    match k.source:
+        case "prior":
+            return field_vocabulary(k.parent, dotted) if k.parent else None
+        case "link":
+            if dotted == k.value:
+                return _model_vocabulary(model_of(k.parent), [k.list_field])
+            return None if dotted.split(".")[0] == k.list_field \
+                else field_vocabulary(k.parent, dotted)
+        case "plan":
+            return _model_vocabulary(model_of(kind), dotted.split("."))
+    return None
+
+
+def _model_vocabulary(model: Any, path: list[str]) -> str | None:
+    metadata: list[Any] = []
+    for step in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
+                or step not in model.model_fields:
+            return None
+        annotation, metadata = model.model_fields[step].annotation, \
+            model.model_fields[step].metadata
+        model = _inner(annotation)
+    for named, name in _NAMED_TEXT.items():  # pydantic keeps a field's own Annotated apart
+        if all(m in metadata for m in named.__metadata__):
+            return name
+    while True:  # the annotation itself, inside list[...] and X | None
+        if annotation in _NAMED_TEXT:
+            return _NAMED_TEXT[annotation]
+        origin = typing.get_origin(annotation)
+        if origin is list or origin in (typing.Union, types.UnionType):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            break
+    return model.__name__ if isinstance(model, type) and issubclass(model, StrEnum) else None
+
+
+_NAMED_TEXT: Mapping[Any, str] = {CountryCode: "country", LanguageCode: "language",
+                                  Theme: "theme"}
 
 
 def field_exists(kind: str, dotted: str) -> bool:

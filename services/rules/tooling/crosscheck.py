@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from services.rules.core.compiler import reads_outcomes
-from services.rules.core.domain import Match, as_of, finding_of, ordered
+from services.rules.core.domain import Match, as_of, finding_of, ordered, owner_of
 from services.rules.core.evaluator import all_hold
 from services.rules.core.facts import Fact, grouped, submission_values
 from services.rules.core.language import RuleSpec
@@ -110,7 +110,7 @@ def _read(plan: PlanSubmission, rules: list[RuleSpec],
                         continue
                     raised = _escalation(rule, k, fact, joined, by_kind, submission)
                     found.append(finding_of(Match(rule, fact, joined, raised, k),
-                                            plan.submission.submission_id))
+                                            owner_of(plan)))
     return found
 
 

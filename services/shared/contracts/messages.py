@@ -131,6 +131,10 @@ class Reference(BaseModel):
 
     instrument: str
     locator: str
+    covenant: Covenant | None = Field(
+        None, description="the one covenant this reference applies to; default: its "
+                          "instrument's (services/shared/i18n/instruments.yaml), none for a "
+                          "general instrument")
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.locator}"

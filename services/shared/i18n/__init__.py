@@ -1,0 +1,206 @@
+"""Dutch and English for readers, in one place.
+
+- Vocabulary labels: `labels.yaml` beside this module, one entry per controlled vocabulary
+  (the enums of `contracts/vocab.py`, severities, the goods of the reference data).
+- Instruments and their locators in words: `instruments.yaml`; which covenant an instrument
+  belongs to (a letter cites only its plan's covenant's instruments and the general ones).
+- Country and language names, numbers, percentages, amounts, dates, lists and plural forms:
+  CLDR through Babel, never formatted by hand.
+
+Every function takes the reader's language (`Language` or "nl"/"en") and never raises for a
+value it does not know: a letter must go out; the tests (tests/unit/test_i18n.py) make sure
+every value has its labels.
+"""
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from babel import Locale
+from babel.dates import format_date
+from babel.lists import format_list
+from babel.numbers import format_currency, format_decimal, format_percent
+
+LANGUAGES = ("nl", "en")
+WORDS = re.compile(r"[A-Za-z]{4,}")  # a locator "in words" has a run of four letters or more
+
+
+def _code(language: Any) -> str:
+    code = str(getattr(language, "value", language))
+    return code if code in LANGUAGES else "en"
+
+
+@cache
+def _data(name: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def vocabularies() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
+    """vocabulary -> value -> {"nl": ..., "en": ...}."""
+    return _data("labels.yaml")["vocabularies"]
+
+
+def instruments() -> Mapping[str, Mapping[str, Any]]:
+    """instrument -> {"name": {nl, en}, "covenant": str (absent for general instruments)}."""
+    return _data("instruments.yaml")["instruments"]
+
+
+def locators() -> Mapping[str, Mapping[str, str]]:
+    """locator in words -> {nl, en}."""
+    return _data("instruments.yaml")["locators"]
+
+
+def label(vocabulary: str, value: Any, language: Any) -> str:
+    """The value's label; the value itself when the vocabulary has none for it."""
+    entry = vocabularies().get(vocabulary, {}).get(str(value))
+    return entry[_code(language)] if entry else str(value)
+
+
+def label_any(value: Any, language: Any) -> str:
+    """The label of a value whose vocabulary is not known: found when every vocabulary that
+    has the value labels it alike, else the value itself."""
+    found = {entry[_code(language)] for labels in vocabularies().values()
+             if (entry := labels.get(str(value)))}
+    return found.pop() if len(found) == 1 else str(value)
+
+
+CLDR_LOCALES = {"nl": "nl_NL", "en": "en_GB"}  # English as written in Europe: 4 July 2019
+
+
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(CLDR_LOCALES[language])
+
+
+def country(code: Any, language: Any) -> str:
+    """The country's name in CLDR (`TR` -> Turkije / Türkiye); the code when CLDR has none."""
+    return _locale(_code(language)).territories.get(str(code).upper(), str(code))
+
+
+def language_name(code: Any, language: Any) -> str:
+    """A language's name (`bn` -> Bengaals / Bangla)."""
+    return _locale(_code(language)).languages.get(str(code), str(code))
+
+
+def number(value: float, language: Any) -> str:
+    """`1234.5` -> 1.234,5 / 1,234.5 (at most two decimals)."""
+    return format_decimal(value, format="#,##0.##", locale=_locale(_code(language)))
+
+
+def share(fraction: float, language: Any) -> str:
+    """A fraction as a percentage: `0.965` -> 96,5% / 96.5%."""
+    return format_percent(fraction, format="#,##0.#%", locale=_locale(_code(language)))
+
+
+def percent(value: float, language: Any) -> str:
+    """A value already in percent (a `_pct` field): `96.5` -> 96,5% / 96.5%."""
+    return share(value / 100, language)
+
+
+def euros(value: float, language: Any) -> str:
+    """`1234567` -> € 1.234.567 / €1,234,567 (cents only when there are any)."""
+    locale = _locale(_code(language))
+    pattern = locale.currency_formats["standard"].pattern
+    if float(value).is_integer():
+        pattern = pattern.replace(".00", "")
+    return format_currency(value, "EUR", format=pattern, locale=locale, currency_digits=False)
+
+
+def day(value: date | datetime | str, language: Any) -> str:
+    """A date in words: `2019-07-04` -> 4 juli 2019 / 4 July 2019; text that is not a date
+    is returned as it is."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, "long", locale=_locale(_code(language))).removeprefix("de ")
+
+
+def items(values: Iterable[str], language: Any, style: str = "standard") -> str:
+    """`a, b en c` / `a, b and c` (`style="or"`: of / or)."""
+    values = list(values)
+    return format_list(values, style=style, locale=_locale(_code(language))) if values else "–"
+
+
+def plural(count: int, forms: Mapping[str, str], language: Any) -> str:
+    """The CLDR plural form of `forms` ({"one": "{n} beoordeling", "other": "{n}
+    beoordelingen"}) for `count`, with `{n}` filled in as a localised number."""
+    form = _locale(_code(language)).plural_form(count)
+    text = forms.get(form) or forms["other"]
+    return text.format(n=number(count, language))
+
+
+def yes_no(flag: Any, language: Any) -> str:
+    return {"nl": ("ja", "nee"), "en": ("yes", "no")}[_code(language)][0 if flag else 1]
+
+
+def instrument_covenant(instrument: str) -> str | None:
+    """The covenant an instrument belongs to; None for a general one (or an unknown one)."""
+    return instruments().get(instrument, {}).get("covenant")
+
+
+def citation(instrument: str, locator: str, language: Any) -> str:
+    """`AGT-AF`, `3` -> Beoordelingskader Kleding en Textiel 3."""
+    name = instruments().get(instrument, {}).get("name", {}).get(_code(language), instrument)
+    words = locators().get(locator)
+    return f"{name} {words[_code(language)] if words else locator}"
+
+
+DURATION_UNITS = {
+    "nl": {"years": {"one": "{n} jaar", "other": "{n} jaar"},
+           "months": {"one": "{n} maand", "other": "{n} maanden"},
+           "days": {"one": "{n} dag", "other": "{n} dagen"}},
+    "en": {"years": {"one": "{n} year", "other": "{n} years"},
+           "months": {"one": "{n} month", "other": "{n} months"},
+           "days": {"one": "{n} day", "other": "{n} days"}},
+}
+MISSING_VALUE = "?"
+
+
+def theme(value: Any, language: Any) -> str:
+    """A covenant theme's label (the covenants' theme vocabularies agree on shared themes)."""
+    for name, labels in vocabularies().items():
+        if name.endswith("Theme") and str(value) in labels:
+            return labels[str(value)][_code(language)]
+    return str(value)
+
+
+def show(value: Any, how: str, language: Any) -> str:
+    """A value for a reader, as `how` says: `date`, `number`, `percent` (a `_pct` value),
+    `share` (a fraction), `euros`, `flag`, `duration` ({"months": 12}), `country`,
+    `language`, `theme`, `text`, or the name of a vocabulary in labels.yaml. A list is shown
+    item by item and joined (`a, b en c`)."""
+    if value is None:
+        return MISSING_VALUE
+    if isinstance(value, list):
+        return items((show(v, how, language) for v in value), language)
+    match how:
+        case "date":
+            return day(value, language)
+        case "flag":
+            return yes_no(value, language)
+        case "number" | "percent" | "share" | "euros" if isinstance(value, int | float) \
+                and not isinstance(value, bool):
+            return {"number": number, "percent": percent, "share": share,
+                    "euros": euros}[how](value, language)
+        case "duration" if isinstance(value, dict):
+            units = DURATION_UNITS[_code(language)]
+            return items((plural(int(n), units[unit], language) for unit, n in value.items()
+                          if unit in units and n), language)
+        case "country":
+            return country(value, language)
+        case "language":
+            return language_name(value, language)
+        case "theme":
+            return theme(value, language)
+        case "text":
+            return number(value, language) if isinstance(value, float) else str(value)
+    return label(how, value, language) if how in vocabularies() else str(value)
