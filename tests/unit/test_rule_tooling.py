@@ -142,3 +142,30 @@ def test_rules_test_fails_when_there_are_no_cases(rules_copy, monkeypatch, capsy
     monkeypatch.setenv("RULES_DIR", str(rules_copy))
     assert main(["rules", "test"]) == 1
     assert "no test cases found" in capsys.readouterr().out
+
+
+def test_lint_refuses_another_covenants_instrument_untranslated_locators_and_units_twice(
+        rules_copy):
+    path = rules_copy / "dd6-remedy.yaml"
+    text = path.read_text()
+    # DD6-GM-AVAILABLE serves both covenants; made a textile rule, it may not cite the DBA
+    text = text.replace("    scope: [textile, banking]\n    severity: high\n    references:\n"
+                        "      - {instrument: UNGP, locator: \"15(c)\"}",
+                        "    scope: [textile]\n    severity: high\n    references:\n"
+                        "      - {instrument: UNGP, locator: \"15(c)\"}", 1)
+    text = text.replace('{instrument: UNGP, locator: "29"}',
+                        '{instrument: UNGP, locator: "operational-level mechanisms"}', 1)
+    text = text.replace("({coverage_pct_locations})", "({coverage_pct_locations} %)", 1)
+    path.write_text(text)
+    problems = [(e.line, e.message) for e in lint(rules_copy)]
+    available, reaches = (line_of(path, r) for r in (
+        "DD6-GM-AVAILABLE", "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS"))
+    assert problems == [
+        (available, "DD6-GM-AVAILABLE: reference UNGP operational-level mechanisms: the "
+         "locator 'operational-level mechanisms' is in words but has no Dutch and English in "
+         "services/shared/i18n/instruments.yaml (locators)"),
+        (available, "DD6-GM-AVAILABLE: reference DBA §7 belongs to the banking covenant, which "
+         "is not in the rule's scope"),
+        (reaches, "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: placeholder {coverage_pct_locations} is "
+         "shown as a percentage with its unit: leave out the unit beside it"),
+    ]

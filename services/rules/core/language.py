@@ -16,11 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.rules.core.operators import LIST_VALUE, NAMES, NO_VALUE, OPERATORS
 from services.rules.core.values import Duration
 from services.rules.core.vocabulary import FACT_KINDS
+from services.shared import i18n
 from services.shared.contracts import Covenant, Localized, Reference, Severity
 
-INSTRUMENTS = frozenset({
-    "DDG", "UNGP", "MNE", "GFG", "CLSU", "AGT", "AGT-AF", "DBA", "CHRB", "EP", "GDPR", "IFC-PS",
-})
+INSTRUMENTS = frozenset(i18n.instruments())  # declared in services/shared/i18n/instruments.yaml
 
 Op = Literal[NAMES]  # type: ignore[valid-type]  # the operators, declared in operators.py
 # a part's name, one of the vocabulary's kinds (the loader refuses others, naming the known ones)

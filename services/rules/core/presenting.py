@@ -4,10 +4,10 @@ A policy expert writes `{country}`, `{due_on}`, `{value}` or `{param.min_share}`
 gets "Turkije", "1 april 2019", "87%" and "90%". The presentation follows from the part and
 field a placeholder names (the same resolution lint checks placeholders with):
 
-- a field whose values come from a vocabulary (`vocabulary.field_vocabulary`): its labels,
+- a field whose values come from a vocabulary (`vocabulary.field_values`): its labels,
   country and language names from CLDR;
-- a date: in words; a flag: yes or no; a number: localised, as a percentage for `_pct` fields
-  and as an amount in euros for `_eur` fields;
+- a date: in words; a flag: yes or no; a number: localised, as a percentage or an amount in
+  euros where the schema says so (and for `_pct` and `_eur` fields of reference data);
 - a measure's `value`: a percentage for a share (`share_where`), else as the field it sums or
   takes the least or most of; its `group`: as the field it groups by;
 - a parameter: as the field it is compared with; a length of time in words.
@@ -26,15 +26,15 @@ from services.rules.core.language import (
     all_conditions,
     conditions,
 )
-from services.rules.core.vocabulary import field_type, field_vocabulary
+from services.rules.core.vocabulary import field_type, field_values
 
 PLACEHOLDERS_AT = ("message", "reason")
 
 
 def field_presentation(kind: str, dotted: str) -> str:
-    vocabulary = field_vocabulary(kind, dotted)
-    if vocabulary:
-        return vocabulary
+    values = field_values(kind, dotted)
+    if values:
+        return values
     last = dotted.rsplit(".", 1)[-1]
     match field_type(kind, dotted):
         case "date":

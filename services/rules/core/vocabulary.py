@@ -22,12 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, create_model
 
 from services.shared.contracts import PlanSubmission
-from services.shared.contracts.plan import CountryCode, LanguageCode, Theme
+from services.shared.contracts.plan import CountryCode, Euros, LanguageCode, Percentage, Theme
 
 FieldType = Literal["date", "number", "text", "flag", "list"]
 Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
@@ -332,10 +333,11 @@ def field_type(kind: str, dotted: str) -> FieldType | None:
     return None
 
 
-def field_vocabulary(kind: str, dotted: str) -> str | None:
-    """The vocabulary a text field's (or a list's) values come from: an enum of the contracts
-    (its name, the key of its labels in `services/shared/i18n/labels.yaml`), or `country`,
-    `language` or `theme`; None for free text, ids and anything else."""
+def field_values(kind: str, dotted: str) -> str | None:
+    """What a field's (or a list's) values are, beyond their type, for showing them: from a
+    vocabulary (an enum of the contracts: its name, the key of its labels in
+    `services/shared/i18n/labels.yaml`; or `country`, `language`, `theme`), or amounts
+    (`percent`, `euros`); None for free text, ids, dates and other numbers."""
     k = KINDS.get(kind)
     if k is None:
         return None
@@ -347,21 +349,21 @@ def field_vocabulary(kind: str, dotted: str) -> str | None:
         return None
     if dotted in k.projections:
         steps = [s for s in k.projections[dotted].split("/") if s != "*"]
-        return _model_vocabulary(model_of(kind), steps)
+        return _model_values(model_of(kind), steps)
     match k.source:
         case "prior":
-            return field_vocabulary(k.parent, dotted) if k.parent else None
+            return field_values(k.parent, dotted) if k.parent else None
         case "link":
             if dotted == k.value:
-                return _model_vocabulary(model_of(k.parent), [k.list_field])
+                return _model_values(model_of(k.parent), [k.list_field])
             return None if dotted.split(".")[0] == k.list_field \
-                else field_vocabulary(k.parent, dotted)
+                else field_values(k.parent, dotted)
         case "plan":
-            return _model_vocabulary(model_of(kind), dotted.split("."))
+            return _model_values(model_of(kind), dotted.split("."))
     return None
 
 
-def _model_vocabulary(model: Any, path: list[str]) -> str | None:
+def _model_values(model: Any, path: list[str]) -> str | None:
     metadata: list[Any] = []
     for step in path:
         if not (isinstance(model, type) and issubclass(model, BaseModel)) \
@@ -370,12 +372,12 @@ def _model_vocabulary(model: Any, path: list[str]) -> str | None:
         annotation, metadata = model.model_fields[step].annotation, \
             model.model_fields[step].metadata
         model = _inner(annotation)
-    for named, name in _NAMED_TEXT.items():  # pydantic keeps a field's own Annotated apart
-        if all(m in metadata for m in named.__metadata__):
+    for name, named in _named_metadata().items():  # pydantic keeps a field's own
+        if metadata and metadata == named:  # Annotated apart, as its metadata
             return name
     while True:  # the annotation itself, inside list[...] and X | None
-        if annotation in _NAMED_TEXT:
-            return _NAMED_TEXT[annotation]
+        if annotation in _NAMED:
+            return _NAMED[annotation]
         origin = typing.get_origin(annotation)
         if origin is list or origin in (typing.Union, types.UnionType):
             annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
@@ -384,8 +386,15 @@ def _model_vocabulary(model: Any, path: list[str]) -> str | None:
     return model.__name__ if isinstance(model, type) and issubclass(model, StrEnum) else None
 
 
-_NAMED_TEXT: Mapping[Any, str] = {CountryCode: "country", LanguageCode: "language",
-                                  Theme: "theme"}
+_NAMED: Mapping[Any, str] = {CountryCode: "country", LanguageCode: "language", Theme: "theme",
+                             Percentage: "percent", Euros: "euros"}
+
+
+@cache
+def _named_metadata() -> dict[str, list[Any]]:
+    """The metadata pydantic keeps for a field of each named type."""
+    probe = create_model("_Probe", **{name: (named, ...) for named, name in _NAMED.items()})
+    return {name: probe.model_fields[name].metadata for name in _NAMED.values()}
 
 
 def field_exists(kind: str, dotted: str) -> bool:

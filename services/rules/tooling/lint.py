@@ -22,7 +22,9 @@ from services.rules.core.language import (
     conditions,
 )
 from services.rules.core.operators import AGE_OPS
+from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import field_exists, field_type
+from services.shared import i18n
 from services.rules.factory import engine_patterns, probe_patterns, rule_files
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -104,10 +106,7 @@ def _repeated_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
 
 def lint_rule(rule: RuleSpec) -> list[str]:
     problems = []
-    for ref in rule.references:
-        if ref.instrument not in INSTRUMENTS:
-            problems.append(f"unknown reference instrument '{ref.instrument}' (known: "
-                            f"{', '.join(sorted(INSTRUMENTS))})")
+    problems += _reference_problems(rule)
     for what in ("title", "message", "guidance"):
         text = getattr(rule, what)
         if not text.nl.strip() or not text.en.strip():
@@ -121,6 +120,7 @@ def lint_rule(rule: RuleSpec) -> list[str]:
     problems += _unknown_fields(rule)
     problems += _type_problems(rule)
     problems += _unknown_placeholders(rule)
+    problems += _units_twice(rule, texts)
     problems += _unused_parameters(rule)
     try:
         compile_rule(rule)
@@ -191,6 +191,47 @@ def _type_problems(rule: RuleSpec) -> list[str]:
 
 def _alias_part(rule: RuleSpec, alias: str) -> str | None:
     return next((j.part for w in rule.matches for j in w.with_ if j.alias == alias), None)
+
+
+def _reference_problems(rule: RuleSpec) -> list[str]:
+    """Known instruments; one covenant's instrument only on rules of that covenant; a locator
+    in words translated (services/shared/i18n/instruments.yaml)."""
+    problems = []
+    for ref in rule.references:
+        if ref.instrument not in INSTRUMENTS:
+            problems.append(f"unknown reference instrument '{ref.instrument}' (known: "
+                            f"{', '.join(sorted(INSTRUMENTS))})")
+            continue
+        covenant = ref.covenant or i18n.instrument_covenant(ref.instrument)
+        if covenant and covenant not in rule.scope:
+            problems.append(f"reference {ref} belongs to the {covenant} covenant, which is "
+                            f"not in the rule's scope")
+        if i18n.WORDS.search(ref.locator) and ref.locator not in i18n.locators():
+            problems.append(f"reference {ref}: the locator '{ref.locator}' is in words but "
+                            f"has no Dutch and English in services/shared/i18n/"
+                            f"instruments.yaml (locators)")
+    return problems
+
+
+_UNIT_BESIDE = {"percent": re.compile(r"^\s?%"), "share": re.compile(r"^\s?%"),
+                "euros": re.compile(r"(EUR|€)\s?$")}
+
+
+def _units_twice(rule: RuleSpec, texts: list[tuple[str, Any]]) -> list[str]:
+    """A placeholder shown as a percentage or an amount brings its own % or €."""
+    problems = set()
+    for k in range(len(rule.matches)):
+        for _, text in texts:
+            for words in (text.nl, text.en):
+                for m in _PLACEHOLDER.finditer(words):
+                    how = presentation(rule, k, m.group(1))
+                    unit = _UNIT_BESIDE.get(how)
+                    beside = words[m.end():] if how != "euros" else words[:m.start()]
+                    if unit and unit.search(beside):
+                        problems.add(f"placeholder {{{m.group(1)}}} is shown as "
+                                     f"{'an amount in euros' if how == 'euros' else 'a percentage'}"
+                                     f" with its unit: leave out the unit beside it")
+    return sorted(problems)
 
 
 def _placeholders_differ(text: Any) -> bool:
