@@ -48,7 +48,8 @@ def examine(body: bytes, max_bytes: int) -> Valid | Invalid:
     if len(body) > max_bytes:
         return Invalid(RejectionReason.TOO_LARGE, [FieldError(
             pointer="", code="too_large",
-            message=f"the submission is {len(body):,} bytes; the limit is {max_bytes:,}")])
+            message=f"the submission is {len(body):,} bytes; the limit is {max_bytes:,}",
+            context={"size": len(body), "limit": max_bytes})])
     try:
         plan = validate_plan(load_json(body))
     except PlanInvalid as e:
@@ -61,7 +62,7 @@ def conflict(submission_id: str) -> Invalid:
         pointer="/submission/submission_id", code="conflict",
         message=f"submission '{submission_id}' was already accepted with different content; "
         "send a changed plan under a new submission_id and name the old one in "
-        "supersedes_submission_id")])
+        "supersedes_submission_id", context={"submission_id": submission_id[:100]})])
 
 
 def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
@@ -72,7 +73,7 @@ def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
     return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
         pointer="/submission/covenant", code="unauthorised",
         message=f"{_publisher(publisher)} may not submit plans for the {covenant} covenant "
-        "(PUBLISHERS)")], document)
+        "(PUBLISHERS)", context={"covenant": covenant})], document)
 
 
 def unauthorised_publisher(publisher: str | None, covenant: Covenant | None) -> Invalid:
@@ -80,7 +81,7 @@ def unauthorised_publisher(publisher: str | None, covenant: Covenant | None) -> 
     covenant is the one its routing key names, if any, so that covenant's secretariat hears."""
     document = {"submission": {"covenant": covenant.value}} if covenant else None
     return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
-        pointer="", code="unauthorised",
+        pointer="", code="unauthorised_publisher",
         message=f"{_publisher(publisher)} may not submit plans for any covenant (PUBLISHERS); "
         "the submission was not read")], document)
 

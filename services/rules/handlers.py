@@ -8,8 +8,14 @@ from pydantic import TypeAdapter
 
 from services.rules.adapters.signals import NoSignalRegister
 from services.rules.core.domain import as_of
+from services.rules.core.prior import StoredAssessment
 from services.rules.ports import AssessmentHistory, Engine, EvaluationError, SignalRegister
-from services.shared.contracts import AssessmentCompleted, SubmissionAccepted
+from services.shared.contracts import (
+    AssessmentCompleted,
+    PreviousAssessment,
+    Severity,
+    SubmissionAccepted,
+)
 from services.shared.messaging.handling import (
     Delivery,
     Outcome,
@@ -21,6 +27,16 @@ from services.shared.metrics import ServiceMetrics
 
 _ACCEPTED = TypeAdapter(SubmissionAccepted)
 _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
+
+
+def previous_assessment(stored: StoredAssessment | None) -> PreviousAssessment | None:
+    if stored is None:
+        return None
+    severities = [Severity(f["severity"]) for f in stored.findings]
+    return PreviousAssessment(
+        submission_id=stored.submission_id, reporting_year=stored.reporting_year,
+        counts={s: severities.count(s) for s in Severity},
+        finding_ids=[f["finding_id"] for f in stored.findings])
 
 
 @dataclass
@@ -55,6 +71,9 @@ class RulesHandler:
             ruleset_version=version,
             as_of=as_of(plan),
             findings=findings,
+            previous=previous_assessment(prior.previous),
+            next_plan_due_on=self.engine.due_on(plan.covenant.value,
+                                                plan.submission.reporting_year + 1),
         )
         counts = {s.value: n for s, n in assessment.counts().items() if n}
         for severity, n in counts.items():

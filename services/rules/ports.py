@@ -1,6 +1,7 @@
 """What the rules service needs from the outside world, and what the tooling needs from an
 engine. Adapters implement these; the core and the tooling depend on them only."""
 
+from datetime import date
 from typing import Protocol
 
 from services.rules.core.domain import RuleBook
@@ -18,6 +19,11 @@ class Engine(Protocol):
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         """The plan's findings in deterministic order, knowing the company's earlier plans;
         raises EvaluationError when the rule set cannot evaluate this plan."""
+        ...
+
+    def due_on(self, covenant: str, reporting_year: int) -> date | None:
+        """When the covenant's plan for the reporting year is due (the covenant calendar of
+        the reference data in force); None when the calendar does not say."""
         ...
 
 

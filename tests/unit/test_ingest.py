@@ -145,12 +145,13 @@ def test_with_publishers_set_only_the_covenants_publisher_may_submit(ledger):
     body = fresh(TEXTILE)
     # a publisher of another covenant: the plan is read, and refused for its covenant;
     # a publisher of no covenant (or none named): refused before the body is read at all
-    for user_id, pointer in (("upstream-banking", "/submission/covenant"), (None, "")):
+    for user_id, pointer, code in (("upstream-banking", "/submission/covenant", "unauthorised"),
+                                   (None, "", "unauthorised_publisher")):
         outcome = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",
                                    correlation_id="c", user_id=user_id))
         event = SubmissionRejected.model_validate_json(outcome.messages[0].body)
         assert (outcome.label, event.reason.value) == ("rejected", "unauthorised")
-        assert [(e.pointer, e.code) for e in event.errors] == [(pointer, "unauthorised")]
+        assert [(e.pointer, e.code) for e in event.errors] == [(pointer, code)]
         assert event.covenant.value == "textile"  # that covenant's secretariat hears of it
         assert event.contacts == []  # only the secretariat: the known company is not told
         assert ledger.find(json.loads(body)["submission"]["submission_id"]) is None

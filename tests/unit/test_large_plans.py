@@ -109,6 +109,7 @@ def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refuse
     """Accepted means assessed: the contract's limit on locations and their product types
     (each a fact in every textile ruleset) keeps a plan within what one engine state holds."""
     from services.shared.contracts import PlanInvalid
+    from services.shared import i18n
     from services.shared.contracts.plan import MAX_LOCATION_ITEMS
 
     assert MAX_LOCATION_ITEMS < durable_engine.MAX_FACTS_PER_RULESET
@@ -119,4 +120,7 @@ def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refuse
         textile_plan(MAX_LOCATION_ITEMS // 2 + 1)
     [error] = refused.value.errors
     assert error.pointer == "/textile/production_locations"
-    assert "18,002 items; the assessment takes at most 18,000" in error.message
+    assert "18002 items; the assessment takes at most 18000" in error.message
+    assert error.code == "too_many_locations" and error.context["max_items"] == 18_000
+    assert "18.002 onderdelen; de toetsing neemt er voorlopig ten hoogste 18.000" in \
+        i18n.error_text(error, "nl")

@@ -18,6 +18,7 @@ import copy
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import durable.engine as engine
@@ -110,6 +111,9 @@ class DurableRulesEngine:
     @property
     def ruleset_version(self) -> str:
         return self.rulebook.version
+
+    def due_on(self, covenant: str, reporting_year: int) -> date | None:
+        return self.rulebook.reference.due_on(covenant, reporting_year)
 
     def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
         """Every fact of one evaluation: the sentinel, the plan's, the reference data's, the

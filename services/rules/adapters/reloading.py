@@ -9,6 +9,7 @@ and tried again only once the files change again.
 """
 
 import time
+from datetime import date
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class ReloadingEngine:
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         self.reload_if_changed()
         return self._engine.evaluate(plan, prior)
+
+    def due_on(self, covenant: str, reporting_year: int) -> date | None:
+        return self._engine.due_on(covenant, reporting_year)
 
     def reload_if_changed(self) -> None:
         now = self._clock()

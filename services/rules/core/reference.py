@@ -29,6 +29,10 @@ class ReferenceData:
     def empty(cls) -> "ReferenceData":
         return cls({}, (), {}, ())
 
+    def due_on(self, covenant: str, reporting_year: int) -> date | None:
+        entry = self.calendar.get((covenant, reporting_year))
+        return date.fromisoformat(entry["due_on"]) if entry else None
+
     def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact]) -> list[Fact]:
         """The reference facts one plan needs: of the countries its facts name, and more."""
         as_of = plan.submission.submitted_at.date()

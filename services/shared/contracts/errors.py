@@ -1,6 +1,7 @@
 """Field-level errors with JSON pointers, the common currency of every rejection."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -13,6 +14,9 @@ class FieldError(BaseModel):
     pointer: str
     code: str
     message: str
+    context: dict[str, str | int | float] = Field(
+        default_factory=dict, description="the values the error's text names (a limit, the "
+        "allowed values), for saying it in another language (services/shared/i18n/errors.yaml)")
     rule_id: str | None = Field(None, description="the catalogue rule the error enforces, "
                                 "where it is one (PROC-REFERENCES-RESOLVE)")
 
@@ -28,5 +32,12 @@ def errors_from_validation(exc: ValidationError) -> list[FieldError]:
     errors = []
     for e in exc.errors(include_input=False, include_url=False):
         message = e["msg"].removeprefix("Value error, ")
-        errors.append(FieldError(pointer=json_pointer(e["loc"]), code=e["type"], message=message))
+        errors.append(FieldError(pointer=json_pointer(e["loc"]), code=e["type"], message=message,
+                                 context=_context(e.get("ctx") or {})))
     return errors
+
+
+def _context(ctx: dict[str, Any]) -> dict[str, str | int | float]:
+    """Numbers and short texts only (a limit, the allowed values); not exceptions."""
+    return {k: v if isinstance(v, int | float) else str(v)[:200] for k, v in ctx.items()
+            if isinstance(v, str | int | float) and not isinstance(v, bool)}

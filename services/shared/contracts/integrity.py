@@ -112,6 +112,7 @@ def _unique(document: Any, collection: str) -> Iterator[FieldError]:
                 code="duplicate_id",
                 message=f"{path[-1]} '{value}' is used twice; the first is at "
                 f"{json_pointer(first_seen[value])}",
+                context={"id": value[:100], "first": json_pointer(first_seen[value])},
                 rule_id=REFERENCES_RULE,
             )
         else:
@@ -130,6 +131,7 @@ def _references_resolve(document: Any, ids: dict[str, set[str]]) -> Iterator[Fie
                     pointer=json_pointer(path),
                     code="dangling_reference",
                     message=f"no {collection} with id '{value}' in this plan",
+                    context={"id": value[:100]},
                     rule_id=REFERENCES_RULE,
                 )
 
@@ -141,6 +143,7 @@ def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator
             code="missing_extension",
             message=f"a plan under the {covenant.value} covenant needs the "
             f"'{covenant.value}' section",
+            context={"covenant": covenant.value},
         )
     for other in set(Covenant) - {covenant}:
         if document.get(other.value) is not None:
@@ -149,6 +152,7 @@ def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator
                 code="foreign_extension",
                 message=f"the '{other.value}' section does not belong in a plan under the "
                 f"{covenant.value} covenant",
+                context={"covenant": covenant.value, "section": other.value},
             )
 
 
@@ -162,4 +166,5 @@ def _themes_fit(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldE
                     code="theme_not_in_covenant",
                     message=f"'{theme}' is not a theme of the {covenant.value} covenant; "
                     f"use one of: {', '.join(sorted(allowed))}",
+                    context={"theme": theme[:60], "covenant": covenant.value},
                 )

@@ -162,6 +162,18 @@ class Finding(BaseModel):
         return (self.severity.rank, self.rule_id, tuple(self.pointers), self.finding_id)
 
 
+class PreviousAssessment(BaseModel):
+    """The company's previous accepted plan's assessment, as far as the letters need it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    submission_id: str
+    reporting_year: int
+    counts: dict[Severity, int]
+    finding_ids: list[str] = Field(description="a finding of this assessment with one of "
+                                   "these ids recurs (finding ids are stable across years)")
+
+
 class AssessmentCompleted(Event):
     """The findings of one rule-set version on one accepted plan."""
 
@@ -176,9 +188,18 @@ class AssessmentCompleted(Event):
     ruleset_version: str
     as_of: date
     findings: list[Finding]
+    previous: PreviousAssessment | None = Field(
+        None, description="the assessment of the company's previous accepted plan, if any")
+    next_plan_due_on: date | None = Field(
+        None, description="when the company's next plan of action is due (covenant calendar)")
 
     def routing_key(self) -> str:
         return f"assessment.completed.{self.covenant.value}"
+
+    def recurring(self) -> list[Finding]:
+        """The findings that were made on the previous plan too (same rule, same parts)."""
+        before = set(self.previous.finding_ids) if self.previous else set()
+        return [f for f in self.findings if f.finding_id in before]
 
     def counts(self) -> dict[Severity, int]:
         return {s: sum(f.severity is s for f in self.findings) for s in Severity}

@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from .countries import ISO_3166_ALPHA2
 from .vocab import ALL_THEMES as _ALL_THEMES
@@ -73,7 +74,8 @@ def _upper(value: Any) -> Any:
 
 def _known_country(code: str) -> str:
     if code not in ISO_3166_ALPHA2:
-        raise ValueError(f"'{code}' is not an ISO 3166-1 alpha-2 country code")
+        raise PydanticCustomError("unknown_country", "'{code}' is not an ISO 3166-1 alpha-2 "
+                                  "country code", {"code": code[:10]})
     return code
 
 
@@ -82,16 +84,19 @@ def _ascii_address(address: str) -> str:
     SMTPUTF8 extension is not offered by every relay). An internationalised domain has an
     ASCII form (IDNA, "xn--..."); a non-ASCII local part has none."""
     if not address.isascii():
-        raise ValueError("the address has characters outside ASCII; give its ASCII form "
-                         "(for a domain with accents its xn-- form)")
+        raise PydanticCustomError("address_not_ascii", "the address has characters outside "
+                                  "ASCII; give its ASCII form (for a domain with accents its "
+                                  "xn-- form)")
     if not address.isprintable():
-        raise ValueError("the address has control characters")
+        raise PydanticCustomError("address_control_characters",
+                                  "the address has control characters")
     return address
 
 
 def _known_theme(theme: str) -> str:
     if theme not in _ALL_THEMES:
-        raise ValueError(f"'{theme}' is not a theme of any covenant")
+        raise PydanticCustomError("unknown_theme", "'{theme}' is not a theme of any covenant",
+                                  {"theme": theme[:60]})
     return theme
 
 
@@ -528,11 +533,13 @@ class TextileExtension(Part):
     def _assessable(cls, locations: list[ProductionLocation]) -> list[ProductionLocation]:
         items = len(locations) + sum(len(loc.product_types) for loc in locations)
         if items > MAX_LOCATION_ITEMS:
-            raise ValueError(
-                f"{len(locations):,} production locations with {items - len(locations):,} "
-                f"product types make {items:,} items; the assessment takes at most "
-                f"{MAX_LOCATION_ITEMS:,} for now. Send the locations you source from most "
-                "and ask the secretariat how to hand in the full list")
+            raise PydanticCustomError(
+                "too_many_locations",
+                "{locations} production locations with {product_types} product types make "
+                "{items} items; the assessment takes at most {max_items} for now. Send the "
+                "locations you source from most and ask the secretariat how to hand in the "
+                "full list", {"locations": len(locations), "product_types": items - len(locations),
+                              "items": items, "max_items": MAX_LOCATION_ITEMS})
         return locations
 
 

@@ -204,3 +204,24 @@ def show(value: Any, how: str, language: Any) -> str:
         case "text":
             return number(value, language) if isinstance(value, float) else str(value)
     return label(how, value, language) if how in vocabularies() else str(value)
+
+
+def error_texts() -> Mapping[str, Mapping[str, str]]:
+    """error code -> {nl, en} (errors.yaml)."""
+    return _data("errors.yaml")["errors"]
+
+
+def error_text(error: Any, language: Any) -> str:
+    """A validation error (a `FieldError`) in plain words, its context's numbers localised;
+    a code without a text gets the general one."""
+    texts = error_texts().get(error.code) or error_texts()["_other"]
+    context = {k: number(v, language) if isinstance(v, int | float) else v
+               for k, v in (getattr(error, "context", None) or {}).items()}
+    if "expected" in context:  # pydantic's "'a', 'b' or 'c'"
+        quoted = re.findall(r"'([^']*)'", str(context["expected"]))
+        context["expected"] = items((f"'{v}'" for v in quoted), language, "or") if quoted \
+            else context["expected"]
+    try:
+        return texts[_code(language)].format(**context)
+    except (KeyError, IndexError, ValueError):  # a context without the value the text names
+        return (error_texts()["_other"])[_code(language)]

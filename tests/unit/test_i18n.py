@@ -1,0 +1,109 @@
+"""Every value that reaches a reader has a Dutch and an English label, and numbers, dates and
+names follow CLDR."""
+
+import csv
+from datetime import date
+from enum import StrEnum
+
+import pytest
+
+from services.rules.core.presenting import field_presentation
+from services.rules.core.vocabulary import KINDS, field_values
+from services.shared import i18n
+from services.shared.contracts import Covenant, Severity, vocab
+from services.shared.contracts.countries import ISO_3166_ALPHA2
+from tests.support import ROOT
+
+ENUMS = {name: e for name, e in vars(vocab).items()
+         if isinstance(e, type) and issubclass(e, StrEnum) and e is not StrEnum
+         and e is not vocab.Language} | {"Severity": Severity}
+
+
+def reference_values(file: str, column: str) -> set[str]:
+    with open(ROOT / "rules" / "reference" / file, newline="") as f:
+        return {row[column] for row in csv.DictReader(f)}
+
+
+EXPECTED = {name: set(e) for name, e in ENUMS.items()} | {
+    "Good": reference_values("dol_goods.csv", "good") | {"footwear"}}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_vocabulary_value_has_a_dutch_and_an_english_label(name):
+    labels = i18n.vocabularies().get(name)
+    assert labels is not None, f"labels.yaml lacks the vocabulary {name}"
+    assert set(labels) >= EXPECTED[name], f"{name}: no labels for {EXPECTED[name] - set(labels)}"
+    assert set(labels) <= EXPECTED[name], f"{name}: labels for unknown values " \
+        f"{set(labels) - EXPECTED[name]}"
+    for value, label in labels.items():
+        assert set(label) == {"nl", "en"} and all(isinstance(t, str) and t.strip()
+                                                  for t in label.values()), (name, value)
+
+
+def test_labels_yaml_has_no_vocabulary_the_contracts_do_not_know():
+    assert set(i18n.vocabularies()) == set(EXPECTED)
+
+
+def test_every_field_shown_from_a_vocabulary_names_a_known_one():
+    known = set(i18n.vocabularies()) | {"country", "language", "theme", "percent", "euros"}
+    named = {(k, f): field_values(k, f) for k in KINDS for f in _fields(k)}
+    assert {v for v in named.values() if v} <= known
+    # the parts the letters speak of most are shown from their vocabularies
+    assert field_presentation("location", "country") == "country"
+    assert field_presentation("location_product", "product_type") == "ProductType"
+    assert field_presentation("raw_material", "material") == "Material"
+    assert field_presentation("risk", "theme") == "theme"
+    assert field_presentation("dol_good", "good") == "Good"
+    assert field_presentation("mechanism", "coverage_pct_locations") == "percent"
+    assert field_presentation("chain_exposure", "exposure_eur") == "euros"
+
+
+def _fields(kind: str) -> list[str]:
+    k = KINDS[kind]
+    return [*k.fields, *k.vocabularies, *k.projections, k.value or "country", "country",
+            "theme", "status", "type"]
+
+
+def test_the_shared_themes_of_the_covenants_read_alike():
+    textile, banking = (i18n.vocabularies()[n] for n in ("TextileTheme", "BankingTheme"))
+    for theme in set(textile) & set(banking):
+        assert textile[theme] == banking[theme], theme
+
+
+def test_every_instrument_has_names_and_a_known_covenant_if_any():
+    for name, instrument in i18n.instruments().items():
+        assert set(instrument["name"]) == {"nl", "en"}, name
+        assert instrument.get("covenant") in (None, *Covenant), name
+    for words, texts in i18n.locators().items():
+        assert set(texts) == {"nl", "en"} and texts["en"] == words, words
+
+
+def test_every_country_has_a_name_in_both_languages():
+    for code in ISO_3166_ALPHA2:
+        for language in i18n.LANGUAGES:
+            assert i18n.country(code, language) != code, (code, language)
+    assert (i18n.country("TR", "nl"), i18n.country("BD", "nl")) == ("Turkije", "Bangladesh")
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("nl", ["4 juli 2019", "96,5%", "1.234,5", "€ 8.000.000", "€ 12,50", "1 beoordeling",
+            "3 beoordelingen", "12 maanden", "Bengaals", "katoen, wol en zijde", "ja"]),
+    ("en", ["4 July 2019", "96.5%", "1,234.5", "€8,000,000", "€12.50", "1 assessment",
+            "3 assessments", "12 months", "Bangla", "cotton, wool and silk", "yes"]),
+])
+def test_numbers_dates_and_plurals_follow_cldr(language, expected):
+    forms = {"nl": {"one": "{n} beoordeling", "other": "{n} beoordelingen"},
+             "en": {"one": "{n} assessment", "other": "{n} assessments"}}[language]
+    assert [i18n.day(date(2019, 7, 4), language), i18n.show(0.965, "share", language),
+            i18n.show(1234.5, "number", language), i18n.show(8_000_000, "euros", language),
+            i18n.show(12.5, "euros", language), i18n.plural(1, forms, language),
+            i18n.plural(3, forms, language), i18n.show({"months": 12}, "duration", language),
+            i18n.show("bn", "language", language),
+            i18n.show(["cotton", "wool", "silk"], "Material", language),
+            i18n.show(True, "flag", language)] == expected
+
+
+def test_a_citation_reads_in_the_readers_language():
+    assert i18n.citation("AGT-AF", "3", "nl") == "Beoordelingskader Kleding en Textiel 3"
+    assert i18n.citation("GFG", "step 4", "nl") == "OESO-handreiking kleding en schoeisel stap 4"
+    assert i18n.citation("UNGP", "16(a)", "en") == "UNGP 16(a)"
