@@ -375,17 +375,20 @@ def _rules_diff(args: argparse.Namespace) -> int:
 # --- archive and digest -------------------------------------------------------------------
 
 def _notify_digest(args: argparse.Namespace) -> int:
-    from services.notify.bootstrap import build_mailer, build_store
+    from services.notify.bootstrap import (
+        build_mailer,
+        build_renderer,
+        build_secretariat,
+        build_store,
+    )
     from services.notify.digest import send_digests
-    from services.notify.domain import Renderer, Secretariat
     from services.notify.settings import NotifySettings
 
     settings = NotifySettings()
     day = args.day or (datetime.now(UTC).date() - timedelta(days=1))
-    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language, True)
     mailer = build_mailer(settings)
-    sent = send_digests(day, build_store(settings), mailer, Renderer(), secretariat,
-                        settings.mail_from)
+    sent = send_digests(day, build_store(settings), mailer, build_renderer(settings),
+                        build_secretariat(settings, digest=True), settings.mail_from)
     if not sent:
         print(f"digest for {day}: nothing (new) to send")
     elif mailer.channel == "smtp":

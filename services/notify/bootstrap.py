@@ -25,13 +25,23 @@ def build_store(settings: NotifySettings, db: Database | None = None) -> SqlNoti
     return SqlNotificationStore(db or settings.database())
 
 
+def build_secretariat(settings: NotifySettings, digest: bool | None = None) -> Secretariat:
+    return Secretariat(settings.secretariat_addresses, settings.secretariat_language,
+                       settings.secretariat_digest if digest is None else digest,
+                       settings.secretariat_contacts)
+
+
+def build_renderer(settings: NotifySettings) -> Renderer:
+    return Renderer(settings.message_id_domain)
+
+
 def build_handler(settings: NotifySettings, metrics: ServiceMetrics,
                   db: Database | None = None) -> NotifyHandler:
-    secretariat = Secretariat(settings.secretariat_addresses, settings.secretariat_language,
-                              settings.secretariat_digest)
+    secretariat = build_secretariat(settings)
     webhooks = {recipient: WebhookTarget(hook.url, hook.secret.get_secret_value())
                 for recipient, hook in settings.webhooks.items()}
-    return NotifyHandler(build_mailer(settings), Renderer(), secretariat, settings.mail_from,
+    return NotifyHandler(build_mailer(settings), build_renderer(settings), secretariat,
+                         settings.mail_from,
                          metrics, build_store(settings, db), webhooks,
                          max_recipients=settings.max_recipients)
 

@@ -31,6 +31,16 @@ class NotifySettings(ServiceSettings):
         description='JSON: covenant -> address, "*" for the default, '
                     'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
     )
+    secretariat_contacts: dict[str, dict[str, str]] = Field(
+        {"*": {"name": "het convenantsecretariaat"}},
+        description='JSON: covenant (or "*") -> {"name", "phone"}: whom a letter tells the '
+                    "reader to ask, beside the covenant's secretariat address (which is also "
+                    'the Reply-To), e.g. {"*": {"name": "Secretariaat IMVO-convenanten", '
+                    '"phone": "+31 70 000 0000"}}.')
+    message_id_domain: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
+                      r"[A-Za-z0-9])?)+$",
+        description="The fully qualified domain of every Message-ID; default: MAIL_FROM's.")
     secretariat_language: Language = Field(Language.NL, description="nl or en.")
     secretariat_digest: bool = Field(
         False, description="true: the secretariat gets `covenant notify digest` (daily) instead "

@@ -145,7 +145,7 @@ def accounting(plans: list[Submission], mailbag: Mailbag, dead: list[Any],
         events.setdefault(str(event.submission_id), []).append((event.type, event.message_id))
     letters: dict[str, Counter[str]] = {}  # event message id -> recipient -> distinct letters
     for recipient, message_ref in mailbag.received:
-        event_id = re.sub(r"^<(.*)\.[a-z]+@covenant-compliance>$", r"\1", message_ref)
+        event_id = re.sub(r"^<(.*)\.[a-z]+@[^>]+>$", r"\1", message_ref)
         letters.setdefault(event_id, Counter())[recipient] += 1
     dead_ids = {props.message_id for props, _ in dead}
     result = Accounting(set(), [], [], sum(n - 1 for n in mailbag.received.values()), Counter())

@@ -73,9 +73,9 @@ def test_the_message_is_multipart_with_every_finding_and_its_provisions():
     m = parsed(Renderer().compose(assessment(), letter, "noreply@ser.example"))
     text = m.get_body(("plain",)).get_content()
     html = m.get_body(("html",)).get_content()
-    assert m["Subject"] == "Assessment of the 2019 plan of action: Mode B.V."
+    assert m["Subject"] == "Automatic pre-assessment of your 2019 plan of action: Mode B.V."
     assert "DD6-GM-AVAILABLE" in text and "UNGP 29" in text and "Set one up" in text
-    assert "/grievance/mechanism" in html
+    assert "/grievance/mechanism" in html and "Set one up" in html
 
 
 def test_a_raised_severity_is_explained_in_the_readers_language():
@@ -84,8 +84,8 @@ def test_a_raised_severity_is_explained_in_the_readers_language():
         nl="Vier criteria ontbreken.", en="Four criteria are missing.")})
     event = event.model_copy(update={"findings": [raised]})
     company, secretariat = letters_for(event, SECRETARIAT)
-    for letter, line in ((company, "Why this severity: Four criteria are missing."),
-                         (secretariat, "Waarom deze ernst: Vier criteria ontbreken.")):
+    for letter, line in ((company, "  Why this severity: Four criteria are missing."),
+                         (secretariat, "  Waarom deze ernst: Vier criteria ontbreken.")):
         m = parsed(Renderer().compose(event, letter, "noreply@ser.example"))
         assert line in m.get_body(("plain",)).get_content()
         assert line.split(": ")[1] in m.get_body(("html",)).get_content()
@@ -110,11 +110,14 @@ def test_payload_text_cannot_inject_headers_or_markup():
 def test_a_rejection_lists_its_errors_by_pointer():
     event = SubmissionRejected(
         correlation_id="c-2", reason="invalid", errors_total=1,
-        errors=[{"pointer": "/company/size_class", "code": "enum", "message": "bad size"}],
+        errors=[{"pointer": "/company/size_class", "code": "enum", "message": "bad size",
+                 "context": {"expected": "'small', 'medium' or 'large'"}}],
         language="nl", contacts=[Contact(email="a@b.example")])
     letter = letters_for(event, SECRETARIAT)[0]
     text = parsed(Renderer().compose(event, letter, "x@y.example")).get_body(("plain",))
-    assert "/company/size_class: bad size" in text.get_content()
+    assert "* De bedrijfsgegevens, veld size_class: Deze waarde is niet toegestaan; kies uit " \
+        "'small', 'medium' of 'large'." in text.get_content()
+    assert "(/company/size_class, enum)" in text.get_content()  # for the secretariat
 
 
 def test_the_outbox_holds_one_file_per_message_even_when_sent_twice(tmp_path):

@@ -9,8 +9,8 @@ and tried again only once the files change again.
 """
 
 import time
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import structlog

@@ -13,7 +13,7 @@ from services.rules.core.presenting import presentation
 from services.rules.core.reference import ReferenceData
 from services.rules.core.vocabulary import stable_key
 from services.shared import i18n
-from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission, Reference
+from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -131,13 +131,6 @@ def owner_of(plan: PlanSubmission) -> str:
     return f"{plan.covenant.value}/{plan.company.company_id}"
 
 
-def cited(references: list[Reference], covenant: str | None) -> list[Reference]:
-    """The references that apply to a plan of the covenant: general instruments and those of
-    the covenant (a reference's own `covenant`, else its instrument's)."""
-    return [r for r in references
-            if (r.covenant or i18n.instrument_covenant(r.instrument)) in (None, covenant)]
-
-
 def finding_of(match: Match, owner: str) -> Finding:
     rule, values, pointers = match.rule, match.values(), match.pointers()
     shown = _shown(rule, match.alternative)
@@ -151,7 +144,7 @@ def finding_of(match: Match, owner: str) -> Finding:
         title=rule.title,
         message=localized(rule.message_of(match.alternative), values, shown),
         guidance=rule.guidance,
-        references=cited(rule.references, match.fact.get("covenant")),
+        references=i18n.cited(rule.references, match.fact.get("covenant")),
         pointers=pointers,
     )
 

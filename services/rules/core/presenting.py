@@ -20,8 +20,8 @@ from typing import Any
 
 from services.rules.core.language import (
     Join,
-    Measure,
     Match,
+    Measure,
     RuleSpec,
     all_conditions,
     conditions,

@@ -24,8 +24,8 @@ from services.rules.core.language import (
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import field_exists, field_type
-from services.shared import i18n
 from services.rules.factory import engine_patterns, probe_patterns, rule_files
+from services.shared import i18n
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 

@@ -120,8 +120,8 @@ class Localized(BaseModel):
     nl: str
     en: str
 
-    def in_(self, language: Language) -> str:
-        return self.nl if language is Language.NL else self.en
+    def in_(self, language: Language | str) -> str:
+        return self.nl if language == Language.NL else self.en
 
 
 class Reference(BaseModel):

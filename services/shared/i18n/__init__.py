@@ -26,6 +26,7 @@ from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
 LANGUAGES = ("nl", "en")
+NOTHING = "\u2013"  # an en dash: where there is no value to show
 WORDS = re.compile(r"[A-Za-z]{4,}")  # a locator "in words" has a run of four letters or more
 
 
@@ -127,15 +128,17 @@ def day(value: date | datetime | str, language: Any) -> str:
 def items(values: Iterable[str], language: Any, style: str = "standard") -> str:
     """`a, b en c` / `a, b and c` (`style="or"`: of / or)."""
     values = list(values)
-    return format_list(values, style=style, locale=_locale(_code(language))) if values else "–"
+    return format_list(values, style=style, locale=_locale(_code(language))) if values \
+        else NOTHING
 
 
-def plural(count: int, forms: Mapping[str, str], language: Any) -> str:
+def plural(count: int, forms: Mapping[str, str], language: Any, **values: Any) -> str:
     """The CLDR plural form of `forms` ({"one": "{n} beoordeling", "other": "{n}
-    beoordelingen"}) for `count`, with `{n}` filled in as a localised number."""
+    beoordelingen"}) for `count`, with `{n}` filled in as a localised number (and any other
+    `values` the text names)."""
     form = _locale(_code(language)).plural_form(count)
     text = forms.get(form) or forms["other"]
-    return text.format(n=number(count, language))
+    return text.format(n=number(count, language), **values)
 
 
 def yes_no(flag: Any, language: Any) -> str:
@@ -145,6 +148,14 @@ def yes_no(flag: Any, language: Any) -> str:
 def instrument_covenant(instrument: str) -> str | None:
     """The covenant an instrument belongs to; None for a general one (or an unknown one)."""
     return instruments().get(instrument, {}).get("covenant")
+
+
+def cited(references: Iterable[Any], covenant: str | None) -> list[Any]:
+    """The references (`instrument`, `locator`, optional `covenant`) that apply to a plan of
+    the covenant: the general instruments' and the covenant's own (a reference's `covenant`,
+    else its instrument's)."""
+    return [r for r in references
+            if (r.covenant or instrument_covenant(r.instrument)) in (None, covenant)]
 
 
 def citation(instrument: str, locator: str, language: Any) -> str:
@@ -225,3 +236,42 @@ def error_text(error: Any, language: Any) -> str:
         return texts[_code(language)].format(**context)
     except (KeyError, IndexError, ValueError):  # a context without the value the text names
         return (error_texts()["_other"])[_code(language)]
+
+
+def parts() -> Mapping[str, Mapping[str, str]]:
+    """plan part (a kind of services/rules/core/vocabulary.py) -> {nl, en}."""
+    return _data("labels.yaml")["parts"]
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sorts `/x/2` before `/x/10`."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
+
+
+def place(pointer: str, language: Any, patterns: Iterable[tuple[str, str]]) -> str:
+    """Where a JSON pointer is in a plan, in words: `/actions/2/kpis/0/target` -> "Actie 3,
+    KPI 1, veld target". `patterns`: (part, path pattern with `*` for an index) of the plan's
+    parts; the longest that matches names the place, with the listed parts it lies in."""
+    steps = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
+    code = _code(language)
+    matched = []
+    for part, pattern in patterns:
+        want = pattern.split("/")
+        if len(want) <= len(steps) and all((w == "*" and s.isdigit()) or w == s
+                                           for w, s in zip(want, steps, strict=False)):
+            matched.append((len(want), part, want))
+    matched.sort()
+    if not matched:
+        where = [{"nl": "het plan als geheel", "en": "the plan as a whole"}[code] if not steps
+                 else {"nl": "het onderdeel", "en": "the part"}[code] + f" {steps[0]}"]
+        rest = steps[1:]
+    else:
+        chain = [m for m in matched[:-1] if m[2][-1] == "*"] + [matched[-1]]
+        where = [parts().get(part, {}).get(code, part)
+                 + (f" {int(steps[length - 1]) + 1}" if want[-1] == "*" else "")
+                 for length, part, want in chain]
+        rest = steps[matched[-1][0]:]
+    if rest:
+        where.append({"nl": "veld ", "en": "field "}[code] + "/".join(rest))
+    text = ", ".join(where)
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,251 @@
+"""What each letter says, worked out before any template sees it: every value localised
+(Babel), every vocabulary value and instrument in words, findings grouped by due-diligence step.
+
+Four letters: the company's assessment (it leads with what to do), the secretariat's
+assessment (it leads with the company, the counts against last year and what recurs), the
+rejection (company and secretariat), and the secretariat's daily digest. The templates beside
+this module (`templates/`) only lay these views out, as HTML and as plain text.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from services.rules.core.vocabulary import PLAN_KINDS
+from services.shared import i18n
+from services.shared.contracts import (
+    AssessmentCompleted,
+    Finding,
+    RecipientRole,
+    Severity,
+    SubmissionRejected,
+)
+
+from .wording import WORDING
+
+# a rough weight of the findings for the secretariat's overview; not the assessment framework's
+# score (which the secretariat gives, issue 14)
+SEVERITY_POINTS = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1,
+                   Severity.INFO: 0}
+STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "")
+PLAN_PARTS = tuple((k.name, k.path) for k in PLAN_KINDS.values())
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Whom a company asks about its letter: the covenant secretariat's name, address and
+    (optionally) telephone number (settings SECRETARIAT_ADDRESSES and SECRETARIAT_CONTACTS)."""
+
+    name: str
+    email: str
+    phone: str | None = None
+
+
+@dataclass
+class View:
+    """One letter's content, in its reader's language."""
+
+    language: str
+    subject: str
+    heading: str
+    words: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def words(language: Any) -> dict[str, Any]:
+    return WORDING[str(getattr(language, "value", language))]
+
+
+def company_name(event: AssessmentCompleted | SubmissionRejected, w: dict[str, Any]) -> str:
+    """A company never accepted is named by the id its payload gave (checked in ingest)."""
+    if event.company_name:
+        return event.company_name
+    return w["unknown_company_id"].format(company_id=event.company_id) if event.company_id \
+        else w["unknown_company"]
+
+
+def severities(counts: dict[Severity, int], language: str) -> list[dict[str, Any]]:
+    return [{"severity": s.value, "label": i18n.label("Severity", s.value, language),
+             "count": i18n.number(counts.get(s, 0), language)} for s in Severity]
+
+
+def short_counts(counts: dict[Severity, int], language: str) -> str:
+    """`2 kritiek, 5 hoog` / `no findings`."""
+    found = [f"{i18n.number(n, language)} {i18n.label('Severity', s.value, language)}"
+             for s, n in counts.items() if n]
+    return ", ".join(found) or words(language)["no_findings_short"]
+
+
+def step_of(rule_id: str) -> str:
+    prefix = rule_id.split("-", 1)[0]
+    return prefix if prefix in STEP_ORDER else ""
+
+
+def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
+                 ) -> dict[str, Any]:
+    w = words(language)
+    pointers = sorted(f.pointers, key=i18n.natural_key)
+    return {
+        "id": f.finding_id, "rule_id": f.rule_id, "severity": f.severity.value,
+        "severity_label": i18n.label("Severity", f.severity.value, language),
+        "title": f.title.in_(language), "message": f.message.in_(language),
+        "guidance": f.guidance.in_(language),
+        "why": f.severity_reason.in_(language) if f.severity_reason else None,
+        "provisions": [i18n.citation(r.instrument, r.locator, language)
+                       for r in i18n.cited(f.references, covenant)],
+        "small_print": w["small_print"].format(
+            rule=f.rule_id, finding=f.finding_id, where=", ".join(pointers) or i18n.NOTHING),
+        "recurring": f.finding_id in recurring,
+    }
+
+
+def grouped(findings: list[Finding], covenant: str, language: str, recurring: set[str]
+            ) -> list[dict[str, Any]]:
+    """By due-diligence step, in the steps' order; worst first within a step."""
+    w = words(language)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for f in sorted(findings, key=lambda f: (f.severity.rank, f.rule_id,
+                                             [i18n.natural_key(p) for p in f.pointers])):
+        groups.setdefault(step_of(f.rule_id), []).append(
+            finding_view(f, covenant, language, recurring))
+    return [{"title": w["steps"][step], "findings": groups[step]}
+            for step in STEP_ORDER if step in groups]
+
+
+def contact_line(contact: Contact, language: str) -> str:
+    w = words(language)
+    phone = w["phone"].format(phone=contact.phone) if contact.phone else ""
+    return w["contact"].format(name=contact.name, email=contact.email, phone=phone)
+
+
+def _meta(event: AssessmentCompleted | SubmissionRejected, company: str, language: str
+          ) -> list[tuple[str, str]]:
+    w = words(language)
+    rows = [(w["company"], company)]
+    if event.covenant:
+        rows.append((w["covenant"], i18n.label("Covenant", event.covenant.value, language)))
+    if isinstance(event, AssessmentCompleted):
+        rows.append((w["reporting_year"], str(event.reporting_year)))
+        rows.append((w["submitted_on"], i18n.day(event.as_of, language)))
+    if event.submission_id:
+        rows.append((w["submission"], event.submission_id))
+    return rows
+
+
+def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
+               contact: Contact, undelivered: list[str], recipients: int) -> View:
+    w = words(language)
+    company = company_name(event, w)
+    covenant = event.covenant.value
+    recurring = {f.finding_id for f in event.recurring()}
+    counts = event.counts()
+    kind = f"assessment_{role.value}"
+    total = len(event.findings)
+    values: dict[str, Any] = {
+        "meta": _meta(event, company, language),
+        "counts": severities(counts, language),
+        "total": i18n.plural(total, w["findings_total"], language) if total
+        else w["no_findings"],
+        "groups": grouped(event.findings, covenant, language, recurring),
+        "contact": contact_line(contact, language),
+        "ruleset": event.ruleset_version,
+        "undelivered": undelivered,
+    }
+    if event.next_plan_due_on:
+        values["next_step"] = w["next_step_due"].format(
+            next_year=event.reporting_year + 1, due=i18n.day(event.next_plan_due_on, language))
+    else:
+        values["next_step"] = w["next_step_undated"]
+    summary = short_counts(counts, language)
+    if role is RecipientRole.SECRETARIAT:
+        values |= _for_secretariat(event, language, recipients)
+        if recurring:
+            summary += "; " + i18n.plural(len(recurring), w["recurring_short"], language)
+    subject = w["subject"][kind].format(year=event.reporting_year, company=company,
+                                        summary=summary)
+    heading = w["heading"][kind].format(year=event.reporting_year, company=company)
+    return View(language, subject, heading, w, values)
+
+
+def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
+                     ) -> dict[str, Any]:
+    """The counts against the previous plan, the severity points and what recurs."""
+    w = words(language)
+    counts, before = event.counts(), event.previous.counts if event.previous else None
+    none = i18n.NOTHING
+    rows = []
+    for s in Severity:
+        row = {"label": i18n.label("Severity", s.value, language),
+               "now": i18n.number(counts[s], language), "before": none, "change": none}
+        if before is not None:
+            row["before"] = i18n.number(before.get(s, 0), language)
+            row["change"] = _signed(counts[s] - before.get(s, 0), language)
+        rows.append(row)
+    points = sum(SEVERITY_POINTS[s] * n for s, n in counts.items())
+    row = {"label": w["points"], "now": i18n.number(points, language), "before": none,
+           "change": none}
+    if before is not None:
+        points_before = sum(SEVERITY_POINTS[s] * n for s, n in before.items())
+        row["before"] = i18n.number(points_before, language)
+        row["change"] = _signed(points - points_before, language)
+    rows.append(row)
+    recurring = event.recurring()
+    return {
+        "comparison": rows,
+        "previous_heading": w["previous_plan"].format(year=event.previous.reporting_year)
+        if event.previous else None,
+        "points_note": w["points_note"].format(**{s.value: n for s, n in
+                                                  SEVERITY_POINTS.items()}),
+        "recurring": [finding_view(f, event.covenant.value, language, set())
+                      for f in sorted(recurring, key=Finding.sort_key)],
+        "company_letter": i18n.plural(recipients, w["company_told"], language) if recipients
+        else w["company_not_told"],
+    }
+
+
+def _signed(n: int, language: str) -> str:
+    return ("+" if n > 0 else "\u2212" if n < 0 else "±") + i18n.number(abs(n), language)
+
+
+def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
+              contact: Contact, undelivered: list[str], due_on: date | None = None) -> View:
+    w = words(language)
+    company = company_name(event, w)
+    kind = f"rejection_{role.value}"
+    reason = w["reason"][event.reason.value]
+    errors = [{"place": i18n.place(e.pointer, language, PLAN_PARTS),
+               "message": i18n.error_text(e, language), "pointer": e.pointer or "/",
+               "code": e.code}
+              for e in sorted(event.errors, key=lambda e: i18n.natural_key(e.pointer))]
+    more = event.errors_total - len(event.errors)
+    values = {
+        "meta": _meta(event, company, language),
+        "intro": w["rejection_intro"].format(company=company),
+        "reason": reason[:1].upper() + reason[1:] + ".",
+        "errors_heading": i18n.plural(event.errors_total, w["errors"], language),
+        "errors": errors,
+        "more": i18n.plural(more, w["more_errors"], language) if more > 0 else None,
+        "next_step": w["next_step_rejected"],
+        "contact": contact_line(contact, language),
+        "undelivered": undelivered,
+    }
+    subject = w["subject"][kind].format(company=company, reason=reason)
+    return View(language, subject, w["heading"][kind], w, values)
+
+
+def digest(covenant: str, day: date, events: list[AssessmentCompleted], language: str
+           ) -> View:
+    w = words(language)
+    name = i18n.label("Covenant", covenant, language)
+    rows = [{"company": e.company_name, "company_id": e.company_id,
+             "year": str(e.reporting_year), "submission_id": e.submission_id,
+             "counts": short_counts(e.counts(), language)}
+            for e in sorted(events, key=lambda e: (e.company_name, e.submission_id))]
+    when = i18n.day(day, language)
+    values = {"intro": i18n.plural(len(rows), w["digest_intro"], language, day=when,
+                                   covenant=name),
+              "rows": rows, "columns": w["digest_columns"], "meta": [], "undelivered": []}
+    subject = w["subject"]["digest"].format(
+        covenant=name, day=when, count=i18n.plural(len(rows), w["assessments"], language))
+    return View(language, subject, w["heading"]["digest"].format(covenant=name, day=when), w,
+                values)
