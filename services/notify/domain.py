@@ -10,6 +10,7 @@ letter goes to more than `max_recipients` addresses.
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
@@ -30,6 +31,9 @@ from .letters import Contact
 MAX_SUBJECT = 150
 MAX_RECIPIENTS = 10  # addresses in one letter's To:, at most (setting MAX_RECIPIENTS)
 DEFAULT_CONTACT_NAME = "het convenantsecretariaat"
+# header lines up to 200 characters (RFC 5322 allows 998): a subject of at most MAX_SUBJECT
+# stays on one line, which Python would otherwise fold before its first word
+MAIL_POLICY = policy.default.clone(max_line_length=200)
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ class Renderer:
 
     def _message(self, view: letters.View, template: str, sender: str, letter: Letter
                  ) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = sender
         message["To"] = ", ".join(letter.to)
         if letter.contact.email:

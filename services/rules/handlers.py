@@ -8,10 +8,12 @@ from pydantic import TypeAdapter
 
 from services.rules.adapters.signals import NoSignalRegister
 from services.rules.core.domain import as_of
-from services.rules.core.prior import StoredAssessment
+from services.rules.core.prior import Prior, StoredAssessment
 from services.rules.ports import AssessmentHistory, Engine, EvaluationError, SignalRegister
 from services.shared.contracts import (
     AssessmentCompleted,
+    Finding,
+    PlanSubmission,
     PreviousAssessment,
     Severity,
     SubmissionAccepted,
@@ -39,6 +41,27 @@ def previous_assessment(stored: StoredAssessment | None) -> PreviousAssessment |
         finding_ids=[f["finding_id"] for f in stored.findings])
 
 
+def assessment_of(plan: PlanSubmission, findings: list[Finding], prior: Prior, engine: Engine,
+                  **envelope: str) -> AssessmentCompleted:
+    """The event for a plan's findings: who the company is, what the previous assessment
+    found, and when its next plan is due (the covenant calendar)."""
+    return AssessmentCompleted(
+        **envelope,
+        submission_id=plan.submission.submission_id,
+        covenant=plan.covenant,
+        reporting_year=plan.submission.reporting_year,
+        company_id=plan.company.company_id,
+        company_name=plan.company.legal_name,
+        language=plan.submission.language,
+        contacts=plan.company.contacts,
+        ruleset_version=engine.ruleset_version,
+        as_of=as_of(plan),
+        findings=findings,
+        previous=previous_assessment(prior.previous),
+        next_plan_due_on=engine.due_on(plan.covenant.value, plan.submission.reporting_year + 1),
+    )
+
+
 @dataclass
 class RulesHandler:
     engine: Engine
@@ -57,24 +80,10 @@ class RulesHandler:
         except EvaluationError as e:
             raise PermanentFailure(str(e)) from None
         version = self.engine.ruleset_version
-        assessment = AssessmentCompleted(
-            # one assessment per accepted event and rule set: a redelivery carries the same id
-            message_id=str(uuid.uuid5(_ASSESSMENT_NAMESPACE, f"{accepted.message_id}:{version}")),
-            correlation_id=accepted.correlation_id,
-            submission_id=plan.submission.submission_id,
-            covenant=plan.covenant,
-            reporting_year=plan.submission.reporting_year,
-            company_id=plan.company.company_id,
-            company_name=plan.company.legal_name,
-            language=plan.submission.language,
-            contacts=plan.company.contacts,
-            ruleset_version=version,
-            as_of=as_of(plan),
-            findings=findings,
-            previous=previous_assessment(prior.previous),
-            next_plan_due_on=self.engine.due_on(plan.covenant.value,
-                                                plan.submission.reporting_year + 1),
-        )
+        # one assessment per accepted event and rule set: a redelivery carries the same id
+        assessment = assessment_of(
+            plan, findings, prior, self.engine, correlation_id=accepted.correlation_id,
+            message_id=str(uuid.uuid5(_ASSESSMENT_NAMESPACE, f"{accepted.message_id}:{version}")))
         counts = {s.value: n for s, n in assessment.counts().items() if n}
         for severity, n in counts.items():
             self.metrics.findings.labels(severity).inc(n)

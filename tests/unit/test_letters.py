@@ -1,0 +1,407 @@
+"""Every letter kind, in both languages, over every example and every rule-test case plan:
+no untranslated vocabulary value or country code in running text, no other covenant's
+agreement cited, a next step with its date and a contact; finding ids that stay the same from
+one year to the next; and the HTML rendered without errors in a real browser."""
+
+import dataclasses
+import email
+import json
+import os
+import re
+import shutil
+from datetime import date
+from email import policy
+
+import pytest
+
+from services.ingest.domain import examine
+from services.notify.domain import Renderer, Secretariat, letters_for
+from services.pipeline import LocalPipeline
+from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.core.prior import Prior
+from services.rules.handlers import assessment_of
+from services.rules.tooling.testing import (
+    Case,
+    CaseEngines,
+    all_cases,
+    case_plan,
+    case_prior,
+)
+from services.shared import i18n
+from services.shared.contracts import (
+    AssessmentCompleted,
+    Covenant,
+    Language,
+    SubmissionRejected,
+)
+from services.shared.contracts.countries import ISO_3166_ALPHA2
+from services.shared.contracts.messages import RejectionReason
+from services.shared.contracts.parsing import validate_plan
+from tests.corpus.generate import changed
+from tests.support import EXAMPLES, ROOT, example_doc, missing
+
+RULES = ROOT / "rules"
+SENDER = "IMVO-convenanten <noreply@imvo-convenanten.example>"
+SECRETARIAT = Secretariat(
+    {"*": "secretariaat@imvo-convenanten.example", "banking": "banken@imvo-convenanten.example"},
+    Language.NL, contacts={"*": {"name": "Secretariaat IMVO-convenanten",
+                                 "phone": "+31 70 000 0000"}})
+CASE_FILES = sorted({path.name for path, _ in all_cases(RULES)})
+CORPUS = ROOT / "tests" / "corpus"
+SCREENSHOT = ROOT / "docs" / "letter-company-nl.png"
+
+
+def parsed(message) -> email.message.EmailMessage:
+    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
+
+
+# --- what a reader must not find ------------------------------------------------------------
+
+def _untranslated() -> re.Pattern[str]:
+    """Vocabulary values whose Dutch label is another word: seen in a Dutch letter, they are
+    English fragments or codes. Not single letters (categories A, B, C), nor values Dutch
+    uses as they are (a word of a Dutch label: `management`, `UNGP`, `open`)."""
+    dutch = {w.lower() for labels in i18n.vocabularies().values() for label in labels.values()
+             for w in re.findall(r"[\w-]+", label["nl"])}
+    values = {value for labels in i18n.vocabularies().values() for value in labels
+              if len(value) > 1 and value.lower() not in dutch}
+    words = sorted(values, key=len, reverse=True)
+    return re.compile(r"(?<![\w/.'-])(" + "|".join(
+        re.escape(w) if w.islower() else f"(?-i:{re.escape(w)})" for w in words)
+        + r")(?![\w/-])", re.IGNORECASE)
+
+
+UNTRANSLATED = _untranslated()
+COUNTRY_CODE = re.compile(r"(?<![\w/'-])([A-Z]{2})(?![\w/'-])")  # quoted: a value to type
+SMALL_PRINT = re.compile(r"^\s*\(|^(Inzending|Submission|Regelset|Rule set): ")
+
+
+def running_text(text: str, own_words: set[str]) -> str:
+    """The text a reader reads, without the small print (rule ids, finding ids, pointers,
+    error codes), the submission and rule-set ids, the headings (in capitals) and the
+    company's own words quoted from its plan (names of locations, responses)."""
+    lines = [line for line in text.splitlines()
+             if not SMALL_PRINT.match(line) and not line.isupper()]
+    kept = "\n".join(lines)
+    for words in sorted(own_words, key=len, reverse=True):
+        kept = kept.replace(words, "")
+    return kept
+
+
+def own_words(document) -> set[str]:
+    """The free texts of a plan (every text with a space or a capital, names and prose)."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and (" " in node or node[:1].isupper()) and len(node) > 3:
+            found.add(node)
+
+    walk(document)
+    return found
+
+
+def foreign_instruments(covenant: str) -> list[str]:
+    return [name for instrument in i18n.instruments().values()
+            if instrument.get("covenant") not in (None, covenant)
+            for name in instrument["name"].values()]
+
+
+def problems(message, language: str, covenant: str | None, quoted: set[str] = frozenset()
+             ) -> list[str]:
+    """What is wrong with a letter's text and HTML for a reader; `quoted`: the plan's own
+    words, which the letter may quote."""
+    m = parsed(message)
+    text = running_text(m.get_body(("plain",)).get_content(), quoted)
+    html = m.get_body(("html",)).get_content()
+    found = []
+    if language == "nl":
+        found += [f"untranslated '{w}'" for w in sorted({m.group(1) for m in
+                                                         UNTRANSLATED.finditer(text)})]
+    found += [f"country code '{c}'" for c in sorted(set(COUNTRY_CODE.findall(text)))
+              if c in ISO_3166_ALPHA2]
+    if covenant:
+        found += [f"cites '{name}'" for name in foreign_instruments(covenant)
+                  if name in text or name in html]
+    return found
+
+
+# --- the events -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def engines():
+    return CaseEngines(load_rulebook(RULES))
+
+
+def case_events(engines, file: str) -> list[tuple[str, AssessmentCompleted, set[str]]]:
+    """(case, its assessment, the plan's own words) for the cases of one file."""
+    events = []
+    for path, case in all_cases(RULES):
+        if path.name != file:
+            continue
+        document = case_plan(RULES, path, case)
+        plan = validate_plan(document)
+        prior = case_prior(RULES, path, case)
+        engine = engines.for_case(case)
+        event = assessment_of(plan, engine.evaluate(plan, prior), prior, engine,
+                              correlation_id="c")
+        events.append((f"{case.rule}: {case.note}", event, own_words(document)))
+    return events
+
+
+def letters_of(event, language: Language | None = None):
+    """The company's and the secretariat's letters, both in `language` when given."""
+    for letter in letters_for(event, SECRETARIAT):
+        if language is not None:
+            letter = dataclasses.replace(letter, language=language)
+        yield letter, Renderer().compose(event, letter, SENDER)
+
+
+@pytest.mark.parametrize("file", CASE_FILES)
+def test_no_letter_about_a_case_plan_has_codes_english_fragments_or_foreign_citations(
+        engines, file):
+    found = {}
+    for name, event, quoted in case_events(engines, file):
+        for language in Language:
+            for letter, message in letters_of(event, language):
+                wrong = problems(message, language.value, event.covenant.value, quoted)
+                if wrong:
+                    found[f"{name} ({letter.role.value}, {language.value})"] = wrong
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)[:3000]
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    """The examples through the pipeline, in order: the 2019 plan knows the 2018 one."""
+    outbox = tmp_path_factory.mktemp("outbox")
+    names = ["textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json",
+             "banking-voorbeeldbank-2019.json", "invalid-plan-errors.json"]
+    reports = LocalPipeline.on_embedded_defaults(outbox).run([EXAMPLES / n for n in names])
+    return dict(zip(names, reports, strict=True))
+
+
+def test_no_letter_about_an_example_has_codes_english_fragments_or_foreign_citations(
+        examples):
+    found = {}
+    for name, report in examples.items():
+        event = report.assessment or report.rejection
+        covenant = event.covenant.value if event.covenant else None
+        quoted = own_words(example_doc(name))
+        for language in Language:
+            for letter, message in letters_of(event, language):
+                wrong = problems(message, language.value, covenant, quoted)
+                if wrong:
+                    found[f"{name} ({letter.role.value}, {language.value})"] = wrong
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_a_company_letter_tells_the_next_step_its_date_and_a_contact(examples):
+    event = examples["textile-voorbeeld-mode-2019.json"].assessment
+    company, _ = letters_for(event, SECRETARIAT)
+    m = parsed(Renderer().compose(event, company, SENDER))
+    text = m.get_body(("plain",)).get_content()
+    assert event.language is Language.NL and event.next_plan_due_on == date(2020, 4, 1)
+    assert "Verwerk deze bevindingen in uw plan van aanpak 2020. Dat plan moet uiterlijk " \
+           "1 april 2020 bij het secretariaat zijn." in text
+    assert "Secretariaat IMVO-convenanten, secretariaat@imvo-convenanten.example of " \
+           "+31 70 000 0000" in text
+    assert m["Reply-To"] == "secretariaat@imvo-convenanten.example"
+    assert m["Message-ID"].endswith("@imvo-convenanten.example>")
+    assert "automatische voortoets" in text and "nog niet het oordeel van het secretariaat" \
+        in text
+    # what to do comes before the findings
+    assert text.index("VOLGENDE STAP") < text.index(event.findings[0].title.nl)
+
+
+def test_the_secretariat_letter_leads_with_the_change_from_last_year_and_what_recurs(examples):
+    event = examples["textile-voorbeeld-mode-2019.json"].assessment
+    before = examples["textile-voorbeeld-mode-2018.json"].assessment
+    company, secretariat = letters_for(event, SECRETARIAT)
+    m = parsed(Renderer().compose(event, secretariat, SENDER))
+    text = m.get_body(("plain",)).get_content()
+    assert m["Subject"] != parsed(Renderer().compose(event, company, SENDER))["Subject"]
+    assert m["Subject"].startswith("Voortoets Voorbeeld Mode B.V., plan 2019: ")
+    recurring = event.recurring()
+    assert recurring and f"{len(recurring)} terugkerend" in m["Subject"]
+    high_now, high_before = (sum(f.severity.value == "high" for f in e.findings)
+                             for e in (event, before))
+    assert f"  hoog: {high_now} (Vorig plan (2018): {high_before}, verschil " in text
+    summary, rest = text.split("TERUGKERENDE BEVINDINGEN", 1)
+    assert "Het bedrijf krijgt zijn eigen brief, aan 1 contactpersoon." in summary
+    assert all(f.finding_id in rest.split("STAP 1")[0] for f in recurring)
+
+
+# --- stable finding ids -----------------------------------------------------------------------
+
+def test_the_same_finding_at_the_same_place_keeps_its_id_from_one_year_to_the_next(examples):
+    before = examples["textile-voorbeeld-mode-2018.json"].assessment
+    after = examples["textile-voorbeeld-mode-2019.json"].assessment
+    ids = {(f.rule_id, f.message.en): f.finding_id for f in before.findings}
+    same = [(f.finding_id, ids[(f.rule_id, f.message.en)]) for f in after.findings
+            if (f.rule_id, f.message.en) in ids]
+    assert len(same) >= 10 and all(now == then for now, then in same), same
+    assert {now for now, _ in same} <= {f.finding_id for f in after.recurring()}
+    # the previous findings the 2019 plan answers are found by their 2018 ids
+    answered = {r["finding_id"] for r in
+                example_doc("textile-voorbeeld-mode-2019.json")["previous_findings_responses"]}
+    assert answered <= {f.finding_id for f in before.findings}
+
+
+def test_finding_ids_follow_the_parts_not_their_order_in_the_plan(engines):
+    document = example_doc("textile-voorbeeld-mode-2018.json")
+    engine = engines.for_case(Case(note="the 2018 example", rule="PROC-SCHEMA-VALID",
+                                   expect=[], base="compliant-textile"))
+    plan = validate_plan(document)
+    shuffled = json.loads(json.dumps(document))
+    shuffled["textile"]["production_locations"].reverse()
+    shuffled["risk_assessment"]["risks"].reverse()
+    shuffled["actions"].reverse()
+    first, second = (engine.evaluate(validate_plan(d), Prior()) for d in (document, shuffled))
+    assert sorted(f.finding_id for f in first) == sorted(f.finding_id for f in second)
+    assert {f.pointers[0] for f in first} != {f.pointers[0] for f in second}  # they moved
+    # another company's same finding is another finding
+    other = json.loads(json.dumps(document))
+    other["company"]["company_id"] = "AGT-0002"
+    assert not {f.finding_id for f in first} & {
+        f.finding_id for f in engine.evaluate(validate_plan(other), Prior())}
+    assert plan.company.company_id != "AGT-0002"
+
+
+# --- rejections and digests ---------------------------------------------------------------------
+
+def corpus_rejections() -> list[SubmissionRejected]:
+    bodies = [(CORPUS / "bytes" / name).read_bytes()
+              for name in json.loads((CORPUS / "index.json").read_text())]
+    for line in (CORPUS / "structural.jsonl").read_text(encoding="utf-8").splitlines():
+        case = json.loads(line)
+        bodies.append(json.dumps(changed(example_doc(case["source"]), case["path"],
+                                         case["value"])).encode())
+    bodies.append((EXAMPLES / "invalid-plan-errors.json").read_bytes())
+    events = []
+    for body in bodies:
+        verdict = examine(body, max_bytes=10_000_000)
+        if hasattr(verdict, "errors"):
+            events.append(SubmissionRejected(
+                correlation_id="c", reason=verdict.reason, errors=verdict.errors[:100],
+                errors_total=len(verdict.errors), covenant=Covenant.TEXTILE, language="nl",
+                contacts=[{"email": "mvo@voorbeeld-mode.example"}]))
+    return events
+
+
+def test_every_rejection_of_the_corpus_reads_in_plain_dutch_and_english():
+    events = corpus_rejections()
+    codes = {e.code for event in events for e in event.errors}
+    assert len(events) >= 300 and len(codes) >= 15
+    assert codes <= set(i18n.error_texts()), codes - set(i18n.error_texts())
+    other = {i18n.error_texts()["_other"][lang] for lang in i18n.LANGUAGES}
+    for event in events:
+        for language in Language:
+            for e in event.errors:
+                assert i18n.error_text(e, language) not in other, (e.code, e.context)
+    # one letter per language, whole
+    event = next(e for e in events if any(x.code == "enum" for x in e.errors))
+    for language in Language:
+        [(_, message), _] = letters_of(event, language)
+        text = parsed(message).get_body(("plain",)).get_content()
+        assert "Input should" not in text and "Field required" not in text
+        assert not problems(message, language.value, "textile")
+
+
+def test_a_rejection_names_the_place_in_words_and_keeps_the_pointer():
+    document = example_doc("textile-voorbeeld-mode-2019.json")
+    document["textile"]["production_locations"][1]["product_types"] = ["socks"]
+    verdict = examine(json.dumps(document).encode(), max_bytes=10_000_000)
+    event = SubmissionRejected(correlation_id="c", reason=RejectionReason.INVALID,
+                               errors=verdict.errors, errors_total=len(verdict.errors),
+                               language="nl", contacts=[{"email": "a@b.example"}])
+    [(_, message), _] = letters_of(event)
+    text = parsed(message).get_body(("plain",)).get_content()
+    assert "* Productielocatie 2, veld product_types/0: Deze waarde is niet toegestaan; kies " \
+           "uit 'garments', " in text
+    assert "(/textile/production_locations/1/product_types/0, enum)" in text
+
+
+def test_the_digest_speaks_the_secretariats_language(examples):
+    events = [examples[n].assessment for n in ("textile-voorbeeld-mode-2018.json",
+                                              "textile-voorbeeld-mode-2019.json")]
+    for language, subject, intro in (
+            (Language.NL, "Dagoverzicht kleding en textiel 4 juli 2019: 2 beoordelingen",
+             "Op 4 juli 2019 zijn 2 plannen van aanpak onder het convenant kleding en textiel "
+             "voorgetoetst."),
+            (Language.EN, "Daily digest garments and textile 4 July 2019: 2 assessments",
+             "On 4 July 2019, 2 plans of action under the garments and textile covenant were "
+             "pre-assessed.")):
+        secretariat = Secretariat(SECRETARIAT.addresses, language, True, SECRETARIAT.contacts)
+        m = parsed(Renderer().digest("textile", "2019-07-04", events, secretariat, SENDER))
+        text = m.get_body(("plain",)).get_content()
+        assert m["Subject"] == subject and intro in text
+        assert not problems(m, language.value, "textile")
+
+
+# --- a real browser ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        missing("Debian's chromium and chromium-driver", "apt-get install chromium "
+                "chromium-driver", "REQUIRE_BROWSER")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=760,1400",
+                 "--disable-dev-shm-usage", "--hide-scrollbars"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_every_letter_kind_renders_in_a_real_browser(browser, examples, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    textile = examples["textile-voorbeeld-mode-2019.json"].assessment
+    rejected = examples["invalid-plan-errors.json"].rejection
+    company, secretariat = letters_for(textile, SECRETARIAT)
+    [rejection] = letters_for(rejected, SECRETARIAT)
+    digest = Renderer().digest("textile", "2019-07-04", [textile], SECRETARIAT, SENDER)
+    kinds = {"company": Renderer().compose(textile, company, SENDER),
+             "secretariat": Renderer().compose(textile, secretariat, SENDER),
+             "rejection": Renderer().compose(rejected, rejection, SENDER), "digest": digest}
+    for kind, message in kinds.items():
+        m = parsed(message)
+        page = tmp_path / f"{kind}.html"
+        page.write_text(m.get_body(("html",)).get_content(), encoding="utf-8")
+        browser.get(page.as_uri())
+        assert browser.title == m["Subject"], kind
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], (kind, errors)
+        body = browser.find_element(By.TAG_NAME, "body")
+        assert "serif" not in body.value_of_css_property("font-family").replace(
+            "sans-serif", ""), kind  # styled, not the browser's default serif
+        heading = browser.find_element(By.TAG_NAME, "h1")
+        assert heading.is_displayed() and heading.text, kind
+        assert browser.execute_script("return document.styleSheets.length") == 0, kind  # inlined
+        if kind in ("company", "secretariat"):
+            cards = browser.find_elements(By.CSS_SELECTOR, "div.finding")
+            assert len(cards) >= len(textile.findings), kind
+            badge = cards[0].find_element(By.CSS_SELECTOR, "span")
+            assert badge.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
+    # UPDATE_SCREENSHOTS=1 renews the README's picture of the company's letter
+    shot = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / "c.png"
+    browser.get((tmp_path / "company.html").as_uri())
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_the_readme_shows_a_letter():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "docs/letter-company-nl.png" in readme and SCREENSHOT.stat().st_size > 10_000
+
