@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from services.bundled import bundled
-from services.shared.contracts import FieldError, Finding, PlanInvalid, Severity, parse_plan
+from services.shared.contracts import (
+    FieldError,
+    Finding,
+    PlanInvalid,
+    PlanSubmission,
+    Severity,
+    parse_plan,
+)
 from services.shared.logging import configure_logging, redact_credentials
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
@@ -42,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.command(args) or 0)
+    except BrokenPipeError:  # the reader stopped reading (`covenant check ... | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # as Python's docs advise
+        return EXIT_OK
     except SettingsError as e:  # e.g. a JSON setting that is not JSON; names the field
         field = re.search(r'field "([a-z_]+)"', str(e))
         name = field.group(1).upper() if field else "a setting"
@@ -78,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                            "nothing high or critical, 1 when something is, 2 when invalid")
     check.add_argument("files", nargs="+", type=Path)
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--lang", choices=("nl", "en"),
+                       help="language of the text output (default: the plan's own)")
     check.set_defaults(command=_check)
 
     services = {s: sub.add_parser(s, help=f"run the {s} service against RabbitMQ"
@@ -190,12 +202,13 @@ def _run(args: argparse.Namespace) -> int:
     for report in pipeline.run(files):
         print(f"\n{report.source}\n  {report.outcome}")
         if report.rejection:
-            _print_errors(report.rejection.errors, report.rejection.errors_total)
+            _print_errors(report.rejection.errors, report.rejection.errors_total,
+                          report.rejection.language.value)
         if report.assessment:
             a = report.assessment
             print(f"  submission {a.submission_id} ({a.covenant.value}, {a.company_name}); "
                   f"rule set {a.ruleset_version}")
-            _print_findings(a.findings)
+            _print_findings(a.findings, a.covenant.value, a.language.value)
         for reason in report.dead_letters:
             print(f"  dead-lettered: {reason}")
         where = {n.recipient_role.value: n.channel for n in report.notifications}
@@ -214,6 +227,8 @@ def _check(args: argparse.Namespace) -> int:
     _quiet_logging()
     engine = build_engine(RulesSettings())
     results: list[dict[str, Any]] = []
+    plans: dict[str, PlanSubmission] = {}
+    languages: dict[str, str] = {}
     exit_code = EXIT_OK
     for path in args.files:
         try:
@@ -221,6 +236,7 @@ def _check(args: argparse.Namespace) -> int:
         except PlanInvalid as e:
             results.append({"file": str(path), "valid": False,
                             "errors": [err.model_dump() for err in e.errors]})
+            languages[str(path)] = _language_of(e.document, args.lang)
             exit_code = EXIT_INVALID
             continue
         except OSError as e:
@@ -232,34 +248,88 @@ def _check(args: argparse.Namespace) -> int:
         results.append({"file": str(path), "valid": True, "ruleset_version":
                         engine.ruleset_version, "findings": [f.model_dump(mode="json")
                                                              for f in findings]})
+        plans[str(path)] = plan
+        languages[str(path)] = args.lang or plan.submission.language.value
         if exit_code == EXIT_OK and any(f.severity in BLOCKING for f in findings):
             exit_code = EXIT_FINDINGS
     if args.format == "json":
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:
         for r in results:
-            print(f"\n{r['file']}: {'valid' if r['valid'] else 'INVALID'}")
-            if not r["valid"]:
-                _print_errors([FieldError(**e) for e in r["errors"]], len(r["errors"]))
-            else:
-                _print_findings([Finding.model_validate(f) for f in r["findings"]])
+            _print_result(r, plans.get(r["file"]), languages.get(r["file"], args.lang or "en"))
     return exit_code
 
 
-def _print_errors(errors: Sequence[Any], total: int) -> None:
-    print(f"  {total} error(s):")
-    for e in errors:
-        print(f"    {e.pointer or '/'}: {e.message}")
+def _print_result(result: dict[str, Any], plan: PlanSubmission | None, language: str) -> None:
+    """One file's outcome for a reader, in `language`."""
+    from services.notify import letters
+    from services.shared import i18n
+
+    w = letters.words(language)
+    if not result["valid"]:
+        errors = [FieldError(**e) for e in result["errors"]]
+        count = i18n.plural(len(errors), w["errors"], language)
+        print("\n" + w["check_invalid"].format(file=result["file"], errors=count))
+        _print_errors(errors, len(errors), language)
+        return
+    assert plan is not None
+    print("\n" + w["check_valid"].format(
+        file=result["file"], company=plan.company.legal_name,
+        covenant=i18n.label("Covenant", plan.covenant.value, language),
+        year=plan.submission.reporting_year))
+    _print_findings([Finding.model_validate(f) for f in result["findings"]],
+                    plan.covenant.value, language)
+
+
+def _print_errors(errors: Sequence[FieldError], total: int, language: str) -> None:
+    """In plain words by code, the place in words, the pointer and code beside; by place."""
+    from services.notify import letters
+    from services.shared import i18n
+
+    for e in sorted(errors, key=lambda e: i18n.natural_key(e.pointer)):
+        print(f"  * {i18n.place(e.pointer, language, letters.PLAN_PARTS)}: "
+              f"{i18n.error_text(e, language)}")
+        print(f"    ({e.pointer or '/'}, {e.code})")
     if total > len(errors):
-        print(f"    ... and {total - len(errors)} more")
+        print("  " + i18n.plural(total - len(errors), letters.words(language)["more_errors"],
+                                 language))
 
 
-def _print_findings(findings: Sequence[Finding]) -> None:
+def _print_findings(findings: Sequence[Finding], covenant: str, language: str) -> None:
+    """By severity, worst first; each with what was found, what to do and the provisions in
+    words; rule and pointers (in natural order) in brackets."""
+    from services.notify import letters
+    from services.shared import i18n
+
+    w = letters.words(language)
     counts = {s: sum(f.severity is s for f in findings) for s in Severity}
-    print("  findings: " + ", ".join(f"{n} {s.value}" for s, n in counts.items()))
-    for f in findings:
-        print(f"    [{f.severity.value}] {f.rule_id} {', '.join(f.pointers)}: {f.message.en}")
-        print(f"      cites {'; '.join(map(str, f.references))}")
+    total = i18n.plural(len(findings), w["findings_total"], language) if findings \
+        else w["no_findings"]
+    print(f"  {total} ({letters.short_counts(counts, language)})")
+    ordered = sorted(findings, key=lambda f: (f.severity.rank, f.rule_id,
+                                              [i18n.natural_key(p) for p in f.pointers]))
+    for severity in Severity:
+        views = [letters.finding_view(f, covenant, language, set())
+                 for f in ordered if f.severity is severity]
+        if views:
+            label = i18n.label("Severity", severity.value, language).upper()
+            print(f"\n  {label} ({len(views)})")
+        for v in views:
+            print(f"  * {v['title']}")
+            print(f"    {w['found']}: {v['message']}")
+            if v["why"]:
+                print(f"    {w['why_severity']}: {v['why']}")
+            print(f"    {w['todo']}: {v['guidance']}")
+            print(f"    {w['provisions']}: {'; '.join(v['provisions'])}")
+            where = ", ".join(v["pointers"]) or "/"
+            print(f"    ({w['check_rule'].format(rule=v['rule_id'], where=where)})")
+
+
+def _language_of(document: Any, chosen: str | None) -> str:
+    """`--lang`, else the plan's own language, else English."""
+    own = document.get("submission", {}).get("language") if isinstance(document, dict) and \
+        isinstance(document.get("submission"), dict) else None
+    return chosen or (own if own in ("nl", "en") else "en")
 
 
 def _quiet_logging() -> None:
@@ -342,7 +412,7 @@ def _rules_explain(args: argparse.Namespace) -> int:
     try:
         plan = parse_plan(args.plan.read_bytes())
     except PlanInvalid as e:
-        _print_errors(e.errors, len(e.errors))
+        _print_errors(e.errors, len(e.errors), _language_of(e.document, None))
         return EXIT_INVALID
     for line in explain(build_engine(RulesSettings()), plan, args.rule_id):
         print(line)

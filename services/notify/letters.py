@@ -93,6 +93,7 @@ def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
         "why": f.severity_reason.in_(language) if f.severity_reason else None,
         "provisions": [i18n.citation(r.instrument, r.locator, language)
                        for r in i18n.cited(f.references, covenant)],
+        "pointers": pointers,
         "small_print": w["small_print"].format(
             rule=f.rule_id, finding=f.finding_id, where=", ".join(pointers) or i18n.NOTHING),
         "recurring": f.finding_id in recurring,

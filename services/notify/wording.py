@@ -103,6 +103,9 @@ WORDING: dict[str, dict[str, Any]] = {
                          "other": "Op {day} zijn {n} plannen van aanpak onder het convenant "
                                   "{covenant} voorgetoetst."},
         "digest_columns": ["Bedrijf", "Plan", "Bevindingen", "Inzending"],
+        "check_valid": "{file}: geldig plan van {company} ({covenant}, {year})",
+        "check_invalid": "{file}: ongeldig, {errors}",
+        "check_rule": "regel {rule}; plaats in het plan: {where}",
         "steps": {
             "PROC": "Indiening en samenhang van het plan",
             "DD1": "Stap 1: beleid en verankering",
@@ -211,6 +214,9 @@ WORDING: dict[str, dict[str, Any]] = {
                          "other": "On {day}, {n} plans of action under the {covenant} "
                                   "covenant were pre-assessed."},
         "digest_columns": ["Company", "Plan", "Findings", "Submission"],
+        "check_valid": "{file}: valid plan of {company} ({covenant}, {year})",
+        "check_invalid": "{file}: invalid, {errors}",
+        "check_rule": "rule {rule}; place in the plan: {where}",
         "steps": {
             "PROC": "Submission and consistency of the plan",
             "DD1": "Step 1: policy and management systems",
