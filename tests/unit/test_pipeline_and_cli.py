@@ -1,5 +1,6 @@
 import email
 import json
+import re
 from email import policy
 
 from services.cli import main
@@ -63,14 +64,16 @@ def test_an_exact_resubmission_in_one_run_is_assessed_once(tmp_path):
 def test_run_prints_a_summary_per_plan(capsys, tmp_path):
     assert main(["run", "--outbox", str(tmp_path), str(EXAMPLES / BANKING)]) == 0
     out = capsys.readouterr().out
-    assert "accepted" in out and "[critical] DD3-PRIORITY-RISK-HAS-ACTION" in out
+    assert "accepted" in out and "(rule DD3-PRIORITY-RISK-HAS-ACTION; " in out  # in English
     assert "notified: company (outbox), secretariat (outbox)" in out
 
 
 def test_check_exits_2_on_an_invalid_plan_and_prints_every_pointer(capsys):
     assert main(["check", str(EXAMPLES / INVALID)]) == 2
-    out = capsys.readouterr().out
-    assert "11 error(s)" in out and "/actions/0/risk_ids/0: no risk with id 'R-404'" in out
+    out = capsys.readouterr().out  # the plan is in Dutch: so is the report
+    assert "invalid-plan-errors.json: ongeldig, 11 fouten" in out
+    assert "  * Actie 1, veld risk_ids/0: Er is geen onderdeel met id 'R-404' in dit plan.\n" \
+           "    (/actions/0/risk_ids/0, dangling_reference)" in out
 
 
 def test_check_exits_1_when_something_high_or_critical_is_found(capsys):
@@ -84,9 +87,34 @@ def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
     plan["actions"][2]["due_on"] = "2019-03-01"  # overdue, its risk not severe: medium
     path = tmp_path / "medium-only.json"
     path.write_text(json.dumps(plan))
-    assert main(["check", str(path)]) == 0
+    assert main(["check", "--lang", "en", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "findings: 0 critical, 0 high, 1 medium" in out and "DD4-OVERDUE-ACTIONS" in out
+    assert "The pre-assessment found 1 issue. (1 medium)" in out
+    assert "\n  MEDIUM (1)\n  * " in out and "    What you can do: " in out
+    assert "(rule DD4-OVERDUE-ACTIONS; place in the plan: /actions/2)" in out
+
+
+def test_check_groups_by_severity_in_the_plans_language_with_pointers_in_natural_order(
+        tmp_path, capsys):
+    plan = json.loads((EXAMPLES / TEXTILE).read_text())
+    locations = plan["textile"]["production_locations"]
+    for n in range(12):  # locations 4..15 in Bangladesh, none monitored: /.../10 after /.../9
+        locations.append({**locations[3], "location_id": f"L-X{n:02d}", "os_id": None,
+                          "name": f"Dhaka Knit {n}"})
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(plan))
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    headings = [line for line in out.splitlines() if re.fullmatch(r"  [A-Z ]+ \(\d+\)", line)]
+    assert [h.split(" (")[0].strip() for h in headings] == ["KRITIEK", "HOOG", "MIDDEL", "LAAG"]
+    assert "    Wat u kunt doen: " in out and "What you can do" not in out
+    places = [int(n) for n in re.findall(
+        r"regel DD4-LOCATION-MONITORING-RECENT; plaats in het plan: "
+        r"/textile/production_locations/(\d+)\)", out)]
+    assert {9, 10, 15} <= set(places) and places == sorted(places)  # 9 before 10, not after 1
+    assert main(["check", "--format", "json", str(path)]) == 1  # the same shape as before
+    [result] = json.loads(capsys.readouterr().out)
+    assert set(result) == {"file", "valid", "ruleset_version", "findings"}
 
 
 def test_submit_to_a_broker_that_is_not_there_says_so(monkeypatch, capsys):

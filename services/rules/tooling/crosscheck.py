@@ -60,10 +60,10 @@ def cross_check(engine: RuleEngine,
     """Evaluate every plan both ways and record where the findings differ."""
     report = CrossCheck()
     for plan, prior in plans:
-        # a finding is the same when its id (rule, parts, message) and its severity are
-        by_engine = {(f.finding_id, f.severity): f for f in engine.evaluate(plan, prior)}
-        by_reading = {(f.finding_id, f.severity): f
-                      for f in plain_findings(engine, plan, prior)}
+        # a finding is the same when its id (company, rule, parts), its places, its message
+        # and its severity are
+        by_engine = {_same(f): f for f in engine.evaluate(plan, prior)}
+        by_reading = {_same(f): f for f in plain_findings(engine, plan, prior)}
         report.plans += 1
         report.findings += len(by_engine)
         report.fired.update(f.rule_id for f in by_engine.values())
@@ -74,6 +74,10 @@ def cross_check(engine: RuleEngine,
                 for i, f in {**by_engine, **by_reading}.items()
                 if (i in by_engine) != (i in by_reading))))
     return report
+
+
+def _same(f: Finding) -> tuple[str, tuple[str, ...], str, str]:
+    return (f.finding_id, tuple(f.pointers), f.message.en, f.severity.value)
 
 
 def case_plans(rules_dir: Path) -> Iterator[tuple[PlanSubmission, Prior]]:
