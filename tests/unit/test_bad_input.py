@@ -1,5 +1,5 @@
 """Bad input ends in a rejection with a reason, never in a crash: the committed corpus
-(tests/corpus, 490 cases, regenerate with `python -m tests.corpus.generate`), oversized
+(tests/corpus, 582 cases, regenerate with `python -m tests.corpus.generate`), oversized
 payloads, and property-based fuzzing of ingest and of rule-file loading."""
 
 import json

@@ -30,7 +30,7 @@ def test_invalid_example_reports_every_error_with_its_pointer_in_one_round():
         ("/submission/submitted_at", "timezone_aware"),
         ("/company/size_class", "enum"),
         ("/policy/approved_on", "date_from_datetime_parsing"),
-        ("/risk_assessment/scoping/countries/1", "value_error"),
+        ("/risk_assessment/scoping/countries/1", "unknown_country"),
         ("/risk_assessment/risks/0/severity/irremediability", "less_than_equal"),
         ("/actions/0/status", "enum"),
         ("/actions/0/owner", "extra_forbidden"),
@@ -66,7 +66,7 @@ def test_country_codes_are_upper_cased_and_strings_trimmed():
 
 def test_unknown_country_code_is_refused():
     body = variant(TEXTILE, lambda d: d["textile"]["production_locations"][0].update(country="UK"))
-    assert errors_of(body) == [("/textile/production_locations/0/country", "value_error")]
+    assert errors_of(body) == [("/textile/production_locations/0/country", "unknown_country")]
 
 
 def test_foreign_extension_and_missing_extension_are_reported():

@@ -166,11 +166,11 @@ def test_without_publishers_anyone_may_submit(ledger):
 
 
 def test_every_rejection_reason_has_a_dutch_and_an_english_text():
-    from services.notify.domain import LABELS
+    from services.notify.wording import WORDING
     from services.shared.contracts import RejectionReason
 
-    for labels in LABELS.values():
-        assert set(labels["reason"]) == {r.value for r in RejectionReason}
+    for words in WORDING.values():
+        assert set(words["reason"]) == {r.value for r in RejectionReason}
 
 
 def test_a_rejected_payload_names_its_company_only_by_a_well_formed_id(ledger):
