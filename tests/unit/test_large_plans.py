@@ -108,8 +108,8 @@ def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(ruleboo
 def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refused(rulebook):
     """Accepted means assessed: the contract's limit on locations and their product types
     (each a fact in every textile ruleset) keeps a plan within what one engine state holds."""
-    from services.shared.contracts import PlanInvalid
     from services.shared import i18n
+    from services.shared.contracts import PlanInvalid
     from services.shared.contracts.plan import MAX_LOCATION_ITEMS
 
     assert MAX_LOCATION_ITEMS < durable_engine.MAX_FACTS_PER_RULESET

@@ -393,7 +393,8 @@ _NAMED: Mapping[Any, str] = {CountryCode: "country", LanguageCode: "language", T
 @cache
 def _named_metadata() -> dict[str, list[Any]]:
     """The metadata pydantic keeps for a field of each named type."""
-    probe = create_model("_Probe", **{name: (named, ...) for named, name in _NAMED.items()})
+    fields: dict[str, Any] = {name: (named, ...) for named, name in _NAMED.items()}
+    probe = create_model("_Probe", **fields)
     return {name: probe.model_fields[name].metadata for name in _NAMED.values()}
 
 

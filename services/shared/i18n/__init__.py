@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from babel import Locale
@@ -119,16 +119,16 @@ def day(value: date | datetime | str, language: Any) -> str:
         try:
             value = date.fromisoformat(value[:10])
         except ValueError:
-            return value
-    if isinstance(value, datetime):
-        value = value.date()
-    return format_date(value, "long", locale=_locale(_code(language))).removeprefix("de ")
+            return str(value)
+    when = value.date() if isinstance(value, datetime) else value
+    return format_date(when, "long", locale=_locale(_code(language))).removeprefix("de ")
 
 
-def items(values: Iterable[str], language: Any, style: str = "standard") -> str:
+def items(values: Iterable[str], language: Any,
+          style: Literal["standard", "or"] = "standard") -> str:
     """`a, b en c` / `a, b and c` (`style="or"`: of / or)."""
-    values = list(values)
-    return format_list(values, style=style, locale=_locale(_code(language))) if values \
+    shown = list(values)
+    return format_list(shown, style=style, locale=_locale(_code(language))) if shown \
         else NOTHING
 
 
