@@ -209,7 +209,7 @@ def _signed(n: int, language: str) -> str:
 
 
 def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
-              contact: Contact, undelivered: list[str], due_on: date | None = None) -> View:
+              contact: Contact, undelivered: list[str]) -> View:
     w = words(language)
     company = company_name(event, w)
     kind = f"rejection_{role.value}"

@@ -50,8 +50,6 @@ WORDING: dict[str, dict[str, Any]] = {
         "next_step_undated": "Verwerk deze bevindingen in uw volgende plan van aanpak. Het "
                              "secretariaat neemt contact met u op over het beoordelingsgesprek.",
         "next_step_rejected": "Verbeter de fouten hieronder en dien het plan opnieuw in.",
-        "next_step_rejected_due": "Verbeter de fouten hieronder en dien het plan opnieuw in; "
-                                  "het plan van aanpak {year} moest uiterlijk {due} binnen zijn.",
         "contact": "Vragen? Neem contact op met {name}, {email}{phone}, of beantwoord dit "
                    "bericht.",
         "phone": " of {phone}",
@@ -164,8 +162,6 @@ WORDING: dict[str, dict[str, Any]] = {
         "next_step_undated": "Address these findings in your next plan of action. The "
                              "secretariat will contact you about the assessment meeting.",
         "next_step_rejected": "Correct the errors below and submit the plan again.",
-        "next_step_rejected_due": "Correct the errors below and submit the plan again; the "
-                                  "{year} plan of action was due by {due}.",
         "contact": "Questions? Contact {name}, {email}{phone}, or reply to this message.",
         "phone": " or {phone}",
         "findings": "Findings",

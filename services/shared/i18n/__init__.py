@@ -62,14 +62,6 @@ def label(vocabulary: str, value: Any, language: Any) -> str:
     return entry[_code(language)] if entry else str(value)
 
 
-def label_any(value: Any, language: Any) -> str:
-    """The label of a value whose vocabulary is not known: found when every vocabulary that
-    has the value labels it alike, else the value itself."""
-    found = {entry[_code(language)] for labels in vocabularies().values()
-             if (entry := labels.get(str(value)))}
-    return found.pop() if len(found) == 1 else str(value)
-
-
 CLDR_LOCALES = {"nl": "nl_NL", "en": "en_GB"}  # English as written in Europe: 4 July 2019
 
 
