@@ -166,7 +166,11 @@ def letters_of(event, language: Language | None = None):
 def test_no_letter_about_a_case_plan_has_codes_english_fragments_or_foreign_citations(
         engines, file):
     found = {}
+    rules = engines.rulebook.by_id()
     for name, event, quoted in case_events(engines, file):
+        for f in event.findings:  # every reference of its covenant and the general ones
+            assert f.references == i18n.cited(rules[f.rule_id].references,
+                                              event.covenant.value), (name, f.rule_id)
         for language in Language:
             for letter, message in letters_of(event, language):
                 wrong = problems(message, language.value, event.covenant.value, quoted)

@@ -28,8 +28,6 @@ from services.rules.core.language import (
 )
 from services.rules.core.vocabulary import field_type, field_values
 
-PLACEHOLDERS_AT = ("message", "reason")
-
 
 def field_presentation(kind: str, dotted: str) -> str:
     values = field_values(kind, dotted)
