@@ -30,7 +30,6 @@ from .letters import Contact
 
 MAX_SUBJECT = 150
 MAX_RECIPIENTS = 10  # addresses in one letter's To:, at most (setting MAX_RECIPIENTS)
-DEFAULT_CONTACT_NAME = "het convenantsecretariaat"
 # header lines up to 200 characters (RFC 5322 allows 998): a subject of at most MAX_SUBJECT
 # stays on one line, which Python would otherwise fold before its first word
 MAIL_POLICY = policy.default.clone(max_line_length=200)
@@ -43,7 +42,7 @@ class Letter:
     language: Language
     template: str  # "assessment", "rejection" or "digest"
     recipient: str  # "company:<company id>" or "secretariat:<covenant>", for webhooks
-    contact: Contact = field(default_factory=lambda: Contact(DEFAULT_CONTACT_NAME, ""))
+    contact: Contact = field(default_factory=lambda: Contact(None, ""))
     # whom the reader can ask, and the Reply-To
 
 
@@ -60,7 +59,7 @@ class Secretariat:
 
     def contact_for(self, covenant: str | None) -> Contact:
         given = self.contacts.get(covenant or "*") or self.contacts.get("*") or {}
-        return Contact(given.get("name") or DEFAULT_CONTACT_NAME, self.address_for(covenant),
+        return Contact(given.get("name") or None, self.address_for(covenant),
                        given.get("phone") or None)
 
 

@@ -36,7 +36,7 @@ class Contact:
     """Whom a company asks about its letter: the covenant secretariat's name, address and
     (optionally) telephone number (settings SECRETARIAT_ADDRESSES and SECRETARIAT_CONTACTS)."""
 
-    name: str
+    name: str | None  # None: "the covenant secretariat" in the reader's language
     email: str
     phone: str | None = None
 
@@ -116,7 +116,8 @@ def grouped(findings: list[Finding], covenant: str, language: str, recurring: se
 def contact_line(contact: Contact, language: str) -> str:
     w = words(language)
     phone = w["phone"].format(phone=contact.phone) if contact.phone else ""
-    return w["contact"].format(name=contact.name, email=contact.email, phone=phone)
+    return w["contact"].format(name=contact.name or w["default_contact"], email=contact.email,
+                               phone=phone)
 
 
 def _meta(event: AssessmentCompleted | SubmissionRejected, company: str, language: str
@@ -229,6 +230,7 @@ def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
         "next_step": w["next_step_rejected"],
         "contact": contact_line(contact, language),
         "undelivered": undelivered,
+        "to_company": role is RecipientRole.COMPANY,
     }
     subject = w["subject"][kind].format(company=company, reason=reason)
     return View(language, subject, w["heading"][kind], w, values)

@@ -32,11 +32,12 @@ class NotifySettings(ServiceSettings):
                     'e.g. {"*": "a@x.nl", "banking": "b@x.nl"}.',
     )
     secretariat_contacts: dict[str, dict[str, str]] = Field(
-        {"*": {"name": "het convenantsecretariaat"}},
+        default_factory=dict,
         description='JSON: covenant (or "*") -> {"name", "phone"}: whom a letter tells the '
                     "reader to ask, beside the covenant's secretariat address (which is also "
                     'the Reply-To), e.g. {"*": {"name": "Secretariaat IMVO-convenanten", '
-                    '"phone": "+31 70 000 0000"}}.')
+                    '"phone": "+31 70 000 0000"}}; default: "the covenant secretariat" in the '
+                    "reader's language.")
     message_id_domain: str | None = Field(
         None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*"
                       r"[A-Za-z0-9])?)+$",
