@@ -227,11 +227,16 @@ def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
         "errors_heading": i18n.plural(event.errors_total, w["errors"], language),
         "errors": errors,
         "more": i18n.plural(more, w["more_errors"], language) if more > 0 else None,
-        "next_step": w["next_step_rejected"],
-        "contact": contact_line(contact, language),
         "undelivered": undelivered,
         "to_company": role is RecipientRole.COMPANY,
     }
+    if role is RecipientRole.COMPANY:
+        values |= {"next_step": w["next_step_rejected"],
+                   "contact": contact_line(contact, language)}
+    else:  # the secretariat hears whether the company was told
+        told = len({c.email for c in event.contacts})
+        values["company_letter"] = i18n.plural(told, w["company_told"], language) if told \
+            else w["company_not_known"]
     subject = w["subject"][kind].format(company=company, reason=reason)
     return View(language, subject, w["heading"][kind], w, values)
 

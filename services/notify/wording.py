@@ -79,6 +79,8 @@ WORDING: dict[str, dict[str, Any]] = {
                                   "contactpersonen."},
         "company_not_told": "Het plan noemt geen contactpersonen: het bedrijf krijgt geen "
                             "brief.",
+        "company_not_known": "Het bedrijf is niet bekend uit een eerder aanvaard plan en krijgt "
+                             "geen brief; neem zo nodig zelf contact op.",
         "ruleset": "Regelset",
         "rejection_intro": "De inzending van {company} kon niet in behandeling worden genomen.",
         "reason": {"invalid": "de inzending voldoet niet aan het formaat irbc-plan/1.0",
@@ -188,6 +190,8 @@ WORDING: dict[str, dict[str, Any]] = {
         "company_told": {"one": "The company gets its own letter, sent to {n} contact.",
                          "other": "The company gets its own letter, sent to {n} contacts."},
         "company_not_told": "The plan names no contacts: the company gets no letter.",
+        "company_not_known": "The company is not known from an earlier accepted plan and gets "
+                             "no letter; contact it yourself where needed.",
         "ruleset": "Rule set",
         "rejection_intro": "The submission of {company} could not be accepted for assessment.",
         "reason": {"invalid": "the submission does not follow the irbc-plan/1.0 format",

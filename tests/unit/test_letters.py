@@ -323,11 +323,21 @@ def test_a_rejection_names_the_place_in_words_and_keeps_the_pointer():
     event = SubmissionRejected(correlation_id="c", reason=RejectionReason.INVALID,
                                errors=verdict.errors, errors_total=len(verdict.errors),
                                language="nl", contacts=[{"email": "a@b.example"}])
-    [(_, message), _] = letters_of(event)
+    [(_, message), (_, to_secretariat)] = letters_of(event)
     text = parsed(message).get_body(("plain",)).get_content()
+    assert "Het bedrijf krijgt zijn eigen brief, aan 1 contactpersoon." in parsed(
+        to_secretariat).get_body(("plain",)).get_content()
     assert "* Productielocatie 2, veld product_types/0: Deze waarde is niet toegestaan; kies " \
            "uit 'garments', " in text
     assert "(/textile/production_locations/1/product_types/0, enum)" in text
+
+
+def test_the_secretariat_hears_when_an_unknown_company_is_not_told(examples):
+    rejected = examples["invalid-plan-errors.json"].rejection
+    [(letter, message)] = letters_of(rejected)
+    text = parsed(message).get_body(("plain",)).get_content()
+    assert letter.role.value == "secretariat" and "Het bedrijf is niet bekend uit een eerder " \
+        "aanvaard plan en krijgt geen brief" in text and "VOLGENDE STAP" not in text
 
 
 def test_the_digest_speaks_the_secretariats_language(examples):
