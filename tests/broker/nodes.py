@@ -78,11 +78,19 @@ class Node:
         return done.stdout
 
     def start(self) -> None:
+        self.launch()
+        self.await_up()
+
+    def launch(self) -> None:
+        """Starts the node without waiting for it: nodes of a cluster that all went down wait
+        for each other, so they are launched together and awaited after."""
         with (self.folder / "console.log").open("ab") as out:
             subprocess.run([SERVER, "-detached"], env=self.env, cwd=self.folder, stdout=out,
                            stderr=subprocess.STDOUT, check=True, timeout=60)
+
+    def await_up(self) -> None:
         # `wait` (unlike await_startup) also waits for the node to come up at all
-        self.ctl("wait", str(self.folder / "node.pid"), "--timeout", "120", timeout=150)
+        self.ctl("wait", str(self.folder / "node.pid"), "--timeout", "240", timeout=270)
 
     def stop(self) -> None:
         """Stops the node (waiting for it to end); harmless when it is not running."""

@@ -1,7 +1,8 @@
 """A three-node RabbitMQ cluster on this machine (deploy/rabbitmq/cluster.md): the quorum queues
 are replicated on all three nodes, the services are given every node in AMQP_URL, and the node
-they are connected to is killed mid-run, or frozen (SIGSTOP) for FREEZE_SECONDS and thawed.
-Every submission is still accounted for; a freeze stalls the services for a bounded time."""
+they are connected to is killed mid-run, or frozen (SIGSTOP) for FREEZE_SECONDS and thawed, or
+all three nodes are killed at once and started again. Every submission is still accounted for;
+a freeze stalls the services for a bounded time."""
 
 import json
 import os
@@ -69,8 +70,8 @@ def ready_status(port: int) -> int:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("fault", ["kill", "freeze"])
-def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
+@pytest.mark.parametrize("fault", ["kill", "freeze", "restart"])
+def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_all_restart(
         fault, rabbit_nodes, smtp_server, tmp_path, report_figures):
     nodes = rabbit_nodes(3, config=CLUSTER_CONFIG)
     cluster(nodes)
@@ -89,7 +90,7 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
     publisher = Publisher([pika.URLParameters(u) for u in url.split(",")], plans)
     mailbag = Mailbag(inbox)
     pid = 0
-    struck: float | None = None  # when the node was killed or frozen
+    struck: float | None = None  # when the node was killed or frozen, or all were killed
     thawed = False
     last_letter, letters_seen = 0.0, 0
     stall = 0.0  # the longest time without a new letter after the fault: the services' stall
@@ -107,7 +108,15 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
             publisher.feed(notified)
             now = time.monotonic()
             if struck is None and notified >= PLANS // 3:
-                os.kill(pid, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
+                if fault == "restart":  # the whole cluster dies at once, and comes back
+                    for node in nodes:
+                        os.kill(int((node.folder / "node.pid").read_text()), signal.SIGKILL)
+                    for node in nodes:
+                        node.launch()
+                    for node in nodes:
+                        node.await_up()
+                else:
+                    os.kill(pid, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
                 struck, last_letter, letters_seen = now, now, notified
             elif struck is not None:
                 if notified > letters_seen and letters_seen < PLANS:
@@ -118,7 +127,7 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
                     if now - struck >= FREEZE_SECONDS:
                         os.kill(pid, signal.SIGCONT)
                         thawed = True
-            return (struck is not None and (fault == "kill" or thawed) and publisher.done
+            return (struck is not None and (fault != "freeze" or thawed) and publisher.done
                     and notified >= PLANS and all(p.notified(mailbag) for p in plans))
 
         wait_for(settled, timeout=600, interval=0.05, what="every submission's letters")
@@ -135,9 +144,10 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
     mailbag.update()
     dead = dead_letters(survivor.url())
     outcomes = accounting(plans, mailbag, dead, f"sqlite:///{tmp_path}/notify.db")
-    what = "killed" if fault == "kill" else f"frozen for {FREEZE_SECONDS} s"
+    what = {"kill": "the services' node killed", "freeze": f"the services' node frozen for "
+            f"{FREEZE_SECONDS} s", "restart": "all three nodes killed and started again"}[fault]
     summary = "\n".join([
-        figures(f"three-node cluster, the services' node {what} after a third", plans,
+        figures(f"three-node cluster, {what} after a third", plans,
                 outcomes, mailbag, dead, publisher),
         f"  the longest wait for a letter after the {fault}: {stall:.1f} s",
         f"  not ready during the freeze: {sorted(not_ready)}" if fault == "freeze" else ""])
@@ -145,6 +155,9 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen(
     assert codes == {s: 0 for s in STAGES}
     assert outcomes.lost == [] and outcomes.duplicated == [] and dead == [], summary
     assert outcomes.processed == {p.submission_id for p in plans}, summary
+    if fault == "restart":  # every node back, every queue on all three
+        assert all(state[s.queue][2:] == (3, 3) for s in STAGES.values()), state
+        return
     logs = "".join((tmp_path / f"{s}.log").read_text() for s in STAGES)
     assert any(f'"node": "127.0.0.1:{n.amqp_port}"' in logs for n in nodes[1:])  # moved on
     if fault == "kill":

@@ -72,12 +72,13 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
             and r, timeout=90, what=f"messages to {expected}")
 
         textile = received["mvo@voorbeeldmode.example"][0]
-        assert textile["Subject"] == "Beoordeling plan van aanpak 2019: Voorbeeld Mode B.V."
+        assert textile["Subject"] == ("Automatische voortoets van uw plan van aanpak 2019: "
+                                      "Voorbeeld Mode B.V.")
         assert "DD3-PRIORITY-RISK-HAS-ACTION" in textile.get_body(("plain",)).get_content()
         assert "Voorbeeldbank" not in textile.get_body(("plain",)).get_content()
-        [rejection] = [m for m in received[SECRETARIAT] if "niet in behandeling" in m["Subject"]]
-        assert rejection["Subject"].strip() == ("Plan van aanpak niet in behandeling genomen: een "
-                                        "onbekend bedrijf (AGT-0099)")
+        [rejection] = [m for m in received[SECRETARIAT] if "geweigerd" in m["Subject"]]
+        assert rejection["Subject"] == ("Inzending geweigerd: een onbekend bedrijf (AGT-0099) (de "
+                                        "inzending voldoet niet aan het formaat irbc-plan/1.0)")
         assert "/actions/0/risk_ids/0" in rejection.get_body(("plain",)).get_content()
 
         for stage in STAGES.values():
