@@ -99,6 +99,22 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--metrics-port", type=int, help="Prometheus port (default: METRICS_PORT)")
         p.set_defaults(command=_service, service=service)
 
+    console = sub.add_parser("console", help="the secretariat's web console")
+    console_sub = console.add_subparsers(dest="console_command", required=True)
+    console_sub.add_parser("serve", help="serve the console (CONSOLE_HOST, CONSOLE_PORT)"
+                           ).set_defaults(command=_console_serve)
+    user = console_sub.add_parser("user", help="console accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create an account; the password is read from "
+                              "standard input (one line) or asked for")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("secretariat", "auditor", "company"))
+    add.add_argument("--covenant", help="the one covenant it sees (default: all); required "
+                     "for a company account")
+    add.add_argument("--company", help="a company account's company id")
+    add.add_argument("--language", choices=("nl", "en"), default="nl")
+    add.set_defaults(command=_console_user_add)
+
     submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
     submit.add_argument("files", nargs="+", type=Path)
     submit.set_defaults(command=_submit)
@@ -588,6 +604,42 @@ def _service(args: argparse.Namespace) -> int:
     run, settings_class = mains[args.service]
     overrides = {"metrics_port": args.metrics_port} if args.metrics_port is not None else {}
     run(settings_class(**overrides))
+    return EXIT_OK
+
+
+def _console_serve(args: argparse.Namespace) -> int:
+    from services.console.bootstrap import main as console
+
+    console()
+    return EXIT_OK
+
+
+def _console_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from services.console.adapters import SqlAccounts
+    from services.console.domain import Role, valid_account
+    from services.console.settings import ConsoleSettings
+
+    role = Role(args.role)
+    problem = valid_account(role, args.covenant, args.company)
+    if problem:
+        print(f"cannot add {args.username}: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else \
+        sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        print("cannot add the account: a password needs at least 12 characters",
+              file=sys.stderr)
+        return EXIT_INVALID
+    accounts = SqlAccounts(ConsoleSettings().database())
+    if accounts.user(args.username):
+        print(f"cannot add {args.username}: the account exists", file=sys.stderr)
+        return EXIT_INVALID
+    accounts.add(args.username, password, role, args.covenant, args.company, args.language)
+    print(f"added {args.username} ({role.value}"
+          f"{', ' + args.covenant if args.covenant else ', every covenant'}"
+          f"{', company ' + args.company if args.company else ''})")
     return EXIT_OK
 
 

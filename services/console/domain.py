@@ -1,0 +1,105 @@
+"""Console decisions, free of I/O: who may see what, and the figures of a covenant's year.
+
+Access is decided once, here, and every query the adapters make is narrowed by it (`Scope`):
+a secretariat user of one covenant reads nothing of another, a company user nothing of
+another company. Whatever is out of scope is "not found", never "forbidden": a guessed id
+tells nothing about what exists.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from services.shared.contracts import Severity
+
+
+class Role(StrEnum):
+    SECRETARIAT = "secretariat"  # of one covenant or of all
+    AUDITOR = "auditor"  # reads what a secretariat reads, changes nothing
+    COMPANY = "company"  # its own company's assessments and letters only
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    covenant: str | None  # None: every covenant (secretariat, auditor)
+    company_id: str | None  # a company user's company
+    language: str
+
+    def scope(self) -> "Scope":
+        return Scope(self.covenant, self.company_id if self.role is Role.COMPANY else None)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may read: one covenant or all, and for a company user one company."""
+
+    covenant: str | None
+    company_id: str | None
+
+    def allows(self, covenant: str, company_id: str | None = None) -> bool:
+        if self.covenant is not None and covenant != self.covenant:
+            return False
+        return self.company_id is None or company_id == self.company_id
+
+
+def valid_account(role: Role, covenant: str | None, company_id: str | None) -> str | None:
+    """Why an account cannot be made as given; None when it can."""
+    if role is Role.COMPANY and not (company_id and covenant):
+        return "a company account needs --company and --covenant"
+    if role is not Role.COMPANY and company_id:
+        return "only a company account belongs to a company"
+    return None
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """One assessed plan as the console lists it."""
+
+    submission_id: str
+    covenant: str
+    company_id: str
+    company_name: str
+    reporting_year: int
+    submitted_on: date
+    counts: dict[Severity, int]
+    finding_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Row:
+    """A company's line in a covenant's year: its plan (if any) and last year's."""
+
+    company_id: str
+    company_name: str
+    plan: Assessed | None
+    previous: Assessed | None
+    status: str  # "on_time", "late", "missing"
+    change: dict[Severity, int] = field(default_factory=dict)
+
+
+def year_overview(assessed: list[Assessed], year: int, due_on: date | None) -> list[Row]:
+    """Every company with a plan this year or last: on time, late (after the covenant
+    calendar's due date) or missing, with its findings by severity and the change from its
+    previous plan."""
+    latest: dict[tuple[str, int], Assessed] = {}
+    for a in sorted(assessed, key=lambda a: (a.submitted_on, a.submission_id)):
+        latest[(a.company_id, a.reporting_year)] = a  # a superseding plan counts
+    companies = {c for c, y in latest if y in (year, year - 1)}
+    rows = []
+    for company in companies:
+        plan, previous = latest.get((company, year)), latest.get((company, year - 1))
+        status = "missing" if plan is None else (
+            "late" if due_on is not None and plan.submitted_on > due_on else "on_time")
+        change = {s: plan.counts.get(s, 0) - previous.counts.get(s, 0) for s in Severity} \
+            if plan and previous else {}
+        name = (plan or previous).company_name  # type: ignore[union-attr]
+        rows.append(Row(company, name, plan, previous, status, change))
+    return sorted(rows, key=lambda r: (r.company_name.lower(), r.company_id))
+
+
+def counts_of(findings: list[dict[str, Any]]) -> dict[Severity, int]:
+    severities = [Severity(f["severity"]) for f in findings]
+    return {s: severities.count(s) for s in Severity}

@@ -1,0 +1,12 @@
+from pydantic import Field
+
+from services.shared.settings import ServiceSettings
+
+
+class ConsoleSettings(ServiceSettings):
+    console_host: str = Field("127.0.0.1", description="Address the console listens on.")
+    console_port: int = Field(8080, ge=1, le=65535, description="Port of the console.")
+    console_secure_cookies: bool = Field(
+        True, description="Session cookies are Secure (sent over HTTPS only) and `__Host-` "
+        "prefixed; false only for a console reached over plain HTTP on this machine.")
+    console_threads: int = Field(4, ge=1, le=64, description="Requests served at once.")

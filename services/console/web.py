@@ -1,0 +1,200 @@
+"""The console's pages (Flask): log in, a covenant's year, a company across years, one
+assessment; every table also as CSV.
+
+Sessions live in the database (the cookie holds a random token; only its digest is stored), so
+logging out ends them. Every form carries the session's CSRF token (the login form a token of
+its own, bound to a cookie), and every state-changing request is a POST that checks it. Each
+page asks the domain's `Scope` what the user may read: anything else is a 404.
+"""
+
+import csv
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import Flask, g, redirect, render_template, request, url_for
+from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.wrappers import Response
+
+from services.notify import letters
+from services.shared import i18n
+from services.shared.contracts import Finding, Severity
+
+from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog
+from .domain import Role, User, year_overview
+from .wording import WORDING
+
+COVENANTS = ("textile", "banking")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Stores:
+    accounts: SqlAccounts
+    assessments: SqlAssessments
+    audit: SqlAuditLog
+    due_on: Callable[[str, int], date | None]  # the covenant calendar
+
+
+def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
+    app = Flask(__name__)
+    cookie = "__Host-console" if secure_cookies else "console"
+    login_cookie = "__Host-console-login" if secure_cookies else "console-login"
+
+    def set_cookie(response: Response, name: str, value: str, max_age: int | None = None
+                   ) -> None:
+        response.set_cookie(name, value, max_age=max_age, path="/", secure=secure_cookies,
+                            httponly=True, samesite="Strict")
+
+    def address() -> str | None:
+        return request.remote_addr
+
+    def words() -> dict[str, Any]:
+        language = g.user.language if getattr(g, "user", None) else request.args.get("lang")
+        return WORDING[language if language in WORDING else "nl"]
+
+    def page(template: str, **values: Any) -> str:
+        w = words()
+        return render_template(template, w=w, user=getattr(g, "user", None),
+                               csrf=getattr(g, "csrf", ""), i18n=i18n, lang=w["lang"],
+                               Severity=Severity, **values)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.before_request
+    def _session() -> Any:
+        g.user, g.csrf = None, ""
+        token = request.cookies.get(cookie)
+        found = stores.accounts.session(token) if token else None
+        if found:
+            g.user, g.csrf = found
+        if request.endpoint in ("login", "static", "healthz"):
+            return None
+        if g.user is None:
+            return redirect(url_for("login"))
+        if request.method == "POST" and not secrets.compare_digest(
+                request.form.get("csrf", ""), g.csrf):
+            stores.audit.record(g.user.username, "refused_without_csrf", request.path,
+                                address())
+            raise Forbidden()
+        return None
+
+    @app.get("/healthz")
+    def healthz() -> str:
+        return "ok"
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        if request.method == "GET":
+            token = secrets.token_urlsafe(24)
+            response = Response(page("login.html", login_csrf=token, failed=False))
+            set_cookie(response, login_cookie, token, max_age=3600)
+            return response
+        expected = request.cookies.get(login_cookie, "")
+        if not expected or not secrets.compare_digest(request.form.get("csrf", ""), expected):
+            raise Forbidden()
+        username = request.form.get("username", "")[:200]
+        user = stores.accounts.authenticate(username, request.form.get("password", ""),
+                                            address())
+        if user is None:
+            stores.audit.record(username or None, "login_failed", None, address())
+            response = Response(page("login.html", login_csrf=expected, failed=True),
+                                status=401)
+            return response
+        token, _ = stores.accounts.open_session(user.username)
+        stores.audit.record(user.username, "login", None, address())
+        response = redirect(url_for("home"))
+        set_cookie(response, cookie, token)
+        response.delete_cookie(login_cookie, path="/", secure=secure_cookies, httponly=True,
+                               samesite="Strict")
+        return response
+
+    @app.post("/logout")
+    def logout() -> Any:
+        stores.accounts.close_session(request.cookies.get(cookie, ""))
+        stores.audit.record(g.user.username, "logout", None, address())
+        response = redirect(url_for("login"))
+        response.delete_cookie(cookie, path="/", secure=secure_cookies, httponly=True,
+                               samesite="Strict")
+        return response
+
+    @app.get("/")
+    def home() -> Any:
+        user: User = g.user
+        if user.role is Role.COMPANY:
+            return redirect(url_for("company", covenant=user.covenant,
+                                    company_id=user.company_id))
+        covenant = user.covenant or COVENANTS[0]
+        years = stores.assessments.years(user.scope(), covenant)
+        return redirect(url_for("overview", covenant=covenant,
+                                year=years[-1] if years else date.today().year))
+
+    @app.get("/<covenant>/<int:year>")
+    def overview(covenant: str, year: int) -> Any:
+        user: User = g.user
+        if user.role is Role.COMPANY or not user.scope().allows(covenant):
+            raise NotFound()
+        assessed = stores.assessments.of_covenant(user.scope(), covenant, (year, year - 1))
+        due = stores.due_on(covenant, year)
+        rows = year_overview(assessed, year, due)
+        stores.audit.record(user.username, "view_overview", f"{covenant}/{year}", address())
+        w = words()
+        if request.args.get("format") == "csv":
+            return _csv(f"{covenant}-{year}.csv", w["overview_columns"], [
+                [r.company_name, r.company_id, w["status"][r.status],
+                 *(r.plan.counts.get(s, 0) if r.plan else "" for s in Severity),
+                 r.plan.submission_id if r.plan else ""] for r in rows])
+        years = stores.assessments.years(user.scope(), covenant)
+        return page("overview.html", covenant=covenant, year=year, rows=rows, due=due,
+                    years=years, covenants=[c for c in COVENANTS if user.scope().allows(c)])
+
+    @app.get("/<covenant>/companies/<company_id>")
+    def company(covenant: str, company_id: str) -> Any:
+        user: User = g.user
+        if not user.scope().allows(covenant, company_id):
+            raise NotFound()
+        plans = stores.assessments.of_company(user.scope(), covenant, company_id)
+        if not plans:
+            raise NotFound()
+        stores.audit.record(user.username, "view_company", f"{covenant}/{company_id}",
+                            address())
+        return page("company.html", covenant=covenant, company_id=company_id, plans=plans,
+                    name=plans[-1].company_name)
+
+    @app.get("/assessments/<submission_id>")
+    def assessment(submission_id: str) -> Any:
+        user: User = g.user
+        found = stores.assessments.one(user.scope(), submission_id)
+        if found is None:
+            raise NotFound()
+        assessed, findings = found
+        stores.audit.record(user.username, "view_assessment", submission_id, address())
+        language = words()["lang"]
+        groups = letters.grouped([Finding.model_validate(f) for f in findings],
+                                 assessed.covenant, language, set())
+        return page("assessment.html", a=assessed, groups=groups)
+
+    return app
+
+
+def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:  # a cell a spreadsheet would run as a formula is quoted as text
+        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c
+                         for c in row])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,190 @@
+"""The console over real HTTP (waitress, as in production) on a real database: logging in,
+sessions, CSRF, the lock after failed logins, the audit log, and above all who sees what: a
+secretariat user of one covenant nothing of another, a company user nothing of another
+company, whatever id it guesses in a URL or an export."""
+
+import csv
+import http.client
+import io
+import re
+import threading
+import urllib.parse
+
+import pytest
+from waitress.server import create_server
+
+from services.console.adapters import SqlAccounts
+from services.console.bootstrap import build_stores
+from services.console.domain import Role
+from services.console.web import create_app
+from services.rules.adapters.history import SqlAssessmentHistory
+from services.rules.core.prior import Prior
+from services.rules.factory import engine_from_folder
+from services.shared.contracts import parse_plan
+from services.shared.db import Database
+from tests.support import EXAMPLES, ROOT
+
+PASSWORD = "correct horse battery staple"
+TEXTILE_2018, TEXTILE_2019 = "textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json"
+BANKING = "banking-voorbeeldbank-2019.json"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    """A console on a database holding the examples' assessments, with an account of each
+    kind; yields its port."""
+    db = Database(f"sqlite:///{tmp_path_factory.mktemp('console')}/db.sqlite3")
+    engine, history = engine_from_folder(ROOT / "rules"), SqlAssessmentHistory(db)
+    for name in (TEXTILE_2018, TEXTILE_2019, BANKING):
+        plan = parse_plan((EXAMPLES / name).read_bytes())
+        history.record(plan, engine.evaluate(plan, Prior()), engine.ruleset_version)
+    accounts = SqlAccounts(db)
+    for username, role, covenant, company in (
+            ("sec-textile", Role.SECRETARIAT, "textile", None),
+            ("sec-all", Role.SECRETARIAT, None, None),
+            ("mode", Role.COMPANY, "textile", "AGT-0042"),
+            ("bank", Role.COMPANY, "banking", "DBA-007")):
+        accounts.add(username, PASSWORD, role, covenant, company, "nl")
+    stores = build_stores(db)
+    server = create_server(create_app(stores, secure_cookies=True), host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield server.effective_port, stores
+    server.close()
+    db.close()
+
+
+class Browser:
+    """HTTP with cookies as a browser on localhost keeps them (Secure ones too)."""
+
+    def __init__(self, port: int):
+        self.port, self.cookies = port, {}
+
+    def request(self, method: str, path: str, form: dict[str, str] | None = None
+                ) -> tuple[int, dict[str, str], str]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value and "Max-Age=0" not in header and "expires=Thu, 01 Jan 1970" not in header:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        return response.status, dict(response.headers), text
+
+    def get(self, path: str) -> tuple[int, str]:
+        status, _, text = self.request("GET", path)
+        return status, text
+
+    def login(self, username: str, password: str = PASSWORD) -> int:
+        _, page = self.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        status, _, _ = self.request("POST", "/login", {"csrf": token, "username": username,
+                                                       "password": password})
+        return status
+
+    def csrf(self) -> str:
+        """The session's CSRF token, from the page the home page leads to."""
+        status, headers, page = self.request("GET", "/")
+        if status == 302:
+            page = self.get(urllib.parse.urlsplit(headers["Location"]).path)[1]
+        return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_logging_in_gives_a_secure_session_and_logging_out_ends_it(console):
+    port, stores = console
+    browser = Browser(port)
+    assert browser.get("/textile/2019")[0] == 302  # to the login page
+    _, page = browser.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    status, headers, _ = browser.request("POST", "/login", {
+        "csrf": token, "username": "sec-textile", "password": PASSWORD})
+    assert status == 302
+    cookie = next(c for c in headers["Set-Cookie"].split(", __Host")
+                  if "__Host-console=" in c or c.startswith("-console="))
+    assert all(flag in cookie for flag in ("Secure", "HttpOnly", "SameSite=Strict", "Path=/"))
+    status, page = browser.get("/textile/2019")
+    assert status == 200 and "Voorbeeld Mode B.V." in page and "op tijd" in page
+    assert browser.request("POST", "/logout", {"csrf": browser.csrf()})[0] == 302
+    assert browser.get("/textile/2019")[0] == 302  # the session is gone
+    actions = [(u, a) for _, u, a, _, _ in stores.audit.entries()]
+    assert ("sec-textile", "login") in actions and ("sec-textile", "logout") in actions
+    assert ("sec-textile", "view_overview") in actions
+
+
+def test_every_form_needs_its_csrf_token(console):
+    port, _ = console
+    browser = Browser(port)
+    assert browser.login("sec-textile") == 302
+    assert browser.request("POST", "/logout", {"csrf": "guessed"})[0] == 403
+    assert browser.request("POST", "/logout", {})[0] == 403
+    assert browser.get("/textile/2019")[0] == 200  # still logged in
+    stranger = Browser(port)  # a login form posted from elsewhere has no cookie to match
+    assert stranger.request("POST", "/login", {"csrf": "x", "username": "sec-textile",
+                                               "password": PASSWORD})[0] == 403
+
+
+def test_failed_logins_lock_the_account_for_a_while(console):
+    port, stores = console
+    stores.accounts.add("locked-out", PASSWORD, Role.AUDITOR, None, None, "en")
+    browser = Browser(port)
+    assert [browser.login("locked-out", "wrong password") for _ in range(5)] == [401] * 5
+    assert browser.login("locked-out") == 401  # the right password, too late
+    entries = [e for e in stores.audit.entries() if e[1] == "locked-out"]
+    assert [e[2] for e in entries].count("login_failed") == 6
+    assert all(PASSWORD not in str(e) and "wrong password" not in str(e) for e in entries)
+
+
+def test_a_secretariat_of_one_covenant_sees_nothing_of_another(console):
+    port, _ = console
+    browser = Browser(port)
+    browser.login("sec-textile")
+    bank = parse_plan((EXAMPLES / BANKING).read_bytes())
+    for path in ("/banking/2019", "/banking/2019?format=csv",
+                 f"/banking/companies/{bank.company.company_id}",
+                 f"/assessments/{bank.submission.submission_id}"):
+        status, page = browser.get(path)
+        assert status == 404 and "Voorbeeldbank" not in page, path
+    everyone = Browser(port)
+    everyone.login("sec-all")
+    assert everyone.get(f"/assessments/{bank.submission.submission_id}")[0] == 200
+
+
+def test_a_company_sees_its_own_plans_and_nothing_else(console):
+    port, _ = console
+    browser = Browser(port)
+    browser.login("mode")
+    mode = parse_plan((EXAMPLES / TEXTILE_2019).read_bytes())
+    bank = parse_plan((EXAMPLES / BANKING).read_bytes())
+    status, page = browser.get("/textile/companies/AGT-0042")
+    assert status == 200 and "2018" in page and "2019" in page
+    assert browser.get(f"/assessments/{mode.submission.submission_id}")[0] == 200
+    for path in ("/textile/2019", "/textile/2019?format=csv", "/banking/2019",
+                 "/textile/companies/AGT-0001", f"/banking/companies/{bank.company.company_id}",
+                 f"/assessments/{bank.submission.submission_id}"):
+        assert browser.get(path)[0] == 404, path
+    other = Browser(port)
+    other.login("bank")
+    assert other.get(f"/assessments/{mode.submission.submission_id}")[0] == 404
+
+
+def test_the_overview_exports_as_csv_and_speaks_the_users_language(console):
+    port, _ = console
+    browser = Browser(port)
+    browser.login("sec-textile")
+    status, page = browser.get("/textile/2019")
+    assert status == 200 and "Kritiek" in page and "kleding en textiel" in page
+    assert "1 april 2019" in page  # the covenant calendar's due date, in words
+    status, text = browser.get("/textile/2019?format=csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert status == 200
+    assert rows[0][:3] == ["Bedrijf", "Bedrijfsnummer", "Status"]
+    assert rows[1][:3] == ["Voorbeeld Mode B.V.", "AGT-0042", "op tijd"]
