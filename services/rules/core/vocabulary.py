@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, create_model
 
-from services.shared.contracts import PlanSubmission
+from services.shared.contracts import Language, PlanSubmission
 from services.shared.contracts.plan import CountryCode, Euros, LanguageCode, Percentage, Theme
 
 FieldType = Literal["date", "number", "text", "flag", "list"]
@@ -383,6 +383,8 @@ def _model_values(model: Any, path: list[str]) -> str | None:
             annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
         else:
             break
+    if model is Language:  # a language code, named by CLDR
+        return "language"
     return model.__name__ if isinstance(model, type) and issubclass(model, StrEnum) else None
 
 
