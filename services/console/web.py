@@ -151,8 +151,9 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         rows = year_overview(assessed, year, due)
         stores.audit.record(user.username, "view_overview", f"{covenant}/{year}", address())
         w = words()
-        if request.args.get("format") == "csv":
-            return _csv(f"{covenant}-{year}.csv", w["overview_columns"], [
+        if request.args.get("format") in EXPORTS:
+            return _export(f"{covenant}-{year}", request.args["format"],
+                           w["overview_columns"], [
                 [r.company_name, r.company_id, w["status"][r.status],
                  *(r.plan.counts.get(s, 0) if r.plan else "" for s in Severity),
                  r.plan.submission_id if r.plan else ""] for r in rows])
@@ -170,6 +171,12 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
             raise NotFound()
         stores.audit.record(user.username, "view_company", f"{covenant}/{company_id}",
                             address())
+        if request.args.get("format") in EXPORTS:
+            w = words()
+            return _export(f"{covenant}-{company_id}", request.args["format"],
+                           w["company_columns"], [
+                [p.reporting_year, p.submitted_on.isoformat(),
+                 *(p.counts.get(s, 0) for s in Severity), p.submission_id] for p in plans])
         return page("company.html", covenant=covenant, company_id=company_id, plans=plans,
                     name=plans[-1].company_name)
 
@@ -189,12 +196,30 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
     return app
 
 
-def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:  # a cell a spreadsheet would run as a formula is quoted as text
-        writer.writerow([f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c
-                         for c in row])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+EXPORTS = {"csv": "text/csv",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _export(name: str, fmt: str, header: list[str], rows: list[list[Any]]) -> Response:
+    """A table as CSV or XLSX. A text cell a spreadsheet would run as a formula (= + - @) is
+    written as text: plan contents never become a formula on the secretariat's machine."""
+    safe = [[f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c for c in row]
+            for row in rows]
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(name[:31])
+        for row in [header, *safe]:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        body: bytes | str = out.getvalue()
+    else:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(header)
+        writer.writerows(safe)
+        body = text.getvalue()
+    return Response(body, mimetype=EXPORTS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})

@@ -19,6 +19,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "overview_columns": ["Bedrijf", "Bedrijfsnummer", "Status", "Kritiek", "Hoog",
                              "Middel", "Laag", "Ter informatie", "Inzending"],
         "plans_of": "Plannen van {company}", "submitted_on": "Ingediend op",
+        "company_columns": ["Jaar", "Ingediend op", "Kritiek", "Hoog", "Middel", "Laag",
+                            "Ter informatie", "Inzending"],
+        "export_xlsx": "Exporteren (Excel)",
         "assessment": "Voortoets plan {year}: {company}",
         "open": "bekijken", "automatic": "Automatische voortoets; nog niet door het "
         "secretariaat beoordeeld.",
@@ -42,6 +45,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "overview_columns": ["Company", "Company id", "Status", "Critical", "High", "Medium",
                              "Low", "For information", "Submission"],
         "plans_of": "Plans of {company}", "submitted_on": "Submitted on",
+        "company_columns": ["Year", "Submitted on", "Critical", "High", "Medium", "Low",
+                            "For information", "Submission"],
+        "export_xlsx": "Export (Excel)",
         "assessment": "Pre-assessment of the {year} plan: {company}",
         "open": "open", "automatic": "Automatic pre-assessment; not yet reviewed by the "
         "secretariat.",

@@ -167,8 +167,10 @@ def test_a_company_sees_its_own_plans_and_nothing_else(console):
     status, page = browser.get("/textile/companies/AGT-0042")
     assert status == 200 and "2018" in page and "2019" in page
     assert browser.get(f"/assessments/{mode.submission.submission_id}")[0] == 200
-    for path in ("/textile/2019", "/textile/2019?format=csv", "/banking/2019",
-                 "/textile/companies/AGT-0001", f"/banking/companies/{bank.company.company_id}",
+    for path in ("/textile/2019", "/textile/2019?format=csv", "/textile/2019?format=xlsx",
+                 "/banking/2019", "/textile/companies/AGT-0001",
+                 f"/banking/companies/{bank.company.company_id}",
+                 f"/banking/companies/{bank.company.company_id}?format=xlsx",
                  f"/assessments/{bank.submission.submission_id}"):
         assert browser.get(path)[0] == 404, path
     other = Browser(port)
@@ -188,3 +190,19 @@ def test_the_overview_exports_as_csv_and_speaks_the_users_language(console):
     assert status == 200
     assert rows[0][:3] == ["Bedrijf", "Bedrijfsnummer", "Status"]
     assert rows[1][:3] == ["Voorbeeld Mode B.V.", "AGT-0042", "op tijd"]
+
+
+def test_every_table_exports_as_xlsx_too(console):
+    from openpyxl import load_workbook
+
+    port, _ = console
+    browser = Browser(port)
+    browser.login("mode")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/textile/companies/AGT-0042?format=xlsx", headers={
+        "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())})
+    response = conn.getresponse()
+    assert response.status == 200 and "spreadsheetml" in response.headers["Content-Type"]
+    rows = list(load_workbook(io.BytesIO(response.read())).active.values)
+    assert rows[0][:2] == ("Jaar", "Ingediend op")
+    assert [r[0] for r in rows[1:]] == [2018, 2019]
