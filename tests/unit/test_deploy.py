@@ -120,6 +120,17 @@ def test_compose_runs_the_three_services_with_settings_they_know():
     assert "rabbitmq_prometheus" in plugins and "rabbitmq_management" in plugins
 
 
+def test_compose_runs_the_console_on_the_same_database_with_settings_it_knows():
+    from services.console.settings import ConsoleSettings
+
+    console = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["console"]
+    assert console["command"] == ["console", "serve"] and console["secrets"] == ["database_url"]
+    assert set(console["environment"]) <= {
+        f.upper() for f in ConsoleSettings.model_fields} | {"SECRETS_DIR"}
+    assert console["ports"] == ["8080:8080"] and "/healthz" in " ".join(
+        console["healthcheck"]["test"])
+
+
 def test_the_image_builds_durable_rules_with_a_compiler_and_runs_the_covenant_command():
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "gcc" in dockerfile and 'ENTRYPOINT ["covenant"]' in dockerfile
