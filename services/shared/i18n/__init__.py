@@ -1,15 +1,17 @@
 """Dutch and English for readers, in one place.
 
 - Vocabulary labels: `labels.yaml` beside this module, one entry per controlled vocabulary
-  (the enums of `contracts/vocab.py`, severities, the goods of the reference data).
+  (the enums of `contracts/vocab.py`, severities, the goods of the reference data), and the
+  names of a plan's parts (for saying where in a plan something is).
+- Why a submission was refused, by error code: `errors.yaml`.
 - Instruments and their locators in words: `instruments.yaml`; which covenant an instrument
   belongs to (a letter cites only its plan's covenant's instruments and the general ones).
 - Country and language names, numbers, percentages, amounts, dates, lists and plural forms:
   CLDR through Babel, never formatted by hand.
 
 Every function takes the reader's language (`Language` or "nl"/"en") and never raises for a
-value it does not know: a letter must go out; the tests (tests/unit/test_i18n.py) make sure
-every value has its labels.
+value it does not know: a letter must go out; the tests (tests/unit/test_i18n.py,
+tests/unit/test_letters.py) make sure every value and every error code has its words.
 """
 
 import re
