@@ -6,7 +6,7 @@ rejection archived and exactly one letter per recipient, or a dead-letter entry 
 the queues are empty; and the services' logs hold no plan contents, addresses or secrets.
 
 It runs twice: with SQLite stores (each service its own file, FAULT_PLANS submissions, default
-2,000) and with all three on PostgreSQL (FAULT_PLANS_PG, default 500). FAULT_SEED (default:
+1,200) and with all three on PostgreSQL (FAULT_PLANS_PG, default 500). FAULT_SEED (default:
 random, printed) reproduces a run."""
 
 import json
@@ -57,7 +57,7 @@ from tests.support import (
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e, pytest.mark.faults]
 
-PLANS = {"sqlite": int(os.environ.get("FAULT_PLANS", "2000")),
+PLANS = {"sqlite": int(os.environ.get("FAULT_PLANS", "1200")),
          "postgresql": int(os.environ.get("FAULT_PLANS_PG", "500"))}
 SEED = int(os.environ.get("FAULT_SEED") or random.randrange(1_000_000))
 CORRUPT = 10  # broken internal events, which must be dead-lettered with a reason

@@ -29,6 +29,8 @@ POINTER = re.compile(r"^(/([^~/]|~[01])*)*$")
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
+# each example of the rule-file fuzzing loads a whole rule book (about 0.4 s): fewer of them
+RULE_FILE_FUZZ = settings(FUZZ, max_examples=60)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +175,7 @@ def rules_copy(tmp_path_factory):
     return copy
 
 
-@FUZZ
+@RULE_FILE_FUZZ
 @given(text=st.text(max_size=500))
 def test_fuzz_any_rule_file_text_loads_or_is_refused_with_a_rule_file_error(rules_copy, text):
     (rules_copy / "fuzzed.yaml").write_text(text, encoding="utf-8")
@@ -183,7 +185,7 @@ def test_fuzz_any_rule_file_text_loads_or_is_refused_with_a_rule_file_error(rule
         assert str(e)
 
 
-@FUZZ
+@RULE_FILE_FUZZ
 @given(rule=st.fixed_dictionaries({}, optional={
     "id": st.text(max_size=20), "severity": st.sampled_from(["high", "low", "x", 3]),
     "scope": st.lists(st.sampled_from(["textile", "banking", "mining"])),
