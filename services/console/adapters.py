@@ -147,7 +147,9 @@ class SqlAssessments:
     def __init__(self, db: Database):
         self._db = db
 
-    def _select(self, scope: Scope, where: str, values: tuple[Any, ...]) -> list[Any]:
+    def _select(self, scope: Scope, where: str, values: tuple[Any, ...],
+                columns: str = "submission_id, covenant, company_id, reporting_year, "
+                "submitted_at, plan_json, findings_json") -> list[Any]:
         clauses, params = [where], list(values)
         if scope.covenant is not None:
             clauses.append("covenant = ?")
@@ -157,10 +159,8 @@ class SqlAssessments:
             params.append(scope.company_id)
         self._db.ensure_schema()
         with self._db.transaction() as cur:
-            cur.execute(self._db.sql(
-                "SELECT submission_id, covenant, company_id, reporting_year, submitted_at, "
-                "plan_json, findings_json FROM rules_assessments WHERE "
-                + " AND ".join(clauses)), tuple(params))
+            cur.execute(self._db.sql(f"SELECT {columns} FROM rules_assessments WHERE "
+                                     + " AND ".join(clauses)), tuple(params))
             return cur.fetchall()
 
     def of_covenant(self, scope: Scope, covenant: str, years: tuple[int, ...]) -> list[Assessed]:
@@ -179,10 +179,9 @@ class SqlAssessments:
         return (_assessed(rows[0]), json.loads(rows[0][6])) if rows else None
 
     def years(self, scope: Scope, covenant: str) -> list[int]:
-        return sorted({a.reporting_year for a in self.of_covenant_all(scope, covenant)})
-
-    def of_covenant_all(self, scope: Scope, covenant: str) -> list[Assessed]:
-        return [_assessed(r) for r in self._select(scope, "covenant = ?", (covenant,))]
+        """The reporting years with plans, without reading the plans themselves."""
+        return sorted({int(r[0]) for r in self._select(
+            scope, "covenant = ?", (covenant,), columns="DISTINCT reporting_year")})
 
 
 def _assessed(row: Any) -> Assessed:

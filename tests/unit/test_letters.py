@@ -260,7 +260,6 @@ def test_finding_ids_follow_the_parts_not_their_order_in_the_plan(engines):
     document = example_doc("textile-voorbeeld-mode-2018.json")
     engine = engines.for_case(Case(note="the 2018 example", rule="PROC-SCHEMA-VALID",
                                    expect=[], base="compliant-textile"))
-    plan = validate_plan(document)
     shuffled = json.loads(json.dumps(document))
     shuffled["textile"]["production_locations"].reverse()
     shuffled["risk_assessment"]["risks"].reverse()
@@ -273,7 +272,6 @@ def test_finding_ids_follow_the_parts_not_their_order_in_the_plan(engines):
     other["company"]["company_id"] = "AGT-0002"
     assert not {f.finding_id for f in first} & {
         f.finding_id for f in engine.evaluate(validate_plan(other), Prior())}
-    assert plan.company.company_id != "AGT-0002"
 
 
 # --- rejections and digests ---------------------------------------------------------------------
