@@ -5,6 +5,7 @@ PYTHON ?= $(shell for p in python3 python3.12 python3.11; do $$p -c 'import sys;
 	sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))' 2>/dev/null && echo $$p && break; done)
 VENV   := .venv
 BIN    := $(VENV)/bin
+WORKERS ?= auto
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
 .PHONY: install run test test-unit lint schemas bench clean lock
@@ -26,10 +27,13 @@ run: install
 test: install
 	$(BIN)/covenant rules lint
 	$(BIN)/covenant rules test --coverage > /dev/null
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) tests/unit
+	$(BIN)/pytest tests/broker
 
+# the unit tests run on every core (pytest-xdist); the broker suites one at a time, as they
+# time outages and failovers
 test-unit: install
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -n $(WORKERS) tests/unit
 
 lint: install
 	$(BIN)/ruff check services tests bench

@@ -2,6 +2,7 @@
 127.0.0.1:5432 when present. Without them those tests are skipped with a loud reason, except
 under CI=true or REQUIRE_BROKER=1, where a missing service fails the run."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -35,6 +36,17 @@ def report_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Records a suite's figures (sent, assessed, lost, ...); they are printed together at the
     end of the run, so CI's output shows them too."""
     return lambda text: _FIGURES.append(f"{request.node.name}:\n{text.strip()}")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist a worker hands its figures to the controller, which prints them."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["figures"] = json.dumps(_FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    _FIGURES.extend(json.loads(getattr(node, "workeroutput", {}).get("figures", "[]")))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
