@@ -1,18 +1,26 @@
-"""The console's stores, in the shared database: accounts and sessions, the audit log, and
-the assessments the rules service recorded (read only, always narrowed to a user's scope)."""
+"""The console's stores, in the shared database: accounts and sessions, the audit log, the
+assessments the rules service recorded (read only, always narrowed to a user's scope), the
+reviews with their history, and the outbox of events to publish with its relay."""
 
 import hashlib
 import json
 import secrets
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.shared.db import Database
+from services.shared.messaging.handling import Outgoing
 
 from .domain import Assessed, Role, Scope, User, counts_of
+from .review import Review
+
+log = structlog.get_logger()
 
 SESSION_HOURS = 8  # a session ends this long after it was last used
 FAILURES_ALLOWED = 5  # failed logins of one account in FAILURE_WINDOW before it is locked
@@ -178,6 +186,10 @@ class SqlAssessments:
         rows = self._select(scope, "submission_id = ?", (submission_id,))
         return (_assessed(rows[0]), json.loads(rows[0][6])) if rows else None
 
+    def plan(self, scope: Scope, submission_id: str) -> dict[str, Any] | None:
+        rows = self._select(scope, "submission_id = ?", (submission_id,), columns="plan_json")
+        return json.loads(rows[0][0]) if rows else None
+
     def years(self, scope: Scope, covenant: str) -> list[int]:
         """The reporting years with plans, without reading the plans themselves."""
         return sorted({int(r[0]) for r in self._select(
@@ -191,3 +203,134 @@ def _assessed(row: Any) -> Assessed:
         company_name=plan.get("company", {}).get("legal_name") or row[2],
         reporting_year=int(row[3]), submitted_on=date.fromisoformat(str(row[4])[:10]),
         counts=counts_of(findings), finding_ids=tuple(f["finding_id"] for f in findings))
+
+
+class StaleReview(Exception):
+    """The review changed since the page that sent this change was shown."""
+
+
+class SqlReviews:
+    """Reviews: the current state of each, every change in its history, and in the same
+    transaction as a finalisation the feedback event in the outbox (`SqlOutbox`)."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def get(self, submission_id: str) -> Review | None:
+        self._db.ensure_schema()
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT document_json FROM console_reviews WHERE submission_id = ?"),
+                (submission_id,))
+            row = cur.fetchone()
+        return Review.from_json(json.loads(row[0])) if row else None
+
+    def save(self, review: Review, before: int, covenant: str, company_id: str, username: str,
+             action: str, confirmed: list[dict[str, Any]] | None = None,
+             event: Outgoing | None = None) -> None:
+        """Stores the review if it is still at revision `before` (else StaleReview), with a
+        history entry; `confirmed` (a final review's findings) and `event` (to publish) in the
+        same transaction."""
+        now, document = _now().isoformat(), json.dumps(review.to_json())
+        confirmed_json = json.dumps(confirmed) if confirmed is not None else None
+        with self._db.transaction() as cur:
+            if before == 0:
+                cur.execute(self._db.sql(
+                    "INSERT INTO console_reviews (submission_id, covenant, company_id, state, "
+                    "revision, document_json, confirmed_json, updated_by, updated_at) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (submission_id) DO NOTHING"),
+                    (review.submission_id, covenant, company_id, review.state.value,
+                     review.revision, document, confirmed_json, username, now))
+            else:
+                cur.execute(self._db.sql(
+                    "UPDATE console_reviews SET state = ?, revision = ?, document_json = ?, "
+                    "confirmed_json = ?, updated_by = ?, updated_at = ? "
+                    "WHERE submission_id = ? AND revision = ?"),
+                    (review.state.value, review.revision, document, confirmed_json, username,
+                     now, review.submission_id, before))
+            if cur.rowcount != 1:
+                raise StaleReview(review.submission_id)
+            cur.execute(self._db.sql(
+                "INSERT INTO console_review_history (submission_id, revision, action, username, "
+                "at, document_json) VALUES (?, ?, ?, ?, ?, ?)"),
+                (review.submission_id, review.revision, action, username, now, document))
+            if event is not None:
+                SqlOutbox.add(self._db, cur, event)
+
+    def history(self, submission_id: str) -> list[tuple[int, str, str, str]]:
+        """(revision, action, username, at) of every change, oldest first."""
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT revision, action, username, at FROM console_review_history "
+                "WHERE submission_id = ? ORDER BY revision"), (submission_id,))
+            return [(int(r[0]), r[1], r[2], r[3]) for r in cur.fetchall()]
+
+
+class SqlOutbox:
+    """Events the console has to publish, kept until the broker confirmed them: a broker that
+    is away delays the feedback letter, it never loses it."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    @staticmethod
+    def add(db: Database, cur: Any, event: Outgoing) -> None:
+        cur.execute(db.sql(
+            "INSERT INTO console_outbox (message_id, exchange, routing_key, correlation_id, "
+            "body, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING"),
+            (event.message_id, event.exchange, event.routing_key, event.correlation_id or "",
+             event.body.decode(), _now().isoformat()))
+
+    def pending(self, limit: int = 100) -> list[Outgoing]:
+        self._db.ensure_schema()
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT message_id, exchange, routing_key, correlation_id, body FROM "
+                "console_outbox WHERE published_at IS NULL ORDER BY created_at LIMIT ?"),
+                (limit,))
+            rows = cur.fetchall()
+        return [Outgoing(r[1], r[2], r[4].encode(), r[0], r[3]) for r in rows]
+
+    def published(self, message_ids: list[str]) -> None:
+        with self._db.transaction() as cur:
+            for message_id in message_ids:
+                cur.execute(self._db.sql(
+                    "UPDATE console_outbox SET published_at = ? WHERE message_id = ?"),
+                    (_now().isoformat(), message_id))
+
+
+class OutboxRelay:
+    """Publishes what the outbox holds, oldest first, and marks each message once the broker
+    confirmed it. A failure (broker or database away) leaves the messages for the next round;
+    a message published twice (a crash between confirm and mark) is one letter, as notify's
+    ledger keys letters by message id."""
+
+    def __init__(self, outbox: SqlOutbox, publish: Callable[[list[Outgoing]], None],
+                 interval_s: float = 2.0):
+        self._outbox, self._publish, self._interval = outbox, publish, interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        messages = self._outbox.pending()
+        if messages:
+            self._publish(messages)
+            self._outbox.published([m.message_id for m in messages])
+        return len(messages)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception as e:  # away for now: tried again next round
+                log.warning("outbox not published yet", error=type(e).__name__)
+            self._stop.wait(self._interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="outbox-relay", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)

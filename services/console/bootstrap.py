@@ -7,7 +7,7 @@ from services.rules.adapters.reference_files import load_reference
 from services.rules.settings import RulesSettings
 from services.shared.db import Database
 
-from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog
+from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog, SqlReviews
 from .settings import ConsoleSettings
 from .web import Stores, create_app
 
@@ -16,7 +16,8 @@ log = structlog.get_logger()
 
 def build_stores(db: Database, rules: RulesSettings | None = None) -> Stores:
     reference = load_reference((rules or RulesSettings()).rules_dir / "reference")
-    return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db), reference.due_on)
+    return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db), reference.due_on,
+                  SqlReviews(db))
 
 
 def main(settings: ConsoleSettings | None = None) -> None:

@@ -1,5 +1,5 @@
 """The console's pages (Flask): log in, a covenant's year, a company across years, one
-assessment; every table also as CSV.
+assessment with its review (services/console/review.py); every table also as CSV and XLSX.
 
 Sessions live in the database (the cookie holds a random token; only its digest is stored), so
 logging out ends them. Every form carries the session's CSRF token (the login form a token of
@@ -22,9 +22,26 @@ from werkzeug.wrappers import Response
 from services.notify import letters
 from services.shared import i18n
 from services.shared.contracts import Finding, Severity
+from services.shared.messaging.handling import Outgoing
 
-from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog
+from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog, SqlReviews, StaleReview
 from .domain import Role, User, year_overview
+from .review import (
+    Review,
+    ReviewError,
+    State,
+    Verdict,
+    add,
+    citable,
+    confirm_rest,
+    confirmed,
+    decide,
+    feedback,
+    finalise,
+    remove_added,
+    reopen,
+    write_remarks,
+)
 from .wording import WORDING
 
 COVENANTS = ("textile", "banking")
@@ -43,6 +60,7 @@ class Stores:
     assessments: SqlAssessments
     audit: SqlAuditLog
     due_on: Callable[[str, int], date | None]  # the covenant calendar
+    reviews: SqlReviews
 
 
 def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
@@ -189,11 +207,93 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         assessed, findings = found
         stores.audit.record(user.username, "view_assessment", submission_id, address())
         language = words()["lang"]
-        groups = letters.grouped([Finding.model_validate(f) for f in findings],
+        current = stores.reviews.get(submission_id) or Review(submission_id)
+        # a company sees its review once it is final, and then as its feedback letter says
+        shown = current if user.role is not Role.COMPANY or current.state is State.FINAL \
+            else Review(submission_id)
+        visible = findings if user.role is not Role.COMPANY or shown.state is not State.FINAL \
+            else [f for f in findings if shown.decisions.get(f["finding_id"]) and
+                  shown.decisions[f["finding_id"]].verdict is Verdict.CONFIRMED]
+        groups = letters.grouped([Finding.model_validate(f) for f in visible],
                                  assessed.covenant, language, set())
-        return page("assessment.html", a=assessed, groups=groups)
+        return page("assessment.html", a=assessed, groups=groups, review=shown,
+                    editable=user.role is Role.SECRETARIAT and shown.state is State.DRAFT,
+                    reviewer=user.role is Role.SECRETARIAT,
+                    undecided=len(shown.undecided(f["finding_id"] for f in findings)),
+                    instruments=citable(assessed.covenant),
+                    history=stores.reviews.history(submission_id)
+                    if user.role is not Role.COMPANY else [],
+                    error=request.args.get("error"))
+
+    @app.post("/assessments/<submission_id>/review")
+    def review(submission_id: str) -> Any:
+        """One change to the review: a verdict, the rest confirmed, a finding added or removed,
+        the remarks, finalising or reopening. Only a secretariat user of the covenant changes a
+        review; a change made on an outdated page is refused, not merged."""
+        user: User = g.user
+        found = stores.assessments.one(user.scope(), submission_id)
+        if found is None:
+            raise NotFound()
+        assessed, findings = found
+        action = request.form.get("action", "")
+        if user.role is not Role.SECRETARIAT:
+            stores.audit.record(user.username, "refused_review", submission_id, address())
+            raise Forbidden()
+        back = url_for("assessment", submission_id=submission_id)
+        current = stores.reviews.get(submission_id) or Review(submission_id)
+        if request.form.get("revision") != str(current.revision):
+            return redirect(f"{back}?error=stale")
+        try:
+            changed = _change(current, action, request.form, findings, assessed.covenant)
+            event = None
+            if changed.state is State.FINAL:
+                plan = stores.assessments.plan(user.scope(), submission_id) or {}
+                event = Outgoing.of(feedback(changed, plan, findings, stores.due_on(
+                    assessed.covenant, assessed.reporting_year + 1)))
+            stores.reviews.save(changed, current.revision, assessed.covenant,
+                                assessed.company_id, user.username, action,
+                                confirmed(findings, changed) if event else None, event)
+        except ReviewError as e:
+            return redirect(f"{back}?error={e.code}")
+        except StaleReview:
+            return redirect(f"{back}?error=stale")
+        stores.audit.record(user.username, f"review_{action}", submission_id, address())
+        anchor = request.form.get("finding_id", "")
+        return redirect(f"{back}#{anchor}" if anchor else f"{back}#review")
 
     return app
+
+
+def _change(review: Review, action: str, form: Any, findings: list[dict[str, Any]],
+            covenant: str) -> Review:
+    ids = [f["finding_id"] for f in findings]
+    try:
+        if action == "decide":
+            severity = form.get("severity") or None
+            own = next((f["severity"] for f in findings
+                        if f["finding_id"] == form.get("finding_id")), None)
+            return decide(review, ids, form.get("finding_id", ""), Verdict(form.get("verdict")),
+                          Severity(severity) if severity and severity != own else None,
+                          form.get("reason", ""))
+        if action == "confirm_rest":
+            return confirm_rest(review, ids)
+        if action == "add":
+            return add(review, covenant, form.get("title", ""), form.get("message", ""),
+                       Severity(form.get("severity")), form.get("instrument", ""),
+                       form.get("locator", ""))
+        if action == "remove_added":
+            return remove_added(review, form.get("finding_id", ""))
+        if action == "remarks":
+            return write_remarks(review, form.get("remarks", ""))
+        if action == "finalise":
+            return finalise(review, ids)
+        if action == "reopen":
+            return reopen(review)
+    except ValueError as e:  # a value outside its vocabulary (verdict, severity)
+        if isinstance(e, ReviewError):
+            raise
+        raise ReviewError("invalid") from None
+    raise ReviewError("invalid")
 
 
 EXPORTS = {"csv": "text/csv",

@@ -43,7 +43,8 @@ def build_handler(settings: NotifySettings, metrics: ServiceMetrics,
     return NotifyHandler(build_mailer(settings), build_renderer(settings), secretariat,
                          settings.mail_from,
                          metrics, build_store(settings, db), webhooks,
-                         max_recipients=settings.max_recipients)
+                         max_recipients=settings.max_recipients,
+                         company_letter=settings.company_letter)
 
 
 def main(settings: NotifySettings | None = None) -> None:

@@ -21,6 +21,7 @@ from services.shared.contracts import (
     AssessmentCompleted,
     Language,
     RecipientRole,
+    ReviewFinalised,
     SubmissionRejected,
 )
 from services.shared.text import plain
@@ -40,7 +41,7 @@ class Letter:
     role: RecipientRole
     to: tuple[str, ...]
     language: Language
-    template: str  # "assessment", "rejection" or "digest"
+    template: str  # "assessment", "rejection", "feedback" or "digest"
     recipient: str  # "company:<company id>" or "secretariat:<covenant>", for webhooks
     contact: Contact = field(default_factory=lambda: Contact(None, ""))
     # whom the reader can ask, and the Reply-To
@@ -63,17 +64,29 @@ class Secretariat:
                        given.get("phone") or None)
 
 
-def letters_for(event: AssessmentCompleted | SubmissionRejected, secretariat: Secretariat,
+Incoming = AssessmentCompleted | SubmissionRejected | ReviewFinalised
+# what each event is about (NotificationDelivered.about) and the letters' template
+ABOUT = {"assessment.completed": "assessment", "submission.rejected": "rejection",
+         "review.finalised": "feedback"}
+
+
+def letters_for(event: Incoming, secretariat: Secretariat,
                 webhooks: frozenset[str] = frozenset(),
-                max_recipients: int = MAX_RECIPIENTS) -> list[Letter]:
-    """The secretariat (for assessments not when it takes a daily digest instead); the company
-    when the payload names contacts or a webhook is configured for it."""
-    template = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
+                max_recipients: int = MAX_RECIPIENTS,
+                company_letter: str = "automatic") -> list[Letter]:
+    """The secretariat (for assessments not when it takes a daily digest instead; for feedback
+    never, as it wrote it); the company when the payload names contacts or a webhook is
+    configured for it, except for an automatic assessment when `company_letter` is
+    `after_review` (the company then hears from the feedback)."""
+    template = ABOUT[event.type]
     covenant = event.covenant.value if event.covenant else None
     contact = secretariat.contact_for(covenant)
-    letters: list[Letter] = [] if template == "assessment" and secretariat.digest else [
+    quiet = template == "feedback" or (template == "assessment" and secretariat.digest)
+    letters: list[Letter] = [] if quiet else [
         Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
                secretariat.language, template, f"secretariat:{covenant or '*'}", contact)]
+    if template == "assessment" and company_letter == "after_review":
+        return letters
     contacts = tuple(dict.fromkeys(c.email for c in event.contacts))[:max_recipients]
     company = f"company:{event.company_id}"
     if contacts or (event.company_id and company in webhooks):
@@ -92,7 +105,7 @@ def webhook_key(letter: Letter, webhooks: frozenset[str]) -> str | None:
     return None
 
 
-def webhook_payload(event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+def webhook_payload(event: Incoming, letter: Letter,
                     delivery: str) -> bytes:
     """What a webhook receives: the event for this recipient, without contact addresses."""
     body = {"delivery": delivery, "recipient": letter.role.value,
@@ -124,7 +137,7 @@ class Renderer:
         self._domain = message_domain
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
-    def compose(self, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+    def compose(self, event: Incoming, letter: Letter,
                 sender: str, undelivered: tuple[RecipientRole, ...] = ()) -> EmailMessage:
         """The letter; `undelivered` names recipients whose letters about this event were
         refused, which the secretariat's letter says."""
@@ -136,6 +149,8 @@ class Renderer:
             view = letters.assessment(event, letter.role, language, letter.contact, notes,
                                       recipients)
             template = f"assessment_{letter.role.value}"
+        elif isinstance(event, ReviewFinalised):
+            view, template = letters.feedback(event, language, letter.contact), "feedback"
         else:
             view = letters.rejection(event, letter.role, language, letter.contact, notes)
             template = "rejection"

@@ -1,5 +1,5 @@
-"""Notify: one `AssessmentCompleted` or `SubmissionRejected` in, each letter sent once, one
-`NotificationDelivered` per letter sent out.
+"""Notify: one `AssessmentCompleted`, `SubmissionRejected` or `ReviewFinalised` in, each letter
+sent once, one `NotificationDelivered` per letter sent out.
 
 Each recipient's letter fails alone. The company's letter is tried first; when the company's
 side refuses it for good (a 5xx reply, a webhook's 4xx), that is recorded, counted, and said in
@@ -9,7 +9,7 @@ mail system that is away (`MailUnavailable`) holds the event until it is back.""
 from dataclasses import dataclass, field
 
 from services.shared.contracts import NotificationDelivered, RecipientRole
-from services.shared.contracts.messages import NOTIFY_INPUT, AssessmentCompleted, SubmissionRejected
+from services.shared.contracts.messages import NOTIFY_INPUT
 from services.shared.messaging.handling import (
     Delivery,
     Outcome,
@@ -21,7 +21,9 @@ from services.shared.metrics import ServiceMetrics
 
 from .adapters import PartiallyRefused, WebhookSender
 from .domain import (
+    ABOUT,
     MAX_RECIPIENTS,
+    Incoming,
     Letter,
     Renderer,
     Secretariat,
@@ -50,14 +52,15 @@ class NotifyHandler:
     webhooks: dict[str, WebhookTarget] = field(default_factory=dict)
     webhook_sender: WebhookSender = field(default_factory=WebhookSender)
     max_recipients: int = MAX_RECIPIENTS
+    company_letter: str = "automatic"  # or "after_review" (setting COMPANY_LETTER)
 
     def __call__(self, delivery: Delivery) -> Outcome:
-        event = decode(NOTIFY_INPUT, delivery, "assessment or rejection")
+        event = decode(NOTIFY_INPUT, delivery, "assessment, rejection or feedback")
         self.store.keep(event)
-        about = "assessment" if isinstance(event, AssessmentCompleted) else "rejection"
+        about = ABOUT[event.type]
         delivered, repeated, undelivered = [], 0, []
         for letter in letters_for(event, self.secretariat, frozenset(self.webhooks),
-                                  self.max_recipients):
+                                  self.max_recipients, self.company_letter):
             key = f"{event.message_id}:{letter.role.value}"
             hook = webhook_key(letter, frozenset(self.webhooks))
             channel = "webhook" if hook else self.mailer.channel
@@ -89,7 +92,7 @@ class NotifyHandler:
                                                       - self.max_recipients),
                        })
 
-    def _send(self, key: str, event: AssessmentCompleted | SubmissionRejected, letter: Letter,
+    def _send(self, key: str, event: Incoming, letter: Letter,
               hook: str | None, undelivered: tuple[RecipientRole, ...]) -> str | None:
         """Hands the letter over (webhook or mail) and records the attempt; returns its ref,
         or None when the company's side refused it for good. `undelivered`: the recipients

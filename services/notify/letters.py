@@ -1,10 +1,12 @@
 """What each letter says, worked out before any template sees it: every value localised
 (Babel), every vocabulary value and instrument in words, findings grouped by due-diligence step.
 
-Four letters: the company's assessment (it leads with what to do), the secretariat's
+Five letters: the company's assessment (it leads with what to do), the secretariat's
 assessment (it leads with the company, the counts against last year and what recurs), the
-rejection (company and secretariat), and the secretariat's daily digest. The templates beside
-this module (`templates/`) only lay these views out, as HTML and as plain text.
+rejection (company and secretariat), the secretariat's daily digest, and the feedback to the
+company when the secretariat finalised its review (its remarks and the confirmed findings).
+The templates beside this module (`templates/`) only lay these views out, as HTML and as plain
+text.
 """
 
 from dataclasses import dataclass, field
@@ -17,9 +19,11 @@ from services.shared.contracts import (
     AssessmentCompleted,
     Finding,
     RecipientRole,
+    ReviewFinalised,
     Severity,
     SubmissionRejected,
 )
+from services.shared.contracts.messages import SECRETARIAT_RULE
 
 from .wording import WORDING
 
@@ -27,7 +31,7 @@ from .wording import WORDING
 # score (which the secretariat gives, issue 14)
 SEVERITY_POINTS = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1,
                    Severity.INFO: 0}
-STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "")
+STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "SECRETARIAT", "")
 PLAN_PARTS = tuple((k.name, k.path) for k in PLAN_KINDS.values())
 
 
@@ -94,7 +98,8 @@ def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
         "provisions": [i18n.citation(r.instrument, r.locator, language)
                        for r in i18n.cited(f.references, covenant)],
         "pointers": pointers,
-        "small_print": w["small_print"].format(
+        "small_print": w["small_print_secretariat"].format(finding=f.finding_id)
+        if f.rule_id == SECRETARIAT_RULE else w["small_print"].format(
             rule=f.rule_id, finding=f.finding_id, where=", ".join(pointers) or i18n.NOTHING),
         "recurring": f.finding_id in recurring,
     }
@@ -120,8 +125,8 @@ def contact_line(contact: Contact, language: str) -> str:
                                phone=phone)
 
 
-def _meta(event: AssessmentCompleted | SubmissionRejected, company: str, language: str
-          ) -> list[tuple[str, str]]:
+def _meta(event: AssessmentCompleted | SubmissionRejected | ReviewFinalised, company: str,
+          language: str) -> list[tuple[str, str]]:
     w = words(language)
     rows = [(w["company"], company)]
     if event.covenant:
@@ -129,6 +134,8 @@ def _meta(event: AssessmentCompleted | SubmissionRejected, company: str, languag
     if isinstance(event, AssessmentCompleted):
         rows.append((w["reporting_year"], str(event.reporting_year)))
         rows.append((w["submitted_on"], i18n.day(event.as_of, language)))
+    if isinstance(event, ReviewFinalised):
+        rows.append((w["reporting_year"], str(event.reporting_year)))
     if event.submission_id:
         rows.append((w["submission"], event.submission_id))
     return rows
@@ -153,11 +160,7 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
         "ruleset": event.ruleset_version,
         "undelivered": undelivered,
     }
-    if event.next_plan_due_on:
-        values["next_step"] = w["next_step_due"].format(
-            next_year=event.reporting_year + 1, due=i18n.day(event.next_plan_due_on, language))
-    else:
-        values["next_step"] = w["next_step_undated"]
+    values["next_step"] = _next_step(event.next_plan_due_on, event.reporting_year, language)
     summary = short_counts(counts, language)
     if role is RecipientRole.SECRETARIAT:
         values |= _for_secretariat(event, language, recipients)
@@ -166,6 +169,38 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
     subject = w["subject"][kind].format(year=event.reporting_year, company=company,
                                         summary=summary)
     heading = w["heading"][kind].format(year=event.reporting_year, company=company)
+    return View(language, subject, heading, w, values)
+
+
+def _next_step(due: date | None, year: int, language: str) -> str:
+    w = words(language)
+    if due is None:
+        return str(w["next_step_undated"])
+    return str(w["next_step_due"]).format(next_year=year + 1, due=i18n.day(due, language))
+
+
+def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
+    """The secretariat's feedback on a plan: its remarks and the findings it confirmed, which
+    the company answers in its next plan."""
+    w = words(language)
+    total, dismissed = len(event.findings), event.dismissed
+    values: dict[str, Any] = {
+        "meta": _meta(event, event.company_name, language),
+        "replaces": w["feedback_replaces"] if event.round > 1 else None,
+        "remarks": [p.strip() for p in event.remarks.split("\n\n") if p.strip()],
+        "counts": severities(event.counts(), language),
+        "total": i18n.plural(total, w["feedback_total"], language) if total
+        else w["feedback_no_findings"],
+        "dismissed": i18n.plural(dismissed, w["feedback_dismissed"], language)
+        if dismissed else None,
+        "groups": grouped(event.findings, event.covenant.value, language, set()),
+        "contact": contact_line(contact, language),
+        "next_step": _next_step(event.next_plan_due_on, event.reporting_year, language),
+        "undelivered": [],
+    }
+    subject = w["subject"]["feedback"].format(year=event.reporting_year,
+                                              company=event.company_name)
+    heading = w["heading"]["feedback"].format(year=event.reporting_year)
     return View(language, subject, heading, w, values)
 
 

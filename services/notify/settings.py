@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
@@ -50,6 +51,11 @@ class NotifySettings(ServiceSettings):
         MAX_RECIPIENTS, ge=1, le=100,
         description="Addresses in one letter, at most: the company's first contacts beyond it "
                     "get no copy.")
+    company_letter: Literal["automatic", "after_review"] = Field(
+        "automatic",
+        description="automatic: the company gets the automatic pre-assessment at once; "
+                    "after_review: only the secretariat does, and the company hears from the "
+                    "feedback letter the console sends when a review is finalised.")
     webhooks: dict[str, Webhook] = Field(
         default_factory=dict,
         description='JSON: recipient -> {"url", "secret"}; recipients "company:<company id>", '

@@ -8,8 +8,8 @@ died between handing it over and recording that: it is sent again, under the sam
 That choice accepts a rare duplicate (recognisable by its identical Message-ID) over a
 notification silently lost.
 
-Archive: every assessment and rejection received, and every delivery attempt with its outcome,
-for `covenant archive list|show`. SQLite by default, PostgreSQL when DATABASE_URL says so.
+Archive: every assessment, rejection and feedback received, and every delivery attempt with its
+outcome, for `covenant archive list|show`. SQLite by default, PostgreSQL when DATABASE_URL says so.
 """
 
 import json
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from services.shared.contracts import AssessmentCompleted, SubmissionRejected
+from services.shared.contracts import AssessmentCompleted, ReviewFinalised, SubmissionRejected
 from services.shared.db import Database
 
 LetterState = Literal["new", "sending", "sent", "refused"]
@@ -82,7 +82,7 @@ class SqlNotificationStore:
 
     # --- archive ----------------------------------------------------------------------------
 
-    def keep(self, event: AssessmentCompleted | SubmissionRejected) -> None:
+    def keep(self, event: AssessmentCompleted | SubmissionRejected | ReviewFinalised) -> None:
         year = getattr(event, "reporting_year", None)
         values = (event.message_id, event.type, event.submission_id, event.company_id,
                   event.covenant.value if event.covenant else None, year, _now(),

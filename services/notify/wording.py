@@ -13,6 +13,8 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_company": "Uw plan van aanpak is niet in behandeling genomen: {company}",
             "rejection_secretariat": "Inzending geweigerd: {company} ({reason})",
             "digest": "Dagoverzicht {covenant} {day}: {count}",
+            "feedback": "Terugkoppeling van het secretariaat op uw plan van aanpak {year}: "
+                        "{company}",
         },
         "heading": {
             "assessment_company": "Automatische voortoets van uw plan van aanpak {year}",
@@ -20,7 +22,24 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_company": "Uw plan van aanpak is niet in behandeling genomen",
             "rejection_secretariat": "Inzending geweigerd",
             "digest": "Dagoverzicht {covenant}, {day}",
+            "feedback": "Terugkoppeling op uw plan van aanpak {year}",
         },
+        "feedback_intro": "Het secretariaat heeft uw plan van aanpak beoordeeld. Dit is zijn "
+                          "terugkoppeling: de bevindingen hieronder zijn door het secretariaat "
+                          "bevestigd. Beantwoord elk ervan in uw volgende plan, onder de "
+                          "reacties op eerdere bevindingen.",
+        "feedback_replaces": "Het secretariaat heeft zijn beoordeling herzien. Deze "
+                             "terugkoppeling vervangt de eerdere.",
+        "feedback_remarks": "Opmerkingen van het secretariaat",
+        "feedback_total": {"one": "Het secretariaat bevestigt {n} bevinding.",
+                           "other": "Het secretariaat bevestigt {n} bevindingen."},
+        "feedback_no_findings": "Het secretariaat bevestigt geen bevindingen.",
+        "feedback_dismissed": {"one": "{n} bevinding van de automatische voortoets is "
+                                      "vervallen.",
+                               "other": "{n} bevindingen van de automatische voortoets zijn "
+                                        "vervallen."},
+        "feedback_sender": "Het convenantsecretariaat",
+        "small_print_secretariat": "Bevinding van het secretariaat · {finding}",
         "no_findings_short": "geen bevindingen",
         "recurring_short": {"one": "{n} terugkerend", "other": "{n} terugkerend"},
         "greeting_company": "Geachte heer, mevrouw,",
@@ -115,6 +134,7 @@ WORDING: dict[str, dict[str, Any]] = {
             "DD5": "Stap 5: communiceren",
             "DD6": "Stap 6: herstel en klachten",
             "XY": "Opvolging van het vorige plan",
+            "SECRETARIAT": "Bevindingen van het secretariaat",
             "": "Overige bevindingen",
         },
     },
@@ -127,6 +147,7 @@ WORDING: dict[str, dict[str, Any]] = {
                                  "{company}",
             "rejection_secretariat": "Submission refused: {company} ({reason})",
             "digest": "Daily digest {covenant} {day}: {count}",
+            "feedback": "The secretariat's feedback on your {year} plan of action: {company}",
         },
         "heading": {
             "assessment_company": "Automatic pre-assessment of your {year} plan of action",
@@ -134,7 +155,23 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_company": "Your plan of action was not accepted for assessment",
             "rejection_secretariat": "Submission refused",
             "digest": "Daily digest {covenant}, {day}",
+            "feedback": "Feedback on your {year} plan of action",
         },
+        "feedback_intro": "The secretariat has assessed your plan of action. This is its "
+                          "feedback: the secretariat confirmed the findings below. Answer each "
+                          "of them in your next plan, among the responses to earlier findings.",
+        "feedback_replaces": "The secretariat has revised its assessment. This feedback "
+                             "replaces the earlier one.",
+        "feedback_remarks": "Remarks of the secretariat",
+        "feedback_total": {"one": "The secretariat confirms {n} finding.",
+                           "other": "The secretariat confirms {n} findings."},
+        "feedback_no_findings": "The secretariat confirms no findings.",
+        "feedback_dismissed": {"one": "{n} finding of the automatic pre-assessment was "
+                                      "withdrawn.",
+                               "other": "{n} findings of the automatic pre-assessment were "
+                                        "withdrawn."},
+        "feedback_sender": "The covenant secretariat",
+        "small_print_secretariat": "Finding of the secretariat · {finding}",
         "no_findings_short": "no findings",
         "recurring_short": {"one": "{n} recurring", "other": "{n} recurring"},
         "greeting_company": "Dear Sir or Madam,",
@@ -226,6 +263,7 @@ WORDING: dict[str, dict[str, Any]] = {
             "DD5": "Step 5: communicate",
             "DD6": "Step 6: remediation and grievances",
             "XY": "Follow-up of the previous plan",
+            "SECRETARIAT": "Findings of the secretariat",
             "": "Other findings",
         },
     },

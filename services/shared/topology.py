@@ -5,6 +5,7 @@
     ingest ──submission.accepted.<covenant>──▶ irbc.events (topic) ──▶ irbc.rules
     ingest ──submission.rejected.<covenant>──▶ irbc.events ──▶ irbc.notify
     rules ──assessment.completed.<covenant>──▶ irbc.events ──▶ irbc.notify
+    console ──review.finalised.<covenant>──▶ irbc.events ──▶ irbc.notify (the feedback letter)
     notify ──notification.delivered.<covenant>──▶ irbc.events (for subscribers; none required)
     any stage ──<stage>──▶ irbc.dlx (topic) ──▶ irbc.<stage>.dead
 """
@@ -59,7 +60,8 @@ INGEST = Stage("ingest", ((PLANS_EXCHANGE, "plan.*"),))
 RULES = Stage("rules", ((EVENTS_EXCHANGE, "submission.accepted.*"),))
 NOTIFY = Stage(
     "notify",
-    ((EVENTS_EXCHANGE, "assessment.completed.*"), (EVENTS_EXCHANGE, "submission.rejected.*")),
+    ((EVENTS_EXCHANGE, "assessment.completed.*"), (EVENTS_EXCHANGE, "submission.rejected.*"),
+     (EVENTS_EXCHANGE, "review.finalised.*")),
     patience=4,  # with the default 5: 20 deliveries, about 7.5 minutes of retry pauses
 )
 STAGES: dict[str, Stage] = {s.name: s for s in (INGEST, RULES, NOTIFY)}

@@ -19,6 +19,7 @@ from tests.support import ROOT, assessment
 FIRST_RELEASE = (ROOT / "tests" / "fixtures" / "first-release-schema.sql").read_text()
 TABLES = {"ingest_submissions", "ingest_companies", "rules_assessments", "notify_events",
           "console_users", "console_sessions", "console_audit", "console_login_failures",
+          "console_reviews", "console_review_history", "console_outbox",
           "notify_ledger", "notify_attempts"}
 
 
@@ -103,5 +104,5 @@ def test_the_command_line_upgrades_and_reports(tmp_path, monkeypatch, capsys):
     assert main(["db", "current"]) == 0
     assert main(["db", "history"]) == 0
     out = capsys.readouterr().out
-    assert "empty -> 0003" in out and "at 0003; this release needs 0003" in out
+    assert "empty -> 0004" in out and "at 0004; this release needs 0004" in out
     assert "0001  The first release's tables" in out

@@ -50,6 +50,7 @@ from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer
 from services.rules.ports import EvaluationError
 from services.shared.contracts import Covenant, Finding, PlanSubmission
+from services.shared.contracts.messages import SECRETARIAT_RULE
 
 # durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException).
 # Smaller states also make the engine's id-hash collisions (below) rarer: for N facts split into
@@ -145,12 +146,15 @@ class DurableRulesEngine:
 
     def outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
         """A `rule_outcome` fact per rule in force on the plan and evaluated first: whether it
-        found something (`fails`). Read by the rules evaluated after the others."""
+        found something (`fails`). Read by the rules evaluated after the others. The findings
+        the secretariat added in its review have no rule that could pass: they count as
+        failing again, so they are always asked about."""
         failing = {f.rule_id for f in findings}
-        facts = [stamp({"kind": OUTCOME_KIND, "rule_id": r.id, "fails": r.id in failing,
+        outcomes = [(r.id, r.id in failing) for r in self.rulebook.in_scope(plan.covenant)
+                    if r.in_force(as_of(plan)) and not reads_outcomes(r)]
+        facts = [stamp({"kind": OUTCOME_KIND, "rule_id": rule_id, "fails": fails,
                         "pointer": ""}, as_of(plan), plan.covenant.value)
-                 for r in self.rulebook.in_scope(plan.covenant)
-                 if r.in_force(as_of(plan)) and not reads_outcomes(r)]
+                 for rule_id, fails in [*outcomes, (SECRETARIAT_RULE, True)]]
         derive(facts, self._derived[plan.covenant], submission_values(plan))
         return facts
 

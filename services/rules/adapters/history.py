@@ -5,6 +5,11 @@ evaluation asks for the plan's `Prior`: the previous accepted plan of the same c
 same covenant (the latest of an earlier reporting year) with the findings on it, the other
 accepted plans for the same year, and how many plans were accepted before. SQLite by default,
 PostgreSQL when DATABASE_URL says so.
+
+The findings on the previous plan (`prev_findings`) are those the secretariat confirmed in its
+final review of it (the console's `console_reviews.confirmed_json`: dismissed ones left out,
+changed severities and its own findings in); until that review is final, the automatic findings
+stand in.
 """
 
 import json
@@ -39,8 +44,15 @@ class SqlAssessmentHistory:
                 "SELECT COUNT(*) FROM rules_assessments WHERE company_id = ? AND covenant = ? "
                 "AND submission_id <> ?"), (*key, sid))
             count = cur.fetchone()[0]
-        previous = StoredAssessment(row[0], int(row[1]), row[2], json.loads(row[3]),
-                                    json.loads(row[4])) if row else None
+            reviewed = None
+            if row:  # the secretariat's final review, when there is one, says what stands
+                cur.execute(self._db.sql(
+                    "SELECT confirmed_json FROM console_reviews WHERE submission_id = ? "
+                    "AND state = 'final'"), (row[0],))
+                reviewed = cur.fetchone()
+        previous = StoredAssessment(
+            row[0], int(row[1]), row[2], json.loads(row[3]),
+            json.loads(reviewed[0] if reviewed else row[4])) if row else None
         return Prior(previous, same_year, int(count), known=True)
 
     def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:

@@ -162,6 +162,10 @@ class Finding(BaseModel):
         return (self.severity.rank, self.rule_id, tuple(self.pointers), self.finding_id)
 
 
+# the rule_id of a finding the secretariat added in its review (it cites a provision, has no rule)
+SECRETARIAT_RULE = "SECRETARIAT"
+
+
 class PreviousAssessment(BaseModel):
     """The company's previous accepted plan's assessment, as far as the letters need it."""
 
@@ -205,6 +209,33 @@ class AssessmentCompleted(Event):
         return {s: sum(f.severity is s for f in self.findings) for s in Severity}
 
 
+class ReviewFinalised(Event):
+    """The secretariat finalised its review of an assessment: the feedback the company gets.
+    `findings` are the confirmed ones (with the secretariat's severities and its own findings);
+    they are next year's `prev_findings`."""
+
+    type: Literal["review.finalised"] = "review.finalised"
+    submission_id: str
+    covenant: Covenant
+    reporting_year: int
+    company_id: str
+    company_name: str
+    language: Language
+    contacts: list[Contact]
+    round: int = Field(1, description="1 for the first finalisation; each reopening of the "
+                       "review adds one, and its feedback replaces the earlier one")
+    findings: list[Finding]
+    dismissed: int = Field(0, description="automatic findings the secretariat dismissed")
+    remarks: str = ""
+    next_plan_due_on: date | None = None
+
+    def routing_key(self) -> str:
+        return f"review.finalised.{self.covenant.value}"
+
+    def counts(self) -> dict[Severity, int]:
+        return {s: sum(f.severity is s for f in self.findings) for s in Severity}
+
+
 class RecipientRole(StrEnum):
     COMPANY = "company"
     SECRETARIAT = "secretariat"
@@ -214,7 +245,7 @@ class NotificationDelivered(Event):
     """A notification was handed to the mail system (SMTP accepted it, or the outbox holds it)."""
 
     type: Literal["notification.delivered"] = "notification.delivered"
-    about: Literal["assessment", "rejection"]
+    about: Literal["assessment", "rejection", "feedback"]
     submission_id: str | None
     covenant: Covenant | None
     recipient_role: RecipientRole
@@ -225,5 +256,7 @@ class NotificationDelivered(Event):
         return f"notification.delivered.{_word(self.covenant)}"
 
 
-NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected, Discriminator("type")]
-NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected] = TypeAdapter(NotifyInput)
+NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected | ReviewFinalised,
+                        Discriminator("type")]
+NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected | ReviewFinalised] = \
+    TypeAdapter(NotifyInput)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from .messages import (
     AssessmentCompleted,
     NotificationDelivered,
+    ReviewFinalised,
     SubmissionAccepted,
     SubmissionRejected,
 )
@@ -25,6 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "submission-accepted": SubmissionAccepted,
     "submission-rejected": SubmissionRejected,
     "assessment-completed": AssessmentCompleted,
+    "review-finalised": ReviewFinalised,
     "notification-delivered": NotificationDelivered,
 }
 
