@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 WORKERS ?= auto
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run test test-unit lint schemas bench clean lock
+.PHONY: install run console test test-unit lint schemas bench clean lock
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is needed (durable-rules 2.0.28 does \
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 install: $(STAMP)
 
+# the pipeline keeps what it assessed in a fresh var/demo.sqlite3, for `make console`
 run: install
-	$(BIN)/covenant run
+	@mkdir -p var && rm -f var/demo.sqlite3 var/demo.sqlite3.*
+	DATABASE_URL=sqlite:///var/demo.sqlite3 $(BIN)/covenant run
+	@echo "\nThe secretariat's console over these plans: make console"
+
+console: install
+	$(BIN)/covenant console demo
 
 test: install
 	$(BIN)/covenant rules lint

@@ -103,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     console_sub = console.add_subparsers(dest="console_command", required=True)
     console_sub.add_parser("serve", help="serve the console (CONSOLE_HOST, CONSOLE_PORT)"
                            ).set_defaults(command=_console_serve)
+    demo = console_sub.add_parser(
+        "demo", help="the console over what `make run` assessed (var/demo.sqlite3), with demo "
+        "accounts; feedback letters to the outbox folder")
+    demo.add_argument("--port", type=int, help="default: CONSOLE_PORT; 0 for any free port")
+    demo.set_defaults(command=_console_demo)
     user = console_sub.add_parser("user", help="console accounts")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="create an account; the password is read from "
@@ -612,6 +617,13 @@ def _console_serve(args: argparse.Namespace) -> int:
 
     console()
     return EXIT_OK
+
+
+def _console_demo(args: argparse.Namespace) -> int:
+    from services.console.bootstrap import demo
+
+    _quiet_logging()
+    return demo(port=args.port)
 
 
 def _console_user_add(args: argparse.Namespace) -> int:

@@ -180,3 +180,23 @@ def postgres_url() -> str:
         missing("PostgreSQL", f"{TEST_DATABASE_URL}: {type(e).__name__}", "REQUIRE_BROKER")
     return TEST_DATABASE_URL
 
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Selenium (nothing downloaded by Selenium itself)."""
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        missing("Debian's chromium and chromium-driver", "apt-get install chromium "
+                "chromium-driver", "REQUIRE_BROWSER")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=760,1400",
+                 "--disable-dev-shm-usage", "--hide-scrollbars"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()

@@ -53,6 +53,14 @@ class SqlAccounts:
                 (username, _HASHER.hash(password), role.value, covenant, company_id, language,
                  _now().isoformat()))
 
+    def remove(self, username: str) -> None:
+        """The account and its sessions."""
+        self._db.ensure_schema()
+        with self._db.transaction() as cur:
+            for table in ("console_sessions", "console_users"):
+                cur.execute(self._db.sql(f"DELETE FROM {table} WHERE username = ?"),
+                            (username,))
+
     def user(self, username: str) -> User | None:
         self._db.ensure_schema()
         with self._db.transaction() as cur:
@@ -189,6 +197,14 @@ class SqlAssessments:
     def plan(self, scope: Scope, submission_id: str) -> dict[str, Any] | None:
         rows = self._select(scope, "submission_id = ?", (submission_id,), columns="plan_json")
         return json.loads(rows[0][0]) if rows else None
+
+    def companies(self) -> list[tuple[str, str]]:
+        """(covenant, company id) of every company with an assessed plan."""
+        self._db.ensure_schema()
+        with self._db.transaction() as cur:
+            cur.execute("SELECT DISTINCT covenant, company_id FROM rules_assessments "
+                        "ORDER BY covenant, company_id")
+            return [(r[0], r[1]) for r in cur.fetchall()]
 
     def years(self, scope: Scope, covenant: str) -> list[int]:
         """The reporting years with plans, without reading the plans themselves."""

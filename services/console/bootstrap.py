@@ -1,13 +1,28 @@
 """Composition root of the console: the stores on the shared database, the covenant calendar
-of the rules folder, the Flask app, served by waitress."""
+of the rules folder, the Flask app served by waitress, and the relay that publishes the
+outbox's feedback events to RabbitMQ (AMQP_URL)."""
+
+import secrets
+from functools import partial
+from pathlib import Path
 
 import structlog
+from prometheus_client import CollectorRegistry
 
 from services.rules.adapters.reference_files import load_reference
 from services.rules.settings import RulesSettings
 from services.shared.db import Database
+from services.shared.messaging.pika_adapter import publish_confirmed
 
-from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog, SqlReviews
+from .adapters import (
+    OutboxRelay,
+    SqlAccounts,
+    SqlAssessments,
+    SqlAuditLog,
+    SqlOutbox,
+    SqlReviews,
+)
+from .domain import Role
 from .settings import ConsoleSettings
 from .web import Stores, create_app
 
@@ -17,7 +32,7 @@ log = structlog.get_logger()
 def build_stores(db: Database, rules: RulesSettings | None = None) -> Stores:
     reference = load_reference((rules or RulesSettings()).rules_dir / "reference")
     return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db), reference.due_on,
-                  SqlReviews(db))
+                  SqlReviews(db), SqlOutbox(db))
 
 
 def main(settings: ConsoleSettings | None = None) -> None:
@@ -29,7 +44,73 @@ def main(settings: ConsoleSettings | None = None) -> None:
     configure_logging(settings.log_level)
     db = settings.database()
     db.ensure_schema()
-    app = create_app(build_stores(db), secure_cookies=settings.console_secure_cookies)
+    stores = build_stores(db)
+    # the feedback events, published with confirms; the broker away only delays them
+    relay = OutboxRelay(stores.outbox, partial(publish_confirmed, settings.broker()))
+    relay.start()
+    app = create_app(stores, secure_cookies=settings.console_secure_cookies)
     log.info("console listening", host=settings.console_host, port=settings.console_port)
-    serve(app, host=settings.console_host, port=settings.console_port,
-          threads=settings.console_threads, ident="covenant-console")
+    try:
+        serve(app, host=settings.console_host, port=settings.console_port,
+              threads=settings.console_threads, ident="covenant-console")
+    finally:
+        relay.stop()
+
+
+DEMO_DATABASE = Path("var/demo.sqlite3")  # where `make run` keeps what it assessed
+
+
+def demo(database: Path = DEMO_DATABASE, port: int | None = None) -> int:
+    """The console on the embedded defaults (`make console`): the database `make run` filled,
+    plain HTTP on this machine, demo accounts with a password made for this start, and the
+    feedback letters written by notify's own handler to the outbox folder. Demo accounts
+    exist only here."""
+    from waitress import create_server
+
+    from services.notify.bootstrap import build_handler as build_notify
+    from services.notify.settings import NotifySettings
+    from services.shared.messaging.handling import Delivery, Outgoing
+    from services.shared.metrics import ServiceMetrics
+
+    if not database.exists():
+        print(f"{database} does not exist: `make run` assesses the examples into it first")
+        return 1
+    settings = ConsoleSettings()
+    db = Database(f"sqlite:///{database}")
+    db.ensure_schema()
+    stores = build_stores(db)
+    password = secrets.token_urlsafe(12)
+    logins: list[tuple[str, Role, str | None, str | None, str]] = [
+        ("secretariaat", Role.SECRETARIAT, None, None, "nl"),
+        ("auditor", Role.AUDITOR, None, None, "en")]
+    logins += [(f"bedrijf-{company.lower()}", Role.COMPANY, covenant, company, "nl")
+               for covenant, company in stores.assessments.companies()]
+    for username, role, covenant, company, language in logins:
+        stores.accounts.remove(username)
+        stores.accounts.add(username, password, role, covenant, company, language)
+    notify_settings = NotifySettings(database_url=f"sqlite:///{database}")
+    notify = build_notify(notify_settings, ServiceMetrics.create("notify", CollectorRegistry()),
+                          db)
+
+    def hand_to_notify(messages: list[Outgoing]) -> None:
+        for m in messages:
+            notify(Delivery(m.body, m.routing_key, message_id=m.message_id,
+                            correlation_id=m.correlation_id))
+
+    relay = OutboxRelay(stores.outbox, hand_to_notify, interval_s=1.0)
+    relay.start()
+    server = create_server(create_app(stores, secure_cookies=False), host="127.0.0.1",
+                           port=port if port is not None else settings.console_port,
+                           threads=settings.console_threads)
+    print(f"The console: http://127.0.0.1:{server.effective_port}/\n"
+          f"Log in as `secretariaat` (every covenant), `auditor` (reads only) or a company "
+          f"({', '.join(u for u, *_ in logins[2:])}), password {password}\n"
+          f"Feedback letters go to {notify_settings.outbox_dir}/. Ctrl-C stops.", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        relay.stop()
+        server.close()
+    return 0

@@ -235,7 +235,7 @@ def feedback(review: Review, plan: Mapping[str, Any], findings: list[dict[str, A
         message_id=str(uuid.uuid5(_FEEDBACK_NAMESPACE,
                                   f"{review.submission_id}:{review.round}")),
         correlation_id=review.submission_id, submission_id=review.submission_id,
-        covenant=plan["covenant"], reporting_year=submission["reporting_year"],
+        covenant=submission["covenant"], reporting_year=submission["reporting_year"],
         company_id=company["company_id"], company_name=company["legal_name"],
         language=submission["language"],
         contacts=[Contact.model_validate(c) for c in company.get("contacts", [])],

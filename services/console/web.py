@@ -24,7 +24,14 @@ from services.shared import i18n
 from services.shared.contracts import Finding, Severity
 from services.shared.messaging.handling import Outgoing
 
-from .adapters import SqlAccounts, SqlAssessments, SqlAuditLog, SqlReviews, StaleReview
+from .adapters import (
+    SqlAccounts,
+    SqlAssessments,
+    SqlAuditLog,
+    SqlOutbox,
+    SqlReviews,
+    StaleReview,
+)
 from .domain import Role, User, year_overview
 from .review import (
     Review,
@@ -61,6 +68,7 @@ class Stores:
     audit: SqlAuditLog
     due_on: Callable[[str, int], date | None]  # the covenant calendar
     reviews: SqlReviews
+    outbox: SqlOutbox  # events to publish (the feedback), filled with the reviews
 
 
 def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
@@ -116,8 +124,11 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
         if request.method == "GET":
-            token = secrets.token_urlsafe(24)
-            response = Response(page("login.html", login_csrf=token, failed=False))
+            # the token a form shown earlier still holds: a second GET (another tab, or the
+            # browser fetching /favicon.ico through the redirect here) must not void it
+            token = request.cookies.get(login_cookie) or secrets.token_urlsafe(24)
+            response = Response(page("login.html", login_csrf=token, failed=False),
+                                mimetype="text/html")
             set_cookie(response, login_cookie, token, max_age=3600)
             return response
         expected = request.cookies.get(login_cookie, "")
@@ -129,7 +140,7 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         if user is None:
             stores.audit.record(username or None, "login_failed", None, address())
             response = Response(page("login.html", login_csrf=expected, failed=True),
-                                status=401)
+                                mimetype="text/html", status=401)
             return response
         token, _ = stores.accounts.open_session(user.username)
         stores.audit.record(user.username, "login", None, address())

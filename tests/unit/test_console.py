@@ -8,7 +8,6 @@ import http.client
 import io
 import re
 import threading
-import urllib.parse
 
 import pytest
 from waitress.server import create_server
@@ -22,9 +21,8 @@ from services.rules.core.prior import Prior
 from services.rules.factory import engine_from_folder
 from services.shared.contracts import parse_plan
 from services.shared.db import Database
-from tests.support import EXAMPLES, ROOT
+from tests.support import EXAMPLES, PASSWORD, ROOT, Browser
 
-PASSWORD = "correct horse battery staple"
 TEXTILE_2018, TEXTILE_2019 = "textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json"
 BANKING = "banking-voorbeeldbank-2019.json"
 
@@ -52,51 +50,6 @@ def console(tmp_path_factory):
     yield server.effective_port, stores
     server.close()
     db.close()
-
-
-class Browser:
-    """HTTP with cookies as a browser on localhost keeps them (Secure ones too)."""
-
-    def __init__(self, port: int):
-        self.port, self.cookies = port, {}
-
-    def request(self, method: str, path: str, form: dict[str, str] | None = None
-                ) -> tuple[int, dict[str, str], str]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        text = response.read().decode()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            value = rest.split(";", 1)[0]
-            if value and "Max-Age=0" not in header and "expires=Thu, 01 Jan 1970" not in header:
-                self.cookies[name] = value
-            else:
-                self.cookies.pop(name, None)
-        return response.status, dict(response.headers), text
-
-    def get(self, path: str) -> tuple[int, str]:
-        status, _, text = self.request("GET", path)
-        return status, text
-
-    def login(self, username: str, password: str = PASSWORD) -> int:
-        _, page = self.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-        status, _, _ = self.request("POST", "/login", {"csrf": token, "username": username,
-                                                       "password": password})
-        return status
-
-    def csrf(self) -> str:
-        """The session's CSRF token, from the page the home page leads to."""
-        status, headers, page = self.request("GET", "/")
-        if status == 302:
-            page = self.get(urllib.parse.urlsplit(headers["Location"]).path)[1]
-        return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
 def test_logging_in_gives_a_secure_session_and_logging_out_ends_it(console):

@@ -8,7 +8,6 @@ import email
 import json
 import os
 import re
-import shutil
 from datetime import date
 from email import policy
 
@@ -38,7 +37,7 @@ from services.shared.contracts.countries import ISO_3166_ALPHA2
 from services.shared.contracts.messages import RejectionReason
 from services.shared.contracts.parsing import validate_plan
 from tests.corpus.generate import changed
-from tests.support import EXAMPLES, ROOT, example_doc, missing
+from tests.support import EXAMPLES, ROOT, example_doc
 
 RULES = ROOT / "rules"
 SENDER = "IMVO-convenanten <noreply@imvo-convenanten.example>"
@@ -356,26 +355,6 @@ def test_the_digest_speaks_the_secretariats_language(examples):
 
 
 # --- a real browser ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        missing("Debian's chromium and chromium-driver", "apt-get install chromium "
-                "chromium-driver", "REQUIRE_BROWSER")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=760,1400",
-                 "--disable-dev-shm-usage", "--hide-scrollbars"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    yield driver
-    driver.quit()
-
 
 def test_every_letter_kind_renders_in_a_real_browser(browser, examples, tmp_path):
     from selenium.webdriver.common.by import By
