@@ -31,6 +31,8 @@ from services.shared.contracts import (
     AssessmentCompleted,
     Covenant,
     Language,
+    ReviewFinalised,
+    Severity,
     SubmissionRejected,
 )
 from services.shared.contracts.countries import ISO_3166_ALPHA2
@@ -396,3 +398,69 @@ def test_the_readme_shows_a_letter():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/letter-company-nl.png" in readme and SCREENSHOT.stat().st_size > 10_000
 
+
+
+# --- the feedback of a final review ---------------------------------------------------------
+
+def feedback_event(examples, round_: int = 1) -> ReviewFinalised:
+    """The secretariat's feedback on the 2019 example: its first finding dismissed, one with
+    another severity, one of its own, remarks."""
+    from services.console.review import (
+        Review,
+        Verdict,
+        add,
+        confirm_rest,
+        decide,
+        feedback,
+        finalise,
+    )
+
+    event = examples["textile-voorbeeld-mode-2019.json"].assessment
+    findings = [f.model_dump(mode="json") for f in event.findings]
+    ids = [f["finding_id"] for f in findings]
+    review = decide(Review(event.submission_id, round=round_), ids, ids[0], Verdict.DISMISSED,
+                    None, "besproken")
+    review = decide(review, ids, ids[1], Verdict.CONFIRMED, Severity.CRITICAL,
+                    "Kinderarbeid bevestigd bij het bezoek.")
+    review = add(review, "textile", "Geen klachtenfunctionaris",
+                 "Niemand behandelt klachten van werkers.", Severity.HIGH, "AGT", "§2.1")
+    review = dataclasses.replace(review, remarks="Dank voor het open gesprek.\n\nTot volgend "
+                                 "jaar.")
+    final = finalise(confirm_rest(review, ids), ids)
+    return feedback(final, example_doc("textile-voorbeeld-mode-2019.json"), findings,
+                    date(2020, 4, 1))
+
+
+def test_the_feedback_goes_to_the_company_only_and_reads_in_its_language(examples):
+    event = feedback_event(examples)
+    [letter] = letters_for(event, SECRETARIAT)
+    assert letter.role.value == "company" and letter.template == "feedback"
+    for language in Language:
+        m = parsed(Renderer().compose(event, dataclasses.replace(letter, language=language),
+                                      SENDER))
+        assert not problems(m, language.value, "textile", own_words(
+            example_doc("textile-voorbeeld-mode-2019.json")) | {"besproken"})
+    m = parsed(Renderer().compose(event, letter, SENDER))
+    text = m.get_body(("plain",)).get_content()
+    assert m["Subject"] == "Terugkoppeling van het secretariaat op uw plan van aanpak 2019: " \
+                           "Voorbeeld Mode B.V."
+    assert "Dank voor het open gesprek." in text and "Tot volgend jaar." in text
+    assert "1 bevinding van de automatische voortoets is vervallen." in text
+    assert "Kinderarbeid bevestigd bij het bezoek." in text  # why the severity changed
+    assert "BEVINDINGEN VAN HET SECRETARIAAT" in text and "Geen klachtenfunctionaris" in text
+    assert "1 april 2020" in text and "automatische voortoets van uw plan" not in text
+    assert "vervangt de eerdere" not in text
+    again = parsed(Renderer().compose(feedback_event(examples, round_=2), letter, SENDER))
+    assert "Deze terugkoppeling vervangt de eerdere." in again.get_body(
+        ("plain",)).get_content()
+    assert again["Message-ID"] != m["Message-ID"]
+
+
+def test_after_review_the_company_hears_only_from_the_feedback(examples):
+    event = examples["textile-voorbeeld-mode-2019.json"].assessment
+    roles = [letter.role.value for letter in letters_for(event, SECRETARIAT,
+                                                         company_letter="after_review")]
+    assert roles == ["secretariat"]
+    [feedback] = letters_for(feedback_event(examples), SECRETARIAT,
+                             company_letter="after_review")
+    assert feedback.role.value == "company"
