@@ -247,6 +247,7 @@ class SqlReviews:
         """Stores the review if it is still at revision `before` (else StaleReview), with a
         history entry; `confirmed` (a final review's findings) and `event` (to publish) in the
         same transaction."""
+        self._db.ensure_schema()
         now, document = _now().isoformat(), json.dumps(review.to_json())
         confirmed_json = json.dumps(confirmed) if confirmed is not None else None
         with self._db.transaction() as cur:
