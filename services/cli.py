@@ -376,6 +376,8 @@ def _rules_lint(args: argparse.Namespace) -> int:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
+    from services.rules.adapters.rulefiles import load_rulebook
+    from services.rules.tooling.frameworks import run_examples
     from services.rules.tooling.testing import run_cases
 
     report = run_cases(_rules_dir())
@@ -388,7 +390,13 @@ def _rules_test(args: argparse.Namespace) -> int:
     if not report.outcomes:
         print("no test cases found: that is a failure")
         return EXIT_FINDINGS
-    ok = failed == 0
+    examples = run_examples(_rules_dir(), load_rulebook(_rules_dir()))
+    for e in examples:
+        print(f"{'ok  ' if e.passed else 'FAIL'} {e.file.name}: {e.note}"
+              + (f"\n       {e.problem}" if e.problem else ""))
+    wrong = sum(not e.passed for e in examples)
+    print(f"{len(examples)} worked example(s) of the assessment frameworks, {wrong} failed")
+    ok = failed == 0 and wrong == 0
     if args.coverage:
         for rule, (fires, quiet) in report.coverage().items():
             if not (fires and quiet):

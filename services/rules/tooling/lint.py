@@ -54,6 +54,12 @@ def lint(rules_dir: Path) -> list[LintError]:
     unsafe = probe_patterns(patterns)
     errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
                for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]
+    if not errors:  # the assessment frameworks are checked against rules that load
+        from services.rules.adapters.rulefiles import load_rulebook
+
+        from .frameworks import lint_frameworks
+
+        errors += lint_frameworks(rules_dir, load_rulebook(rules_dir))
     return errors
 
 

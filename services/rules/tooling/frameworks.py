@@ -1,0 +1,175 @@
+"""The assessment frameworks beside the rules (`rules/frameworks/<covenant>.yaml`): loading,
+lint (with file and line) and their worked examples (`<covenant>.tests.yaml`), which
+`covenant rules lint` and `covenant rules test` run with the rule files."""
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.rules.core.domain import RuleBook
+from services.rules.core.framework import Framework, FrameworkSpec, Standing, score
+from services.shared.contracts import Covenant, Severity
+
+from .lint import LintError, _line, _repeated_keys
+
+FOLDER = "frameworks"
+TESTS_SUFFIX = ".tests.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FrameworkError(ValueError):
+    """A framework file that cannot be used; its message names the file."""
+
+
+def framework_files(rules_dir: Path) -> list[Path]:
+    folder = rules_dir / FOLDER
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.endswith(TESTS_SUFFIX)) \
+        if folder.is_dir() else []
+
+
+def load_frameworks(rules_dir: Path) -> dict[str, Framework]:
+    """Covenant -> its framework; a covenant without a file has none."""
+    found = {}
+    for path in framework_files(rules_dir):
+        try:
+            framework = Framework.model_validate(yaml.load(path.read_bytes(), Loader=_LOADER))
+        except (yaml.YAMLError, ValidationError) as e:
+            raise FrameworkError(f"{path}: {e}") from None
+        found[framework.covenant] = framework
+    return found
+
+
+def criteria_of(rulebook: RuleBook, covenant: str) -> dict[str, Severity]:
+    """The rules in scope of the covenant, with their own severities: the criteria."""
+    return {r.id: Severity(r.severity) for r in rulebook.in_scope(Covenant(covenant))}
+
+
+def lint_frameworks(rules_dir: Path, rulebook: RuleBook) -> list[LintError]:
+    errors: list[LintError] = []
+    for path in framework_files(rules_dir):
+        text = path.read_text(encoding="utf-8")
+        try:
+            tree, document = yaml.compose(text), yaml.load(text, Loader=_LOADER)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            errors.append(LintError(path, mark.line + 1 if mark else 1, f"not valid YAML: {e}"))
+            continue
+        errors += [LintError(path, line, f"'{key}' is given twice in one place (YAML keeps "
+                             "only the last)") for key, line in _repeated_keys(tree)]
+        try:
+            spec = FrameworkSpec.model_validate(document)
+        except ValidationError as e:
+            errors += [LintError(path, _line(tree, err["loc"]),
+                                 f"{'/'.join(map(str, err['loc'])) or 'framework'}: "
+                                 f"{err['msg']}") for err in e.errors()]
+            continue
+        problems = spec.problems()
+        errors += [LintError(path, _line(tree, where), message) for where, message in problems]
+        if problems:
+            continue
+        framework = Framework.model_validate(document)
+        if framework.covenant not in set(Covenant):
+            errors.append(LintError(path, _line(tree, ("covenant",)),
+                                    f"unknown covenant '{framework.covenant}'"))
+            continue
+        if path.stem != framework.covenant:
+            errors.append(LintError(path, 1, f"the file of covenant '{framework.covenant}' is "
+                                             f"named {framework.covenant}.yaml"))
+        criteria = criteria_of(rulebook, framework.covenant)
+        for rule_id in sorted(criteria):
+            if framework.topic_of(rule_id) is None and not any(
+                    fnmatch.fnmatchcase(rule_id, p) for p in framework.unscored):
+                errors.append(LintError(path, _line(tree, ("topics",)),
+                                        f"{rule_id}: in no topic and not listed as unscored"))
+        places: list[tuple[tuple[Any, ...], str]] = [
+            (("topics", i, "rules", j), p) for i, t in enumerate(framework.topics)
+            for j, p in enumerate(t.rules)]
+        places += [(("unscored", j), p) for j, p in enumerate(framework.unscored)]
+        for loc, pattern in places:
+            if not any(fnmatch.fnmatchcase(r, pattern) for r in criteria):
+                errors.append(LintError(path, _line(tree, loc), f"'{pattern}' matches no rule "
+                                        f"in scope of {framework.covenant}"))
+    return errors
+
+
+# --- worked examples ------------------------------------------------------------------------
+
+class Given(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: str
+    severity: Severity
+
+
+class Expected(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: float
+    category: str
+    topics: dict[str, float] = Field(default_factory=dict)
+
+
+class WorkedExample(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str
+    membership_year: int = Field(ge=1)
+    criteria: dict[str, Severity] | None = Field(
+        None, description="the rules to score against, with their severities; default: the "
+        "rules in scope of the covenant")
+    findings: list[Given] = Field(default_factory=list)
+    expect: Expected
+
+
+class ExampleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cases: list[WorkedExample] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    file: Path
+    note: str
+    problem: str | None  # None: as expected
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None
+
+
+def run_examples(rules_dir: Path, rulebook: RuleBook) -> list[ExampleOutcome]:
+    """Every worked example of every framework, scored and compared with what it expects
+    (scores to 0.1)."""
+    frameworks = load_frameworks(rules_dir)
+    outcomes = []
+    for path in sorted((rules_dir / FOLDER).glob(f"*{TESTS_SUFFIX}")):
+        covenant = path.name.removesuffix(TESTS_SUFFIX)
+        framework = frameworks.get(covenant)
+        if framework is None:
+            outcomes.append(ExampleOutcome(path, "(file)", f"no framework {covenant}.yaml"))
+            continue
+        try:
+            cases = ExampleFile.model_validate(
+                yaml.load(path.read_bytes(), Loader=_LOADER)).cases
+        except (yaml.YAMLError, ValidationError) as e:
+            outcomes.append(ExampleOutcome(path, "(file)", str(e)))
+            continue
+        for case in cases:
+            outcomes.append(ExampleOutcome(path, case.note, _problem(framework, rulebook, case)))
+    return outcomes
+
+
+def _problem(framework: Framework, rulebook: RuleBook, case: WorkedExample) -> str | None:
+    criteria = case.criteria if case.criteria is not None else \
+        criteria_of(rulebook, framework.covenant)
+    sheet = score(framework, criteria, [Standing(f.rule, f.severity) for f in case.findings],
+                  case.membership_year)
+    got: dict[str, Any] = {"score": sheet.score, "category": sheet.category,
+                           **{f"topic {t.id}": round(t.score, 1) for t in sheet.topics}}
+    wanted: dict[str, Any] = {"score": case.expect.score, "category": case.expect.category,
+                              **{f"topic {k}": v for k, v in case.expect.topics.items()}}
+    wrong = [f"{k}: expected {v}, got {got.get(k)}" for k, v in wanted.items()
+             if (abs(got.get(k, -1) - v) > 0.05 if isinstance(v, float | int) else got.get(k)
+                 != v)]
+    return "; ".join(wrong) or None
