@@ -14,6 +14,7 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.rules.core.framework import standing_of
 from services.shared.db import Database
 from services.shared.messaging.handling import Outgoing
 
@@ -165,7 +166,9 @@ class SqlAssessments:
 
     def _select(self, scope: Scope, where: str, values: tuple[Any, ...],
                 columns: str = "submission_id, covenant, company_id, reporting_year, "
-                "submitted_at, plan_json, findings_json") -> list[Any]:
+                "submitted_at, plan_json, findings_json, (SELECT confirmed_json FROM "
+                "console_reviews r WHERE r.submission_id = rules_assessments.submission_id "
+                "AND r.state = 'final')") -> list[Any]:
         clauses, params = [where], list(values)
         if scope.covenant is not None:
             clauses.append("covenant = ?")
@@ -214,11 +217,16 @@ class SqlAssessments:
 
 def _assessed(row: Any) -> Assessed:
     plan, findings = json.loads(row[5]), json.loads(row[6])
+    company = plan.get("company", {})
+    joined = company.get("joined_on")
     return Assessed(
         submission_id=row[0], covenant=row[1], company_id=row[2],
-        company_name=plan.get("company", {}).get("legal_name") or row[2],
+        company_name=company.get("legal_name") or row[2],
         reporting_year=int(row[3]), submitted_on=date.fromisoformat(str(row[4])[:10]),
-        counts=counts_of(findings), finding_ids=tuple(f["finding_id"] for f in findings))
+        counts=counts_of(findings), finding_ids=tuple(f["finding_id"] for f in findings),
+        joined_year=int(joined[:4]) if joined else None,
+        automatic=tuple(standing_of(findings)),
+        reviewed=tuple(standing_of(json.loads(row[7]))) if row[7] else None)
 
 
 class StaleReview(Exception):

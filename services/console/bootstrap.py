@@ -9,8 +9,9 @@ from pathlib import Path
 import structlog
 from prometheus_client import CollectorRegistry
 
-from services.rules.adapters.reference_files import load_reference
+from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.settings import RulesSettings
+from services.rules.tooling.frameworks import criteria_of, load_frameworks
 from services.shared.db import Database
 from services.shared.messaging.pika_adapter import publish_confirmed
 
@@ -30,9 +31,14 @@ log = structlog.get_logger()
 
 
 def build_stores(db: Database, rules: RulesSettings | None = None) -> Stores:
-    reference = load_reference((rules or RulesSettings()).rules_dir / "reference")
-    return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db), reference.due_on,
-                  SqlReviews(db), SqlOutbox(db))
+    """The stores, the covenant calendar, and the assessment frameworks with the rules they
+    score (RULES_DIR)."""
+    folder = (rules or RulesSettings()).rules_dir
+    rulebook = load_rulebook(folder)
+    frameworks = load_frameworks(folder)
+    return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db),
+                  rulebook.reference.due_on, SqlReviews(db), SqlOutbox(db), frameworks,
+                  {c: criteria_of(rulebook, c) for c in frameworks})
 
 
 def main(settings: ConsoleSettings | None = None) -> None:

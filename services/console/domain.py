@@ -6,11 +6,19 @@ another company. Whatever is out of scope is "not found", never "forbidden": a g
 tells nothing about what exists.
 """
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from services.rules.core.framework import (
+    Framework,
+    ScoreSheet,
+    Standing,
+    membership_year,
+    score,
+)
 from services.shared.contracts import Severity
 
 
@@ -66,6 +74,24 @@ class Assessed:
     submitted_on: date
     counts: dict[Severity, int]
     finding_ids: tuple[str, ...] = ()
+    joined_year: int | None = None  # when the company joined the covenant
+    automatic: tuple[Standing, ...] = ()  # the rules' findings
+    reviewed: tuple[Standing, ...] | None = None  # what a final review confirmed
+
+    @property
+    def standing(self) -> tuple[Standing, ...]:
+        """The findings that stand: a final review's, else the rules'."""
+        return self.automatic if self.reviewed is None else self.reviewed
+
+    def sheet(self, framework: Framework | None, criteria: Mapping[str, Severity],
+              standing: Iterable[Standing] | None = None) -> ScoreSheet | None:
+        """The score sheet of the standing findings (or of `standing`); None without a
+        framework for the covenant."""
+        if framework is None:
+            return None
+        year = membership_year(self.reporting_year, self.joined_year or self.reporting_year)
+        return score(framework, criteria, self.standing if standing is None else standing,
+                     year)
 
 
 @dataclass

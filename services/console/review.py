@@ -190,6 +190,14 @@ def reopen(review: Review) -> Review:
                    revision=review.revision + 1)
 
 
+def preview(findings: list[dict[str, Any]], review: Review) -> list[dict[str, Any]]:
+    """What would stand if the review were finalised now: findings without a verdict yet
+    count as confirmed."""
+    undecided = {f: Decision(Verdict.CONFIRMED) for f in review.undecided(
+        f["finding_id"] for f in findings)}
+    return confirmed(findings, replace(review, decisions={**review.decisions, **undecided}))
+
+
 def confirmed(findings: list[dict[str, Any]], review: Review) -> list[dict[str, Any]]:
     """The findings the review confirms, as findings (the shape of `Finding`): the automatic
     ones not dismissed, with a changed severity and its reason where changed, then the added

@@ -10,8 +10,8 @@ page asks the domain's `Scope` what the user may read: anything else is a 404.
 import csv
 import io
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -20,6 +20,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
 from services.notify import letters
+from services.rules.core.framework import Framework, ScoreSheet, Standing, standing_of
 from services.shared import i18n
 from services.shared.contracts import Finding, Severity
 from services.shared.messaging.handling import Outgoing
@@ -32,7 +33,7 @@ from .adapters import (
     SqlReviews,
     StaleReview,
 )
-from .domain import Role, User, year_overview
+from .domain import Assessed, Role, User, year_overview
 from .review import (
     Review,
     ReviewError,
@@ -45,6 +46,7 @@ from .review import (
     decide,
     feedback,
     finalise,
+    preview,
     remove_added,
     reopen,
     write_remarks,
@@ -69,6 +71,13 @@ class Stores:
     due_on: Callable[[str, int], date | None]  # the covenant calendar
     reviews: SqlReviews
     outbox: SqlOutbox  # events to publish (the feedback), filled with the reviews
+    frameworks: Mapping[str, Framework] = field(default_factory=dict)  # by covenant
+    criteria: Mapping[str, Mapping[str, Severity]] = field(default_factory=dict)  # by covenant
+
+    def sheet(self, a: Assessed, standing: Iterable[Standing] | None = None
+              ) -> ScoreSheet | None:
+        return a.sheet(self.frameworks.get(a.covenant), self.criteria.get(a.covenant, {}),
+                       standing)
 
 
 def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
@@ -180,15 +189,21 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         rows = year_overview(assessed, year, due)
         stores.audit.record(user.username, "view_overview", f"{covenant}/{year}", address())
         w = words()
+        sheets = {a.submission_id: stores.sheet(a) for a in assessed}
         if request.args.get("format") in EXPORTS:
+            def scored(r: Any) -> list[Any]:
+                sheet = sheets.get(r.plan.submission_id) if r.plan else None
+                return [sheet.score, sheet.category_name.model_dump()[w["lang"]]] if sheet \
+                    else ["", ""]
             return _export(f"{covenant}-{year}", request.args["format"],
                            w["overview_columns"], [
-                [r.company_name, r.company_id, w["status"][r.status],
+                [r.company_name, r.company_id, w["status"][r.status], *scored(r),
                  *(r.plan.counts.get(s, 0) if r.plan else "" for s in Severity),
                  r.plan.submission_id if r.plan else ""] for r in rows])
         years = stores.assessments.years(user.scope(), covenant)
         return page("overview.html", covenant=covenant, year=year, rows=rows, due=due,
-                    years=years, covenants=[c for c in COVENANTS if user.scope().allows(c)])
+                    years=years, covenants=[c for c in COVENANTS if user.scope().allows(c)],
+                    sheets=sheets)
 
     @app.get("/<covenant>/companies/<company_id>")
     def company(covenant: str, company_id: str) -> Any:
@@ -200,14 +215,20 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
             raise NotFound()
         stores.audit.record(user.username, "view_company", f"{covenant}/{company_id}",
                             address())
+        sheets = {p.submission_id: stores.sheet(p) for p in plans}
         if request.args.get("format") in EXPORTS:
             w = words()
+
+            def scored(p: Assessed) -> list[Any]:
+                sheet = sheets[p.submission_id]
+                return [sheet.score, sheet.category_name.model_dump()[w["lang"]]] if sheet \
+                    else ["", ""]
             return _export(f"{covenant}-{company_id}", request.args["format"],
                            w["company_columns"], [
-                [p.reporting_year, p.submitted_on.isoformat(),
+                [p.reporting_year, p.submitted_on.isoformat(), *scored(p),
                  *(p.counts.get(s, 0) for s in Severity), p.submission_id] for p in plans])
         return page("company.html", covenant=covenant, company_id=company_id, plans=plans,
-                    name=plans[-1].company_name)
+                    name=plans[-1].company_name, sheets=sheets)
 
     @app.get("/assessments/<submission_id>")
     def assessment(submission_id: str) -> Any:
@@ -227,7 +248,18 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
                   shown.decisions[f["finding_id"]].verdict is Verdict.CONFIRMED]
         groups = letters.grouped([Finding.model_validate(f) for f in visible],
                                  assessed.covenant, language, set())
-        return page("assessment.html", a=assessed, groups=groups, review=shown,
+        earlier = [p for p in stores.assessments.of_company(
+            user.scope(), assessed.covenant, assessed.company_id)
+            if p.reporting_year < assessed.reporting_year]
+        sheets = {"automatic": stores.sheet(assessed, assessed.automatic),
+                  "review": stores.sheet(assessed, standing_of(preview(findings, shown))),
+                  "previous": stores.sheet(earlier[-1]) if earlier else None}
+        blocked = sorted({s for sheet in sheets.values() if sheet for s in sheet.blocked},
+                         key=lambda s: s.rank)
+        return page("assessment.html", a=assessed, groups=groups, review=shown, sheets=sheets,
+                    framework=stores.frameworks.get(assessed.covenant),
+                    blocked=i18n.items([i18n.label("Severity", s.value, language)
+                                        for s in blocked], language) if blocked else None,
                     editable=user.role is Role.SECRETARIAT and shown.state is State.DRAFT,
                     reviewer=user.role is Role.SECRETARIAT,
                     undecided=len(shown.undecided(f["finding_id"] for f in findings)),

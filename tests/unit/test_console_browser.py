@@ -71,9 +71,21 @@ def console(tmp_path, smtp_server):
     db.close()
 
 
+def follow(browser, action) -> None:
+    """Does `action` (a click) and waits until the page it leads to has loaded: a new page
+    starts without the mark set on the old one."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.execute_script("window.leaving = true")
+    action()
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script(
+        "return window.leaving === undefined && document.readyState === 'complete'"))
+
+
 def screenshot(browser, name: str, tmp_path) -> None:
     browser.execute_script("window.scrollTo(0, 0)")
-    shot = SHOTS[name] if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path / name
+    renew = os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    shot = SHOTS[name] if renew else tmp_path / f"{name}.png"
     assert browser.save_screenshot(str(shot))
 
 
@@ -86,7 +98,7 @@ def test_a_secretariat_officer_reviews_finalises_and_the_feedback_arrives(
     browser.get(f"{base}/")
     browser.find_element(By.NAME, "username").send_keys("secretariaat")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "form.login button").click)
 
     # the covenant's year: the company, on time, its findings by severity
     assert browser.current_url.endswith("/textile/2019")
@@ -95,7 +107,7 @@ def test_a_secretariat_officer_reviews_finalises_and_the_feedback_arrives(
     screenshot(browser, "overview", tmp_path)
 
     plan = parse_plan((EXAMPLES / "textile-voorbeeld-mode-2019.json").read_bytes())
-    row.find_element(By.LINK_TEXT, "op tijd").click()  # to the plan's assessment
+    follow(browser, row.find_element(By.LINK_TEXT, "op tijd").click)  # to the plan's assessment
     assert browser.current_url.endswith(f"/assessments/{plan.submission.submission_id}")
     cards = browser.find_elements(By.CSS_SELECTOR, "article.finding")
     first, second = cards[0].get_attribute("id"), cards[1].get_attribute("id")
@@ -103,12 +115,15 @@ def test_a_secretariat_officer_reviews_finalises_and_the_feedback_arrives(
     def card(finding_id: str):
         return browser.find_element(By.ID, finding_id)
 
+    def submit(button) -> None:
+        follow(browser, button.click)
+
     # a dismissal, with its reason; then a confirmation
     card(first).find_element(By.CSS_SELECTOR, "input[value=dismissed]").click()
     card(first).find_element(By.NAME, "reason").send_keys("Besproken: niet van toepassing")
-    card(first).find_element(By.CSS_SELECTOR, "form.decide button").click()
+    submit(card(first).find_element(By.CSS_SELECTOR, "form.decide button"))
     assert "vervallen" in card(first).find_element(By.CSS_SELECTOR, ".verdict").text
-    card(second).find_element(By.CSS_SELECTOR, "form.decide button").click()
+    submit(card(second).find_element(By.CSS_SELECTOR, "form.decide button"))
     assert "bevestigd" in card(second).find_element(By.CSS_SELECTOR, ".verdict").text
 
     # a finding of the secretariat's own, citing a provision; remarks for the company
@@ -116,15 +131,17 @@ def test_a_secretariat_officer_reviews_finalises_and_the_feedback_arrives(
     form.find_element(By.NAME, "title").send_keys("Geen klachtenfunctionaris")
     form.find_element(By.NAME, "message").send_keys("Niemand behandelt klachten van werkers.")
     form.find_element(By.NAME, "locator").send_keys("3.1.4")
-    form.find_element(By.CSS_SELECTOR, "button").click()
+    submit(form.find_element(By.CSS_SELECTOR, "button"))
     remarks = browser.find_element(By.ID, "remarks")
     remarks.send_keys("Dank voor het open gesprek.")
-    browser.find_element(By.CSS_SELECTOR, "form.remarks button").click()
+    submit(browser.find_element(By.CSS_SELECTOR, "form.remarks button"))
     screenshot(browser, "review", tmp_path)
 
-    browser.find_element(By.XPATH, "//button[contains(., 'Alle bevindingen zonder')]").click()
-    browser.find_element(By.NAME, "finalise").click()
+    submit(browser.find_element(By.XPATH, "//button[contains(., 'Alle bevindingen zonder')]"))
+    submit(browser.find_element(By.NAME, "finalise"))
     assert "Afgerond (ronde 1)" in browser.find_element(By.ID, "review").text
+    sheet = browser.find_element(By.ID, "score").text  # the score sheet, after the review
+    assert "Doelen en acties op alle thema's" in sheet and "Na beoordeling" in sheet
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
 

@@ -3,7 +3,9 @@ PostgreSQL (a draft, verdicts, an added finding, finalising, reopening, who may 
 feedback letter through notify's ledger to a real SMTP server (once per finalisation, however
 often it is published), and next year's plan checked against what the review confirmed."""
 
+import csv
 import email
+import io
 import re
 import threading
 from email import policy
@@ -14,7 +16,7 @@ from waitress.server import create_server
 
 from services.console.adapters import OutboxRelay, SqlAccounts, SqlReviews
 from services.console.bootstrap import build_stores
-from services.console.domain import Role
+from services.console.domain import Role, Scope
 from services.console.review import (
     Review,
     ReviewError,
@@ -311,3 +313,32 @@ def test_next_years_plan_is_checked_against_what_the_final_review_confirmed(
     after = asked()
     assert dismissed not in after  # a dismissed finding does not come back as not addressed
     assert after - automatic == {final.added[0].finding_id}  # the secretariat's own is asked
+
+
+def test_the_score_sheet_follows_the_review_and_the_overview_shows_the_final_one(console):
+    port, stores, findings = console
+    plan = parse_plan(PLAN_2018.read_bytes())
+    sid = plan.submission.submission_id
+    sec = Browser(port)
+    sec.login("sec")
+    year = plan.submission.reporting_year
+
+    def overview_score() -> str:
+        _, text = sec.get(f"/textile/{year}?format=csv")
+        row = next(r for r in csv.reader(io.StringIO(text)) if r[1] == plan.company.company_id)
+        return row[3]
+
+    everything = Scope(None, None)
+    [assessed] = stores.assessments.of_company(everything, "textile", plan.company.company_id)
+    automatic = stores.sheet(assessed)
+    assert automatic is not None and float(overview_score()) == automatic.score
+    worst = min(findings, key=lambda f: Severity(f["severity"]).rank)
+    post(sec, sid, "decide", finding_id=worst["finding_id"], verdict="dismissed",
+         reason="Opgelost voor het gesprek")
+    _, page = post(sec, sid, "confirm_rest")
+    assert "Na beoordeling (concept)" in page and "Beoordelingskader Kleding en Textiel" in page
+    assert float(overview_score()) == automatic.score  # a draft changes no score
+    post(sec, sid, "finalise")
+    [reviewed] = stores.assessments.of_company(everything, "textile", plan.company.company_id)
+    final = stores.sheet(reviewed)
+    assert final.score > automatic.score and float(overview_score()) == final.score
