@@ -10,7 +10,6 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from services.rules.adapters.rulefiles import load_rulebook
-from services.rules.settings import RulesSettings
 from services.rules.tooling.frameworks import criteria_of, load_frameworks
 from services.shared.db import Database
 from services.shared.messaging.pika_adapter import publish_confirmed
@@ -30,10 +29,10 @@ from .web import Stores, create_app
 log = structlog.get_logger()
 
 
-def build_stores(db: Database, rules: RulesSettings | None = None) -> Stores:
+def build_stores(db: Database, rules_dir: Path | None = None) -> Stores:
     """The stores, the covenant calendar, and the assessment frameworks with the rules they
     score (RULES_DIR)."""
-    folder = (rules or RulesSettings()).rules_dir
+    folder = rules_dir or ConsoleSettings().rules_dir
     rulebook = load_rulebook(folder)
     frameworks = load_frameworks(folder)
     return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db),
@@ -50,7 +49,7 @@ def main(settings: ConsoleSettings | None = None) -> None:
     configure_logging(settings.log_level)
     db = settings.database()
     db.ensure_schema()
-    stores = build_stores(db)
+    stores = build_stores(db, settings.rules_dir)
     # the feedback events, published with confirms; the broker away only delays them
     relay = OutboxRelay(stores.outbox, partial(publish_confirmed, settings.broker()))
     relay.start()
@@ -84,7 +83,7 @@ def demo(database: Path = DEMO_DATABASE, port: int | None = None) -> int:
     settings = ConsoleSettings()
     db = Database(f"sqlite:///{database}")
     db.ensure_schema()
-    stores = build_stores(db)
+    stores = build_stores(db, settings.rules_dir)
     password = secrets.token_urlsafe(12)
     logins: list[tuple[str, Role, str | None, str | None, str]] = [
         ("secretariaat", Role.SECRETARIAT, None, None, "nl"),

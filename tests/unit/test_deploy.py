@@ -76,7 +76,8 @@ def manifests() -> list[dict]:
 def test_each_deployment_has_probes_on_the_operations_port_and_resource_requests():
     deployments = {d["spec"]["template"]["spec"]["containers"][0]["args"][0]: d
                    for d in manifests() if d["kind"] == "Deployment"}
-    assert set(deployments) == set(SERVICES)
+    assert set(deployments) == {*SERVICES, "console"}
+    deployments.pop("console")  # serves HTTP, not metrics: below
     for service, d in deployments.items():
         container = d["spec"]["template"]["spec"]["containers"][0]
         assert container["ports"] == [{"name": "metrics", "containerPort": 9100}]
@@ -93,7 +94,10 @@ def test_the_rules_come_from_configmaps_built_from_the_rules_folder():
                  for g in kustomization["configMapGenerator"]}
     rules = {p.name for p in (ROOT / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml")}
     reference = {p.name for p in (ROOT / "rules" / "reference").iterdir() if p.is_file()}
-    assert generated == {"covenant-rules": rules, "covenant-reference": reference}
+    frameworks = {p.name for p in (ROOT / "rules" / "frameworks").glob("*.yaml")
+                  if not p.name.endswith(".tests.yaml")}
+    assert generated == {"covenant-rules": rules, "covenant-reference": reference,
+                         "covenant-frameworks": frameworks}
     [rules_deployment] = [d for d in manifests() if d["kind"] == "Deployment"
                           and d["metadata"]["name"] == "covenant-rules"]
     [volume] = [v for v in rules_deployment["spec"]["template"]["spec"]["volumes"]
@@ -124,7 +128,8 @@ def test_compose_runs_the_console_on_the_same_database_with_settings_it_knows():
     from services.console.settings import ConsoleSettings
 
     console = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["console"]
-    assert console["command"] == ["console", "serve"] and console["secrets"] == ["database_url"]
+    assert console["command"] == ["console", "serve"]
+    assert set(console["secrets"]) == {"database_url", "amqp_url"}  # amqp: the feedback events
     assert set(console["environment"]) <= {
         f.upper() for f in ConsoleSettings.model_fields} | {"SECRETS_DIR"}
     assert console["ports"] == ["8080:8080"] and "/healthz" in " ".join(
@@ -272,7 +277,7 @@ def test_every_pod_meets_the_restricted_pod_security_standard_and_the_namespace_
     documents = kustomized()
     pods = pod_specs(documents)
     assert set(pods) == {"covenant-ingest", "covenant-rules", "covenant-notify",
-                         "covenant-digest"}
+                         "covenant-digest", "covenant-console"}
     for name, pod in pods.items():
         assert restricted_violations(pod) == [], name
         for container in pod["containers"]:
@@ -306,3 +311,21 @@ def test_every_alert_has_a_promtool_unit_test_and_passes_it():
         run = subprocess.run([tool("promtool"), *command], cwd=DEPLOY / "prometheus",
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_kubernetes_runs_the_console_with_the_rules_and_frameworks_it_scores_with():
+    from services.console.settings import ConsoleSettings
+
+    [console] = [d for d in manifests() if d["kind"] == "Deployment"
+                 and d["metadata"]["name"] == "covenant-console"]
+    spec = console["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    assert container["args"] == ["console", "serve"]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    env = {e["name"] for e in container["env"]}
+    assert "RULES_DIR" in env and env <= {f.upper() for f in ConsoleSettings.model_fields}
+    [volume] = [v for v in spec["volumes"] if v["name"] == "rules"]
+    names = [s["configMap"]["name"] for s in volume["projected"]["sources"]]
+    assert names == ["covenant-rules", "covenant-reference", "covenant-frameworks"]
+    [service] = [d for d in manifests() if d["kind"] == "Service"]
+    assert service["spec"]["selector"] == console["spec"]["selector"]["matchLabels"]
