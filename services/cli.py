@@ -376,7 +376,7 @@ def _rules_lint(args: argparse.Namespace) -> int:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
-    from services.rules.adapters.rulefiles import load_rulebook
+    from services.rules.factory import load_rulebook
     from services.rules.tooling.frameworks import run_examples
     from services.rules.tooling.testing import run_cases
 

@@ -24,7 +24,7 @@ from services.rules.core.language import (
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import field_exists, field_type
-from services.rules.factory import engine_patterns, probe_patterns, rule_files
+from services.rules.factory import engine_patterns, load_rulebook, probe_patterns, rule_files
 from services.shared import i18n
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -55,8 +55,6 @@ def lint(rules_dir: Path) -> list[LintError]:
     errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
                for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]
     if not errors:  # the assessment frameworks are checked against rules that load
-        from services.rules.adapters.rulefiles import load_rulebook
-
         from .frameworks import lint_frameworks
 
         errors += lint_frameworks(rules_dir, load_rulebook(rules_dir))
