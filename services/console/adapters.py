@@ -197,6 +197,11 @@ class SqlAssessments:
         rows = self._select(scope, "submission_id = ?", (submission_id,))
         return (_assessed(rows[0]), json.loads(rows[0][6])) if rows else None
 
+    def standing(self, scope: Scope, submission_id: str) -> list[dict[str, Any]]:
+        """The findings that stand on a plan: its final review's, else the rules'."""
+        rows = self._select(scope, "submission_id = ?", (submission_id,))
+        return json.loads(rows[0][7] or rows[0][6]) if rows else []
+
     def plan(self, scope: Scope, submission_id: str) -> dict[str, Any] | None:
         rows = self._select(scope, "submission_id = ?", (submission_id,), columns="plan_json")
         return json.loads(rows[0][0]) if rows else None

@@ -129,3 +129,32 @@ def year_overview(assessed: list[Assessed], year: int, due_on: date | None) -> l
 def counts_of(findings: list[dict[str, Any]]) -> dict[Severity, int]:
     severities = [Severity(f["severity"]) for f in findings]
     return {s: severities.count(s) for s in Severity}
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One finding that stood on the previous plan, beside how this plan answers it."""
+
+    finding_id: str
+    rule_id: str
+    title: dict[str, str]  # nl, en
+    severity: Severity
+    response: str | None  # the company's words; None: not answered
+    status: str | None  # a ResponseStatus value
+    actions: int
+
+
+def follow_up(previous: list[dict[str, Any]], responses: list[dict[str, Any]]
+              ) -> list[FollowUp]:
+    """The previous plan's standing findings (a final review's, else the automatic ones),
+    worst first, each with this plan's answer (`previous_findings_responses`)."""
+    answers = {r["finding_id"]: r for r in responses}
+    rows = []
+    for f in sorted(previous, key=lambda f: (Severity(f["severity"]).rank, f["rule_id"],
+                                             f["finding_id"])):
+        answer = answers.get(f["finding_id"])
+        rows.append(FollowUp(f["finding_id"], f["rule_id"], f["title"], Severity(f["severity"]),
+                             answer["response"] if answer else None,
+                             answer["status"] if answer else None,
+                             len(answer.get("action_ids", [])) if answer else 0))
+    return rows

@@ -33,7 +33,7 @@ from .adapters import (
     SqlReviews,
     StaleReview,
 )
-from .domain import Assessed, Role, User, year_overview
+from .domain import Assessed, Role, User, follow_up, year_overview
 from .review import (
     Review,
     ReviewError,
@@ -216,6 +216,16 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         stores.audit.record(user.username, "view_company", f"{covenant}/{company_id}",
                             address())
         sheets = {p.submission_id: stores.sheet(p) for p in plans}
+        answered = {}  # each plan: (findings of the year before it answered, standing then)
+        for p in plans:
+            earlier = [e for e in plans if e.reporting_year < p.reporting_year]
+            if earlier:
+                rows = follow_up(stores.assessments.standing(user.scope(),
+                                                             earlier[-1].submission_id),
+                                 (stores.assessments.plan(user.scope(), p.submission_id) or {})
+                                 .get("previous_findings_responses", []))
+                answered[p.submission_id] = (sum(r.response is not None for r in rows),
+                                             len(rows))
         if request.args.get("format") in EXPORTS:
             w = words()
 
@@ -228,7 +238,7 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
                 [p.reporting_year, p.submitted_on.isoformat(), *scored(p),
                  *(p.counts.get(s, 0) for s in Severity), p.submission_id] for p in plans])
         return page("company.html", covenant=covenant, company_id=company_id, plans=plans,
-                    name=plans[-1].company_name, sheets=sheets)
+                    name=plans[-1].company_name, sheets=sheets, answered=answered)
 
     @app.get("/assessments/<submission_id>")
     def assessment(submission_id: str) -> Any:
@@ -251,6 +261,10 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         earlier = [p for p in stores.assessments.of_company(
             user.scope(), assessed.covenant, assessed.company_id)
             if p.reporting_year < assessed.reporting_year]
+        previous = follow_up(
+            stores.assessments.standing(user.scope(), earlier[-1].submission_id),
+            (stores.assessments.plan(user.scope(), submission_id) or {}).get(
+                "previous_findings_responses", [])) if earlier else []
         sheets = {"automatic": stores.sheet(assessed, assessed.automatic),
                   "review": stores.sheet(assessed, standing_of(preview(findings, shown))),
                   "previous": stores.sheet(earlier[-1]) if earlier else None}
@@ -258,6 +272,8 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
                          key=lambda s: s.rank)
         return page("assessment.html", a=assessed, groups=groups, review=shown, sheets=sheets,
                     framework=stores.frameworks.get(assessed.covenant),
+                    previous=previous, previous_year=earlier[-1].reporting_year
+                    if earlier else None,
                     blocked=i18n.items([i18n.label("Severity", s.value, language)
                                         for s in blocked], language) if blocked else None,
                     editable=user.role is Role.SECRETARIAT and shown.state is State.DRAFT,

@@ -29,6 +29,15 @@ WORDING: dict[str, dict[str, Any]] = {
         "total": "Totaal", "membership_year": "{n}e jaar van deelname",
         "blocked": "Niet in een hogere categorie door een bevinding met ernst {severities}.",
         "no_framework": "Dit convenant heeft (nog) geen beoordelingskader in de regels.",
+        "follow_up": "Bevindingen bij het plan {year} en de antwoorden in dit plan",
+        "follow_up_intro": "Wat bij het vorige plan vaststond (na de beoordeling door het "
+                           "secretariaat, als die is afgerond), naast het antwoord van het "
+                           "bedrijf in dit plan.",
+        "finding": "Bevinding", "answer": "Antwoord van het bedrijf",
+        "answer_status": "Stand volgens het bedrijf", "actions_linked": "Acties",
+        "not_answered": "Niet beantwoord",
+        "answered_heading": "Eerdere bevindingen beantwoord",
+        "answered": "{n} van {total}",
         "export_xlsx": "Exporteren (Excel)",
         "assessment": "Voortoets plan {year}: {company}",
         "open": "bekijken", "automatic": "Automatische voortoets; nog niet door het "
@@ -98,6 +107,14 @@ WORDING: dict[str, dict[str, Any]] = {
         "total": "Total", "membership_year": "year {n} of membership",
         "blocked": "Kept out of a higher category by a finding of severity {severities}.",
         "no_framework": "This covenant has no assessment framework in the rules (yet).",
+        "follow_up": "Findings on the {year} plan and the answers in this plan",
+        "follow_up_intro": "What stood on the previous plan (after the secretariat's review, "
+                           "when it was finalised), beside the company's answer in this plan.",
+        "finding": "Finding", "answer": "The company's answer",
+        "answer_status": "Status according to the company", "actions_linked": "Actions",
+        "not_answered": "Not answered",
+        "answered_heading": "Earlier findings answered",
+        "answered": "{n} of {total}",
         "export_xlsx": "Export (Excel)",
         "assessment": "Pre-assessment of the {year} plan: {company}",
         "open": "open", "automatic": "Automatic pre-assessment; not yet reviewed by the "

@@ -5,6 +5,7 @@ often it is published), and next year's plan checked against what the review con
 
 import csv
 import email
+import html
 import io
 import re
 import threading
@@ -342,3 +343,47 @@ def test_the_score_sheet_follows_the_review_and_the_overview_shows_the_final_one
     [reviewed] = stores.assessments.of_company(everything, "textile", plan.company.company_id)
     final = stores.sheet(reviewed)
     assert final.score > automatic.score and float(overview_score()) == final.score
+
+
+def test_next_years_assessment_shows_what_stood_beside_the_companys_answers(database, engine):
+    """The 2019 plan's page lists the 2018 plan's findings as the final review left them, each
+    with the 2019 plan's answer or "not answered"."""
+    history = SqlAssessmentHistory(database)
+    first, second = (parse_plan(p.read_bytes()) for p in (PLAN_2018, PLAN_2019))
+    history.record(first, engine.evaluate(first, Prior()), engine.ruleset_version)
+    history.record(second, engine.evaluate(second, history.prior(second)),
+                   engine.ruleset_version)
+    findings = history.prior(second).previous.findings
+    ids = [f["finding_id"] for f in findings]
+    answered = {r.finding_id for r in second.previous_findings_responses}
+    dismissed = next(i for i in ids if i not in answered)
+    draft = confirm_rest(decide(Review(first.submission.submission_id), ids, dismissed,
+                                Verdict.DISMISSED, None, "niet van toepassing"), ids)
+    final = finalise(draft, ids)
+    reviews = SqlReviews(database)
+    reviews.save(draft, 0, "textile", first.company.company_id, "sec", "confirm_rest")
+    reviews.save(final, draft.revision, "textile", first.company.company_id, "sec", "finalise",
+                 confirmed(findings, final))
+    SqlAccounts(database).add("sec", "correct horse battery staple", Role.SECRETARIAT,
+                              "textile", None, "nl")
+    server = create_server(create_app(build_stores(database)), host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        browser = Browser(server.effective_port)
+        browser.login("sec")
+        _, page = browser.get(f"/assessments/{second.submission.submission_id}")
+        _, company = browser.get(f"/textile/companies/{first.company.company_id}")
+    finally:
+        server.close()
+    section = page[page.index('id="previous"'):page.index("</section>", page.index(
+        'id="previous"'))]
+    assert "Bevindingen bij het plan 2018" in section
+    assert dismissed not in section  # the review dismissed it: it no longer stands
+    shown = set(re.findall(r'<span class="small">([^<]+)</span>', section))
+    assert shown == set(ids) - {dismissed}
+    unanswered = shown - answered
+    assert section.count("Niet beantwoord") == len(unanswered) > 0
+    response = next(r for r in second.previous_findings_responses if r.finding_id in shown)
+    assert html.escape(response.response, quote=False) in section
+    answers = len(shown & answered)
+    assert f"<td>{answers} van {len(shown)}</td>" in company  # the company page counts them
