@@ -3,14 +3,21 @@ of the rules folder, the Flask app served by waitress, and the relay that publis
 outbox's feedback events to RabbitMQ (AMQP_URL)."""
 
 import secrets
+import threading
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
 
+from services.rules.adapters.durable_engine import DurableRulesEngine
+from services.rules.adapters.history import SqlAssessmentHistory
 from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.factory import engine_from_folder
+from services.rules.tooling.explain import explain
 from services.rules.tooling.frameworks import criteria_of, load_frameworks
+from services.shared.contracts.parsing import validate_plan
 from services.shared.db import Database
 from services.shared.messaging.pika_adapter import publish_confirmed
 
@@ -36,8 +43,26 @@ def build_stores(db: Database, rules_dir: Path | None = None) -> Stores:
     rulebook = load_rulebook(folder)
     frameworks = load_frameworks(folder)
     return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db),
-                  rulebook.reference.due_on, SqlReviews(db), SqlOutbox(db), frameworks,
+                  rulebook.reference.due_on, SqlReviews(db), SqlOutbox(db),
+                  Explainer(folder, SqlAssessmentHistory(db)), frameworks,
                   {c: criteria_of(rulebook, c) for c in frameworks})
+
+
+class Explainer:
+    """`covenant rules explain` for the console, with the company's earlier plans known. The
+    engine is built on the first question (it takes a few seconds and some memory) and kept."""
+
+    def __init__(self, rules_dir: Path, history: SqlAssessmentHistory):
+        self._rules_dir, self._history = rules_dir, history
+        self._lock = threading.Lock()
+        self._engine: DurableRulesEngine | None = None
+
+    def __call__(self, document: dict[str, Any], rule_id: str) -> list[str]:
+        with self._lock:
+            if self._engine is None:
+                self._engine = engine_from_folder(self._rules_dir)
+            plan = validate_plan(document)
+            return explain(self._engine, plan, rule_id, self._history.prior(plan))
 
 
 def main(settings: ConsoleSettings | None = None) -> None:

@@ -71,6 +71,8 @@ class Stores:
     due_on: Callable[[str, int], date | None]  # the covenant calendar
     reviews: SqlReviews
     outbox: SqlOutbox  # events to publish (the feedback), filled with the reviews
+    # why a rule did or did not fire on a plan (`covenant rules explain`), one line each
+    explain: Callable[[dict[str, Any], str], list[str]] | None = None
     frameworks: Mapping[str, Framework] = field(default_factory=dict)  # by covenant
     criteria: Mapping[str, Mapping[str, Severity]] = field(default_factory=dict)  # by covenant
 
@@ -271,6 +273,7 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         blocked = sorted({s for sheet in sheets.values() if sheet for s in sheet.blocked},
                          key=lambda s: s.rank)
         return page("assessment.html", a=assessed, groups=groups, review=shown, sheets=sheets,
+                    plan_parts=letters.PLAN_PARTS,
                     framework=stores.frameworks.get(assessed.covenant),
                     previous=previous, previous_year=earlier[-1].reporting_year
                     if earlier else None,
@@ -283,6 +286,19 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
                     history=stores.reviews.history(submission_id)
                     if user.role is not Role.COMPANY else [],
                     error=request.args.get("error"))
+
+    @app.get("/assessments/<submission_id>/why/<rule_id>")
+    def why(submission_id: str, rule_id: str) -> Any:
+        """`covenant rules explain` of one rule on the plan, for whoever may read the plan."""
+        user: User = g.user
+        found = stores.assessments.one(user.scope(), submission_id)
+        plan = stores.assessments.plan(user.scope(), submission_id)
+        if found is None or plan is None or stores.explain is None:
+            raise NotFound()
+        stores.audit.record(user.username, "view_why", f"{submission_id}/{rule_id[:80]}",
+                            address())
+        return page("why.html", a=found[0], rule_id=rule_id,
+                    lines=stores.explain(plan, rule_id))
 
     @app.post("/assessments/<submission_id>/review")
     def review(submission_id: str) -> Any:

@@ -37,6 +37,12 @@ WORDING: dict[str, dict[str, Any]] = {
         "answer_status": "Stand volgens het bedrijf", "actions_linked": "Acties",
         "not_answered": "Niet beantwoord",
         "answered_heading": "Eerdere bevindingen beantwoord",
+        "where": "Waar in het plan", "why": "Waarom?",
+        "why_title": "Waarom regel {rule} (niet) afging",
+        "why_intro": "De uitleg van `covenant rules explain`: per onderdeel van het plan welke "
+                     "voorwaarde van de regel wel of niet gold. Deze technische uitleg is in het "
+                     "Engels.",
+        "back_to": "Terug naar de voortoets van plan {year}: {company}",
         "answered": "{n} van {total}",
         "export_xlsx": "Exporteren (Excel)",
         "assessment": "Voortoets plan {year}: {company}",
@@ -114,6 +120,11 @@ WORDING: dict[str, dict[str, Any]] = {
         "answer_status": "Status according to the company", "actions_linked": "Actions",
         "not_answered": "Not answered",
         "answered_heading": "Earlier findings answered",
+        "where": "Where in the plan", "why": "Why?",
+        "why_title": "Why rule {rule} did (not) fire",
+        "why_intro": "What `covenant rules explain` says: for each part of the plan, which of "
+                     "the rule's conditions held and which did not.",
+        "back_to": "Back to the pre-assessment of the {year} plan: {company}",
         "answered": "{n} of {total}",
         "export_xlsx": "Export (Excel)",
         "assessment": "Pre-assessment of the {year} plan: {company}",

@@ -387,3 +387,23 @@ def test_next_years_assessment_shows_what_stood_beside_the_companys_answers(data
     assert html.escape(response.response, quote=False) in section
     answers = len(shown & answered)
     assert f"<td>{answers} van {len(shown)}</td>" in company  # the company page counts them
+
+
+def test_each_finding_says_where_in_the_plan_in_words_and_why_is_one_click_away(console):
+    port, _, findings = console
+    sid = parse_plan(PLAN_2018.read_bytes()).submission.submission_id
+    sec = Browser(port)
+    sec.login("sec")
+    _, page = sec.get(f"/assessments/{sid}")
+    assert "Waar in het plan" in page and "Productielocatie" in page
+    rule = "DD2-CHILD-LABOUR-FLAG-ADDRESSED"
+    [pointer, *_] = next(f["pointers"] for f in findings if f["rule_id"] == rule)
+    link = f"/assessments/{sid}/why/{rule}"
+    assert f'href="{link}"' in page
+    status, why = sec.get(link)
+    assert status == 200 and "covenant rules explain" in why
+    assert f"{pointer}: FIRES" in why  # the part the finding is about
+    other = Browser(port)
+    other.login("mode")  # the company may ask about its own plan, nobody else's
+    assert other.get(link)[0] == 200
+    assert other.get(f"/assessments/not-a-submission/why/{rule}")[0] == 404
