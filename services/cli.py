@@ -118,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
                      "for a company account")
     add.add_argument("--company", help="a company account's company id")
     add.add_argument("--language", choices=("nl", "en"), default="nl")
+    add.add_argument("--oidc", action="store_true", help="no password: the account logs in "
+                     "through the OpenID Connect provider only (OIDC_ISSUER), as NAME")
     add.set_defaults(command=_console_user_add)
 
     submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
@@ -646,9 +648,9 @@ def _console_user_add(args: argparse.Namespace) -> int:
     if problem:
         print(f"cannot add {args.username}: {problem}", file=sys.stderr)
         return EXIT_INVALID
-    password = getpass.getpass("password: ") if sys.stdin.isatty() else \
-        sys.stdin.readline().rstrip("\n")
-    if len(password) < 12:
+    password = None if args.oidc else getpass.getpass("password: ") if sys.stdin.isatty() \
+        else sys.stdin.readline().rstrip("\n")
+    if password is not None and len(password) < 12:
         print("cannot add the account: a password needs at least 12 characters",
               file=sys.stderr)
         return EXIT_INVALID

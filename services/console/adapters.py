@@ -23,6 +23,7 @@ from .review import Review
 
 log = structlog.get_logger()
 
+OIDC_ONLY = "oidc-only"  # the password hash of an account that logs in through OpenID Connect
 SESSION_HOURS = 8  # a session ends this long after it was last used
 FAILURES_ALLOWED = 5  # failed logins of one account in FAILURE_WINDOW before it is locked
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -44,14 +45,17 @@ class SqlAccounts:
     def __init__(self, db: Database):
         self._db = db
 
-    def add(self, username: str, password: str, role: Role, covenant: str | None,
+    def add(self, username: str, password: str | None, role: Role, covenant: str | None,
             company_id: str | None, language: str) -> None:
+        """An account; without a password it logs in through OpenID Connect only (its stored
+        hash is no Argon2 hash, so no password ever matches it)."""
         self._db.ensure_schema()
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(
                 "INSERT INTO console_users (username, password_hash, role, covenant, "
                 "company_id, language, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-                (username, _HASHER.hash(password), role.value, covenant, company_id, language,
+                (username, _HASHER.hash(password) if password is not None else OIDC_ONLY,
+                 role.value, covenant, company_id, language,
                  _now().isoformat()))
 
     def remove(self, username: str) -> None:

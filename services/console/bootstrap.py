@@ -78,7 +78,8 @@ def main(settings: ConsoleSettings | None = None) -> None:
     # the feedback events, published with confirms; the broker away only delays them
     relay = OutboxRelay(stores.outbox, partial(publish_confirmed, settings.broker()))
     relay.start()
-    app = create_app(stores, secure_cookies=settings.console_secure_cookies)
+    app = create_app(stores, secure_cookies=settings.console_secure_cookies,
+                     oidc=settings.oidc())
     log.info("console listening", host=settings.console_host, port=settings.console_port)
     try:
         serve(app, host=settings.console_host, port=settings.console_port,

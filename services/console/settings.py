@@ -1,9 +1,14 @@
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from services.rules.settings import BUNDLED_RULES
+from services.shared.errors import ConfigError
 from services.shared.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from .web import Oidc
 
 
 class ConsoleSettings(ServiceSettings):
@@ -16,3 +21,35 @@ class ConsoleSettings(ServiceSettings):
     rules_dir: Path = Field(BUNDLED_RULES, description="The rule files, their reference data "
                             "(the covenant calendar) and the assessment frameworks "
                             "(frameworks/), as the rules service reads them.")
+    oidc_issuer: str | None = Field(
+        None, pattern=r"^https?://\S+$",
+        description="An OpenID Connect provider's issuer URL (discovery at "
+                    "<issuer>/.well-known/openid-configuration): the login page then offers it. "
+                    "Unset: passwords only.")
+    oidc_client_id: str | None = Field(None, description="The console's client id there.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="The console's client secret there. Never logged.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="The ID token claim that names the console "
+        "account (made with `covenant console user add NAME --oidc`).")
+    oidc_name: str = Field("OpenID Connect", description="The provider's name on the login "
+                           "page.")
+    console_url: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="The console's public address, for the "
+        "provider to send the browser back to; default: the address the browser used.")
+    console_session_secret: SecretStr | None = Field(
+        None, description="Signs the login state of an OpenID Connect login (a few seconds "
+        "long); give every replica the same. Default: random per process.")
+
+    def oidc(self) -> "Oidc | None":
+        if not self.oidc_issuer:
+            return None
+        if not (self.oidc_client_id and self.oidc_client_secret):
+            raise ConfigError("OIDC_ISSUER: needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
+        from .web import Oidc
+
+        extra = {"session_secret": self.console_session_secret.get_secret_value()} \
+            if self.console_session_secret else {}
+        return Oidc(self.oidc_issuer, self.oidc_client_id,
+                    self.oidc_client_secret.get_secret_value(), self.oidc_username_claim,
+                    self.oidc_name, public_url=self.console_url, **extra)

@@ -82,7 +82,22 @@ class Stores:
                        standing)
 
 
-def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
+@dataclass(frozen=True)
+class Oidc:
+    """An OpenID Connect provider to log in with (settings OIDC_*): its issuer (discovery at
+    <issuer>/.well-known/openid-configuration), this console's client, the ID token claim that
+    names the console account, and the provider's name on the login page."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    username_claim: str = "preferred_username"
+    name: str = "OpenID Connect"
+    session_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    public_url: str | None = None  # where the provider sends the browser back; default: as asked
+
+
+def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = None) -> Flask:
     app = Flask(__name__)
     cookie = "__Host-console" if secure_cookies else "console"
     login_cookie = "__Host-console-login" if secure_cookies else "console-login"
@@ -117,7 +132,7 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
         found = stores.accounts.session(token) if token else None
         if found:
             g.user, g.csrf = found
-        if request.endpoint in ("login", "static", "healthz"):
+        if request.endpoint in ("login", "static", "healthz", "oidc_login", "oidc_callback"):
             return None
         if g.user is None:
             return redirect(url_for("login"))
@@ -132,13 +147,49 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
     def healthz() -> str:
         return "ok"
 
+    provider = _oidc_client(app, oidc, secure_cookies) if oidc else None
+
+    @app.get("/login/oidc")
+    def oidc_login() -> Any:
+        if provider is None or oidc is None:
+            raise NotFound()
+        back = f"{oidc.public_url.rstrip('/')}{url_for('oidc_callback')}" if oidc.public_url \
+            else url_for("oidc_callback", _external=True)
+        return provider.authorize_redirect(back)
+
+    @app.get("/login/oidc/callback")
+    def oidc_callback() -> Any:
+        """The provider's answer: the ID token (signature, issuer, audience, nonce, expiry
+        checked by Authlib) names an account, which must exist here with its role."""
+        if provider is None or oidc is None:
+            raise NotFound()
+        try:
+            claims = provider.authorize_access_token().get("userinfo") or {}
+        except Exception as e:  # a wrong state, code, signature or audience: no login
+            stores.audit.record(None, "login_oidc_failed", type(e).__name__, address())
+            return Response(page("login.html", login_csrf="", failed=True, oidc=oidc),
+                            mimetype="text/html", status=401)
+        username = str(claims.get(oidc.username_claim) or "")[:200]
+        user = stores.accounts.user(username) if username else None
+        if user is None:
+            stores.audit.record(username or None, "login_oidc_no_account", None, address())
+            return Response(page("login.html", login_csrf="", failed=False, oidc=oidc,
+                                 no_account=True), mimetype="text/html", status=403)
+        token, _ = stores.accounts.open_session(user.username)
+        stores.audit.record(user.username, "login_oidc", None, address())
+        # a page, not a redirect: the browser arrived from the provider's site, and a
+        # SameSite=Strict cookie is only sent once it navigates from this site itself
+        response = Response(page("continue.html"), mimetype="text/html")
+        set_cookie(response, cookie, token)
+        return response
+
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
         if request.method == "GET":
             # the token a form shown earlier still holds: a second GET (another tab, or the
             # browser fetching /favicon.ico through the redirect here) must not void it
             token = request.cookies.get(login_cookie) or secrets.token_urlsafe(24)
-            response = Response(page("login.html", login_csrf=token, failed=False),
+            response = Response(page("login.html", login_csrf=token, failed=False, oidc=oidc),
                                 mimetype="text/html")
             set_cookie(response, login_cookie, token, max_age=3600)
             return response
@@ -150,8 +201,8 @@ def create_app(stores: Stores, secure_cookies: bool = True) -> Flask:
                                             address())
         if user is None:
             stores.audit.record(username or None, "login_failed", None, address())
-            response = Response(page("login.html", login_csrf=expected, failed=True),
-                                mimetype="text/html", status=401)
+            response = Response(page("login.html", login_csrf=expected, failed=True,
+                                     oidc=oidc), mimetype="text/html", status=401)
             return response
         token, _ = stores.accounts.open_session(user.username)
         stores.audit.record(user.username, "login", None, address())
@@ -369,6 +420,22 @@ def _change(review: Review, action: str, form: Any, findings: list[dict[str, Any
             raise
         raise ReviewError("invalid") from None
     raise ReviewError("invalid")
+
+
+def _oidc_client(app: Flask, oidc: Oidc, secure_cookies: bool) -> Any:
+    """Authlib's client for the provider. Its state and nonce live in Flask's signed session
+    cookie for the few seconds of a login: SameSite=Lax, as the provider's redirect back is a
+    navigation from another site; the same `session_secret` on every replica."""
+    from authlib.integrations.flask_client import OAuth
+
+    app.secret_key = oidc.session_secret
+    app.config.update(SESSION_COOKIE_NAME="console-oidc", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=secure_cookies, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=600)
+    return OAuth(app).register(
+        "oidc", client_id=oidc.client_id, client_secret=oidc.client_secret,
+        server_metadata_url=f"{oidc.issuer.rstrip('/')}/.well-known/openid-configuration",
+        client_kwargs={"scope": "openid profile email"})
 
 
 EXPORTS = {"csv": "text/csv",

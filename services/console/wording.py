@@ -10,6 +10,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "login_failed": "Inloggen is niet gelukt. Controleer uw gebruikersnaam en wachtwoord; "
                         "na vijf mislukte pogingen wacht uw account een kwartier.",
         "logout": "Uitloggen", "signed_in_as": "Ingelogd als",
+        "login_with": "Inloggen via {provider}", "continue": "Verder naar de console",
+        "login_no_account": "U bent aangemeld bij de identiteitsprovider, maar er is geen "
+                            "account voor u in de console. Vraag het secretariaat om er een.",
         "overview": "Plannen {year}", "covenant": "Convenant", "year": "Jaar",
         "due": "Uiterste datum", "no_due": "geen datum in de convenantkalender",
         "company": "Bedrijf", "plan": "Plan", "status_heading": "Status",
@@ -95,6 +98,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "login_failed": "Logging in did not succeed. Check your user name and password; after "
                         "five failed attempts your account waits a quarter of an hour.",
         "logout": "Log out", "signed_in_as": "Logged in as",
+        "login_with": "Log in with {provider}", "continue": "On to the console",
+        "login_no_account": "You are signed in with the identity provider, but the console has "
+                            "no account for you. Ask the secretariat for one.",
         "overview": "Plans {year}", "covenant": "Covenant", "year": "Year",
         "due": "Due date", "no_due": "no date in the covenant calendar",
         "company": "Company", "plan": "Plan", "status_heading": "Status",

@@ -8,6 +8,7 @@ import http.client
 import io
 import re
 import threading
+import urllib.parse
 
 import pytest
 from waitress.server import create_server
@@ -159,3 +160,74 @@ def test_every_table_exports_as_xlsx_too(console):
     rows = list(load_workbook(io.BytesIO(response.read())).active.values)
     assert rows[0][:2] == ("Jaar", "Ingediend op")
     assert [r[0] for r in rows[1:]] == [2018, 2019]
+
+
+# --- OpenID Connect -------------------------------------------------------------------------
+
+@pytest.fixture
+def oidc_console(tmp_path, monkeypatch):
+    """A console that offers login through a real (test) OpenID Connect provider over HTTP;
+    yields (console port, provider, stores)."""
+    from services.console.web import Oidc
+    from tests.oidc import Provider
+
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test provider speaks HTTP
+    provider = Provider("console", "client-secret", {"preferred_username": "officer"})
+    db = Database(f"sqlite:///{tmp_path}/oidc.sqlite3")
+    SqlAccounts(db).add("officer", None, Role.SECRETARIAT, "textile", None, "nl")
+    stores = build_stores(db)
+    app = create_app(stores, secure_cookies=False, oidc=Oidc(
+        provider.url, "console", "client-secret", name="Test-IdP"))
+    server = create_server(app, host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    yield server.effective_port, provider, stores
+    server.close()
+    provider.close()
+    db.close()
+
+
+def sign_in(browser: Browser, provider) -> tuple[int, str]:
+    """The browser's round trip: the console sends it to the provider, which signs the user
+    in and sends it back with a code; returns the console's answer to that."""
+    status, headers, _ = browser.request("GET", "/login/oidc")
+    assert status == 302 and headers["Location"].startswith(f"{provider.url}/authorize?")
+    target = urllib.parse.urlsplit(headers["Location"])
+    conn = http.client.HTTPConnection(target.netloc, timeout=10)
+    conn.request("GET", f"{target.path}?{target.query}")
+    back = urllib.parse.urlsplit(conn.getresponse().headers["Location"])
+    status, _, page = browser.request("GET", f"{back.path}?{back.query}")
+    return status, page
+
+
+def test_an_account_signs_in_through_the_openid_connect_provider(oidc_console):
+    port, provider, stores = oidc_console
+    browser = Browser(port)
+    assert "Inloggen via Test-IdP" in browser.get("/login")[1]
+    status, page = sign_in(browser, provider)
+    assert status == 200 and 'http-equiv="refresh"' in page  # on to the console, same-site
+    status, page = browser.get("/textile/2019")
+    assert status == 200 and "Ingelogd als <strong>officer</strong>" in page
+    assert ("officer", "login_oidc") in [(e[1], e[2]) for e in stores.audit.entries()]
+    assert Browser(port).login("officer", "") == 401  # no password opens this account
+
+
+def test_openid_connect_signs_in_no_one_without_an_account_or_a_valid_token(oidc_console):
+    port, provider, stores = oidc_console
+    provider.claims = {"preferred_username": "stranger"}
+    browser = Browser(port)
+    status, page = sign_in(browser, provider)
+    assert status == 403 and "geen account" in page
+    assert browser.get("/textile/2019")[0] == 302  # not logged in
+
+    provider.claims, provider.audience = {"preferred_username": "officer"}, "another-client"
+    status, _ = sign_in(Browser(port), provider)
+    assert status == 401  # a token for someone else's client
+
+    provider.audience = "console"
+    forged = Browser(port)
+    forged.request("GET", "/login/oidc")  # a login begun: the browser holds a state
+    status, _, _ = forged.request("GET", "/login/oidc/callback?code=guessed&state=guessed")
+    assert status == 401  # a state this browser was never given
+    actions = [e[2] for e in stores.audit.entries()]
+    assert actions.count("login_oidc_failed") == 2 and "login_oidc_no_account" in actions
+    assert "login_oidc" not in actions
