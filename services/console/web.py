@@ -311,6 +311,11 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
                   shown.decisions[f["finding_id"]].verdict is Verdict.CONFIRMED]
         groups = letters.grouped([Finding.model_validate(f) for f in visible],
                                  assessed.covenant, language, set())
+        if request.args.get("format") in EXPORTS:
+            return _export(f"{assessed.covenant}-{assessed.company_id}-"
+                           f"{assessed.reporting_year}", request.args["format"],
+                           words()["finding_columns"], _finding_rows(
+                               visible, shown, assessed.covenant, language))
         earlier = [p for p in stores.assessments.of_company(
             user.scope(), assessed.covenant, assessed.company_id)
             if p.reporting_year < assessed.reporting_year]
@@ -422,6 +427,29 @@ def _change(review: Review, action: str, form: Any, findings: list[dict[str, Any
     raise ReviewError("invalid")
 
 
+def _finding_rows(findings: list[dict[str, Any]], review: Review, covenant: str,
+                  language: str) -> list[list[Any]]:
+    """An assessment's findings as a table, with the review's verdicts, then its own."""
+    w = WORDING[language]
+    rows = []
+    for f in findings:
+        finding, d = Finding.model_validate(f), review.decisions.get(f["finding_id"])
+        rows.append([
+            finding.title.in_(language), i18n.label("Severity", finding.severity.value, language),
+            w["verdicts"][d.verdict.value] if d else "",
+            i18n.label("Severity", d.severity.value, language) if d and d.severity else "",
+            d.reason if d else "",
+            "; ".join(i18n.citation(r.instrument, r.locator, language)
+                      for r in i18n.cited(finding.references, covenant)),
+            "; ".join(i18n.place(p, language, letters.PLAN_PARTS) for p in finding.pointers),
+            finding.rule_id, finding.finding_id])
+    for a in review.added:
+        rows.append([a.title, i18n.label("Severity", a.severity.value, language),
+                     w["added_verdict"], "", "", i18n.citation(a.instrument, a.locator, language),
+                     "", "", a.finding_id])
+    return rows
+
+
 def _oidc_client(app: Flask, oidc: Oidc, secure_cookies: bool) -> Any:
     """Authlib's client for the provider. Its state and nonce live in Flask's signed session
     cookie for the few seconds of a login: SameSite=Lax, as the provider's redirect back is a
@@ -445,7 +473,8 @@ EXPORTS = {"csv": "text/csv",
 def _export(name: str, fmt: str, header: list[str], rows: list[list[Any]]) -> Response:
     """A table as CSV or XLSX. A text cell a spreadsheet would run as a formula (= + - @) is
     written as text: plan contents never become a formula on the secretariat's machine."""
-    safe = [[f"'{c}" if isinstance(c, str) and c[:1] in "=+-@" else c for c in row]
+    safe = [[f"'{c}" if isinstance(c, str) and c.startswith(("=", "+", "-", "@")) else c
+             for c in row]
             for row in rows]
     if fmt == "xlsx":
         from openpyxl import Workbook

@@ -41,6 +41,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "not_answered": "Niet beantwoord",
         "answered_heading": "Eerdere bevindingen beantwoord",
         "where": "Waar in het plan", "why": "Waarom?",
+        "finding_columns": ["Bevinding", "Ernst", "Oordeel", "Ernst na beoordeling", "Reden",
+                            "Bepalingen", "Waar in het plan", "Regel", "Bevindingnummer"],
+        "added_verdict": "toegevoegd door het secretariaat",
         "why_title": "Waarom regel {rule} (niet) afging",
         "why_intro": "De uitleg van `covenant rules explain`: per onderdeel van het plan welke "
                      "voorwaarde van de regel wel of niet gold. Deze technische uitleg is in het "
@@ -127,6 +130,9 @@ WORDING: dict[str, dict[str, Any]] = {
         "not_answered": "Not answered",
         "answered_heading": "Earlier findings answered",
         "where": "Where in the plan", "why": "Why?",
+        "finding_columns": ["Finding", "Severity", "Verdict", "Severity after review",
+                            "Reason", "Provisions", "Where in the plan", "Rule", "Finding id"],
+        "added_verdict": "added by the secretariat",
         "why_title": "Why rule {rule} did (not) fire",
         "why_intro": "What `covenant rules explain` says: for each part of the plan, which of "
                      "the rule's conditions held and which did not.",

@@ -231,3 +231,17 @@ def test_openid_connect_signs_in_no_one_without_an_account_or_a_valid_token(oidc
     actions = [e[2] for e in stores.audit.entries()]
     assert actions.count("login_oidc_failed") == 2 and "login_oidc_no_account" in actions
     assert "login_oidc" not in actions
+
+
+def test_an_export_never_turns_plan_text_into_a_spreadsheet_formula():
+    from openpyxl import load_workbook
+
+    from services.console.web import _export
+
+    rows = [["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "", "plain", 3]]
+    text = _export("t", "csv", ["a", "b", "c", "d", "e", "f", "g"], rows).get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(text)))[1] == [
+        "'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "", "plain", "3"]
+    book = load_workbook(io.BytesIO(_export("t", "xlsx", ["a"] * 7, rows).get_data()))
+    assert list(book.active.values)[1] == ("'=HYPERLINK(\"http://x\")", "'+1", "'-2",
+                                           "'@SUM(A1)", None, "plain", 3)

@@ -407,3 +407,29 @@ def test_each_finding_says_where_in_the_plan_in_words_and_why_is_one_click_away(
     other.login("mode")  # the company may ask about its own plan, nobody else's
     assert other.get(link)[0] == 200
     assert other.get(f"/assessments/not-a-submission/why/{rule}")[0] == 404
+
+
+def test_an_assessment_exports_its_findings_with_the_verdicts_each_reader_may_see(console):
+    port, _, findings = console
+    sid = parse_plan(PLAN_2018.read_bytes()).submission.submission_id
+    first = findings[0]["finding_id"]
+    sec = Browser(port)
+    sec.login("sec")
+    post(sec, sid, "decide", finding_id=first, verdict="dismissed", reason="Dubbel gemeld")
+
+    def rows(browser: Browser) -> list[list[str]]:
+        status, text = browser.get(f"/assessments/{sid}?format=csv")
+        assert status == 200
+        return list(csv.reader(io.StringIO(text)))
+
+    table = rows(sec)
+    assert table[0][:3] == ["Bevinding", "Ernst", "Oordeel"] and len(table) == len(findings) + 1
+    [dismissed] = [r for r in table if r[-1] == first]
+    assert dismissed[2:5] == ["vervallen", "", "Dubbel gemeld"]
+    company = Browser(port)
+    company.login("mode")
+    assert all(r[2] == "" and r[4] == "" for r in rows(company)[1:])  # a draft stays unseen
+    post(sec, sid, "confirm_rest")
+    post(sec, sid, "finalise")
+    final = rows(company)
+    assert first not in [r[-1] for r in final] and len(final) == len(findings)
