@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from email import policy
 
@@ -101,6 +102,16 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
         assert secret not in log_text, f"{secret!r} leaked into the logs"
 
 
+OUTAGE_S = 15  # the mail server's absence in the outage test
+
+
+def transient_failures(exposition: str) -> float:
+    """covenant_notification_failures_total{kind="transient"} from a metrics page."""
+    return sum(float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
+               if line.startswith("covenant_notification_failures_total{")
+               and 'kind="transient"' in line)
+
+
 def test_notifications_survive_a_mail_server_outage_and_arrive_once(amqp_url, tmp_path):
     from aiosmtpd.controller import Controller
 
@@ -125,6 +136,12 @@ def test_notifications_survive_a_mail_server_outage_and_arrive_once(amqp_url, tm
         publish_confirmed(pika.URLParameters(amqp_url), [Outgoing.of(e) for e in events])
         wait_for(lambda: 'kind="transient",service="notify"}' in scrape(metrics_port),
                  timeout=30, what="failed attempts while the mail server is away")
+        # the outage lasts OUTAGE_S: each event is tried again after pauses that double
+        # (0.5, 1, 2, 4, 8 s: 5 or 6 tries in 15 s), not every 0.5 s (30 tries)
+        time.sleep(OUTAGE_S)
+        tries = transient_failures(scrape(metrics_port))
+        assert 20 * 4 <= tries <= 20 * 7, tries
+        assert ready(amqp_url, STAGES["notify"].dead_letter_queue) == 0
         controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
         controller.start()
         wait_for(lambda: len(inbox.messages) >= 40, timeout=120, what="40 notifications")

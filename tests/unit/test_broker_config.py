@@ -126,3 +126,11 @@ def test_every_broker_connection_is_bounded_unless_its_url_says_otherwise(monkey
     assert (first.heartbeat, first.socket_timeout, first.stack_timeout,
             first.blocked_connection_timeout, first.connection_attempts) == (30, 4, 4, 60, 1)
     assert (second.heartbeat, second.socket_timeout, second.stack_timeout) == (30, 3, 4)
+
+
+def test_retry_pauses_double_from_half_a_second_to_thirty():
+    from services.shared.messaging.pika_adapter import retry_pause
+
+    assert [retry_pause(n) for n in range(9)] == [0.5, 1, 2, 4, 8, 16, 30, 30, 30]
+    # notify's 20 deliveries of a failing event span about 7.5 minutes of pauses
+    assert 420 <= sum(retry_pause(n) for n in range(19)) <= 480

@@ -233,6 +233,25 @@ def test_a_company_with_a_webhook_gets_a_signed_post_with_its_own_assessment_onc
     assert [r for r, _ in inbox.messages] == [["secretariaat@ser.example"]]  # no company e-mail
 
 
+def test_a_companys_webhook_never_receives_another_companys_assessment(smtp_server, database):
+    """Only company AGT-0003 has a webhook. The assessments of other companies go to their own
+    contacts by e-mail (or nowhere, without contacts), never to AGT-0003's endpoint; nor does
+    a secretariat's letter without a secretariat webhook."""
+    inbox, port = smtp_server
+    receiver = Receiver("s3cret", [])
+    others = [assessment(n) for n in (1, 2, 4)]
+    silent = assessment(5).model_copy(update={"contacts": []})
+    try:
+        handler = webhook_handler(port, SqlNotificationStore(database), receiver)
+        for event in [*others, silent, assessment(3)]:
+            deliver(handler, event)
+    finally:
+        receiver.close()
+    assert [p["event"]["company_id"] for p in receiver.received] == ["AGT-0003"]
+    mailed = {r for rs, _ in inbox.messages for r in rs} - {"secretariaat@ser.example"}
+    assert mailed == {c.email for e in others for c in e.contacts}
+
+
 def test_a_webhook_error_is_retried_and_a_gone_endpoint_is_permanent(smtp_server, database):
     _, port = smtp_server
     receiver = Receiver("s3cret", [500])

@@ -58,6 +58,17 @@ def test_a_wrong_expectation_fails_with_what_was_missing_and_unexpected(rules_co
         "unexpected: DD3-PRIORITY-RISK-HAS-ACTION at /risk_assessment/risks/2")
 
 
+def test_a_finding_the_case_does_not_expect_fails_it_alone(rules_copy):
+    """Nothing missing, one finding too many: the case fails, naming it."""
+    path = rules_copy / "dd3-act.tests.yaml"
+    path.write_text(path.read_text().replace(
+        "    patch: {/actions/2/status: cancelled}\n"
+        "    expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, pointer: /risk_assessment/risks/2}]",
+        "    patch: {/actions/2/status: cancelled}\n    expect: []", 1))
+    [failure] = run_cases(rules_copy).failed
+    assert failure.problem == "unexpected: DD3-PRIORITY-RISK-HAS-ACTION at /risk_assessment/risks/2"
+
+
 def test_a_rule_without_a_non_firing_case_is_uncovered(rules_copy):
     path = rules_copy / "dd4-track.tests.yaml"
     kept = path.read_text().split("  - note: a finished action is not overdue")[0] + \
@@ -75,10 +86,13 @@ def test_a_case_file_that_does_not_parse_is_an_error(rules_copy):
 
 def test_every_rule_has_a_variant_of_a_compliant_plan_that_breaks_only_that_rule():
     """The cases are the example corpus: for each rule a compliant plan (rules/fixtures) changed
-    so that it produces that rule's findings and nothing else."""
+    so that it produces that rule's findings and nothing else. A case passes only when the
+    engine's findings are exactly those it expects (none missing, none unexpected: the tests
+    above), so a passing case that expects only its rule's findings shows the engine found
+    nothing else."""
     report = run_cases(RULES)
-    isolated = {o.case.rule for o in report.outcomes
-                if o.case.expect and {e.rule for e in o.case.expect} == {o.case.rule}}
+    isolated = {o.case.rule for o in report.outcomes if o.passed
+                and o.case.expect and {e.rule for e in o.case.expect} == {o.case.rule}}
     assert [r for r in report.rules if r not in isolated] == []
 
 

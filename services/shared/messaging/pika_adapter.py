@@ -73,6 +73,12 @@ RETRY_DELAY_MAX_SECONDS = 30.0
 SILENCE_DEFAULT_SECONDS = 60  # readiness's bound on silence when no heartbeat is set
 
 
+def retry_pause(attempt: int) -> float:
+    """The pause before retrying after `attempt` earlier tries: 0.5 s, doubling, at most 30 s
+    (notify's 20 deliveries then span about 7.5 minutes of a mail server's absence)."""
+    return min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** attempt)
+
+
 @dataclass
 class Backoff:
     initial: float = 0.5
@@ -481,7 +487,7 @@ class PikaConsumer:
         the broker has returned the input to the queue already, and its state is reset."""
         assert self._connection is not None and self._channel is not None
         channel: Channel = self._channel
-        delay = min(RETRY_DELAY_MAX_SECONDS, RETRY_DELAY_SECONDS * 2 ** attempt)
+        delay = retry_pause(attempt)
 
         def run() -> None:
             if channel.is_open and channel is self._channel:
