@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -95,6 +96,16 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_a
     last_letter, letters_seen = 0.0, 0
     stall = 0.0  # the longest time without a new letter after the fault: the services' stall
     not_ready: set[str] = set()
+    sampling = threading.Event()  # set: the freeze is over, readiness is no longer sampled
+
+    def sample_readiness() -> None:
+        """Every 0.2 s during the freeze, which services answer /readyz with 503: a thread of
+        its own, so a slow round of the letters' loop cannot miss a short window."""
+        while not sampling.is_set():
+            not_ready.update(s for s, port in ports.items() if ready_status(port) == 503)
+            sampling.wait(0.2)
+
+    sampler = threading.Thread(target=sample_readiness, daemon=True)
     try:
         wait_for(lambda: all(queues(first).get(s.queue, (0, 0, 0, 0))[2:] == (3, 3)
                              for s in STAGES.values()), timeout=60,
@@ -117,16 +128,17 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_a
                         node.await_up()
                 else:
                     os.kill(pid, signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
+                    if fault == "freeze":
+                        sampler.start()
                 struck, last_letter, letters_seen = now, now, notified
             elif struck is not None:
                 if notified > letters_seen and letters_seen < PLANS:
                     stall = max(stall, now - last_letter)
                     last_letter, letters_seen = now, notified
-                if fault == "freeze" and not thawed:
-                    not_ready.update(s for s, port in ports.items() if ready_status(port) == 503)
-                    if now - struck >= FREEZE_SECONDS:
-                        os.kill(pid, signal.SIGCONT)
-                        thawed = True
+                if fault == "freeze" and not thawed and now - struck >= FREEZE_SECONDS:
+                    sampling.set()
+                    os.kill(pid, signal.SIGCONT)
+                    thawed = True
             return (struck is not None and (fault != "freeze" or thawed) and publisher.done
                     and notified >= PLANS and all(p.notified(mailbag) for p in plans))
 
@@ -138,6 +150,9 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_a
                  timeout=60, what="the queues drained")
         state = queues(survivor)
     finally:
+        sampling.set()
+        if sampler.is_alive():
+            sampler.join(timeout=10)
         if fault == "freeze" and pid and not thawed:
             os.kill(pid, signal.SIGCONT)
         codes = stop_services(services)
