@@ -78,7 +78,15 @@ def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amq
     declare(amqp_url)
     publish(amqp_url, [f"plan {i}".encode() for i in range(300)])
     with Running(amqp_url, relay) as running:
-        wait_for(lambda: ready(amqp_url, RULES.queue) == 300, what="300 relayed")
+        def acked_only_after_relayed() -> bool:
+            # an input is acked only once its output is confirmed, so in the rules queue:
+            # the acks counted first never exceed the outputs counted after them
+            acked = running.metrics.acked._value.get()
+            relayed = ready(amqp_url, RULES.queue)
+            assert acked <= relayed, (acked, relayed)
+            return relayed == 300
+
+        wait_for(acked_only_after_relayed, what="300 relayed")
         wait_for(lambda: running.metrics.acked._value.get() == 300, what="300 acks")
     assert (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0)
     ids = Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue))
@@ -258,10 +266,21 @@ def test_the_consumer_reconnects_after_the_broker_closes_its_connection(amqp_url
 
 
 def test_topology_declare_is_idempotent(amqp_url, monkeypatch, capsys):
+    """Declaring again, as every service does at start, changes nothing: the queues keep
+    their arguments and the messages waiting in them."""
     monkeypatch.setenv("AMQP_URL", amqp_url)
     assert cli(["topology", "declare"]) == 0
+    publish(amqp_url, [b"plan waiting"])
+    wait_for(lambda: ready(amqp_url, INGEST.queue) == 1, what="a plan waiting")
     assert cli(["topology", "declare"]) == 0
-    assert ready(amqp_url, INGEST.dead_letter_queue) == 0
+    assert ready(amqp_url, INGEST.queue) == 1  # not purged nor re-created
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "-p", vhost_of(amqp_url),
+                             "--no-table-headers", "name", "type", "arguments"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout
+    rows = {line.split("\t")[0]: line for line in listed.splitlines() if "\t" in line}
+    for stage in (INGEST, RULES):
+        assert "quorum" in rows[stage.queue] and "x-delivery-limit" in rows[stage.queue]
+        assert stage.dead_letter_queue in rows
 
 
 def test_publishing_to_an_unbound_routing_key_is_refused_not_dropped(amqp_url):
