@@ -224,3 +224,40 @@ class Browser:
         if status == 302:
             page = self.get(urllib.parse.urlsplit(headers["Location"]).path)[1]
         return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+class Receiver:
+    """A real HTTP server that checks the signature as a webhook receiver would."""
+
+    def __init__(self, secret: str, statuses: list[int]):
+        import hashlib
+        import hmac
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.deliveries: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = hmac.new(secret.encode(), self.headers["X-Covenant-Timestamp"].encode()
+                                    + b"." + body, hashlib.sha256).hexdigest()
+                assert self.headers["X-Covenant-Signature"] == f"sha256={expected}"
+                status = statuses.pop(0) if statuses else 200
+                if status == 200:
+                    receiver.received.append(json.loads(body))
+                    receiver.deliveries.append(self.headers["X-Covenant-Delivery"])
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()

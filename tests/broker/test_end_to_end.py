@@ -20,6 +20,7 @@ from tests.support import (
     ROOT,
     TEXTILE,
     Inbox,
+    Receiver,
     free_port,
     scrape,
     start_service,
@@ -43,9 +44,13 @@ def by_recipient(inbox: Inbox) -> dict[str, list[email.message.EmailMessage]]:
 def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_server, tmp_path):
     inbox, smtp_port = smtp_server
     metrics_ports = {s: free_port() for s in STAGES}
+    # a webhook of a company that submits nothing here: no other company's letter may reach it
+    hook = Receiver("hook-secret", [])
     env = {**os.environ, "AMQP_URL": amqp_url, "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
            "DATABASE_URL": f"sqlite:///{tmp_path}/ledger.sqlite3", "LOG_LEVEL": "INFO",
-           "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT})}
+           "SECRETARIAT_ADDRESSES": json.dumps({"*": SECRETARIAT}),
+           "WEBHOOKS": json.dumps({"company:AGT-0001": {"url": hook.url,
+                                                        "secret": "hook-secret"}})}
     services = {s: start_service(s, env, tmp_path / f"{s}.log", "--metrics-port",
                                  str(metrics_ports[s])) for s in STAGES}
     try:
@@ -92,7 +97,9 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
             scrape(metrics_ports["rules"])
     finally:
         codes = stop_services(services)
+        hook.close()
     assert codes == {s: 0 for s in STAGES}
+    assert hook.received == []  # the companies' letters went to their own contacts
 
     log_text = "".join((tmp_path / f"{s}.log").read_text() for s in STAGES)
     lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]

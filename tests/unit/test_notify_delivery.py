@@ -1,7 +1,6 @@
 """Notifications reach the right people once, against a real SMTP server (aiosmtpd)."""
 
 import email
-import json
 import re
 import urllib.error
 import uuid
@@ -19,7 +18,7 @@ from services.notify.store import SqlNotificationStore
 from services.shared.contracts import AssessmentCompleted, Language
 from services.shared.messaging.handling import Delivery, PermanentFailure
 from services.shared.metrics import ServiceMetrics
-from tests.support import Inbox, assessment, free_port
+from tests.support import Inbox, Receiver, assessment, free_port
 
 SECRETARIAT = Secretariat({"*": "secretariaat@ser.example"}, Language.NL)
 
@@ -170,43 +169,6 @@ def test_the_archive_lists_a_companys_assessments_and_shows_their_deliveries(
     out = capsys.readouterr().out
     assert '"company_id": "AGT-0002"' in out and "company     smtp   sent" in out
     assert main(["archive", "show", "S-9999"]) == 1
-
-
-class Receiver:
-    """A real HTTP server that checks the signature as a webhook receiver would."""
-
-    def __init__(self, secret: str, statuses: list[int]):
-        import hashlib
-        import hmac
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.received: list[dict] = []
-        self.deliveries: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = hmac.new(secret.encode(), self.headers["X-Covenant-Timestamp"].encode()
-                                    + b"." + body, hashlib.sha256).hexdigest()
-                assert self.headers["X-Covenant-Signature"] == f"sha256={expected}"
-                status = statuses.pop(0) if statuses else 200
-                if status == 200:
-                    receiver.received.append(json.loads(body))
-                    receiver.deliveries.append(self.headers["X-Covenant-Delivery"])
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
 
 
 def webhook_handler(port, store, receiver, secret="s3cret"):
