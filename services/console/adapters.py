@@ -234,6 +234,8 @@ def _assessed(row: Any) -> Assessed:
         reporting_year=int(row[3]), submitted_on=date.fromisoformat(str(row[4])[:10]),
         counts=counts_of(findings), finding_ids=tuple(f["finding_id"] for f in findings),
         joined_year=int(joined[:4]) if joined else None,
+        language=plan.get("submission", {}).get("language", "nl"),
+        answers=frozenset(r["finding_id"] for r in plan.get("previous_findings_responses", [])),
         automatic=tuple(standing_of(findings)),
         reviewed=tuple(standing_of(json.loads(row[7]))) if row[7] else None)
 

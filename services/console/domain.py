@@ -75,6 +75,9 @@ class Assessed:
     counts: dict[Severity, int]
     finding_ids: tuple[str, ...] = ()
     joined_year: int | None = None  # when the company joined the covenant
+    language: str = "nl"  # the company's, which its letters and the review's texts are in
+    answers: frozenset[str] = frozenset()  # earlier findings its previous_findings_responses
+    # answer
     automatic: tuple[Standing, ...] = ()  # the rules' findings
     reviewed: tuple[Standing, ...] | None = None  # what a final review confirmed
 
@@ -129,6 +132,12 @@ def year_overview(assessed: list[Assessed], year: int, due_on: date | None) -> l
 def counts_of(findings: list[dict[str, Any]]) -> dict[Severity, int]:
     severities = [Severity(f["severity"]) for f in findings]
     return {s: severities.count(s) for s in Severity}
+
+
+def answered(before: Assessed, plan: Assessed) -> tuple[int, int]:
+    """(how many, of how many) findings that stood on the plan `before` the plan answers."""
+    standing = {s.finding_id for s in before.standing}
+    return len(standing & plan.answers), len(standing)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from .adapters import (
     SqlReviews,
     StaleReview,
 )
-from .domain import Assessed, Role, User, follow_up, year_overview
+from .domain import Assessed, Role, User, answered, follow_up, year_overview
 from .review import (
     Review,
     ReviewError,
@@ -244,13 +244,10 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         w = words()
         sheets = {a.submission_id: stores.sheet(a) for a in assessed}
         if request.args.get("format") in EXPORTS:
-            def scored(r: Any) -> list[Any]:
-                sheet = sheets.get(r.plan.submission_id) if r.plan else None
-                return [sheet.score, sheet.category_name.model_dump()[w["lang"]]] if sheet \
-                    else ["", ""]
             return _export(f"{covenant}-{year}", request.args["format"],
                            w["overview_columns"], [
-                [r.company_name, r.company_id, w["status"][r.status], *scored(r),
+                [r.company_name, r.company_id, w["status"][r.status],
+                 *_score_cells(sheets[r.plan.submission_id] if r.plan else None, w["lang"]),
                  *(r.plan.counts.get(s, 0) if r.plan else "" for s in Severity),
                  r.plan.submission_id if r.plan else ""] for r in rows])
         years = stores.assessments.years(user.scope(), covenant)
@@ -269,29 +266,19 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         stores.audit.record(user.username, "view_company", f"{covenant}/{company_id}",
                             address())
         sheets = {p.submission_id: stores.sheet(p) for p in plans}
-        answered = {}  # each plan: (findings of the year before it answered, standing then)
-        for p in plans:
-            earlier = [e for e in plans if e.reporting_year < p.reporting_year]
-            if earlier:
-                rows = follow_up(stores.assessments.standing(user.scope(),
-                                                             earlier[-1].submission_id),
-                                 (stores.assessments.plan(user.scope(), p.submission_id) or {})
-                                 .get("previous_findings_responses", []))
-                answered[p.submission_id] = (sum(r.response is not None for r in rows),
-                                             len(rows))
+        # each plan: how many of the findings that stood on the last plan of an earlier year
+        # it answers
+        answers = {p.submission_id: answered(earlier[-1], p) for p in plans
+                   if (earlier := [e for e in plans if e.reporting_year < p.reporting_year])}
         if request.args.get("format") in EXPORTS:
             w = words()
-
-            def scored(p: Assessed) -> list[Any]:
-                sheet = sheets[p.submission_id]
-                return [sheet.score, sheet.category_name.model_dump()[w["lang"]]] if sheet \
-                    else ["", ""]
             return _export(f"{covenant}-{company_id}", request.args["format"],
                            w["company_columns"], [
-                [p.reporting_year, p.submitted_on.isoformat(), *scored(p),
+                [p.reporting_year, p.submitted_on.isoformat(),
+                 *_score_cells(sheets[p.submission_id], w["lang"]),
                  *(p.counts.get(s, 0) for s in Severity), p.submission_id] for p in plans])
         return page("company.html", covenant=covenant, company_id=company_id, plans=plans,
-                    name=plans[-1].company_name, sheets=sheets, answered=answered)
+                    name=plans[-1].company_name, sheets=sheets, answered=answers)
 
     @app.get("/assessments/<submission_id>")
     def assessment(submission_id: str) -> Any:
@@ -425,6 +412,11 @@ def _change(review: Review, action: str, form: Any, findings: list[dict[str, Any
             raise
         raise ReviewError("invalid") from None
     raise ReviewError("invalid")
+
+
+def _score_cells(sheet: ScoreSheet | None, language: str) -> list[Any]:
+    """A plan's score and category as table cells; empty without an assessment framework."""
+    return [sheet.score, sheet.category_name.model_dump()[language]] if sheet else ["", ""]
 
 
 def _finding_rows(findings: list[dict[str, Any]], review: Review, covenant: str,

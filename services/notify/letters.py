@@ -160,7 +160,8 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
         "ruleset": event.ruleset_version,
         "undelivered": undelivered,
     }
-    values["next_step"] = _next_step(event.next_plan_due_on, event.reporting_year, language)
+    values["next_step"] = _next_step(event.next_plan_due_on, event.reporting_year, language,
+                                     meeting=True)
     summary = short_counts(counts, language)
     if role is RecipientRole.SECRETARIAT:
         values |= _for_secretariat(event, language, recipients)
@@ -172,11 +173,13 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
     return View(language, subject, heading, w, values)
 
 
-def _next_step(due: date | None, year: int, language: str) -> str:
+def _next_step(due: date | None, year: int, language: str, meeting: bool) -> str:
+    """What to do by when; before the assessment meeting (`meeting`) also that the
+    secretariat will call about it (the feedback comes after the meeting)."""
     w = words(language)
-    if due is None:
-        return str(w["next_step_undated"])
-    return str(w["next_step_due"]).format(next_year=year + 1, due=i18n.day(due, language))
+    step = str(w["next_step_undated"]) if due is None else str(w["next_step_due"]).format(
+        next_year=year + 1, due=i18n.day(due, language))
+    return f"{step} {w['next_step_meeting']}" if meeting else step
 
 
 def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
@@ -195,7 +198,8 @@ def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
         if dismissed else None,
         "groups": grouped(event.findings, event.covenant.value, language, set()),
         "contact": contact_line(contact, language),
-        "next_step": _next_step(event.next_plan_due_on, event.reporting_year, language),
+        "next_step": _next_step(event.next_plan_due_on, event.reporting_year, language,
+                                meeting=False),
         "undelivered": [],
     }
     subject = w["subject"]["feedback"].format(year=event.reporting_year,
@@ -216,7 +220,7 @@ def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
                "now": i18n.number(counts[s], language), "before": none, "change": none}
         if before is not None:
             row["before"] = i18n.number(before.get(s, 0), language)
-            row["change"] = _signed(counts[s] - before.get(s, 0), language)
+            row["change"] = i18n.signed(counts[s] - before.get(s, 0), language)
         rows.append(row)
     points = sum(SEVERITY_POINTS[s] * n for s, n in counts.items())
     row = {"label": w["points"], "now": i18n.number(points, language), "before": none,
@@ -224,7 +228,7 @@ def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
     if before is not None:
         points_before = sum(SEVERITY_POINTS[s] * n for s, n in before.items())
         row["before"] = i18n.number(points_before, language)
-        row["change"] = _signed(points - points_before, language)
+        row["change"] = i18n.signed(points - points_before, language)
     rows.append(row)
     recurring = event.recurring()
     return {
@@ -238,10 +242,6 @@ def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
         "company_letter": i18n.plural(recipients, w["company_told"], language) if recipients
         else w["company_not_told"],
     }
-
-
-def _signed(n: int, language: str) -> str:
-    return ("+" if n > 0 else "\u2212" if n < 0 else "±") + i18n.number(abs(n), language)
 
 
 def rejection(event: SubmissionRejected, role: RecipientRole, language: str,

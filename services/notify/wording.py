@@ -63,10 +63,10 @@ WORDING: dict[str, dict[str, Any]] = {
                    "vollediger of beter kunnen; ter informatie vraagt niets van u.",
         "next_step": "Volgende stap",
         "next_step_due": "Verwerk deze bevindingen in uw plan van aanpak {next_year}. Dat "
-                         "plan moet uiterlijk {due} bij het secretariaat zijn. Het secretariaat "
-                         "neemt contact met u op over het beoordelingsgesprek.",
-        "next_step_undated": "Verwerk deze bevindingen in uw volgende plan van aanpak. Het "
-                             "secretariaat neemt contact met u op over het beoordelingsgesprek.",
+                         "plan moet uiterlijk {due} bij het secretariaat zijn.",
+        "next_step_undated": "Verwerk deze bevindingen in uw volgende plan van aanpak.",
+        "next_step_meeting": "Het secretariaat neemt contact met u op over het "
+                             "beoordelingsgesprek.",
         "next_step_rejected": "Verbeter de fouten hieronder en dien het plan opnieuw in.",
         "contact": "Vragen? Neem contact op met {name}, {email}{phone}, of beantwoord dit "
                    "bericht.",
@@ -195,10 +195,9 @@ WORDING: dict[str, dict[str, Any]] = {
                    "or better; for information asks nothing of you.",
         "next_step": "Next step",
         "next_step_due": "Address these findings in your {next_year} plan of action, which is "
-                         "due at the secretariat by {due}. The secretariat will contact you "
-                         "about the assessment meeting.",
-        "next_step_undated": "Address these findings in your next plan of action. The "
-                             "secretariat will contact you about the assessment meeting.",
+                         "due at the secretariat by {due}.",
+        "next_step_undated": "Address these findings in your next plan of action.",
+        "next_step_meeting": "The secretariat will contact you about the assessment meeting.",
         "next_step_rejected": "Correct the errors below and submit the plan again.",
         "contact": "Questions? Contact {name}, {email}{phone}, or reply to this message.",
         "phone": " or {phone}",

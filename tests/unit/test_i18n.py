@@ -109,3 +109,8 @@ def test_a_citation_reads_in_the_readers_language():
     assert i18n.citation("AGT-AF", "3", "nl") == "Beoordelingskader Kleding en Textiel 3"
     assert i18n.citation("GFG", "step 4", "nl") == "OESO-handreiking kleding en schoeisel stap 4"
     assert i18n.citation("UNGP", "16(a)", "en") == "UNGP 16(a)"
+
+
+def test_a_change_is_signed_with_a_true_minus_and_localised():
+    assert [i18n.signed(v, "nl") for v in (2, -4.3, 0)] == ["+2", "\u22124,3", "±0"]
+    assert i18n.signed(-1234.5, "en") == "\u22121,234.5"

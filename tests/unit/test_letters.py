@@ -212,7 +212,8 @@ def test_a_company_letter_tells_the_next_step_its_date_and_a_contact(examples):
     text = m.get_body(("plain",)).get_content()
     assert event.language is Language.NL and event.next_plan_due_on == date(2020, 4, 1)
     assert "Verwerk deze bevindingen in uw plan van aanpak 2020. Dat plan moet uiterlijk " \
-           "1 april 2020 bij het secretariaat zijn." in text
+           "1 april 2020 bij het secretariaat zijn. Het secretariaat neemt contact met u op " \
+           "over het beoordelingsgesprek." in text
     assert "Secretariaat IMVO-convenanten, secretariaat@imvo-convenanten.example of " \
            "+31 70 000 0000" in text
     assert m["Reply-To"] == "secretariaat@imvo-convenanten.example"
@@ -366,9 +367,12 @@ def test_every_letter_kind_renders_in_a_real_browser(browser, examples, tmp_path
     company, secretariat = letters_for(textile, SECRETARIAT)
     [rejection] = letters_for(rejected, SECRETARIAT)
     digest = Renderer().digest("textile", "2019-07-04", [textile], SECRETARIAT, SENDER)
+    review = feedback_event(examples)
+    [feedback] = letters_for(review, SECRETARIAT)
     kinds = {"company": Renderer().compose(textile, company, SENDER),
              "secretariat": Renderer().compose(textile, secretariat, SENDER),
-             "rejection": Renderer().compose(rejected, rejection, SENDER), "digest": digest}
+             "rejection": Renderer().compose(rejected, rejection, SENDER), "digest": digest,
+             "feedback": Renderer().compose(review, feedback, SENDER)}
     for kind, message in kinds.items():
         m = parsed(message)
         page = tmp_path / f"{kind}.html"
@@ -383,9 +387,9 @@ def test_every_letter_kind_renders_in_a_real_browser(browser, examples, tmp_path
         heading = browser.find_element(By.TAG_NAME, "h1")
         assert heading.is_displayed() and heading.text, kind
         assert browser.execute_script("return document.styleSheets.length") == 0, kind  # inlined
-        if kind in ("company", "secretariat"):
+        if kind in ("company", "secretariat", "feedback"):
             cards = browser.find_elements(By.CSS_SELECTOR, "div.finding")
-            assert len(cards) >= len(textile.findings), kind
+            assert len(cards) >= len(textile.findings) - 1, kind  # feedback: one withdrawn
             badge = cards[0].find_element(By.CSS_SELECTOR, "span")
             assert badge.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
     # UPDATE_SCREENSHOTS=1 renews the README's picture of the company's letter
@@ -450,6 +454,7 @@ def test_the_feedback_goes_to_the_company_only_and_reads_in_its_language(example
     assert "BEVINDINGEN VAN HET SECRETARIAAT" in text and "Geen klachtenfunctionaris" in text
     assert "1 april 2020" in text and "automatische voortoets van uw plan" not in text
     assert "vervangt de eerdere" not in text
+    assert "beoordelingsgesprek" not in text  # the meeting was before the feedback
     again = parsed(Renderer().compose(feedback_event(examples, round_=2), letter, SENDER))
     assert "Deze terugkoppeling vervangt de eerdere." in again.get_body(
         ("plain",)).get_content()

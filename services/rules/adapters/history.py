@@ -29,11 +29,14 @@ class SqlAssessmentHistory:
         key = (plan.company.company_id, plan.covenant.value)
         sid, year = plan.submission.submission_id, plan.submission.reporting_year
         with self._db.transaction() as cur:
+            # the findings that stand: a final review's confirmed ones, else the automatic
             cur.execute(self._db.sql(
-                "SELECT submission_id, reporting_year, submitted_at, plan_json, findings_json "
-                "FROM rules_assessments WHERE company_id = ? AND covenant = ? "
-                "AND reporting_year < ? ORDER BY reporting_year DESC, submitted_at DESC LIMIT 1"
-            ), (*key, year))
+                "SELECT a.submission_id, a.reporting_year, a.submitted_at, a.plan_json, "
+                "COALESCE(r.confirmed_json, a.findings_json) FROM rules_assessments a "
+                "LEFT JOIN console_reviews r ON r.submission_id = a.submission_id "
+                "AND r.state = 'final' WHERE a.company_id = ? AND a.covenant = ? "
+                "AND a.reporting_year < ? ORDER BY a.reporting_year DESC, a.submitted_at DESC "
+                "LIMIT 1"), (*key, year))
             row = cur.fetchone()
             cur.execute(self._db.sql(
                 "SELECT submission_id FROM rules_assessments WHERE company_id = ? AND "
@@ -44,15 +47,8 @@ class SqlAssessmentHistory:
                 "SELECT COUNT(*) FROM rules_assessments WHERE company_id = ? AND covenant = ? "
                 "AND submission_id <> ?"), (*key, sid))
             count = cur.fetchone()[0]
-            reviewed = None
-            if row:  # the secretariat's final review, when there is one, says what stands
-                cur.execute(self._db.sql(
-                    "SELECT confirmed_json FROM console_reviews WHERE submission_id = ? "
-                    "AND state = 'final'"), (row[0],))
-                reviewed = cur.fetchone()
-        previous = StoredAssessment(
-            row[0], int(row[1]), row[2], json.loads(row[3]),
-            json.loads(reviewed[0] if reviewed else row[4])) if row else None
+        previous = StoredAssessment(row[0], int(row[1]), row[2], json.loads(row[3]),
+                                    json.loads(row[4])) if row else None
         return Prior(previous, same_year, int(count), known=True)
 
     def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:

@@ -131,6 +131,7 @@ class Standing:
 
     rule_id: str
     severity: Severity
+    finding_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -200,4 +201,4 @@ def score(framework: Framework, criteria: Mapping[str, Severity],
 
 def standing_of(findings: Iterable[Mapping[str, Any]]) -> list[Standing]:
     """Findings (the shape of `Finding`) as standing findings."""
-    return [Standing(f["rule_id"], Severity(f["severity"])) for f in findings]
+    return [Standing(f["rule_id"], Severity(f["severity"]), f["finding_id"]) for f in findings]

@@ -178,10 +178,10 @@ class PreviousAssessment(BaseModel):
                                    "these ids recurs (finding ids are stable across years)")
 
 
-class AssessmentCompleted(Event):
-    """The findings of one rule-set version on one accepted plan."""
+class CompanyFindings(Event):
+    """What an event about one company's plan and its findings carries: the plan's
+    identification, whom the company's letter goes to, the findings and the next due date."""
 
-    type: Literal["assessment.completed"] = "assessment.completed"
     submission_id: str
     covenant: Covenant
     reporting_year: int
@@ -189,13 +189,22 @@ class AssessmentCompleted(Event):
     company_name: str
     language: Language
     contacts: list[Contact]
-    ruleset_version: str
-    as_of: date
     findings: list[Finding]
-    previous: PreviousAssessment | None = Field(
-        None, description="the assessment of the company's previous accepted plan, if any")
     next_plan_due_on: date | None = Field(
         None, description="when the company's next plan of action is due (covenant calendar)")
+
+    def counts(self) -> dict[Severity, int]:
+        return {s: sum(f.severity is s for f in self.findings) for s in Severity}
+
+
+class AssessmentCompleted(CompanyFindings):
+    """The findings of one rule-set version on one accepted plan."""
+
+    type: Literal["assessment.completed"] = "assessment.completed"
+    ruleset_version: str
+    as_of: date
+    previous: PreviousAssessment | None = Field(
+        None, description="the assessment of the company's previous accepted plan, if any")
 
     def routing_key(self) -> str:
         return f"assessment.completed.{self.covenant.value}"
@@ -205,35 +214,20 @@ class AssessmentCompleted(Event):
         before = set(self.previous.finding_ids) if self.previous else set()
         return [f for f in self.findings if f.finding_id in before]
 
-    def counts(self) -> dict[Severity, int]:
-        return {s: sum(f.severity is s for f in self.findings) for s in Severity}
 
-
-class ReviewFinalised(Event):
+class ReviewFinalised(CompanyFindings):
     """The secretariat finalised its review of an assessment: the feedback the company gets.
     `findings` are the confirmed ones (with the secretariat's severities and its own findings);
     they are next year's `prev_findings`."""
 
     type: Literal["review.finalised"] = "review.finalised"
-    submission_id: str
-    covenant: Covenant
-    reporting_year: int
-    company_id: str
-    company_name: str
-    language: Language
-    contacts: list[Contact]
     round: int = Field(1, description="1 for the first finalisation; each reopening of the "
                        "review adds one, and its feedback replaces the earlier one")
-    findings: list[Finding]
     dismissed: int = Field(0, description="automatic findings the secretariat dismissed")
     remarks: str = ""
-    next_plan_due_on: date | None = None
 
     def routing_key(self) -> str:
         return f"review.finalised.{self.covenant.value}"
-
-    def counts(self) -> dict[Severity, int]:
-        return {s: sum(f.severity is s for f in self.findings) for s in Severity}
 
 
 class RecipientRole(StrEnum):

@@ -87,6 +87,12 @@ def number(value: float, language: Any) -> str:
     return format_decimal(value, format="#,##0.##", locale=_locale(_code(language)))
 
 
+def signed(value: float, language: Any) -> str:
+    """A change: `+2`, `-1,5` written with a true minus sign (U+2212), `±0`."""
+    sign = "+" if value > 0 else "\u2212" if value < 0 else "±"
+    return sign + number(abs(value), language)
+
+
 def share(fraction: float, language: Any) -> str:
     """A fraction as a percentage: `0.965` -> 96,5% / 96.5%."""
     return format_percent(fraction, format="#,##0.#%", locale=_locale(_code(language)))
