@@ -1,5 +1,8 @@
+import pytest
 from prometheus_client import CollectorRegistry
+from pydantic import TypeAdapter
 
+from services.shared.contracts import SubmissionRejected
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, PLANS_EXCHANGE
 from services.shared.errors import Unavailable
 from services.shared.messaging.handling import (
@@ -13,6 +16,7 @@ from services.shared.messaging.handling import (
     Processor,
     Publish,
     Retry,
+    decode,
 )
 from services.shared.messaging.inprocess import InProcessBroker
 from services.shared.metrics import ServiceMetrics
@@ -131,3 +135,31 @@ def test_a_forged_delivery_count_header_reads_as_no_earlier_delivery():
         assert delivery_count_of({"x-delivery-count": forged}) == 0, forged
     assert delivery_count_of({"x-delivery-count": 2}) == 2
     assert delivery_count_of({}) == 0
+
+
+def test_an_event_goes_out_whole_with_its_ids_on_its_exchange_and_mandatory():
+    event = SubmissionRejected(correlation_id="c-7", reason="invalid", errors_total=0,
+                               errors=[], language="nl", covenant="banking")
+    out = Outgoing.of(event)
+    assert (out.exchange, out.routing_key, out.message_id, out.correlation_id, out.mandatory) \
+        == (event.exchange, event.routing_key(), event.message_id, "c-7", True)
+    assert out.body == event.model_dump_json(by_alias=True).encode()
+    assert SubmissionRejected.model_validate_json(out.body) == event
+    assert Outgoing.of(event, mandatory=False).mandatory is False
+
+
+def test_a_contract_mismatch_is_permanent_and_says_how_many_errors_without_quoting():
+    body = b'{"type": "submission.rejected", "reason": "Voorbeeld Mode B.V."}'
+    with pytest.raises(PermanentFailure) as raised:
+        decode(TypeAdapter(SubmissionRejected), Delivery(body, "rejected"), "rejection")
+    assert raised.value.reason == str(raised.value)
+    assert raised.value.reason.startswith("not a valid rejection event (")
+    assert raised.value.reason.endswith(" errors)") and "Voorbeeld" not in raised.value.reason
+
+
+def test_a_retry_names_the_failure_and_the_stage_and_the_time_is_measured():
+    p = processor(failing)
+    result = p.process(Delivery(b"x", "plan.textile"))
+    assert result == Retry("KeyError in the ingest handler")
+    assert p.metrics.handling_seconds._sum.get() >= 0  # a duration, never negative
+    assert p.metrics.handling_seconds._sum.get() < 60
