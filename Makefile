@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 WORKERS ?= auto
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 
-.PHONY: install run console test test-unit lint schemas bench clean lock
+.PHONY: install run console test test-unit mutate lint schemas bench clean lock
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or 3.12 is needed (durable-rules 2.0.28 does \
@@ -33,6 +33,7 @@ console: install
 test: install
 	$(BIN)/covenant rules lint
 	$(BIN)/covenant rules test --coverage > /dev/null
+	$(BIN)/python -m tests.mutation --profile ci
 	$(BIN)/pytest -n $(WORKERS) tests/unit
 	$(BIN)/pytest tests/broker
 
@@ -40,6 +41,11 @@ test: install
 # time outages and failovers
 test-unit: install
 	$(BIN)/pytest -n $(WORKERS) tests/unit
+
+# mutation testing of the modules that carry the promises (about an hour; see
+# tests/mutation/profiles.yaml); the report lists every surviving mutant with its reason
+mutate: install
+	$(BIN)/python -m tests.mutation --profile full --report docs/mutation-report.md
 
 lint: install
 	$(BIN)/ruff check services tests bench

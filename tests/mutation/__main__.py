@@ -230,7 +230,7 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         "",
         f"- mutmut over {len(profile['mutate'])} modules, guarded by "
         f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants in "
-        f"{seconds / 60:.0f} min on {os.cpu_count()} cores",
+        f"{_duration(seconds)} on {os.cpu_count()} cores",
         f"- score (detected over mutants not equivalent): **{outcome.score:.1%}**",
         f"- unexplained survivors: **{len(outcome.unexplained)}**; tests named to kill a "
         f"mutant that did not: **{len(outcome.not_killed)}**",
@@ -258,6 +258,10 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         lines += [f"- `{m.function}` ({m.status}): `{_one_line(m.was)}` -> `{_one_line(m.now)}`"
                   for m in outcome.unexplained]
     return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _one_line(text: str) -> str:

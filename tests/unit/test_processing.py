@@ -1,8 +1,10 @@
+import json
+
 import pytest
 from prometheus_client import CollectorRegistry
 from pydantic import TypeAdapter
 
-from services.shared.contracts import SubmissionRejected
+from services.shared.contracts import PlanSubmission, SubmissionAccepted, SubmissionRejected
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, PLANS_EXCHANGE
 from services.shared.errors import Unavailable
 from services.shared.messaging.handling import (
@@ -21,6 +23,7 @@ from services.shared.messaging.handling import (
 from services.shared.messaging.inprocess import InProcessBroker
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, Topology
+from tests.support import TEXTILE, example
 
 
 def processor(handler, limit=3) -> Processor:
@@ -163,3 +166,25 @@ def test_a_retry_names_the_failure_and_the_stage_and_the_time_is_measured():
     assert result == Retry("KeyError in the ingest handler")
     assert p.metrics.handling_seconds._sum.get() >= 0  # a duration, never negative
     assert p.metrics.handling_seconds._sum.get() < 60
+
+
+def test_a_dead_letter_keeps_the_message_and_says_where_it_came_from():
+    delivery = Delivery(b"body", "plan.textile", message_id="m-1", correlation_id="c-1",
+                        headers={"x-earlier": "kept"})
+    letter = Outgoing.dead_letter(delivery, "ingest", "why", DEAD_LETTER_EXCHANGE)
+    assert (letter.exchange, letter.routing_key, letter.body, letter.message_id,
+            letter.correlation_id) == (DEAD_LETTER_EXCHANGE, "ingest", b"body", "m-1", "c-1")
+    assert letter.headers == {"x-earlier": "kept", REASON_HEADER: "why",
+                              "x-original-routing-key": "plan.textile",
+                              "x-dead-lettered-by": "ingest"}
+    anonymous = Outgoing.dead_letter(Delivery(b"", "k"), "rules", "why", DEAD_LETTER_EXCHANGE)
+    assert anonymous.message_id == ""
+
+
+def test_an_accepted_plan_goes_out_under_its_contract_field_names():
+    """The plan's `schema` field is `schema_` in Python: the body must use the contract's."""
+    plan = PlanSubmission.model_validate_json(example(TEXTILE))
+    event = SubmissionAccepted(correlation_id="c", content_sha256="0" * 64, plan=plan)
+    body = json.loads(Outgoing.of(event).body)
+    assert body["plan"]["schema"] == "irbc-plan/1.0" and "schema_" not in body["plan"]
+    assert SubmissionAccepted.model_validate_json(Outgoing.of(event).body) == event
