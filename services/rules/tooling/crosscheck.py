@@ -24,13 +24,15 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from services.rules.core.compiler import reads_outcomes
 from services.rules.core.domain import Match, as_of, finding_of, ordered, owner_of
 from services.rules.core.evaluator import all_hold
 from services.rules.core.facts import Fact, grouped, submission_values
 from services.rules.core.language import RuleSpec
 from services.rules.core.prior import Prior
-from services.rules.core.values import add_months
+from services.rules.core.values import Duration
 from services.rules.factory import TESTS_SUFFIX
 from services.rules.ports import RuleEngine
 from services.rules.tooling.explain import partners, subjects
@@ -158,6 +160,7 @@ def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 
             if case.base:
                 by_base.setdefault(case.base, []).append((path, case))
     rng = random.Random(seed)
+    lengths = windows(rules_dir)
     bases = sorted(by_base)
     fixtures = {base: case_plan(rules_dir, by_base[base][0][0], PlanSource(base=base))
                 for base in bases}
@@ -172,7 +175,7 @@ def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 
                 for pointer, value in case.patch.items():
                     apply(document, pointer, value)
             for _change in range(rng.randint(0, most_changes)):
-                change(document, rng)
+                change(document, rng, lengths)
             plan = validate_plan(document)
             path, case = rng.choice(chosen)
             prior = case_prior(rules_dir, path, case)
@@ -187,14 +190,35 @@ def generated_plans(rules_dir: Path, count: int, seed: int, most_patches: int = 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SHIFTS = (-400, -366, -31, -1, 1, 31, 366, 400)
-_MONTHS = (12, 18, 24, 36)  # the rules' calendar windows
 
 
-def change(document: Any, rng: random.Random) -> None:
+def windows(rules_dir: Path) -> list[Duration]:
+    """Every length of time the rule files name (a parameter's default, a condition's value,
+    a reference threshold): the windows whose edges the changed dates are moved onto."""
+    found: set[Duration] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node and set(node) <= {"days", "months", "years"} and all(
+                    isinstance(v, int) for v in node.values()) and any(node.values()):
+                found.add(Duration.model_validate(node))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in sorted(rules_dir.rglob("*.yaml")):
+        if not path.name.endswith(TESTS_SUFFIX):
+            walk(yaml.safe_load(path.read_text()))
+    return sorted(found, key=lambda d: (d.calendar, d.days, d.in_months))
+
+
+def change(document: Any, rng: random.Random, lengths: list[Duration]) -> None:
     """One random change to one value of the plan (never to its `submission` header): a value
     removed, a flag flipped, a number moved by one or to 0, a list shortened, or a date moved,
-    often onto a boundary of the rules: the submission date, the day after it, or exactly a
-    window of months before it (end-of-month rule) and the day before that."""
+    often onto a boundary of the rules: the submission date, the day after it, or exactly one
+    of the rules' windows (`lengths`) before it and the day before that."""
     slots = [s for s in _slots(document) if s[2] != "submission"]
     parent, key, _ = rng.choice(slots)
     value = parent[key]
@@ -205,7 +229,7 @@ def change(document: Any, rng: random.Random) -> None:
     elif isinstance(value, int | float):
         parent[key] = rng.choice([0, value - 1, value + 1, value * 2])
     elif isinstance(value, str) and _DATE.fullmatch(value):
-        parent[key] = rng.choice(_moved(value, _as_of(document))).isoformat()
+        parent[key] = rng.choice(_moved(value, _as_of(document), lengths)).isoformat()
     elif isinstance(value, list) and value:
         del value[rng.randrange(len(value))]
     elif isinstance(parent, dict):
@@ -216,13 +240,13 @@ def _as_of(document: Any) -> date:
     return date.fromisoformat(document["submission"]["submitted_at"][:10])
 
 
-def _moved(value: str, as_of: date) -> list[date]:
+def _moved(value: str, as_of: date, lengths: list[Duration]) -> list[date]:
     day = date.fromisoformat(value)
     boundaries = [as_of, as_of + timedelta(1)]
-    for months in _MONTHS:
-        edge = add_months(as_of, -months)
+    for length in lengths:
+        edge = Duration(days=-length.days, months=-length.in_months).after(as_of)
         boundaries += [edge, edge - timedelta(1)]
-    return [day + timedelta(shift) for shift in _SHIFTS] + boundaries
+    return list(dict.fromkeys([day + timedelta(shift) for shift in _SHIFTS] + boundaries))
 
 
 def _slots(node: Any, top: str = "") -> Iterator[tuple[Any, Any, str]]:
