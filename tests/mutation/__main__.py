@@ -94,7 +94,7 @@ def load_explanations(path: Path) -> list[Explanation]:
     return explained
 
 
-def prepare(profile_name: str, profile: dict[str, Any]) -> Path:
+def prepare(profile_name: str, profile: dict[str, Any], debug: bool = False) -> Path:
     """The work folder: links to the checkout and a pyproject.toml with the profile."""
     work = ROOT / "var" / "mutation" / profile_name
     work.mkdir(parents=True, exist_ok=True)
@@ -111,6 +111,7 @@ def prepare(profile_name: str, profile: dict[str, Any]) -> Path:
         "pytest_add_cli_args_test_selection": profile["tests"],
         "use_git_change_detection": False,
         "timeout_multiplier": float(profile.get("timeout_multiplier", 15.0)),
+        "debug": debug,
     }
     lines = [f"{key} = {json.dumps(value)}" for key, value in table.items()]
     text = (ROOT / "pyproject.toml").read_text()
@@ -276,13 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, help="parallel mutants (default: every core)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
     parser.add_argument("--no-run", action="store_true", help="judge the last run's results")
+    parser.add_argument("--debug", action="store_true", help="mutmut prints every pytest run")
     args = parser.parse_args(argv)
 
     profiles = yaml.safe_load((HERE / "profiles.yaml").read_text())
     if args.profile not in profiles:
         parser.error(f"no profile {args.profile!r}; profiles.yaml has {', '.join(profiles)}")
     profile = profiles[args.profile]
-    work = prepare(args.profile, profile)
+    work = prepare(args.profile, profile, args.debug)
     if args.fresh:
         subprocess.run(["rm", "-rf", str(work / "mutants")], check=True)
     globs = selection(profile)

@@ -30,7 +30,7 @@ def engines():
 
 
 @pytest.mark.parametrize("path, case", CASES,
-                         ids=[f"{path.name}::{case.note}" for path, case in CASES])
+                         ids=[f"{path.name}: {case.note}" for path, case in CASES])
 def test_rule_case(engines, path, case):
     assert check_case(engines, RULES, path, case) is None
 
