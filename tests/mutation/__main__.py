@@ -21,6 +21,7 @@ import argparse
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -64,20 +65,44 @@ class Mutant:
 
 @dataclass(frozen=True)
 class Explanation:
-    function: str
-    now: str
+    function: str  # path::name, or a glob of them
+    now: str | None  # the mutated line(s); None when `change` names a kind of change
     was: str | None
+    change: str | None  # a kind of change that fits any line: "sql-case"
     equivalent: str | None  # why no test can tell it from the original
     ignored: str | None  # why it is not worth a test (log wording, say)
     killed_by: str | None  # the test that kills it
 
     def fits(self, mutant: Mutant) -> bool:
-        return (self.function == mutant.function and _same(self.now, mutant.now)
+        if not fnmatch.fnmatchcase(mutant.function, self.function):
+            return False
+        if self.change is not None:
+            return CHANGES[self.change](mutant.was, mutant.now)
+        return (self.now is not None and _same(self.now, mutant.now)
                 and (self.was is None or _same(self.was, mutant.was)))
 
 
 def _same(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
+
+
+_LITERAL = re.compile(r'"[^"]*"')
+_SQLISH = re.compile(r"[?=,(]|\b(select|insert|update|delete|values|where|from|into|set|"
+                     r"conflict|nothing|order by|like|true|false)\b", re.IGNORECASE)
+
+
+def _sql_case(was: str, now: str) -> bool:
+    """Only the letter case of SQL text changed: every changed string literal reads as SQL
+    (a keyword, a placeholder, a list), and nothing outside the literals changed."""
+    if was == now or was.lower() != now.lower():
+        return False
+    if _LITERAL.sub('""', was) != _LITERAL.sub('""', now):
+        return False
+    changed = [a for a, b in zip(_LITERAL.findall(was), _LITERAL.findall(now)) if a != b]
+    return bool(changed) and all(_SQLISH.search(text) for text in changed)
+
+
+CHANGES = {"sql-case": _sql_case}
 
 
 def load_explanations(path: Path) -> list[Explanation]:
@@ -88,9 +113,13 @@ def load_explanations(path: Path) -> list[Explanation]:
         if len(kinds) != 1:
             raise SystemExit(f"{path}: {entry.get('function')} needs exactly one of "
                              f"equivalent, ignored, killed_by")
-        explained.append(Explanation(entry["function"], entry["now"], entry.get("was"),
-                                     entry.get("equivalent"), entry.get("ignored"),
-                                     entry.get("killed_by")))
+        if (entry.get("change") is None) == (entry.get("now") is None) or \
+                entry.get("change") not in (None, *CHANGES):
+            raise SystemExit(f"{path}: {entry.get('function')} needs `now` or a `change` "
+                             f"of {', '.join(CHANGES)}")
+        explained.append(Explanation(entry["function"], entry.get("now"), entry.get("was"),
+                                     entry.get("change"), entry.get("equivalent"),
+                                     entry.get("ignored"), entry.get("killed_by")))
     return explained
 
 
@@ -253,7 +282,8 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
     for title, entries, why in sections:
         lines += ["", f"## {title} ({len(entries)})", ""]
         for e in entries:
-            lines.append(f"- `{e.function}`: `{_one_line(e.now)}`: {why(e)}")
+            what = f"any {e.change} change" if e.change else f"`{_one_line(e.now or '')}`"
+            lines.append(f"- `{e.function}`: {what}: {why(e)}")
     if outcome.unexplained:
         lines += ["", "## Unexplained survivors", ""]
         lines += [f"- `{m.function}` ({m.status}): `{_one_line(m.was)}` -> `{_one_line(m.now)}`"

@@ -222,6 +222,7 @@ def test_test_files_do_not_change_the_version(tmp_path):
         ("rules:\n  - id: lower-case\n", "rules/0/id"),
         ("!!python/object:os.system {}\n", "not valid YAML"),
     ],
+    ids=["unclosed list", "lower-case id", "python object tag"],
 )
 def test_a_broken_rule_file_is_refused_with_its_name(tmp_path, content, complaint):
     (tmp_path / "broken.yaml").write_text(content)
