@@ -1,6 +1,7 @@
 """The rule test cases under rules/ pass and cover every rule; the runner can fail."""
 
 import shutil
+import unicodedata
 import uuid
 
 import pytest

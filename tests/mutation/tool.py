@@ -1,0 +1,345 @@
+"""Mutation testing of the modules that carry the promises (`make mutate`, `make mutate-ci`).
+
+    python -m tests.mutation --profile full --report docs/mutation-report.md
+    python -m tests.mutation --profile ci
+
+A profile (`profiles.yaml`) names the modules to mutate (and in each, the functions that carry
+a promise, when not all do) and the test files that guard them.
+mutmut (3.x) runs in a work folder of its own, `var/mutation/<profile>/`, that links to the
+checkout and holds the profile as its `[tool.mutmut]` table, so the checkout's pyproject.toml
+stays free of it and a profile's results are kept between runs (mutmut re-tests only functions
+that changed).
+
+Every mutant that no test detects must be explained in `survivors.yaml`: either it is
+equivalent or not worth a test (with the reason), or a test now kills it (and it must then be
+killed: an entry that names a test but survives is a failure). The run fails when a survivor
+is unexplained, when a named test does not kill its mutant, or when the score (detected mutants
+over all mutants not declared equivalent) falls below the profile's `floor`.
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+LINKED = ["services", "tests", "rules", "examples", "contracts", "deploy", "docs", "bench",
+          "README.md", "setup.py", "MANIFEST.in"]
+# mutmut's own words for an exit code, grouped by what they mean here
+DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+UNDETECTED = {"survived", "no tests"}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str  # mutmut's key, e.g. services.rules.core.operators.x__compile_within__mutmut_16
+    status: str
+    was: str  # the original line(s) the mutant changes, stripped
+    now: str  # the line(s) as the mutant has them, stripped
+
+    @property
+    def module(self) -> str:
+        return self.name.rsplit("__mutmut_", 1)[0].rpartition(".")[0]
+
+    @property
+    def function(self) -> str:
+        """`module.py::function` or `module.py::Class.method`."""
+        key = self.name.rsplit("__mutmut_", 1)[0].rpartition(".")[2]
+        if key.startswith("x\u01c1"):  # a method: xǁClassǁmethod
+            name = ".".join(part for part in key[1:].split("\u01c1") if part)
+        else:
+            name = key[2:]  # a function: x_<name>
+        return f"{self.module.replace('.', '/')}.py::{name}"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    function: str  # path::name, or a glob of them
+    now: str | None  # the mutated line(s); None when `change` names a kind of change
+    was: str | None
+    change: str | None  # a kind of change that fits any line: "sql-case"
+    equivalent: str | None  # why no test can tell it from the original
+    ignored: str | None  # why it is not worth a test (log wording, say)
+    killed_by: str | None  # the test that kills it
+
+    def fits(self, mutant: Mutant) -> bool:
+        if not fnmatch.fnmatchcase(mutant.function, self.function):
+            return False
+        if self.change is not None:
+            return CHANGES[self.change](mutant.was, mutant.now)
+        return (self.now is not None and _same(self.now, mutant.now)
+                and (self.was is None or _same(self.was, mutant.was)))
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
+
+
+_LITERAL = re.compile(r'"[^"]*"')
+_SQLISH = re.compile(r"[?=,(]|\b(select|insert|update|delete|values|where|from|into|set|"
+                     r"conflict|nothing|order by|like|true|false)\b", re.IGNORECASE)
+
+
+def _sql_case(was: str, now: str) -> bool:
+    """Only the letter case of SQL text changed: every changed string literal reads as SQL
+    (a keyword, a placeholder, a list), and nothing outside the literals changed."""
+    if was == now or was.lower() != now.lower():
+        return False
+    if _LITERAL.sub('""', was) != _LITERAL.sub('""', now):
+        return False
+    literals = zip(_LITERAL.findall(was), _LITERAL.findall(now), strict=True)
+    changed = [a for a, b in literals if a != b]
+    return bool(changed) and all(_SQLISH.search(text) for text in changed)
+
+
+CHANGES = {"sql-case": _sql_case}
+
+
+def load_explanations(path: Path) -> list[Explanation]:
+    entries = yaml.safe_load(path.read_text()) or []
+    explained = []
+    for entry in entries:
+        kinds = [k for k in ("equivalent", "ignored", "killed_by") if entry.get(k)]
+        if len(kinds) != 1:
+            raise SystemExit(f"{path}: {entry.get('function')} needs exactly one of "
+                             f"equivalent, ignored, killed_by")
+        if (entry.get("change") is None) == (entry.get("now") is None) or \
+                entry.get("change") not in (None, *CHANGES):
+            raise SystemExit(f"{path}: {entry.get('function')} needs `now` or a `change` "
+                             f"of {', '.join(CHANGES)}")
+        explained.append(Explanation(entry["function"], entry.get("now"), entry.get("was"),
+                                     entry.get("change"), entry.get("equivalent"),
+                                     entry.get("ignored"), entry.get("killed_by")))
+    return explained
+
+
+def prepare(profile_name: str, profile: dict[str, Any], debug: bool = False) -> Path:
+    """The work folder: links to the checkout and a pyproject.toml with the profile."""
+    work = ROOT / "var" / "mutation" / profile_name
+    work.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name)
+    table = {
+        "source_paths": ["services/"],
+        "only_mutate": list(profile["mutate"]),
+        "also_copy": [n + "/" if (ROOT / n).is_dir() else n for n in LINKED if n != "services"],
+        "pytest_add_cli_args": ["-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts=",
+                                "-W", "ignore"],
+        "pytest_add_cli_args_test_selection": profile["tests"],
+        "use_git_change_detection": False,
+        "timeout_multiplier": float(profile.get("timeout_multiplier", 15.0)),
+        "debug": debug,
+    }
+    lines = [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    text = (ROOT / "pyproject.toml").read_text()
+    text = text.replace("\n[tool.mutmut]", "\n[tool.checkout-mutmut]")  # never two tables
+    (work / "pyproject.toml").write_text(text + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
+    return work
+
+
+def selection(profile: dict[str, Any]) -> list[str]:
+    """mutmut's names (globs) of the mutants of the profile's functions: `f` is
+    `x_f__mutmut_<n>`, `C.m` is `xǁCǁm__mutmut_<n>`, `*` is every function of the module."""
+    globs = []
+    for path, functions in profile["mutate"].items():
+        module = path.removesuffix(".py").replace("/", ".")
+        for function in functions or ["*"]:
+            if function == "*":
+                globs.append(f"{module}.x*")
+            elif "." in function:
+                cls, _, method = function.partition(".")
+                globs.append(f"{module}.x\u01c1{cls}\u01c1{method}__mutmut_*")
+            else:
+                globs.append(f"{module}.x_{function}__mutmut_*")
+    return globs
+
+
+def run_mutmut(work: Path, globs: list[str], children: int | None) -> float:
+    command = [sys.executable, "-m", "mutmut", "run", *globs]
+    if children:
+        command += ["--max-children", str(children)]
+    started = time.monotonic()
+    with open(work / "mutmut.log", "w") as log:
+        done = subprocess.run(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
+    seconds = time.monotonic() - started
+    (work / "seconds").write_text(f"{seconds:.0f}\n")
+    if done.returncode != 0:
+        tail = (work / "mutmut.log").read_text()[-3000:]
+        raise SystemExit(f"mutmut failed (exit {done.returncode}); the end of "
+                         f"{work / 'mutmut.log'}:\n{tail}")
+    return seconds
+
+
+def collect(work: Path, globs: list[str]) -> list[Mutant]:
+    """Every mutant of the profile with its status and change, read through mutmut's API
+    (the version is pinned in requirements-dev.lock)."""
+    os.chdir(work)
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    mutants = []
+    for path in walk_mutatable_files():
+        data = SourceFileMutationData(path=path)
+        data.load()
+        for name, code in sorted(data.exit_code_by_key.items()):
+            if not any(fnmatch.fnmatchcase(name, glob) for glob in globs):
+                continue
+            status = status_by_exit_code[code]
+            was = now = ""
+            if status not in DETECTED:
+                diff = get_diff_for_mutant(name, path=path).splitlines()
+                was = "\n".join(x[1:].strip() for x in diff
+                                if x.startswith("-") and not x.startswith("---"))
+                now = "\n".join(x[1:].strip() for x in diff
+                                if x.startswith("+") and not x.startswith("+++"))
+            mutants.append(Mutant(name, status, was, now))
+    os.chdir(ROOT)
+    return mutants
+
+
+@dataclass
+class Outcome:
+    mutants: list[Mutant]
+    explained: dict[str, Explanation]  # mutant name -> its explanation
+    unexplained: list[Mutant]
+    not_killed: list[tuple[Mutant, Explanation]]  # named a test, yet undetected
+
+    @property
+    def score(self) -> float:
+        counted = [m for m in self.mutants
+                   if not (m.name in self.explained and self.explained[m.name].equivalent)]
+        detected = sum(m.status in DETECTED for m in counted)
+        return detected / len(counted) if counted else 1.0
+
+
+def judge(mutants: list[Mutant], explanations: list[Explanation]) -> Outcome:
+    explained: dict[str, Explanation] = {}
+    unexplained, not_killed = [], []
+    for m in mutants:
+        if m.status in DETECTED:
+            continue
+        fit = next((e for e in explanations if e.fits(m)), None)
+        if fit is None:
+            unexplained.append(m)
+        elif fit.killed_by:
+            not_killed.append((m, fit))
+        else:
+            explained[m.name] = fit
+    return Outcome(mutants, explained, unexplained, not_killed)
+
+
+def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds: float,
+           explanations: list[Explanation]) -> str:
+    by_module: dict[str, Counter[str]] = {}
+    for m in outcome.mutants:
+        counts = by_module.setdefault(m.module.replace(".", "/") + ".py", Counter())
+        counts["mutants"] += 1
+        counts["detected" if m.status in DETECTED else m.status] += 1
+        if m.name in outcome.explained:
+            e = outcome.explained[m.name]
+            counts["equivalent" if e.equivalent else "ignored"] += 1
+    lines = [
+        f"# Mutation testing: profile `{profile_name}`",
+        "",
+        "Written by `make mutate` (`python -m tests.mutation --profile full --report ...`); "
+        "do not edit by hand. Explanations live in `tests/mutation/survivors.yaml`.",
+        "",
+        f"- mutmut over {len(profile['mutate'])} modules, guarded by "
+        f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants in "
+        f"{_duration(seconds)} on {os.cpu_count()} cores",
+        f"- score (detected over mutants not equivalent): **{outcome.score:.1%}**",
+        f"- unexplained survivors: **{len(outcome.unexplained)}**; tests named to kill a "
+        f"mutant that did not: **{len(outcome.not_killed)}**",
+        "",
+        "| module | mutants | detected | survived | no tests | equivalent | ignored |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for module, c in sorted(by_module.items()):
+        lines.append(f"| `{module}` | {c['mutants']} | {c['detected']} | {c['survived']} | "
+                     f"{c['no tests']} | {c['equivalent']} | {c['ignored']} |")
+    sections = [
+        ("Killed by a test written for it", [e for e in explanations if e.killed_by],
+         lambda e: f"killed by `{e.killed_by}`"),
+        ("Equivalent", sorted({e for e in outcome.explained.values() if e.equivalent},
+                              key=lambda e: e.function), lambda e: e.equivalent),
+        ("Not worth a test", sorted({e for e in outcome.explained.values() if e.ignored},
+                                    key=lambda e: e.function), lambda e: e.ignored),
+    ]
+    for title, entries, why in sections:
+        lines += ["", f"## {title} ({len(entries)})", ""]
+        for e in entries:
+            what = f"any {e.change} change" if e.change else f"`{_one_line(e.now or '')}`"
+            lines.append(f"- `{e.function}`: {what}: {why(e)}")
+    if outcome.unexplained:
+        lines += ["", "## Unexplained survivors", ""]
+        lines += [f"- `{m.function}` ({m.status}): `{_one_line(m.was)}` -> `{_one_line(m.now)}`"
+                  for m in outcome.unexplained]
+    return "\n".join(lines) + "\n"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _one_line(text: str) -> str:
+    return " / ".join(text.splitlines()).replace("|", "\\|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="ci")
+    parser.add_argument("--report", type=Path, help="write the Markdown report here")
+    parser.add_argument("--children", type=int, help="parallel mutants (default: every core)")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--no-run", action="store_true", help="judge the last run's results")
+    parser.add_argument("--debug", action="store_true", help="mutmut prints every pytest run")
+    args = parser.parse_args(argv)
+
+    profiles = yaml.safe_load((HERE / "profiles.yaml").read_text())
+    if args.profile not in profiles:
+        parser.error(f"no profile {args.profile!r}; profiles.yaml has {', '.join(profiles)}")
+    profile = profiles[args.profile]
+    work = prepare(args.profile, profile, args.debug)
+    if args.fresh:
+        subprocess.run(["rm", "-rf", str(work / "mutants")], check=True)
+    globs = selection(profile)
+    if args.no_run:
+        timed = work / "seconds"
+        seconds = float(timed.read_text()) if timed.exists() else 0.0
+    else:
+        seconds = run_mutmut(work, globs, args.children)
+    explanations = load_explanations(HERE / "survivors.yaml")
+    outcome = judge(collect(work, globs), explanations)
+    text = report(args.profile, profile, outcome, seconds, explanations)
+    if args.report:
+        args.report.write_text(text)
+    print(text.split("\n| module")[0])
+    failures = [f"unexplained survivor in {m.function} ({m.status}): {m.was!r} -> {m.now!r}"
+                for m in outcome.unexplained]
+    failures += [f"{e.killed_by} was to kill {m.function}: {m.now!r}, but it {m.status}"
+                 for m, e in outcome.not_killed]
+    floor = float(profile.get("floor", 0.0))
+    if outcome.score < floor:
+        failures.append(f"score {outcome.score:.1%} is below the floor {floor:.1%}")
+    elif outcome.score >= floor + 0.01:
+        print(f"The score is above the floor: raise `floor` of {args.profile} in "
+              f"tests/mutation/profiles.yaml to {outcome.score:.3f} (it only goes up).")
+    for failure in failures:
+        print("FAIL:", failure)
+    return 1 if failures else 0

@@ -1,0 +1,66 @@
+"""The judge of `make mutate` (tests/mutation/tool.py): which survivors count as explained,
+and what the score is."""
+
+from tests.mutation.tool import Explanation, Mutant, judge, selection
+
+MODULE = "services.notify.store"
+
+
+def mutant(n: int, status: str, was: str = "", now: str = "",
+           name: str = "xǁSqlNotificationStoreǁbegin") -> Mutant:
+    return Mutant(f"{MODULE}.{name}__mutmut_{n}", status, was, now)
+
+
+def explained(now=None, change=None, function="services/notify/store.py::*", **why):
+    return Explanation(function, now, None, change, why.get("equivalent"), why.get("ignored"),
+                       why.get("killed_by"))
+
+
+def test_a_mutants_function_is_named_as_in_the_report():
+    assert mutant(1, "killed").function == "services/notify/store.py::SqlNotificationStore.begin"
+    assert mutant(1, "killed", name="x__now").function == "services/notify/store.py::_now"
+    assert mutant(1, "killed", name="x_letters_for").function == \
+        "services/notify/store.py::letters_for"
+
+
+def test_the_profiles_functions_become_mutmuts_names():
+    assert selection({"mutate": {"services/notify/domain.py": ["letters_for", "Secretariat.*"],
+                                 "services/notify/store.py": None}}) == [
+        "services.notify.domain.x_letters_for__mutmut_*",
+        "services.notify.domain.xǁSecretariatǁ*__mutmut_*",
+        "services.notify.store.x*"]
+
+
+def test_only_the_letter_case_of_sql_text_is_an_sql_case_change():
+    sql = explained(change="sql-case", equivalent="case-insensitive")
+    fits = [
+        ('"SELECT state FROM notify_ledger WHERE letter_key = ?"),',
+         '"select state from notify_ledger where letter_key = ?"),', True),
+        ('"excluded.legal_name, language = excluded.language, "',
+         '"EXCLUDED.LEGAL_NAME, LANGUAGE = EXCLUDED.LANGUAGE, "', True),
+        ('"ON CONFLICT (letter_key) DO NOTHING"), (key, "sending", _now()))',
+         '"ON CONFLICT (letter_key) DO NOTHING"), (key, "SENDING", _now()))', False),
+        ('return "new"', 'return "NEW"', False),
+        ('cur.execute(self._db.sql("SELECT 1"))', 'CUR.EXECUTE(self._db.sql("select 1"))', False),
+        ('"SELECT state"', '"SELECT status"', False),
+    ]
+    for was, now, expected in fits:
+        assert sql.fits(mutant(1, "survived", was, now)) is expected, (was, now)
+
+
+def test_survivors_are_judged_by_their_explanations_and_equivalents_leave_the_score():
+    mutants = [mutant(1, "killed"), mutant(2, "timeout"),
+               mutant(3, "survived", 'return "new"', 'return "NEW"'),
+               mutant(4, "survived", "x = 1", "x = 2"),
+               mutant(5, "no tests", "y = 1", "y = None"),
+               mutant(6, "survived", "z = 1", "z = 0")]
+    explanations = [explained('return "NEW"', equivalent="no reader"),
+                    explained("x = 2", ignored="log wording"),
+                    explained("z = 0", killed_by="tests/unit/test_x.py::test_z"),
+                    explained("y = None", function="services/other.py::*", ignored="elsewhere")]
+    outcome = judge(mutants, explanations)
+    assert [m.name[-1] for m in outcome.unexplained] == ["5"]  # its explanation is elsewhere
+    assert [(m.name[-1], e.killed_by) for m, e in outcome.not_killed] == [
+        ("6", "tests/unit/test_x.py::test_z")]
+    assert sorted(name[-1] for name in outcome.explained) == ["3", "4"]
+    assert outcome.score == 2 / 5  # killed and timeout over all but the equivalent one
