@@ -1,4 +1,5 @@
-"""Mutation testing of the modules that carry the promises (`make mutate`, `make mutate-ci`).
+"""Mutation testing of the modules that carry the promises (`make mutate`; `make test` runs the
+`ci` profile).
 
     python -m tests.mutation --profile full --report docs/mutation-report.md
     python -m tests.mutation --profile ci
@@ -36,9 +37,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LINKED = ["services", "tests", "rules", "examples", "contracts", "deploy", "docs", "bench",
           "README.md", "setup.py", "MANIFEST.in"]
-# mutmut's own words for an exit code, grouped by what they mean here
+# mutmut's words for a mutant some test noticed; every other status ("survived", "no tests",
+# "suspicious", "not checked") needs an explanation
 DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
-UNDETECTED = {"survived", "no tests"}
 
 
 @dataclass(frozen=True)

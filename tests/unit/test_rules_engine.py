@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -122,6 +124,18 @@ def test_evaluations_free_their_engine_state(rulebook):
     assert first  # the plan has findings of these rules: the evaluations do work
     for _ in range(1_100):
         assert engine.evaluate(plan) == first  # a leaked state would make one fail
+
+
+def test_an_engine_leaves_no_thread_behind(rulebook):
+    """durable's Host would start two timer chains that never end (a new thread per ruleset,
+    many times a second, for as long as the process lives): a discarded engine, after a hot
+    reload say, would keep burning CPU."""
+    before = {t.ident for t in threading.enumerate()}
+    for _ in range(3):
+        engine = DurableRulesEngine(rulebook)
+        assert engine.evaluate(parse_plan(example(TEXTILE)))
+    time.sleep(0.3)  # the chains' first timers start at once and fire after 0.1 s
+    assert {t.ident for t in threading.enumerate()} == before
 
 
 def test_a_ruleset_that_handles_no_plan_fact_is_still_freed_safely(rulebook):

@@ -70,10 +70,23 @@ class _FalseDuplicate(Exception):
     pass
 
 
+class _Host(engine.Host):
+    """durable's Host without its two background timer chains. `Host._run` starts them and
+    they never end: each wakes every ruleset in turn on a new `threading.Timer` thread (about
+    80 threads a second per host with the bundled rules), holding the host, so a discarded
+    engine (a hot reload, a case with its own parameters) keeps burning CPU forever (10 idle
+    engines: 12% of a core). They serve what this adapter never uses: queued posts between
+    rulesets, durable timers and actions completed later; every evaluation here runs to its
+    end on the calling thread."""
+
+    def _run(self) -> None:
+        pass
+
+
 class DurableRulesEngine:
     def __init__(self, rulebook: RuleBook):
         self.rulebook = rulebook
-        self._host = engine.Host()
+        self._host = _Host()
         self._runs: dict[str, tuple[str, list[Finding]]] = {}  # sid -> (submission, findings)
         self._lock = threading.Lock()
         self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
