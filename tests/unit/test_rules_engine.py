@@ -130,15 +130,19 @@ def test_an_engine_leaves_no_thread_behind(rulebook):
     """durable's Host would start two timer chains that never end (a new thread per ruleset,
     many times a second, for as long as the process lives): a discarded engine, after a hot
     reload say, would keep burning CPU."""
-    def durables() -> list[threading.Thread]:  # other tests' threads come and go meanwhile
-        return [t for t in threading.enumerate() if isinstance(t, threading.Timer)
-                and getattr(t.function, "__module__", "") == "durable.engine"]
+    def hosts_with_timers() -> set[int]:  # other tests' raw hosts may run theirs meanwhile
+        return {id(cell.cell_contents) for t in threading.enumerate()
+                if isinstance(t, threading.Timer) and getattr(t.function, "__closure__", None)
+                for cell in t.function.__closure__
+                if isinstance(cell.cell_contents, durable_engine.engine.Host)}
 
-    for _ in range(3):
-        engine = DurableRulesEngine(rulebook)
+    engines = [DurableRulesEngine(rulebook) for _ in range(3)]
+    for engine in engines:
         assert engine.evaluate(parse_plan(example(TEXTILE)))
     time.sleep(0.3)  # the chains' first timers start at once and fire after 0.1 s
-    assert durables() == []
+    assert not {id(e._host) for e in engines} & hosts_with_timers()
+    assert not any(hasattr(e._host, "_d_timer") or hasattr(e._host, "_t_timer")
+                   for e in engines)
 
 
 def test_a_ruleset_that_handles_no_plan_fact_is_still_freed_safely(rulebook):
