@@ -38,8 +38,9 @@ ROOT = HERE.parents[1]
 LINKED = ["services", "tests", "rules", "examples", "contracts", "deploy", "docs", "bench",
           "README.md", "setup.py", "MANIFEST.in"]
 # mutmut's words for a mutant some test noticed; every other status ("survived", "no tests",
-# "suspicious", "not checked") needs an explanation
+# "suspicious") needs an explanation, but for "not checked": the run stopped before it
 DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+UNCHECKED = "not checked"
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def collect(work: Path, globs: list[str]) -> list[Mutant]:
                 continue
             status = status_by_exit_code[code]
             was = now = ""
-            if status not in DETECTED:
+            if status not in DETECTED and status != UNCHECKED:
                 diff = get_diff_for_mutant(name, path=path).splitlines()
                 was = "\n".join(x[1:].strip() for x in diff
                                 if x.startswith("-") and not x.startswith("---"))
@@ -219,20 +220,25 @@ class Outcome:
     explained: dict[str, Explanation]  # mutant name -> its explanation
     unexplained: list[Mutant]
     not_killed: list[tuple[Mutant, Explanation]]  # named a test, yet undetected
+    unchecked: list[Mutant]  # the run stopped before them (mutmut resumes there)
 
     @property
     def score(self) -> float:
-        counted = [m for m in self.mutants
-                   if not (m.name in self.explained and self.explained[m.name].equivalent)]
+        """Detected over the mutants checked, but for those declared equivalent."""
+        counted = [m for m in self.mutants if m.status != UNCHECKED
+                   and not (m.name in self.explained and self.explained[m.name].equivalent)]
         detected = sum(m.status in DETECTED for m in counted)
         return detected / len(counted) if counted else 1.0
 
 
 def judge(mutants: list[Mutant], explanations: list[Explanation]) -> Outcome:
     explained: dict[str, Explanation] = {}
-    unexplained, not_killed = [], []
+    unexplained, not_killed, unchecked = [], [], []
     for m in mutants:
         if m.status in DETECTED:
+            continue
+        if m.status == UNCHECKED:
+            unchecked.append(m)
             continue
         fit = next((e for e in explanations if e.fits(m)), None)
         if fit is None:
@@ -241,7 +247,7 @@ def judge(mutants: list[Mutant], explanations: list[Explanation]) -> Outcome:
             not_killed.append((m, fit))
         else:
             explained[m.name] = fit
-    return Outcome(mutants, explained, unexplained, not_killed)
+    return Outcome(mutants, explained, unexplained, not_killed, unchecked)
 
 
 def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds: float,
@@ -263,16 +269,19 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         f"- mutmut over {len(profile['mutate'])} modules, guarded by "
         f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants in "
         f"{_duration(seconds)} on {os.cpu_count()} cores",
-        f"- score (detected over mutants not equivalent): **{outcome.score:.1%}**",
+        f"- score (detected over the mutants checked and not equivalent): "
+        f"**{outcome.score:.1%}**",
+        f"- not checked, as the run stopped before them: **{len(outcome.unchecked)}**",
         f"- unexplained survivors: **{len(outcome.unexplained)}**; tests named to kill a "
         f"mutant that did not: **{len(outcome.not_killed)}**",
         "",
-        "| module | mutants | detected | survived | no tests | equivalent | ignored |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| module | mutants | detected | survived | no tests | equivalent | ignored "
+        "| not checked |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for module, c in sorted(by_module.items()):
         lines.append(f"| `{module}` | {c['mutants']} | {c['detected']} | {c['survived']} | "
-                     f"{c['no tests']} | {c['equivalent']} | {c['ignored']} |")
+                     f"{c['no tests']} | {c['equivalent']} | {c['ignored']} | {c[UNCHECKED]} |")
     sections = [
         ("Killed by a test written for it", [e for e in explanations if e.killed_by],
          lambda e: f"killed by `{e.killed_by}`"),
@@ -335,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
                 for m in outcome.unexplained]
     failures += [f"{e.killed_by} was to kill {m.function}: {m.now!r}, but it {m.status}"
                  for m, e in outcome.not_killed]
+    if outcome.unchecked:
+        failures.append(f"{len(outcome.unchecked)} mutants were not checked: run again to "
+                        f"finish (mutmut goes on where it stopped)")
     floor = float(profile.get("floor", 0.0))
     if outcome.score < floor:
         failures.append(f"score {outcome.score:.1%} is below the floor {floor:.1%}")

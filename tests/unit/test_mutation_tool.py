@@ -64,3 +64,11 @@ def test_survivors_are_judged_by_their_explanations_and_equivalents_leave_the_sc
         ("6", "tests/unit/test_x.py::test_z")]
     assert sorted(name[-1] for name in outcome.explained) == ["3", "4"]
     assert outcome.score == 2 / 5  # killed and timeout over all but the equivalent one
+
+
+def test_mutants_a_stopped_run_left_unchecked_are_neither_survivors_nor_counted():
+    outcome = judge([mutant(1, "killed"), mutant(2, "not checked"),
+                     mutant(3, "survived", "x = 1", "x = 2")], [])
+    assert [m.name[-1] for m in outcome.unchecked] == ["2"]
+    assert [m.name[-1] for m in outcome.unexplained] == ["3"]
+    assert outcome.score == 1 / 2
