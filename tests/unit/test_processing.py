@@ -7,6 +7,7 @@ from pydantic import TypeAdapter
 from services.shared.contracts import PlanSubmission, SubmissionAccepted, SubmissionRejected
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, PLANS_EXCHANGE
 from services.shared.errors import Unavailable
+from services.shared.messaging import inprocess
 from services.shared.messaging.handling import (
     REASON_HEADER,
     DeadLetter,
@@ -20,7 +21,8 @@ from services.shared.messaging.handling import (
     Retry,
     decode,
 )
-from services.shared.messaging.inprocess import InProcessBroker
+from services.shared.messaging.inprocess import InProcessBroker, Unroutable
+from services.shared.messaging.pika_adapter import Backoff
 from services.shared.metrics import ServiceMetrics
 from services.shared.topology import INGEST, Topology
 from tests.support import TEXTILE, example
@@ -188,3 +190,55 @@ def test_an_accepted_plan_goes_out_under_its_contract_field_names():
     body = json.loads(Outgoing.of(event).body)
     assert body["plan"]["schema"] == "irbc-plan/1.0" and "schema_" not in body["plan"]
     assert SubmissionAccepted.model_validate_json(Outgoing.of(event).body) == event
+
+
+def test_in_process_a_handler_sees_the_message_as_sent_and_each_retry_counts_a_delivery():
+    seen = []
+
+    def failing_twice(delivery):
+        seen.append((delivery.routing_key, delivery.message_id, delivery.correlation_id,
+                     delivery.headers, delivery.delivery_count))
+        if len(seen) < 3:
+            raise KeyError("bug")
+        return Outcome("accepted", [])
+
+    broker = InProcessBroker(Topology())
+    broker.publish(Outgoing(PLANS_EXCHANGE, "plan.textile", b"{}", "m-1", "c-1", {"h": "v"}))
+    broker.drain({INGEST.queue: processor(failing_twice, limit=5)})
+    assert seen == [("plan.textile", "m-1", "c-1", {"h": "v"}, n) for n in (0, 1, 2)]
+
+
+def test_in_process_pauses_for_a_held_message_double_up_to_their_cap(monkeypatch):
+    pauses: list[float] = []
+    monkeypatch.setattr(inprocess.time, "sleep", pauses.append)
+    calls = []
+
+    def away_five_times(delivery):
+        calls.append(1)
+        if len(calls) <= 5:
+            away(delivery)
+        return Outcome("accepted", [])
+
+    broker = InProcessBroker(Topology(), hold_pause=1.0, hold_pause_max=5.0)
+    broker.publish(Outgoing(PLANS_EXCHANGE, "plan.textile", b"{}", "m-1"))
+    broker.drain({INGEST.queue: processor(away_five_times)})
+    assert pauses == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_in_process_every_message_is_kept_as_published_and_an_unroutable_one_is_named():
+    broker = InProcessBroker(Topology())
+    routed = Outgoing(PLANS_EXCHANGE, "plan.textile", b"{}", "m-1")
+    lost = Outgoing(PLANS_EXCHANGE, "nowhere", b"{}", "m-2", mandatory=False)
+    broker.publish(routed)
+    broker.publish(lost)
+    assert broker.published == [routed, lost]
+    assert broker.messages(INGEST.queue) == [routed] and broker.messages("no-such-queue") == []
+    with pytest.raises(Unroutable, match=f"^{PLANS_EXCHANGE} nowhere$"):
+        broker.publish(Outgoing(PLANS_EXCHANGE, "nowhere", b"{}", "m-3"))
+
+
+def test_reconnection_pauses_double_from_the_first_to_the_cap_and_start_again_after_reset():
+    backoff = Backoff(initial=0.5, maximum=3.0)
+    assert [backoff.next() for _ in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    backoff.reset()
+    assert backoff.next() == 0.5

@@ -1,6 +1,7 @@
 """covenant rules lint / explain / diff."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from services.rules.factory import engine_from_folder
 from services.rules.tooling.diff import diff
 from services.rules.tooling.explain import explain
 from services.rules.tooling.lint import lint
+from services.rules.tooling.testing import Case, Expected, Outcome, Report
 from services.shared.contracts import parse_plan
 from tests.support import EXAMPLES, ROOT, TEXTILE, example
 
@@ -169,3 +171,18 @@ def test_lint_refuses_another_covenants_instrument_untranslated_locators_and_uni
         (reaches, "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: placeholder {coverage_pct_locations} is "
          "shown as a percentage with its unit: leave out the unit beside it"),
     ]
+
+
+def test_coverage_counts_a_rule_covered_with_a_firing_and_a_quiet_case():
+    def outcome(rule: str, fires: bool) -> Outcome:
+        expect = [Expected(rule=rule, pointer="/x")] if fires else []
+        return Outcome(Path("t.tests.yaml"), Case(note="n", rule=rule, base="b", expect=expect),
+                       None)
+
+    report = Report([outcome("A", True), outcome("A", False), outcome("B", True),
+                     outcome("C", False)], rules=["A", "B", "C", "D"])
+    assert report.coverage() == {"A": (True, True), "B": (True, False), "C": (False, True),
+                                 "D": (False, False)}
+    assert report.uncovered() == ["B", "C", "D"]
+    assert report.covered_share() == 0.25
+    assert Report([], rules=[]).covered_share() == 0.0
