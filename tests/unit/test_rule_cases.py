@@ -5,10 +5,12 @@ import unicodedata
 import uuid
 
 import pytest
+import yaml
 
 from services.rules.adapters.history import SqlAssessmentHistory
 from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.rules.tooling.testing import (
+    Case,
     CaseEngines,
     all_cases,
     case_plan,
@@ -145,3 +147,55 @@ def _finding(f) -> Finding:
     return Finding(finding_id=f.finding_id, rule_id=f.rule, rule_version=1, severity=f.severity,
                    title=text, message=text, guidance=text,
                    references=[Reference(instrument="DDG", locator="4.1")], pointers=[])
+
+
+def _problem(engines, case: str) -> str | None:
+    """What the runner says of one case, written as in a tests file beside the rules."""
+    return check_case(engines, RULES, RULES / "dd3-act.tests.yaml",
+                      Case.model_validate(yaml.safe_load(case)))
+
+
+CANCELLED = ("{note: n, rule: DD3-PRIORITY-RISK-HAS-ACTION, base: compliant-textile, "
+             "patch: {/actions/2/status: cancelled}, ")
+
+
+@pytest.mark.parametrize("case, problem", [
+    ("{note: n, rule: NO-SUCH-RULE, base: compliant-textile, "
+     "expect: [{rule: ALSO-UNKNOWN, pointer: /x}, {rule: DD3-PRIORITY-RISK-HAS-ACTION, "
+     "pointer: /x}]}",
+     "names unknown rule(s): ALSO-UNKNOWN, NO-SUCH-RULE"),
+    ("{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
+     "patch: {/company/size_class: huge, /company/legal_name: 7}, expect: []}",
+     "the case's plan is invalid: /company/legal_name: "),
+    ("{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
+     "patch: {/actions/99/status: done}, expect: []}",
+     "cannot build the case's plan: list index out of range"),
+    ("{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
+     "parameters: {NO-SUCH-RULE: {days: 1}}, expect: []}",
+     "NO-SUCH-RULE has no parameter(s) days"),
+    ("{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
+     "parameters: {DD4-OVERDUE-ACTIONS: {zz: 1, aa: 2}}, expect: []}",
+     "DD4-OVERDUE-ACTIONS has no parameter(s) aa, zz"),
+    (CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
+     "pointer: /risk_assessment/risks/2, severity: low}]}",
+     "wrong severity: DD3-PRIORITY-RISK-HAS-ACTION at /risk_assessment/risks/2 is "),
+], ids=["unknown rules", "invalid plan", "unbuildable plan", "unknown rule's parameters",
+        "unknown parameters", "wrong severity"])
+def test_the_runner_says_what_is_wrong_with_a_case(engines, case, problem):
+    found = _problem(engines, case)
+    assert found is not None and found.startswith(problem), found
+    assert found.endswith(", not low") == ("severity: low" in case)
+    assert ("; /company/size_class: " in found) == ("size_class" in case)  # every error
+
+
+def test_a_case_may_name_its_plan_beside_its_file_and_check_severities(engines):
+    """`plan:` is read relative to the tests file; a severity given is checked, and a right
+    one passes."""
+    assert _problem(engines, "{note: n, rule: DD4-OVERDUE-ACTIONS, "
+                             "plan: fixtures/compliant-textile.json, expect: []}") is None
+    assert _problem(engines, CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
+                    "pointer: /risk_assessment/risks/2}]}") is None
+    severity = _problem(engines, CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
+                        "pointer: /risk_assessment/risks/2, severity: low}]}").split()[-3]
+    assert _problem(engines, CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
+                    f"pointer: /risk_assessment/risks/2, severity: {severity}}}]}}") is None
