@@ -179,8 +179,12 @@ CANCELLED = ("{note: n, rule: DD3-PRIORITY-RISK-HAS-ACTION, base: compliant-text
     (CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
      "pointer: /risk_assessment/risks/2, severity: low}]}",
      "wrong severity: DD3-PRIORITY-RISK-HAS-ACTION at /risk_assessment/risks/2 is "),
+    (CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, pointer: /b}, "
+     "{rule: DD3-PRIORITY-RISK-HAS-ACTION, pointer: /a}]}",
+     "missing: DD3-PRIORITY-RISK-HAS-ACTION at /a, DD3-PRIORITY-RISK-HAS-ACTION at /b; "
+     "unexpected: DD3-PRIORITY-RISK-HAS-ACTION at /risk_assessment/risks/2"),
 ], ids=["unknown rules", "invalid plan", "unbuildable plan", "unknown rule's parameters",
-        "unknown parameters", "wrong severity"])
+        "unknown parameters", "wrong severity", "two missing, sorted"])
 def test_the_runner_says_what_is_wrong_with_a_case(engines, case, problem):
     found = _problem(engines, case)
     assert found is not None and found.startswith(problem), found
