@@ -10,9 +10,12 @@ import yaml
 from services.rules.adapters.history import SqlAssessmentHistory
 from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.rules.tooling.testing import (
+    DELETE,
     Case,
     CaseEngines,
+    PlanSource,
     all_cases,
+    apply,
     case_plan,
     check_case,
     read_cases,
@@ -203,3 +206,24 @@ def test_a_case_may_name_its_plan_beside_its_file_and_check_severities(engines):
                         "pointer: /risk_assessment/risks/2, severity: low}]}").split()[-3]
     assert _problem(engines, CANCELLED + "expect: [{rule: DD3-PRIORITY-RISK-HAS-ACTION, "
                     f"pointer: /risk_assessment/risks/2, severity: {severity}}}]}}") is None
+
+
+def test_a_patch_follows_json_pointer_escapes_and_copies_what_it_writes():
+    document = {"a/b": {"c~d": 1}, "list": [0, 1], "key": None}
+    apply(document, "/a~1b/c~0d", 2)
+    assert document["a/b"] == {"c~d": 2}
+    written = {"x": [1]}
+    apply(document, "/list/-", written)
+    apply(document, "/list/0", written)
+    apply(document, "/key", written)
+    written["x"].append(2)  # the same YAML anchor may feed several patches
+    assert document["list"] == [{"x": [1]}, 1, {"x": [1]}] and document["key"] == {"x": [1]}
+    apply(document, "/list/1", DELETE)
+    apply(document, "/key", DELETE)
+    assert document == {"a/b": {"c~d": 2}, "list": [{"x": [1]}, {"x": [1]}]}
+
+
+def test_a_case_gives_its_plan_one_way():
+    with pytest.raises(ValueError, match=r"^give either `base` or `plan`$"):
+        case_plan(RULES, RULES / "dd3-act.tests.yaml",
+                  PlanSource(base="compliant-textile", plan="fixtures/compliant-textile.json"))
