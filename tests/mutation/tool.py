@@ -188,7 +188,14 @@ def run_mutmut(work: Path, globs: list[str], children: int | None) -> float:
 def collect(work: Path, globs: list[str]) -> list[Mutant]:
     """Every mutant of the profile with its status and change, read through mutmut's API
     (the version is pinned in requirements-dev.lock)."""
-    os.chdir(work)
+    os.chdir(work)  # mutmut reads its configuration and results relative to the folder
+    try:
+        return _read(globs)
+    finally:
+        os.chdir(ROOT)
+
+
+def _read(globs: list[str]) -> list[Mutant]:
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.diff_apply import get_diff_for_mutant
     from mutmut.stats import status_by_exit_code
@@ -210,7 +217,6 @@ def collect(work: Path, globs: list[str]) -> list[Mutant]:
                 now = "\n".join(x[1:].strip() for x in diff
                                 if x.startswith("+") and not x.startswith("+++"))
             mutants.append(Mutant(name, status, was, now))
-    os.chdir(ROOT)
     return mutants
 
 
