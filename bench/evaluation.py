@@ -23,8 +23,8 @@ import durable.engine as engine
 from bench.plans import bank_plan, textile_plan
 from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.factory import engine_from_folder
-from services.rules.settings import BUNDLED_RULES
 from services.shared.contracts import PlanSubmission
+from services.shared.covenants import BUNDLED_RULES
 from services.shared.logging import configure_logging
 
 

@@ -122,6 +122,18 @@ def _parser() -> argparse.ArgumentParser:
                      "through the OpenID Connect provider only (OIDC_ISSUER), as NAME")
     add.set_defaults(command=_console_user_add)
 
+    defined = sub.add_parser("covenants", help="the covenants defined under RULES_DIR/covenants/")
+    defined_sub = defined.add_subparsers(dest="covenants_command", required=True)
+    listing = defined_sub.add_parser("list", help="each covenant: name, title, rules in scope")
+    listing.add_argument("--lang", choices=("nl", "en"), default="nl")
+    listing.set_defaults(command=_covenants_list)
+    shown = defined_sub.add_parser("show", help="what the services take from one definition")
+    shown.add_argument("name")
+    shown.add_argument("--lang", choices=("nl", "en"), default="nl")
+    shown.set_defaults(command=_covenants_show)
+    defined_sub.add_parser("lint", help="check the definitions; each problem with file:line"
+                           ).set_defaults(command=_covenants_lint)
+
     submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
     submit.add_argument("files", nargs="+", type=Path)
     submit.set_defaults(command=_submit)
@@ -164,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     archive_sub = archive.add_subparsers(required=True, metavar="ACTION")
     listing = archive_sub.add_parser("list", help="a company's assessments across years")
     listing.add_argument("--company", help="company id (default: all)")
-    listing.add_argument("--covenant", choices=("textile", "banking"))
+    listing.add_argument("--covenant", help="a covenant's name (default: all)")
     listing.set_defaults(command=_archive_list)
     show = archive_sub.add_parser("show", help="one assessment or rejection, with deliveries")
     show.add_argument("id", help="submission id or message id")
@@ -229,9 +241,9 @@ def _run(args: argparse.Namespace) -> int:
                           report.rejection.language.value)
         if report.assessment:
             a = report.assessment
-            print(f"  submission {a.submission_id} ({a.covenant.value}, {a.company_name}); "
+            print(f"  submission {a.submission_id} ({a.covenant}, {a.company_name}); "
                   f"rule set {a.ruleset_version}")
-            _print_findings(a.findings, a.covenant.value, a.language.value)
+            _print_findings(a.findings, a.covenant, a.language.value)
         for reason in report.dead_letters:
             print(f"  dead-lettered: {reason}")
         where = {n.recipient_role.value: n.channel for n in report.notifications}
@@ -298,10 +310,10 @@ def _print_result(result: dict[str, Any], plan: PlanSubmission | None, language:
     assert plan is not None
     print("\n" + w["check_valid"].format(
         file=result["file"], company=plan.company.legal_name,
-        covenant=i18n.label("Covenant", plan.covenant.value, language),
+        covenant=i18n.label("Covenant", plan.covenant, language),
         year=plan.submission.reporting_year))
     _print_findings([Finding.model_validate(f) for f in result["findings"]],
-                    plan.covenant.value, language)
+                    plan.covenant, language)
 
 
 def _print_errors(errors: Sequence[FieldError], total: int, language: str) -> None:
@@ -357,6 +369,83 @@ def _language_of(document: Any, chosen: str | None) -> str:
 
 def _quiet_logging() -> None:
     configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+
+
+# --- covenants ------------------------------------------------------------------------------
+
+def _covenants_list(args: argparse.Namespace) -> int:
+    from services.shared import i18n
+    from services.shared.covenants import load
+
+    defined = load(_rules_dir())
+    in_scope = _rules_in_scope()
+    lang, words = args.lang, _COVENANT_WORDS[args.lang]
+    for c in defined:
+        print(f"{c.name}: {c.spec.title[lang]} ({c.spec.agreement[lang]}); "
+              f"{words['scope']}: {i18n.number(in_scope.get(c.name, 0), lang)}")
+    return EXIT_OK
+
+
+def _covenants_show(args: argparse.Namespace) -> int:
+    from services.shared import i18n
+    from services.shared.contracts.messages import plan_routing_key
+    from services.shared.covenants import load
+
+    defined = load(_rules_dir())
+    c = defined.get(args.name)
+    if c is None:
+        print(_COVENANT_WORDS[args.lang]["unknown"].format(
+            name=args.name, known=i18n.items(defined.names, args.lang)), file=sys.stderr)
+        return EXIT_CONFIG
+    lang, words = args.lang, _COVENANT_WORDS[args.lang]
+    calendar = [f"{year}: {i18n.day(e.due_on, lang)}" for year, e in sorted(c.calendar.items())]
+    rows = [
+        (words["title"], f"{c.spec.title[lang]} ({c.spec.agreement[lang]})"),
+        (words["signed"], i18n.day(c.spec.signed_on, lang) if c.spec.signed_on
+         else i18n.NOTHING),
+        (words["routing"], plan_routing_key(c.name)),
+        (words["extension"], c.extension),
+        (words["themes"], "; ".join(w[lang] for w in c.spec.themes.values())),
+        (words["instruments"], i18n.items((w[lang] for w in c.spec.instruments.values()),
+                                          lang) or i18n.NOTHING),
+        (words["calendar"], "; ".join(calendar) or i18n.NOTHING),
+        (words["scope"], i18n.number(_rules_in_scope().get(c.name, 0), lang)),
+        (words["folder"], str(c.folder)),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")
+    return EXIT_OK
+
+
+def _covenants_lint(args: argparse.Namespace) -> int:
+    from services.shared.covenants import lint
+
+    _, problems = lint(_rules_dir())
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)" if problems else "covenant definitions OK")
+    return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def _rules_in_scope() -> dict[str, int]:
+    """Covenant -> how many rules in force apply to it."""
+    from services.rules.factory import load_rulebook
+
+    rulebook = load_rulebook(_rules_dir())
+    return {c: len(rulebook.in_scope(c)) for c in rulebook.covenants.names}
+
+
+_COVENANT_WORDS = {
+    "nl": {"scope": "regels die gelden", "title": "convenant", "signed": "ondertekend",
+           "routing": "routeringssleutel", "extension": "eigen onderdeel van het plan",
+           "themes": "thema's", "instruments": "eigen instrumenten", "calendar": "uiterste data",
+           "folder": "map", "unknown": "'{name}' is geen convenant; bekend zijn: {known}"},
+    "en": {"scope": "rules that apply", "title": "covenant", "signed": "signed",
+           "routing": "routing key", "extension": "its own plan section",
+           "themes": "themes", "instruments": "its own instruments", "calendar": "due dates",
+           "folder": "folder", "unknown": "'{name}' is not a covenant; known are: {known}"},
+}
 
 
 # --- rule tooling -------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def build_stores(db: Database, rules_dir: Path | None = None) -> Stores:
     rulebook = load_rulebook(folder)
     frameworks = load_frameworks(folder)
     return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db),
-                  rulebook.reference.due_on, SqlReviews(db), SqlOutbox(db),
+                  rulebook.covenants.due_on, SqlReviews(db), SqlOutbox(db),
                   Explainer(folder, SqlAssessmentHistory(db)), frameworks,
                   {c: criteria_of(rulebook, c) for c in frameworks})
 

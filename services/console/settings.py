@@ -1,9 +1,7 @@
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 
-from services.rules.settings import BUNDLED_RULES
 from services.shared.errors import ConfigError
 from services.shared.settings import ServiceSettings
 
@@ -18,9 +16,6 @@ class ConsoleSettings(ServiceSettings):
         True, description="Session cookies are Secure (sent over HTTPS only) and `__Host-` "
         "prefixed; false only for a console reached over plain HTTP on this machine.")
     console_threads: int = Field(4, ge=1, le=64, description="Requests served at once.")
-    rules_dir: Path = Field(BUNDLED_RULES, description="The rule files, their reference data "
-                            "(the covenant calendar) and the assessment frameworks "
-                            "(frameworks/), as the rules service reads them.")
     oidc_issuer: str | None = Field(
         None, pattern=r"^https?://\S+$",
         description="An OpenID Connect provider's issuer URL (discovery at "

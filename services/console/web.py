@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from services.notify import letters
 from services.rules.core.framework import Framework, ScoreSheet, Standing, standing_of
-from services.shared import i18n
+from services.shared import covenants, i18n
 from services.shared.contracts import Finding, Severity
 from services.shared.messaging.handling import Outgoing
 
@@ -53,7 +53,6 @@ from .review import (
 )
 from .wording import WORDING
 
-COVENANTS = ("textile", "banking")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
@@ -227,7 +226,7 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         if user.role is Role.COMPANY:
             return redirect(url_for("company", covenant=user.covenant,
                                     company_id=user.company_id))
-        covenant = user.covenant or COVENANTS[0]
+        covenant = user.covenant or covenants.names()[0]
         years = stores.assessments.years(user.scope(), covenant)
         return redirect(url_for("overview", covenant=covenant,
                                 year=years[-1] if years else date.today().year))
@@ -252,7 +251,7 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
                  r.plan.submission_id if r.plan else ""] for r in rows])
         years = stores.assessments.years(user.scope(), covenant)
         return page("overview.html", covenant=covenant, year=year, rows=rows, due=due,
-                    years=years, covenants=[c for c in COVENANTS if user.scope().allows(c)],
+                    years=years, covenants=[c for c in covenants.names() if user.scope().allows(c)],
                     sheets=sheets)
 
     @app.get("/<covenant>/companies/<company_id>")

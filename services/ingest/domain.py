@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from services.shared import covenants
 from services.shared.contracts import (
-    Covenant,
     FieldError,
     Language,
     PlanInvalid,
@@ -67,7 +67,7 @@ def conflict(submission_id: str) -> Invalid:
 
 def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
     """A valid plan from a publisher that may not submit for its covenant."""
-    covenant = valid.plan.submission.covenant.value
+    covenant = valid.plan.submission.covenant
     document = valid.plan.to_json_dict()
     document["company"]["contacts"] = []
     return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
@@ -76,10 +76,10 @@ def unauthorised(valid: Valid, publisher: str | None) -> Invalid:
         "(PUBLISHERS)", context={"covenant": covenant})], document)
 
 
-def unauthorised_publisher(publisher: str | None, covenant: Covenant | None) -> Invalid:
+def unauthorised_publisher(publisher: str | None, covenant: str | None) -> Invalid:
     """A payload from a publisher that may submit for no covenant at all: refused unread. The
     covenant is the one its routing key names, if any, so that covenant's secretariat hears."""
-    document = {"submission": {"covenant": covenant.value}} if covenant else None
+    document = {"submission": {"covenant": covenant}} if covenant else None
     return Invalid(RejectionReason.UNAUTHORISED, [FieldError(
         pointer="", code="unauthorised_publisher",
         message=f"{_publisher(publisher)} may not submit plans for any covenant (PUBLISHERS); "
@@ -90,10 +90,10 @@ def _publisher(publisher: str | None) -> str:
     return f"publisher '{publisher}'" if publisher else "a publisher without a user_id"
 
 
-def covenant_of_routing_key(routing_key: str) -> Covenant | None:
+def covenant_of_routing_key(routing_key: str) -> str | None:
     """`plan.<covenant>` names a covenant; anything else does not."""
     suffix = routing_key.removeprefix("plan.")
-    return next((c for c in Covenant if c.value == suffix), None)
+    return suffix if routing_key.startswith("plan.") and covenants.known(suffix) else None
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Identification:
     covenant and company it claims to be. It chooses no recipient (see handlers.py)."""
 
     submission_id: str | None = None
-    covenant: Covenant | None = None
+    covenant: str | None = None
     company_id: str | None = None
     language: Language = Language.NL
 
@@ -125,9 +125,10 @@ def identify(document: Any) -> Identification:
         value = text(pattern)
         return enum(value) if value in {e.value for e in enum} else None
 
+    covenant = text("submission/covenant")
     return Identification(
         submission_id=text("submission/submission_id"),
-        covenant=member("submission/covenant", Covenant),
+        covenant=covenant if covenants.known(covenant) else None,
         company_id=identifier("company/company_id"),
         language=member("submission/language", Language) or Language.NL,
     )

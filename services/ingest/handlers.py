@@ -52,7 +52,7 @@ class IngestHandler:
         if isinstance(examined, Invalid):
             return reject(examined)
         if self.publishers and delivery.user_id not in self.publishers.get(
-                examined.plan.submission.covenant.value, ()):
+                examined.plan.submission.covenant, ()):
             return reject(unauthorised(examined, delivery.user_id), trusted=False)
         return self._accept(examined, correlation_id, reject)
 
@@ -61,7 +61,7 @@ class IngestHandler:
         """The rejection, addressed from the ledger: to the company when it is known (and the
         publisher was authorised), else to the secretariat only."""
         who = identify(invalid.document)
-        known = (self.ledger.company(who.company_id, who.covenant.value)
+        known = (self.ledger.company(who.company_id, who.covenant)
                  if trusted and who.company_id and who.covenant else None)
         return rejected(invalid, who, message_id=message_id, correlation_id=correlation_id,
                         known=known)
@@ -70,7 +70,7 @@ class IngestHandler:
                 reject: Callable[[Invalid], Outcome]) -> Outcome:
         submission = valid.plan.submission
         entry = self.ledger.find(submission.submission_id)
-        ids = {"submission_id": submission.submission_id, "covenant": submission.covenant.value}
+        ids = {"submission_id": submission.submission_id, "covenant": submission.covenant}
         if entry and entry.digest != valid.digest:
             invalid = conflict(submission.submission_id)
             return reject(Invalid(invalid.reason, invalid.errors, valid.plan.to_json_dict()))
@@ -79,7 +79,7 @@ class IngestHandler:
         if entry is None:
             company = valid.plan.company
             self.ledger.record(submission.submission_id, valid.digest, KnownCompany(
-                company.company_id, submission.covenant.value, company.legal_name,
+                company.company_id, submission.covenant, company.legal_name,
                 submission.language.value, tuple((c.email, c.name) for c in company.contacts)))
         event = SubmissionAccepted(
             message_id=valid.accepted_message_id,

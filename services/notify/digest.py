@@ -22,7 +22,7 @@ def send_digests(day: date, store: SqlNotificationStore, mailer: Mailer, rendere
     by_covenant: dict[str, list[AssessmentCompleted]] = defaultdict(list)
     for archived in store.events(type="assessment.completed", received_on=day.isoformat()):
         event = AssessmentCompleted.model_validate(archived.event)
-        by_covenant[event.covenant.value].append(event)
+        by_covenant[event.covenant].append(event)
     sent = []
     for covenant, events in sorted(by_covenant.items()):
         key = f"digest:{covenant}:{day.isoformat()}"

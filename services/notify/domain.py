@@ -79,7 +79,7 @@ def letters_for(event: Incoming, secretariat: Secretariat,
     configured for it, except for an automatic assessment when `company_letter` is
     `after_review` (the company then hears from the feedback)."""
     template = ABOUT[event.type]
-    covenant = event.covenant.value if event.covenant else None
+    covenant = event.covenant
     contact = secretariat.contact_for(covenant)
     quiet = template == "feedback" or (template == "assessment" and secretariat.digest)
     letters: list[Letter] = [] if quiet else [

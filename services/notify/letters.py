@@ -130,7 +130,7 @@ def _meta(event: AssessmentCompleted | SubmissionRejected | ReviewFinalised, com
     w = words(language)
     rows = [(w["company"], company)]
     if event.covenant:
-        rows.append((w["covenant"], i18n.label("Covenant", event.covenant.value, language)))
+        rows.append((w["covenant"], i18n.label("Covenant", event.covenant, language)))
     if isinstance(event, AssessmentCompleted):
         rows.append((w["reporting_year"], str(event.reporting_year)))
         rows.append((w["submitted_on"], i18n.day(event.as_of, language)))
@@ -145,7 +145,7 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
                contact: Contact, undelivered: list[str], recipients: int) -> View:
     w = words(language)
     company = company_name(event, w)
-    covenant = event.covenant.value
+    covenant = event.covenant
     recurring = {f.finding_id for f in event.recurring()}
     counts = event.counts()
     kind = f"assessment_{role.value}"
@@ -196,7 +196,7 @@ def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
         else w["feedback_no_findings"],
         "dismissed": i18n.plural(dismissed, w["feedback_dismissed"], language)
         if dismissed else None,
-        "groups": grouped(event.findings, event.covenant.value, language, set()),
+        "groups": grouped(event.findings, event.covenant, language, set()),
         "contact": contact_line(contact, language),
         "next_step": _next_step(event.next_plan_due_on, event.reporting_year, language,
                                 meeting=False),
@@ -237,7 +237,7 @@ def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
         if event.previous else None,
         "points_note": w["points_note"].format(**{s.value: n for s, n in
                                                   SEVERITY_POINTS.items()}),
-        "recurring": [finding_view(f, event.covenant.value, language, set())
+        "recurring": [finding_view(f, event.covenant, language, set())
                       for f in sorted(recurring, key=Finding.sort_key)],
         "company_letter": i18n.plural(recipients, w["company_told"], language) if recipients
         else w["company_not_told"],

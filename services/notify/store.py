@@ -85,7 +85,7 @@ class SqlNotificationStore:
     def keep(self, event: AssessmentCompleted | SubmissionRejected | ReviewFinalised) -> None:
         year = getattr(event, "reporting_year", None)
         values = (event.message_id, event.type, event.submission_id, event.company_id,
-                  event.covenant.value if event.covenant else None, year, _now(),
+                  event.covenant, year, _now(),
                   event.model_dump_json())
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(

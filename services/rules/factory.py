@@ -7,11 +7,18 @@ from pathlib import Path
 from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.pattern_probe import engine_patterns
 from services.rules.adapters.pattern_probe import unsafe_patterns as probe_patterns
-from services.rules.adapters.rulefiles import TESTS_SUFFIX, RuleFileError, load_rulebook, rule_files
+from services.rules.adapters.rulefiles import (
+    TESTS_SUFFIX,
+    RuleFileError,
+    load_rulebook,
+    parameter_problems,
+    rule_files,
+)
 from services.rules.core.domain import RuleBook
 
 __all__ = ["TESTS_SUFFIX", "RuleFileError", "engine_for", "engine_from_folder",
-           "engine_patterns", "load_rulebook", "probe_patterns", "rule_files"]
+           "engine_patterns", "load_rulebook", "parameter_problems", "probe_patterns",
+           "rule_files"]
 
 
 def engine_for(rulebook: RuleBook) -> DurableRulesEngine:

@@ -58,7 +58,7 @@ def assessment_of(plan: PlanSubmission, findings: list[Finding], prior: Prior, e
         as_of=as_of(plan),
         findings=findings,
         previous=previous_assessment(prior.previous),
-        next_plan_due_on=engine.due_on(plan.covenant.value, plan.submission.reporting_year + 1),
+        next_plan_due_on=engine.due_on(plan.covenant, plan.submission.reporting_year + 1),
     )
 
 
@@ -74,7 +74,7 @@ class RulesHandler:
         accepted = decode(_ACCEPTED, delivery, "submission.accepted")
         plan = accepted.plan
         prior = replace(self.history.prior(plan), signals=self.signals.forwarded(
-            plan.company.company_id, plan.covenant.value))
+            plan.company.company_id, plan.covenant))
         try:
             findings = self.engine.evaluate(plan, prior)
         except EvaluationError as e:
@@ -90,6 +90,6 @@ class RulesHandler:
         # remembered once the broker has the assessment: a redelivery records it again, harmlessly
         remember = partial(self.history.record, plan, findings, version)
         return Outcome("assessed", [Outgoing.of(assessment)], after_publish=remember, log={
-            "submission_id": assessment.submission_id, "covenant": plan.covenant.value,
+            "submission_id": assessment.submission_id, "covenant": plan.covenant,
             "ruleset_version": version, "findings": counts,
         })

@@ -2,15 +2,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from services.bundled import bundled
 from services.shared.settings import ServiceSettings
-
-BUNDLED_RULES = bundled("rules")
 
 
 class RulesSettings(ServiceSettings):
-    rules_dir: Path = Field(BUNDLED_RULES, description="Folder of the rule files (*.yaml); "
-                            "default: the rules/ folder of this project.")
     database_url: SecretStr = Field(
         SecretStr("sqlite:///var/covenant.sqlite3"),
         description="Assessments of earlier years: sqlite:///path or postgresql://...",

@@ -8,6 +8,7 @@ import pika
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .covenants import BUNDLED_RULES
 from .db import Database
 from .logging import LEVELS
 from .messaging.broker import Bounds, broker_parameters
@@ -56,6 +57,11 @@ class ServiceSettings(BaseSettings):
     )
     stop_timeout_s: float = Field(
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")
+    rules_dir: Path = Field(
+        BUNDLED_RULES, description="The policy folder: the rule files (*.yaml), their reference "
+        "data (reference/), the assessment frameworks (frameworks/) and the covenant "
+        "definitions (covenants/<name>/), which every service reads; default: this project's "
+        "rules/. Restart the services after adding or changing a covenant.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics endpoint.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 

@@ -62,7 +62,7 @@ def test_only_the_covenants_publisher_gets_a_plan_accepted(amqp_url, publisher, 
     assert [a.plan.submission.submission_id for a in accepted] == [genuine]
     # refused before its body is read (no submission id known), for the covenant its routing
     # key names, to the secretariat only; its id is not taken
-    assert [(r.submission_id, r.covenant.value, r.reason.value, r.contacts)
+    assert [(r.submission_id, r.covenant, r.reason.value, r.contacts)
             for r in rejected] == [(None, "textile", "unauthorised", [])]
     assert other not in [a.plan.submission.submission_id for a in accepted]
     assert codes == {"ingest": 0}

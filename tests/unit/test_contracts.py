@@ -109,7 +109,8 @@ def test_routing_key_names_the_covenant_or_unknown():
 
 def test_committed_json_schemas_match_the_models():
     for name, text in {**generate(), rule_schema.NAME: rule_schema.generate(),
-                       rule_schema.FRAMEWORK_NAME: rule_schema.generate_framework()}.items():
+                       rule_schema.FRAMEWORK_NAME: rule_schema.generate_framework(),
+                       rule_schema.COVENANT_NAME: rule_schema.generate_covenant()}.items():
         committed = ROOT / "contracts" / name
         assert committed.read_text(encoding="utf-8") == text, f"run `make schemas`: {name}"
 

@@ -91,7 +91,7 @@ def test_each_deployment_has_probes_on_the_operations_port_and_resource_requests
 def test_the_rules_come_from_configmaps_built_from_the_rules_folder():
     kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
     generated = {g["name"]: {Path(f).name for f in g["files"]}
-                 for g in kustomization["configMapGenerator"]}
+                 for g in kustomization["configMapGenerator"] if g["name"] != "covenant-covenants"}
     rules = {p.name for p in (ROOT / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml")}
     reference = {p.name for p in (ROOT / "rules" / "reference").iterdir() if p.is_file()}
     frameworks = {p.name for p in (ROOT / "rules" / "frameworks").glob("*.yaml")
@@ -106,6 +106,31 @@ def test_the_rules_come_from_configmaps_built_from_the_rules_folder():
     assert sources[0]["configMap"]["name"] == "covenant-rules"
     assert {i["path"] for i in sources[1]["configMap"]["items"]} == {
         f"reference/{n}" for n in reference}
+
+
+def test_every_service_reads_the_covenant_definitions_of_the_rules_folder():
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    [generator] = [g for g in kustomization["configMapGenerator"]
+                   if g["name"] == "covenant-covenants"]
+    keys = dict(f.split("=", 1) for f in generator["files"])
+    covenants = ROOT / "rules" / "covenants"
+    files = {p.relative_to(covenants).as_posix() for p in covenants.rglob("*") if p.is_file()}
+    assert {Path(f).relative_to("../../rules/covenants").as_posix() for f in keys.values()} \
+        == files
+    pods = [d["spec"]["template"]["spec"] for d in manifests() if d["kind"] == "Deployment"]
+    pods += [c["spec"]["jobTemplate"]["spec"]["template"]["spec"] for c in manifests()
+             if c["kind"] == "CronJob"]
+    for pod in pods:
+        [container] = pod["containers"]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        [volume] = [v for v in pod["volumes"] if v["name"] == "rules"]
+        [source] = [s["configMap"] for s in volume["projected"]["sources"]
+                    if s["configMap"]["name"] == "covenant-covenants"]
+        assert env["RULES_DIR"] == mounts["rules"] == "/app/rules"
+        assert {i["path"] for i in source["items"]} == {f"covenants/{f}" for f in files}
+        for item in source["items"]:  # each key lands where its file is in rules/
+            assert Path("../../rules") / item["path"] == Path(keys[item["key"]])
 
 
 def test_compose_runs_the_three_services_with_settings_they_know():
@@ -326,6 +351,7 @@ def test_kubernetes_runs_the_console_with_the_rules_and_frameworks_it_scores_wit
     assert "RULES_DIR" in env and env <= {f.upper() for f in ConsoleSettings.model_fields}
     [volume] = [v for v in spec["volumes"] if v["name"] == "rules"]
     names = [s["configMap"]["name"] for s in volume["projected"]["sources"]]
-    assert names == ["covenant-rules", "covenant-reference", "covenant-frameworks"]
+    assert names == ["covenant-rules", "covenant-reference", "covenant-covenants",
+                     "covenant-frameworks"]
     [service] = [d for d in manifests() if d["kind"] == "Service"]
     assert service["spec"]["selector"] == console["spec"]["selector"]["matchLabels"]

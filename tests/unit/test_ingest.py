@@ -152,7 +152,7 @@ def test_with_publishers_set_only_the_covenants_publisher_may_submit(ledger):
         event = SubmissionRejected.model_validate_json(outcome.messages[0].body)
         assert (outcome.label, event.reason.value) == ("rejected", "unauthorised")
         assert [(e.pointer, e.code) for e in event.errors] == [(pointer, code)]
-        assert event.covenant.value == "textile"  # that covenant's secretariat hears of it
+        assert event.covenant == "textile"  # that covenant's secretariat hears of it
         assert event.contacts == []  # only the secretariat: the known company is not told
         assert ledger.find(json.loads(body)["submission"]["submission_id"]) is None
     accepted = handler(Delivery(body=body, routing_key="plan.textile", message_id="m",

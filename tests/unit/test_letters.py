@@ -29,7 +29,6 @@ from services.rules.tooling.testing import (
 from services.shared import i18n
 from services.shared.contracts import (
     AssessmentCompleted,
-    Covenant,
     Language,
     ReviewFinalised,
     Severity,
@@ -171,10 +170,10 @@ def test_no_letter_about_a_case_plan_has_codes_english_fragments_or_foreign_cita
     for name, event, quoted in case_events(engines, file):
         for f in event.findings:  # every reference of its covenant and the general ones
             assert f.references == i18n.cited(rules[f.rule_id].references,
-                                              event.covenant.value), (name, f.rule_id)
+                                              event.covenant), (name, f.rule_id)
         for language in Language:
             for letter, message in letters_of(event, language):
-                wrong = problems(message, language.value, event.covenant.value, quoted)
+                wrong = problems(message, language.value, event.covenant, quoted)
                 if wrong:
                     found[f"{name} ({letter.role.value}, {language.value})"] = wrong
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)[:3000]
@@ -195,7 +194,7 @@ def test_no_letter_about_an_example_has_codes_english_fragments_or_foreign_citat
     found = {}
     for name, report in examples.items():
         event = report.assessment or report.rejection
-        covenant = event.covenant.value if event.covenant else None
+        covenant = event.covenant
         quoted = own_words(example_doc(name))
         for language in Language:
             for letter, message in letters_of(event, language):
@@ -292,7 +291,7 @@ def corpus_rejections() -> list[SubmissionRejected]:
         if hasattr(verdict, "errors"):
             events.append(SubmissionRejected(
                 correlation_id="c", reason=verdict.reason, errors=verdict.errors[:100],
-                errors_total=len(verdict.errors), covenant=Covenant.TEXTILE, language="nl",
+                errors_total=len(verdict.errors), covenant="textile", language="nl",
                 contacts=[{"email": "mvo@voorbeeld-mode.example"}]))
     return events
 

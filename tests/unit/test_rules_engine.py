@@ -18,7 +18,7 @@ from services.rules.core import compiler
 from services.rules.core.domain import RuleBook
 from services.rules.core.facts import make_fact
 from services.rules.ports import EvaluationError
-from services.shared.contracts import Covenant, Finding, parse_plan
+from services.shared.contracts import Finding, parse_plan
 from tests.support import BANKING, ROOT, TEXTILE, example, variant
 
 RULES = ROOT / "rules"
@@ -112,10 +112,10 @@ def test_negated_facts_asserted_late_would_give_a_false_finding(rulebook):
 def test_evaluations_free_their_engine_state(rulebook):
     # durable-rules keeps at most 1,024 live states per ruleset; 1,100 evaluations must pass.
     # A few banking rules and every rule of the second phase: a ruleset of each phase
-    early = [r for r in rulebook.in_scope(Covenant.BANKING) if not compiler.reads_outcomes(r)]
+    early = [r for r in rulebook.in_scope("banking") if not compiler.reads_outcomes(r)]
     late = [r for r in rulebook.rules if compiler.reads_outcomes(r)]
     rules = (*early[:3], *late)
-    assert [r.late for r in compiler.compile_rulesets(Covenant.BANKING, list(rules))] == [
+    assert [r.late for r in compiler.compile_rulesets("banking", list(rules))] == [
         False, True]
     engine = DurableRulesEngine(dataclasses.replace(rulebook, rules=rules))
     plan = parse_plan(example(BANKING))
@@ -221,7 +221,7 @@ def test_the_version_changes_with_the_rules_and_with_the_reference_data(tmp_path
     rules = copy / "dd6-remedy.yaml"
     rules.write_text(rules.read_text().replace("min_coverage_pct: 80", "min_coverage_pct: 85"))
     after_rules = load_rulebook(copy).version
-    calendar = copy / "reference" / "covenant_calendar.csv"
+    calendar = copy / "covenants" / "textile" / "calendar.csv"
     calendar.write_text(calendar.read_text().replace("2019-04-01", "2019-04-15"))
     after_reference = load_rulebook(copy).version
     assert len({before, after_rules, after_reference}) == 3
@@ -245,6 +245,7 @@ def test_test_files_do_not_change_the_version(tmp_path):
     ids=["unclosed list", "lower-case id", "python object tag"],
 )
 def test_a_broken_rule_file_is_refused_with_its_name(tmp_path, content, complaint):
+    shutil.copytree(RULES / "covenants", tmp_path / "covenants")
     (tmp_path / "broken.yaml").write_text(content)
     with pytest.raises(RuleFileError, match=complaint) as caught:
         load_rulebook(tmp_path)
@@ -253,6 +254,7 @@ def test_a_broken_rule_file_is_refused_with_its_name(tmp_path, content, complain
 
 def test_an_unknown_plan_part_an_unknown_parameter_and_duplicate_ids_are_refused(tmp_path):
     text = (RULES / "dd6-remedy.yaml").read_text()
+    shutil.copytree(RULES / "covenants", tmp_path / "covenants")
     (tmp_path / "a.yaml").write_text(text.replace("part: mechanism", "part: mechanisms", 1))
     with pytest.raises(RuleFileError, match="unknown plan part"):
         load_rulebook(tmp_path)

@@ -21,8 +21,8 @@ from services.rules.core.language import Op
 from services.rules.core.values import MISSING, as_date
 from services.rules.core.vocabulary import KINDS, field_exists, field_type, model_of
 from services.rules.factory import engine_from_folder
-from services.rules.settings import BUNDLED_RULES
 from services.rules.tooling.crosscheck import case_plans
+from services.shared.covenants import BUNDLED_RULES
 from tests.support import ROOT
 
 SENTINEL = "evaluation"

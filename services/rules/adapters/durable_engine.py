@@ -49,7 +49,7 @@ from services.rules.core.facts import (
 from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer
 from services.rules.ports import EvaluationError
-from services.shared.contracts import Covenant, Finding, PlanSubmission
+from services.shared.contracts import Finding, PlanSubmission
 from services.shared.contracts.messages import SECRETARIAT_RULE
 
 # durable-rules refuses distinct facts after about 46,000 in one state (MessageObservedException).
@@ -89,14 +89,14 @@ class DurableRulesEngine:
         self._host = _Host()
         self._runs: dict[str, tuple[str, list[Finding]]] = {}  # sid -> (submission, findings)
         self._lock = threading.Lock()
-        self._rulesets: dict[Covenant, list[CompiledRuleset]] = {}
-        self._reads: dict[Covenant, frozenset[str]] = {}  # fact kinds any rule reads
-        self._derived: dict[Covenant, dict[str, frozenset[Derived]]] = {}  # kind -> fields
+        self._rulesets: dict[str, list[CompiledRuleset]] = {}  # covenant -> its rulesets
+        self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
+        self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
-        by_id = rulebook.by_id()
         definitions: dict[str, Any] = {}
-        for covenant in Covenant:
-            compiled = compile_rulesets(covenant, rulebook.in_scope(covenant))
+        for covenant in rulebook.covenants.names:
+            by_id = rulebook.of_covenant(covenant)  # with the covenant's parameters
+            compiled = compile_rulesets(covenant, list(by_id.values()))
             for ruleset in compiled:
                 definitions[ruleset.name] = {
                     name: {**rule, "run": self._action(by_id[engine_rule(name)[0]],
@@ -127,16 +127,17 @@ class DurableRulesEngine:
         return self.rulebook.version
 
     def due_on(self, covenant: str, reporting_year: int) -> date | None:
-        return self.rulebook.reference.due_on(covenant, reporting_year)
+        return self.rulebook.covenants.due_on(covenant, reporting_year)
 
     def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
         """Every fact of one evaluation: the sentinel, the plan's, the reference data's, the
         company's history and the measures'."""
         reads = self._reads[plan.covenant]
-        history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant.value)
+        history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant)
                    if f["kind"] in reads]
         facts = plan_facts(plan, reads) + history
-        facts += self.rulebook.reference.facts_for(plan, facts)
+        facts += self.rulebook.reference.facts_for(
+            plan, facts, self.rulebook.covenants[plan.covenant])
         self.rulebook.reference.annotate(facts)
         submission = submission_values(plan)
         facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),
@@ -166,7 +167,7 @@ class DurableRulesEngine:
         outcomes = [(r.id, r.id in failing) for r in self.rulebook.in_scope(plan.covenant)
                     if r.in_force(as_of(plan)) and not reads_outcomes(r)]
         facts = [stamp({"kind": OUTCOME_KIND, "rule_id": rule_id, "fails": fails,
-                        "pointer": ""}, as_of(plan), plan.covenant.value)
+                        "pointer": ""}, as_of(plan), plan.covenant)
                  for rule_id, fails in [*outcomes, (SECRETARIAT_RULE, True)]]
         derive(facts, self._derived[plan.covenant], submission_values(plan))
         return facts

@@ -26,7 +26,7 @@ class SqlAssessmentHistory:
         db.ensure_schema()  # tables: services/shared/migrations
 
     def prior(self, plan: PlanSubmission) -> Prior:
-        key = (plan.company.company_id, plan.covenant.value)
+        key = (plan.company.company_id, plan.covenant)
         sid, year = plan.submission.submission_id, plan.submission.reporting_year
         with self._db.transaction() as cur:
             # the findings that stand: a final review's confirmed ones, else the automatic
@@ -53,7 +53,7 @@ class SqlAssessmentHistory:
 
     def record(self, plan: PlanSubmission, findings: list[Finding], ruleset_version: str) -> None:
         s = plan.submission
-        values = (s.submission_id, plan.company.company_id, plan.covenant.value,
+        values = (s.submission_id, plan.company.company_id, plan.covenant,
                   s.reporting_year, s.submitted_at.isoformat(), ruleset_version,
                   json.dumps(plan.to_json_dict()),
                   json.dumps([f.model_dump(mode="json") for f in findings]),

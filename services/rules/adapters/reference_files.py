@@ -22,17 +22,10 @@ def load_reference(folder: Path) -> ReferenceData:
     thresholds = yaml.safe_load((folder / "thresholds.yaml").read_text(encoding="utf-8"))
     dol = [_dol(r) for r in _rows(folder / "dol_goods.csv")]
     countries = _countries(_rows(folder / "country_indicators.csv"), dol, thresholds)
-    calendar = {
-        (r["covenant"], int(r["reporting_year"])): {
-            "kind": "calendar", "covenant": r["covenant"], "reporting_year":
-            int(r["reporting_year"]), "due_on": r["due_on"], "grace_days": int(r["grace_days"]),
-            "pointer": "/submission/submitted_at"}
-        for r in _rows(folder / "covenant_calendar.csv")
-    }
     chains = tuple((r["nace_prefix"], r["value_chain"])
                    for r in _rows(folder / "nace_value_chains.csv"))
     sectors = tuple(r["nace_prefix"] for r in _rows(folder / "high_risk_sectors.csv"))
-    return ReferenceData({c["country"]: c for c in countries}, tuple(dol), calendar, chains,
+    return ReferenceData({c["country"]: c for c in countries}, tuple(dol), chains,
                          sectors)
 
 

@@ -61,7 +61,6 @@ from services.rules.core.operators import (
     any_of,
     missing,
 )
-from services.shared.contracts import Covenant
 
 MAX_RULES_PER_RULESET = 24
 MATCHED = "fact"
@@ -138,7 +137,7 @@ def reads_outcomes(rule: RuleSpec) -> bool:
                for kind in (when.subject, *(j.part for j in [*when.with_, *when.without])))
 
 
-def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[CompiledRuleset]:
+def compile_rulesets(covenant: str, rules: list[RuleSpec]) -> list[CompiledRuleset]:
     """The rulesets of a covenant: first those of the rules that read plan and reference data,
     then those of the rules that read the others' outcomes (`CompiledRuleset.late`)."""
     found = []
@@ -146,7 +145,7 @@ def compile_rulesets(covenant: Covenant, rules: list[RuleSpec]) -> list[Compiled
         phase = [r for r in rules if reads_outcomes(r) == late]
         chunks = [phase[i:i + MAX_RULES_PER_RULESET]
                   for i in range(0, len(phase), MAX_RULES_PER_RULESET)]
-        prefix = f"{covenant.value}-late" if late else covenant.value
+        prefix = f"{covenant}-late" if late else covenant
         found += [_ruleset(f"{prefix}-{i}", chunk, late) for i, chunk in enumerate(chunks)]
     return found
 

@@ -3,17 +3,19 @@ becomes a finding."""
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from services.rules.core.language import Escalation, RuleSpec
 from services.rules.core.presenting import presentation
 from services.rules.core.reference import ReferenceData
 from services.rules.core.vocabulary import stable_key
-from services.shared import i18n
-from services.shared.contracts import Covenant, Finding, Localized, PlanSubmission
+from services.shared import covenants, i18n
+from services.shared.contracts import Finding, Localized, PlanSubmission
+from services.shared.covenants import Covenants
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -25,12 +27,35 @@ class RuleBook:
     rules: tuple[RuleSpec, ...]
     version: str
     reference: ReferenceData = field(default_factory=ReferenceData.empty)
+    covenants: Covenants = field(default_factory=covenants.current)  # those the rules serve
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule id ->
+    # parameters set for every covenant, over the covenants' own (a rule test case's)
 
-    def in_scope(self, covenant: Covenant) -> list[RuleSpec]:
-        return [r for r in self.rules if covenant in r.scope and not r.disabled]
+    def in_scope(self, covenant: str) -> list[RuleSpec]:
+        """The rules in force for the covenant's plans, each with the parameters the covenant
+        sets (its definition's `rules.parameters`) over the rule file's defaults."""
+        return list(self._scoped.get(covenant, ()))
 
     def by_id(self) -> dict[str, RuleSpec]:
+        """Every rule as its file has it (the defaults of its parameters)."""
         return {r.id: r for r in self.rules}
+
+    def of_covenant(self, covenant: str) -> dict[str, RuleSpec]:
+        """The rules in force for the covenant, by id, as `in_scope` gives them."""
+        return {r.id: r for r in self._scoped.get(covenant, ())}
+
+    @cached_property
+    def _scoped(self) -> dict[str, tuple[RuleSpec, ...]]:
+        return {c.name: tuple(with_parameters(r, {**c.parameters(r.id),
+                                                  **self.overrides.get(r.id, {})})
+                              for r in self.rules if c.name in r.scope and not r.disabled)
+                for c in self.covenants}
+
+
+def with_parameters(rule: RuleSpec, chosen: Mapping[str, Any]) -> RuleSpec:
+    """The rule with some parameters set otherwise (the rule itself when none are)."""
+    return rule.model_copy(update={"parameters": {**rule.parameters, **chosen}}) if chosen \
+        else rule
 
 
 @dataclass(frozen=True)
@@ -128,7 +153,7 @@ def finding_id(owner: str, rule_id: str, keys: list[str]) -> str:
 
 
 def owner_of(plan: PlanSubmission) -> str:
-    return f"{plan.covenant.value}/{plan.company.company_id}"
+    return f"{plan.covenant}/{plan.company.company_id}"
 
 
 def finding_of(match: Match, owner: str) -> Finding:

@@ -72,7 +72,7 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
         facts += [f for f in _themed(document) if f["kind"] in wanted]
     if "free_text" in wanted:
         facts += _free_texts(document)
-    return [stamp(f, as_of, plan.covenant.value) for f in facts]
+    return [stamp(f, as_of, plan.covenant) for f in facts]
 
 
 def _free_texts(document: dict[str, Any]) -> Iterator[Fact]:

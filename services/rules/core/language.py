@@ -16,10 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.rules.core.operators import LIST_VALUE, NAMES, NO_VALUE, OPERATORS
 from services.rules.core.values import Duration
 from services.rules.core.vocabulary import FACT_KINDS
-from services.shared import i18n
-from services.shared.contracts import Covenant, Localized, Reference, Severity
-
-INSTRUMENTS = frozenset(i18n.instruments())  # declared in services/shared/i18n/instruments.yaml
+from services.shared.contracts import Localized, Reference, Severity
+from services.shared.covenants import Name
 
 Op = Literal[NAMES]  # type: ignore[valid-type]  # the operators, declared in operators.py
 # a part's name, one of the vocabulary's kinds (the loader refuses others, naming the known ones)
@@ -196,7 +194,8 @@ class RuleSpec(Spec):
                     description="The catalogue id (reference.md section 5) where there is one")
     version: int = Field(ge=1, description="Raise it whenever the rule's meaning changes")
     title: Localized
-    scope: list[Covenant] = Field(min_length=1)
+    scope: list[Name] = Field(
+        min_length=1, description="The covenants the rule applies to (rules/covenants/<name>/)")
     severity: Severity
     references: list[Reference] = Field(min_length=1)
     effective_from: date | None = None

@@ -1,13 +1,13 @@
 """Reference data the rules join with: country risk flags and main languages, the US DoL list
-of goods, the covenant calendar, NACE codes to value chains and high-risk sectors; and the
-reference facts one plan needs. Read by `adapters/reference_files.py`."""
+of goods, NACE codes to value chains and high-risk sectors; and the reference facts one plan
+needs, with its covenant's calendar and themes (from the covenant's definition). Read by
+`adapters/reference_files.py`."""
 
 from dataclasses import dataclass
-from datetime import date
 
 from services.rules.core.facts import Fact, stamp
 from services.shared.contracts import PlanSubmission
-from services.shared.contracts.vocab import THEMES_BY_COVENANT
+from services.shared.covenants import Covenant
 
 # fields that hold country codes: the country facts of an evaluation are those its facts name
 COUNTRY_FIELDS = frozenset({"country", "countries", "origin_countries"})
@@ -21,33 +21,34 @@ class ReferenceDataError(ValueError):
 class ReferenceData:
     countries: dict[str, Fact]  # ISO code -> its indicators, risk flags and main languages
     dol_goods: tuple[Fact, ...]
-    calendar: dict[tuple[str, int], Fact]
     nace_chains: tuple[tuple[str, str], ...]  # (NACE prefix, value chain)
     high_risk_sectors: tuple[str, ...] = ()  # NACE prefixes
 
     @classmethod
     def empty(cls) -> "ReferenceData":
-        return cls({}, (), {}, ())
+        return cls({}, (), ())
 
-    def due_on(self, covenant: str, reporting_year: int) -> date | None:
-        entry = self.calendar.get((covenant, reporting_year))
-        return date.fromisoformat(entry["due_on"]) if entry else None
-
-    def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact]) -> list[Fact]:
-        """The reference facts one plan needs: of the countries its facts name, and more."""
+    def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact],
+                  covenant: Covenant) -> list[Fact]:
+        """The reference facts one plan needs: of the countries its facts name, its covenant's
+        deadline and themes, and more."""
         as_of = plan.submission.submitted_at.date()
         named = countries_named(plan_facts)
         found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
         found += [dict(f) for f in self.dol_goods if f["country"] in named]
-        entry = self.calendar.get((plan.covenant.value, plan.submission.reporting_year))
+        entry = covenant.calendar.get(plan.submission.reporting_year)
         if entry:
-            days_late = (as_of - date.fromisoformat(entry["due_on"])).days - entry["grace_days"]
-            found.append({**entry, "days_late": days_late})
+            found.append({"kind": "calendar", "covenant": covenant.name,
+                          "reporting_year": entry.reporting_year,
+                          "due_on": entry.due_on.isoformat(), "grace_days": entry.grace_days,
+                          "days_late": (as_of - entry.due_on).days - entry.grace_days,
+                          "pointer": "/submission/submitted_at"})
         found += self._chains(plan)
-        found += [{"kind": "covenant_theme", "theme": t, "pointer": "/textile/themes"}
-                  for t in sorted(THEMES_BY_COVENANT[plan.covenant]) if plan.textile]
+        themes = _themes_pointer(plan, covenant)
+        found += [{"kind": "covenant_theme", "theme": t, "pointer": themes}
+                  for t in sorted(covenant.themes)]
         found += self._chain_exposures(plan)
-        return [stamp(f, as_of, plan.covenant.value) for f in found]
+        return [stamp(f, as_of, plan.covenant) for f in found]
 
     def annotate(self, facts: list[Fact]) -> None:
         """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
@@ -88,6 +89,14 @@ class ReferenceData:
             for i, f in enumerate(plan.banking.financings)
             for prefix, chain in self.nace_chains if f.nace.startswith(prefix)
         ]
+
+
+def _themes_pointer(plan: PlanSubmission, covenant: Covenant) -> str:
+    """Where the plan assesses its covenant's themes: its extension's `themes`, if it has
+    them; else its covenant, which decides the themes."""
+    extension = getattr(plan, covenant.extension, None)
+    return f"/{covenant.extension}/themes" if getattr(extension, "themes", None) is not None \
+        else "/submission/covenant"
 
 
 def countries_named(facts: list[Fact]) -> set[str]:

@@ -20,9 +20,10 @@ def explain(engine: RuleEngine, plan: PlanSubmission, rule_id: str,
         return [f"there is no rule {rule_id}"]
     if rule.disabled:
         return [f"{rule_id} is disabled: {rule.disabled}"]
+    rule = engine.rulebook.of_covenant(plan.covenant).get(rule_id, rule)  # its parameters
     if plan.covenant not in rule.scope:
-        return [f"{rule_id} does not apply to the {plan.covenant.value} covenant (scope: "
-                f"{', '.join(c.value for c in rule.scope)})"]
+        return [f"{rule_id} does not apply to the {plan.covenant} covenant (scope: "
+                f"{', '.join(rule.scope)})"]
     window = _outside_window(rule, plan)
     if window:
         return [window]

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.rules.core.domain import RuleBook
 from services.rules.core.framework import Framework, FrameworkSpec, Standing, score
-from services.shared.contracts import Covenant, Severity
-
-from .lint import LintError, _line, _repeated_keys
+from services.shared.contracts import Severity
+from services.shared.yamlfile import LintError, read, validation_errors
+from services.shared.yamlfile import line_of as _line
 
 FOLDER = "frameworks"
 TESTS_SUFFIX = ".tests.yaml"
@@ -45,34 +45,27 @@ def load_frameworks(rules_dir: Path) -> dict[str, Framework]:
 
 def criteria_of(rulebook: RuleBook, covenant: str) -> dict[str, Severity]:
     """The rules in scope of the covenant, with their own severities: the criteria."""
-    return {r.id: Severity(r.severity) for r in rulebook.in_scope(Covenant(covenant))}
+    return {r.id: Severity(r.severity) for r in rulebook.in_scope(covenant)}
 
 
 def lint_frameworks(rules_dir: Path, rulebook: RuleBook) -> list[LintError]:
     errors: list[LintError] = []
     for path in framework_files(rules_dir):
-        text = path.read_text(encoding="utf-8")
-        try:
-            tree, document = yaml.compose(text), yaml.load(text, Loader=_LOADER)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            errors.append(LintError(path, mark.line + 1 if mark else 1, f"not valid YAML: {e}"))
+        tree, document, unreadable = read(path)
+        errors += unreadable
+        if tree is None and unreadable:
             continue
-        errors += [LintError(path, line, f"'{key}' is given twice in one place (YAML keeps "
-                             "only the last)") for key, line in _repeated_keys(tree)]
         try:
             spec = FrameworkSpec.model_validate(document)
         except ValidationError as e:
-            errors += [LintError(path, _line(tree, err["loc"]),
-                                 f"{'/'.join(map(str, err['loc'])) or 'framework'}: "
-                                 f"{err['msg']}") for err in e.errors()]
+            errors += validation_errors(path, tree, e, "framework")
             continue
         problems = spec.problems()
         errors += [LintError(path, _line(tree, where), message) for where, message in problems]
         if problems:
             continue
         framework = Framework.model_validate(document)
-        if framework.covenant not in set(Covenant):
+        if framework.covenant not in rulebook.covenants:
             errors.append(LintError(path, _line(tree, ("covenant",)),
                                     f"unknown covenant '{framework.covenant}'"))
             continue

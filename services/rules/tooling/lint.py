@@ -3,16 +3,13 @@
 (Running the test cases is `testing.py`.)"""
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from services.rules.core.compiler import CompileError, compile_rule
 from services.rules.core.language import (
-    INSTRUMENTS,
     Duration,
     Param,
     Ref,
@@ -24,37 +21,41 @@ from services.rules.core.language import (
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import field_exists, field_type
-from services.rules.factory import engine_patterns, load_rulebook, probe_patterns, rule_files
-from services.shared import i18n
+from services.rules.factory import (
+    engine_patterns,
+    load_rulebook,
+    parameter_problems,
+    probe_patterns,
+    rule_files,
+)
+from services.shared import covenants, i18n
+from services.shared.covenants import Covenants
+from services.shared.yamlfile import LintError, read, validation_errors
+from services.shared.yamlfile import line_of as _line
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
 # --- lint ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LintError:
-    file: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
 def lint(rules_dir: Path) -> list[LintError]:
+    """Every problem of the rule files, the covenant definitions and the frameworks of a rules
+    folder, each at its file and line."""
     files = rule_files(rules_dir)
     if not files:
         return [LintError(rules_dir, 0, "no rule files (*.yaml) here")]
-    errors: list[LintError] = []
+    defined, errors = covenants.lint(rules_dir)
     seen: dict[str, tuple[Path, int]] = {}
     patterns: dict[str, list[tuple[Path, int, str]]] = {}  # pattern -> where it is used
+    rules: list[RuleSpec] = []
     for path in files:
-        errors += _lint_file(path, seen, patterns)
+        errors += _lint_file(path, seen, patterns, defined, rules)
     unsafe = probe_patterns(patterns)
     errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
                for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]
-    if not errors:  # the assessment frameworks are checked against rules that load
+    if not errors:  # the covenants' parameters and the frameworks, against rules that load
+        errors += parameter_problems(defined, rules)
+    if not errors:
         from .frameworks import lint_frameworks
 
         errors += lint_frameworks(rules_dir, load_rulebook(rules_dir))
@@ -62,23 +63,21 @@ def lint(rules_dir: Path) -> list[LintError]:
 
 
 def _lint_file(path: Path, seen: dict[str, tuple[Path, int]],
-               patterns: dict[str, list[tuple[Path, int, str]]]) -> list[LintError]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        tree = yaml.compose(text)
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        return [LintError(path, mark.line + 1 if mark else 1, f"not valid YAML: {e}")]
+               patterns: dict[str, list[tuple[Path, int, str]]],
+               defined: Covenants, found: list[RuleSpec]) -> list[LintError]:
+    tree, document, errors = read(path)
+    if tree is None and errors:
+        return errors
     try:
         rules = RuleFile.model_validate(document).rules
     except ValidationError as e:
-        return [LintError(path, _line(tree, err["loc"]), f"{'/'.join(map(str, err['loc']))}: "
-                          f"{err['msg']}") for err in e.errors()]
-    errors = [LintError(path, line, f"'{key}' is given twice in one place (YAML keeps only the "
-                        "last)") for key, line in _repeated_keys(tree)]
+        return validation_errors(path, tree, e, "rules")
+    found += rules
     for i, rule in enumerate(rules):
         line = _line(tree, ("rules", i))
+        errors += [LintError(path, _line(tree, ("rules", i, "scope", j)), f"{rule.id}: scope "
+                             f"names '{c}', which no covenant under {defined.folder} is")
+                   for j, c in enumerate(rule.scope) if c not in defined]
         if rule.id in seen:
             first = seen[rule.id]
             errors.append(LintError(path, line, f"{rule.id}: duplicate id (first at "
@@ -90,22 +89,6 @@ def _lint_file(path: Path, seen: dict[str, tuple[Path, int]],
             for pattern in engine_patterns(compile_rule(rule)):
                 patterns.setdefault(pattern, []).append((path, line, rule.id))
     return errors
-
-
-def _repeated_keys(node: yaml.Node | None) -> list[tuple[str, int]]:
-    """(key, line) of each key that a mapping in the tree holds more than once."""
-    found: list[tuple[str, int]] = []
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                found.append((key.value, key.start_mark.line + 1))
-            seen.add(key.value)
-            found += _repeated_keys(value)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found += _repeated_keys(item)
-    return found
 
 
 def lint_rule(rule: RuleSpec) -> list[str]:
@@ -202,9 +185,9 @@ def _reference_problems(rule: RuleSpec) -> list[str]:
     in words translated (services/shared/i18n/instruments.yaml)."""
     problems = []
     for ref in rule.references:
-        if ref.instrument not in INSTRUMENTS:
+        if ref.instrument not in i18n.instruments():
             problems.append(f"unknown reference instrument '{ref.instrument}' (known: "
-                            f"{', '.join(sorted(INSTRUMENTS))})")
+                            f"{', '.join(sorted(i18n.instruments()))})")
             continue
         covenant = ref.covenant or i18n.instrument_covenant(ref.instrument)
         if covenant and covenant not in rule.scope:
@@ -278,18 +261,3 @@ def _unused_parameters(rule: RuleSpec) -> list[str]:
              for n in _PLACEHOLDER.findall(text.en) if n.startswith("param.")}
     return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]
 
-
-def _line(tree: yaml.Node | None, loc: tuple[Any, ...]) -> int:
-    node, line = tree, 1
-    for step in loc:
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) \
-                and step < len(node.value):
-            node = node.value[step]
-        else:
-            node = None
-    return node.start_mark.line + 1 if node is not None else line

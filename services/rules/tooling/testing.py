@@ -166,9 +166,7 @@ def with_parameters(rulebook: RuleBook, chosen: dict[str, dict[str, Any]]) -> Ru
     for rule_id, values in chosen.items():
         if rule_id not in rules or set(values) - set(rules[rule_id].parameters):
             raise ValueError(f"{rule_id} has no parameter(s) {', '.join(sorted(values))}")
-    changed = tuple(r.model_copy(update={"parameters": {**r.parameters, **chosen[r.id]}})
-                    if r.id in chosen else r for r in rulebook.rules)
-    return dataclasses.replace(rulebook, rules=changed)
+    return dataclasses.replace(rulebook, overrides=chosen)
 
 
 def run_cases(rules_dir: Path) -> Report:

@@ -23,7 +23,7 @@ from .messages import (
 )
 from .parsing import PlanInvalid, content_digest, load_json, parse_plan, validate_plan
 from .plan import PLAN_SCHEMA, Contact, PlanSubmission
-from .vocab import Covenant, Language
+from .vocab import Language
 
 __all__ = [
     "DEAD_LETTER_EXCHANGE",
@@ -32,7 +32,6 @@ __all__ = [
     "PLAN_SCHEMA",
     "AssessmentCompleted",
     "Contact",
-    "Covenant",
     "Event",
     "FieldError",
     "Finding",

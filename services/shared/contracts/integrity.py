@@ -10,8 +10,10 @@ to the contract means adding one line here.
 from collections.abc import Iterator
 from typing import Any
 
+from services.shared import covenants
+from services.shared.covenants import Covenant
+
 from .errors import FieldError, json_pointer
-from .vocab import THEMES_BY_COVENANT, Covenant
 
 # the catalogue row these checks enforce (reference.md 5.2); its clause about the previous
 # plan needs the company's history and is the rules service's
@@ -58,6 +60,7 @@ THEMED: list[str] = [
     "policy/themes_covered/*",
     "grievance/cases/*/theme",
     "communication/public_report/covers_themes/*",
+    "textile/themes/*/theme",
 ]
 
 
@@ -95,7 +98,7 @@ def _strings(document: Any, pattern: str) -> Iterator[tuple[Path, str]]:
 
 def _covenant(document: dict[str, Any]) -> Covenant | None:
     value = next((v for _, v in _strings(document, "submission/covenant")), None)
-    return Covenant(value) if value in set(Covenant) else None
+    return covenants.current().get(value)
 
 
 def _ids(document: Any, collection: str) -> Iterator[tuple[Path, str]]:
@@ -137,34 +140,34 @@ def _references_resolve(document: Any, ids: dict[str, set[str]]) -> Iterator[Fie
 
 
 def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
-    if document.get(covenant.value) is None:
+    if document.get(covenant.extension) is None:
         yield FieldError(
-            pointer=f"/{covenant.value}",
+            pointer=f"/{covenant.extension}",
             code="missing_extension",
-            message=f"a plan under the {covenant.value} covenant needs the "
-            f"'{covenant.value}' section",
-            context={"covenant": covenant.value},
+            message=f"a plan under the {covenant.name} covenant needs the "
+            f"'{covenant.extension}' section",
+            context={"covenant": covenant.name, "section": covenant.extension},
         )
-    for other in set(Covenant) - {covenant}:
-        if document.get(other.value) is not None:
+    for other in sorted(covenants.current().extensions - {covenant.extension}):
+        if document.get(other) is not None:
             yield FieldError(
-                pointer=f"/{other.value}",
+                pointer=f"/{other}",
                 code="foreign_extension",
-                message=f"the '{other.value}' section does not belong in a plan under the "
-                f"{covenant.value} covenant",
-                context={"covenant": covenant.value, "section": other.value},
+                message=f"the '{other}' section does not belong in a plan under the "
+                f"{covenant.name} covenant",
+                context={"covenant": covenant.name, "section": other},
             )
 
 
 def _themes_fit(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
-    allowed = THEMES_BY_COVENANT[covenant]
+    allowed = covenant.themes
     for pattern in THEMED:
         for path, theme in _strings(document, pattern):
             if theme not in allowed:
                 yield FieldError(
                     pointer=json_pointer(path),
                     code="theme_not_in_covenant",
-                    message=f"'{theme}' is not a theme of the {covenant.value} covenant; "
+                    message=f"'{theme}' is not a theme of the {covenant.name} covenant; "
                     f"use one of: {', '.join(sorted(allowed))}",
-                    context={"theme": theme[:60], "covenant": covenant.value},
+                    context={"theme": theme[:60], "covenant": covenant.name},
                 )

@@ -14,9 +14,12 @@ from uuid import uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, TypeAdapter
 
+from services.shared import covenants
+from services.shared.covenants import Name as CovenantWord
+
 from .errors import FieldError
 from .plan import Contact, PlanSubmission
-from .vocab import Covenant, Language
+from .vocab import Language
 
 PLANS_EXCHANGE = "irbc.plans"
 EVENTS_EXCHANGE = "irbc.events"
@@ -36,12 +39,12 @@ def plan_routing_key_for(body: bytes) -> str:
         covenant = json.loads(body)["submission"]["covenant"]
     except (ValueError, KeyError, TypeError, RecursionError):
         covenant = None
-    return plan_routing_key(covenant if covenant in set(Covenant) else UNKNOWN_COVENANT)
+    return plan_routing_key(covenant if covenants.known(covenant) else UNKNOWN_COVENANT)
 
 
-def _word(covenant: Covenant | None) -> str:
+def _word(covenant: str | None) -> str:
     """The covenant as a routing-key word; `unknown` when the payload did not say."""
-    return covenant.value if covenant else UNKNOWN_COVENANT
+    return covenant or UNKNOWN_COVENANT
 
 
 def _now() -> datetime:
@@ -84,7 +87,7 @@ class SubmissionAccepted(Event):
     plan: PlanSubmission
 
     def routing_key(self) -> str:
-        return f"submission.accepted.{self.plan.covenant.value}"
+        return f"submission.accepted.{self.plan.covenant}"
 
 
 class RejectionReason(StrEnum):
@@ -104,7 +107,7 @@ class SubmissionRejected(Event):
     errors: list[FieldError] = Field(max_length=MAX_ERRORS_CARRIED)
     errors_total: int
     submission_id: str | None = None
-    covenant: Covenant | None = None
+    covenant: CovenantWord | None = None
     company_id: str | None = None
     company_name: str | None = None
     language: Language = Language.NL
@@ -131,10 +134,10 @@ class Reference(BaseModel):
 
     instrument: str
     locator: str
-    covenant: Covenant | None = Field(
+    covenant: CovenantWord | None = Field(
         None, description="the one covenant this reference applies to; default: its "
-                          "instrument's (services/shared/i18n/instruments.yaml), none for a "
-                          "general instrument")
+                          "instrument's (its covenant's definition, rules/covenants/), none "
+                          "for a general instrument")
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.locator}"
@@ -183,7 +186,7 @@ class CompanyFindings(Event):
     identification, whom the company's letter goes to, the findings and the next due date."""
 
     submission_id: str
-    covenant: Covenant
+    covenant: CovenantWord
     reporting_year: int
     company_id: str
     company_name: str
@@ -207,7 +210,7 @@ class AssessmentCompleted(CompanyFindings):
         None, description="the assessment of the company's previous accepted plan, if any")
 
     def routing_key(self) -> str:
-        return f"assessment.completed.{self.covenant.value}"
+        return f"assessment.completed.{self.covenant}"
 
     def recurring(self) -> list[Finding]:
         """The findings that were made on the previous plan too (same rule, same parts)."""
@@ -227,7 +230,7 @@ class ReviewFinalised(CompanyFindings):
     remarks: str = ""
 
     def routing_key(self) -> str:
-        return f"review.finalised.{self.covenant.value}"
+        return f"review.finalised.{self.covenant}"
 
 
 class RecipientRole(StrEnum):
@@ -241,7 +244,7 @@ class NotificationDelivered(Event):
     type: Literal["notification.delivered"] = "notification.delivered"
     about: Literal["assessment", "rejection", "feedback"]
     submission_id: str | None
-    covenant: Covenant | None
+    covenant: CovenantWord | None
     recipient_role: RecipientRole
     channel: Literal["smtp", "outbox", "webhook"]
     message_ref: str

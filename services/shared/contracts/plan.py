@@ -22,15 +22,15 @@ from pydantic import (
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from services.shared import covenants
+
 from .countries import ISO_3166_ALPHA2
-from .vocab import ALL_THEMES as _ALL_THEMES
 from .vocab import (
     ActionStatus,
     ActionType,
     ApprovedBy,
     CaseChannel,
     CaseStatus,
-    Covenant,
     DueDiligenceLevel,
     DueDiligenceOutcome,
     EngagementStatus,
@@ -60,7 +60,6 @@ from .vocab import (
     Source,
     StakeholderType,
     Standard,
-    TextileTheme,
     TrainingAudience,
     ValueChain,
 )
@@ -93,8 +92,26 @@ def _ascii_address(address: str) -> str:
     return address
 
 
+def _known_covenant(name: str) -> str:
+    if not covenants.known(name):
+        raise PydanticCustomError("unknown_covenant", "'{covenant}' is not a covenant; known "
+                                  "are: {known}", {"covenant": name[:40],
+                                                   "known": ", ".join(covenants.names())})
+    return name
+
+
+def _covenant_names(schema: JsonDict) -> None:
+    """The JSON Schema of `submission.covenant`: the covenants defined (see covenants.py)."""
+    schema["enum"] = [*covenants.names()]
+
+
+def _theme_names(schema: JsonDict) -> None:
+    """The JSON Schema of a theme: every covenant's (integrity.py checks the plan's own)."""
+    schema["enum"] = list(sorted(covenants.current().theme_labels()))
+
+
 def _known_theme(theme: str) -> str:
-    if theme not in _ALL_THEMES:
+    if theme not in covenants.current().theme_labels():
         raise PydanticCustomError("unknown_theme", "'{theme}' is not a theme of any covenant",
                                   {"theme": theme[:60]})
     return theme
@@ -121,7 +138,8 @@ EmailAddress = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$"),
     AfterValidator(_ascii_address),
 ]
-Theme = Annotated[str, AfterValidator(_known_theme)]
+Theme = Annotated[str, AfterValidator(_known_theme), Field(json_schema_extra=_theme_names)]
+CovenantName = Annotated[str, AfterValidator(_known_covenant)]
 # Numbers are finite (Part refuses NaN and infinity) and bounded, so that what ingest accepts
 # the rules engine can carry: JSON numbers beyond these lose precision or overflow there.
 MAX_AMOUNT = 1e15  # euros: a thousand times the largest balance sheet in the covenants
@@ -149,7 +167,7 @@ class Period(Part):
 
 class Submission(Part):
     submission_id: Identifier
-    covenant: Covenant
+    covenant: CovenantName = Field(json_schema_extra=_covenant_names)
     reporting_year: Year
     plan_period: Period
     submitted_at: AwareDatetime
@@ -483,7 +501,7 @@ class LocationCoverage(Part):
 
 
 class ThemeAssessment(Part):
-    theme: TextileTheme
+    theme: Theme
     assessed: bool
     relevant: bool
     rationale: LongText | None = None
@@ -649,15 +667,21 @@ class BankingExtension(Part):
 
 # --- the whole plan -----------------------------------------------------------------------
 
-_EXTENSION_MATCHES_COVENANT: JsonDict = {
-    "allOf": [
-        {
-            "if": {"properties": {"submission": {"properties": {"covenant": {"const": c}}}}},
-            "then": {"required": [c], "not": {"required": [other]}},
-        }
-        for c, other in (("textile", "banking"), ("banking", "textile"))
-    ]
-}
+def _extension_matches_covenant(schema: JsonDict) -> None:
+    """A plan carries its covenant's extension and no other's (JSON Schema for upstream
+    systems; ingest checks it in integrity.py), each covenant's as its definition says."""
+    registry = covenants.current()
+    schema["allOf"] = [_only_its_extension(c.name, c.extension,
+                                           sorted(registry.extensions - {c.extension}))
+                       for c in registry]
+
+
+def _only_its_extension(covenant: str, extension: str, others: list[str]) -> JsonDict:
+    then: JsonDict = {"required": [extension]}
+    if others:
+        then["not"] = {"anyOf": [{"required": [other]} for other in others]}
+    return {"if": {"properties": {"submission": {"properties": {"covenant": {"const": covenant}}}}},
+            "then": then}
 
 
 class PlanSubmission(Part):
@@ -668,7 +692,7 @@ class PlanSubmission(Part):
         str_strip_whitespace=True,
         allow_inf_nan=False,
         title="irbc-plan/1.0",
-        json_schema_extra=_EXTENSION_MATCHES_COVENANT,
+        json_schema_extra=_extension_matches_covenant,
     )
 
     schema_: Literal["irbc-plan/1.0"] = Field(alias="schema")
@@ -688,7 +712,7 @@ class PlanSubmission(Part):
     banking: BankingExtension | None = None
 
     @property
-    def covenant(self) -> Covenant:
+    def covenant(self) -> str:
         return self.submission.covenant
 
     def to_json_dict(self) -> dict[str, Any]:

@@ -1,14 +1,11 @@
 """Controlled vocabularies of the plan submission (reference.md section 6.5).
 
-Every enum value is a stable machine term; labels for people live in the notification templates.
+Every enum value is a stable machine term; labels for people live in
+services/shared/i18n/labels.yaml. The covenants and their themes are not here: they are
+configuration (services/shared/covenants.py).
 """
 
 from enum import StrEnum
-
-
-class Covenant(StrEnum):
-    TEXTILE = "textile"
-    BANKING = "banking"
 
 
 class Language(StrEnum):
@@ -95,42 +92,6 @@ class Source(StrEnum):
     AUDITS = "audits"
     SUPPLIER_SELF_ASSESSMENT = "supplier_self_assessment"
     CLIENT_DD = "client_dd"
-
-
-class TextileTheme(StrEnum):
-    """The nine specific themes of the garments and textile agreement (AGT section 2)."""
-
-    DISCRIMINATION_GENDER = "discrimination_gender"
-    CHILD_LABOUR = "child_labour"
-    FORCED_LABOUR = "forced_labour"
-    FREEDOM_OF_ASSOCIATION = "freedom_of_association"
-    LIVING_WAGE = "living_wage"
-    HEALTH_SAFETY = "health_safety"
-    RAW_MATERIALS = "raw_materials"
-    WATER_CHEMICALS_ENERGY = "water_chemicals_energy"
-    ANIMAL_WELFARE = "animal_welfare"
-
-
-class BankingTheme(StrEnum):
-    LABOUR_RIGHTS = "labour_rights"
-    CHILD_LABOUR = "child_labour"
-    FORCED_LABOUR = "forced_labour"
-    FREEDOM_OF_ASSOCIATION = "freedom_of_association"
-    HEALTH_SAFETY = "health_safety"
-    LAND_RIGHTS_FPIC = "land_rights_fpic"
-    INDIGENOUS_PEOPLES = "indigenous_peoples"
-    COMMUNITY_HEALTH_SAFETY = "community_health_safety"
-    SECURITY_FORCES = "security_forces"
-    PRIVACY_DATA = "privacy_data"
-    ENVIRONMENT_RELATED_HUMAN_RIGHTS = "environment_related_human_rights"
-    CONFLICT_AFFECTED_AREAS = "conflict_affected_areas"
-
-
-THEMES_BY_COVENANT: dict[Covenant, frozenset[str]] = {
-    Covenant.TEXTILE: frozenset(TextileTheme),
-    Covenant.BANKING: frozenset(BankingTheme),
-}
-ALL_THEMES: frozenset[str] = frozenset().union(*THEMES_BY_COVENANT.values())
 
 
 class ScopeLevel(StrEnum):

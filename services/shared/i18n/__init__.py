@@ -27,6 +27,8 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from services.shared import covenants
+
 LANGUAGES = ("nl", "en")
 NOTHING = "\u2013"  # an en dash: where there is no value to show
 WORDS = re.compile(r"[A-Za-z]{4,}")  # a locator "in words" has a run of four letters or more
@@ -44,13 +46,34 @@ def _data(name: str) -> dict[str, Any]:
 
 
 def vocabularies() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
-    """vocabulary -> value -> {"nl": ..., "en": ...}."""
-    return _data("labels.yaml")["vocabularies"]
+    """vocabulary -> value -> {"nl": ..., "en": ...}: labels.yaml's, and from the covenant
+    definitions `Covenant` (their names) and `Theme` (their themes)."""
+    return _with_covenants()[0]
 
 
 def instruments() -> Mapping[str, Mapping[str, Any]]:
-    """instrument -> {"name": {nl, en}, "covenant": str (absent for general instruments)}."""
-    return _data("instruments.yaml")["instruments"]
+    """instrument -> {"name": {nl, en}, "covenant": str (absent for general instruments)}:
+    instruments.yaml's general instruments and each covenant's own."""
+    return _with_covenants()[1]
+
+
+_merged: tuple[Any, tuple[dict[str, Any], dict[str, Any]]] = (None, ({}, {}))
+
+
+def _with_covenants() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The labels and instruments of the files here and of the process's covenants, merged
+    once for each set of covenants."""
+    global _merged
+    registry = covenants.current()
+    if _merged[0] is not registry:
+        words = {**_data("labels.yaml")["vocabularies"],
+                 "Covenant": {c.name: c.spec.title.model_dump() for c in registry},
+                 "Theme": {t: w.model_dump() for t, w in registry.theme_labels().items()}}
+        named = {**_data("instruments.yaml")["instruments"],
+                 **{i: {"name": w.model_dump(), "covenant": c}
+                    for i, (c, w) in registry.instruments().items()}}
+        _merged = (registry, (words, named))
+    return _merged[1]
 
 
 def locators() -> Mapping[str, Mapping[str, str]]:
@@ -177,11 +200,8 @@ MISSING_VALUE = "?"
 
 
 def theme(value: Any, language: Any) -> str:
-    """A covenant theme's label (the covenants' theme vocabularies agree on shared themes)."""
-    for name, labels in vocabularies().items():
-        if name.endswith("Theme") and str(value) in labels:
-            return labels[str(value)][_code(language)]
-    return str(value)
+    """A covenant theme's label (covenants that share a theme share its words)."""
+    return label("Theme", value, language)
 
 
 def show(value: Any, how: str, language: Any) -> str:

@@ -1,0 +1,297 @@
+"""Covenants as configuration.
+
+Each covenant the secretariat runs is a folder `covenants/<name>/` in the policy folder
+(RULES_DIR, beside the rule files), holding `covenant.yaml`: its name, its names for readers,
+the plan section only its plans carry, its themes, its own instruments, its calendar. Nothing
+in the code names a covenant: routing keys, the check that a plan's extension and themes fit
+its covenant, the labels in letters and pages and the rules in scope all come from here.
+
+Every service works with one set of definitions, `current()`: the bundled folder's unless the
+service started with another (`use`, from RULES_DIR). A definition that cannot work is refused
+with its file and line (`lint`, `covenant covenants lint`); `load` refuses a folder with any.
+"""
+
+import csv
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from services.bundled import bundled
+
+from .errors import ConfigError
+from .yamlfile import LintError, line_of, parse
+
+DEFINITION = "covenant.yaml"
+NAME_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"  # a routing-key word, a JSON member, a folder name
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+CALENDAR_COLUMNS = ("reporting_year", "due_on", "grace_days", "edition", "source", "licence",
+                    "is_fixture")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Labels(_Spec):
+    """A text for readers in both languages; neither may be left out."""
+
+    nl: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+    def __getitem__(self, language: str) -> str:
+        return self.en if language == "en" else self.nl
+
+
+class RuleChoices(_Spec):
+    """How the rules in a covenant's scope apply to it."""
+
+    parameters: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$")],
+                     dict[str, Any]] = Field(
+        default_factory=dict, description="Rule id -> the parameters this covenant sets "
+        "otherwise than the rule file's defaults (the catalogue gives covenants different "
+        "values: what the policy must cover, whom it addresses, from which year)")
+
+
+class CovenantSpec(_Spec):
+    """`covenants/<name>/covenant.yaml`, as the secretariat writes it."""
+
+    name: Name = Field(description="The covenant's machine name: the folder's name, the word "
+                       "of its routing keys (`plan.<name>`), `submission.covenant` in its plans")
+    title: Labels = Field(description="The covenant as readers call it (garments and textile)")
+    agreement: Labels = Field(description="The agreement's full name")
+    signed_on: date | None = None
+    extension: Name = Field(description="The plan section only this covenant's plans carry")
+    themes: dict[Name, Labels] = Field(
+        min_length=1, description="The covenant's themes: the values `risks[].theme` and the "
+        "other theme fields may take in its plans, with their labels")
+    instruments: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9-]*$")],
+                      Labels] = Field(
+        default_factory=dict, description="Instruments of this covenant alone (its agreement, "
+        "its assessment framework, sector guidance) that its rules may cite; a plan of another "
+        "covenant is never told of them")
+    calendar: str | None = Field(
+        None, description="A CSV file in this folder: each reporting year's due date "
+        f"({', '.join(CALENDAR_COLUMNS)})")
+    rules: RuleChoices = Field(default_factory=RuleChoices)
+
+    @field_validator("calendar")
+    @classmethod
+    def _a_file_name(cls, name: str | None) -> str | None:
+        if name is not None and (Path(name).name != name or not name.endswith(".csv")):
+            raise ValueError("a .csv file name in the covenant's folder")
+        return name
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    reporting_year: int
+    due_on: date
+    grace_days: int
+
+
+@dataclass(frozen=True)
+class Covenant:
+    """One covenant's definition, read from its folder."""
+
+    spec: CovenantSpec
+    folder: Path
+    calendar: Mapping[int, CalendarEntry] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def extension(self) -> str:
+        return self.spec.extension
+
+    @property
+    def themes(self) -> frozenset[str]:
+        return frozenset(self.spec.themes)
+
+    @property
+    def definition(self) -> Path:
+        return self.folder / DEFINITION
+
+    def parameters(self, rule_id: str) -> dict[str, Any]:
+        """The parameters this covenant sets for a rule (none: the rule file's defaults)."""
+        return self.spec.rules.parameters.get(rule_id, {})
+
+
+@dataclass(frozen=True)
+class Covenants:
+    """The covenants one service works with, by name."""
+
+    folder: Path
+    by_name: Mapping[str, Covenant]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.by_name
+
+    def __iter__(self) -> Iterator[Covenant]:
+        return iter(self.by_name[n] for n in self.names)
+
+    def __getitem__(self, name: str) -> Covenant:
+        return self.by_name[name]
+
+    def get(self, name: object) -> Covenant | None:
+        return self.by_name.get(name) if isinstance(name, str) else None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self.by_name))
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """Every covenant's plan section."""
+        return frozenset(c.extension for c in self.by_name.values())
+
+    def due_on(self, covenant: str, reporting_year: int) -> date | None:
+        """When the covenant's plan for the year is due (its calendar); None when not known."""
+        entry = self.by_name[covenant].calendar.get(reporting_year) if covenant in self \
+            else None
+        return entry.due_on if entry else None
+
+    def instruments(self) -> dict[str, tuple[str, Labels]]:
+        """Instrument -> (its covenant, its name) of every covenant's own instruments."""
+        return {i: (c.name, labels) for c in self for i, labels in c.spec.instruments.items()}
+
+    def theme_labels(self) -> dict[str, Labels]:
+        """Theme -> its labels (covenants that share a theme agree on its words: lint)."""
+        return {t: labels for c in self for t, labels in c.spec.themes.items()}
+
+
+class CovenantError(ConfigError):
+    """Covenant definitions that cannot work; the message names file and line."""
+
+
+def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
+    """The covenants defined under `folder/covenants/` that can be used, and the problems of
+    the others (each at its file and line)."""
+    root = folder / "covenants"
+    problems: list[LintError] = []
+    found: dict[str, Covenant] = {}
+    if not root.is_dir():
+        return Covenants(root, {}), [LintError(root, 0, "no covenants folder here")]
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        path = sub / DEFINITION
+        if not path.is_file():
+            problems.append(LintError(sub, 0, f"a covenant folder needs its {DEFINITION}"))
+            continue
+        spec, tree, errors = parse(path, CovenantSpec, "covenant")
+        problems += errors
+        if spec is None:
+            continue
+        own = []
+        if spec.name != sub.name:
+            own.append(LintError(path, line_of(tree, ("name",)), f"the covenant '{spec.name}' "
+                                 f"belongs in a folder named {spec.name}, not {sub.name}"))
+        calendar, calendar_problems = _calendar(sub, spec, line_of(tree, ("calendar",)), path)
+        own += calendar_problems
+        problems += own
+        if not own and not errors:
+            found[spec.name] = Covenant(spec, sub, calendar)
+    problems += _clashes(found)
+    if not found and not problems:
+        problems.append(LintError(root, 0, "no covenant is defined here"))
+    return Covenants(root, found), problems
+
+
+def load(folder: Path) -> Covenants:
+    """The covenants under `folder/covenants/`; refused (CovenantError) if any has a problem."""
+    covenants, problems = lint(folder)
+    if problems:
+        raise CovenantError("; ".join(map(str, problems[:10])))
+    return covenants
+
+
+def _calendar(folder: Path, spec: CovenantSpec, line: int,
+              definition: Path) -> tuple[dict[int, CalendarEntry], list[LintError]]:
+    if spec.calendar is None:
+        return {}, []
+    path = folder / spec.calendar
+    if not path.is_file():
+        return {}, [LintError(definition, line, f"calendar: no file {spec.calendar} here")]
+    entries: dict[int, CalendarEntry] = {}
+    problems = []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in CALENDAR_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            return {}, [LintError(path, 1, f"columns missing: {', '.join(missing)}")]
+        for n, row in enumerate(reader, start=2):
+            blank = [c for c in CALENDAR_COLUMNS if not (row.get(c) or "").strip()]
+            if blank:
+                problems.append(LintError(path, n, f"no {', '.join(blank)} (provenance is "
+                                          "required on every value)"))
+                continue
+            try:
+                entry = CalendarEntry(int(row["reporting_year"]), date.fromisoformat(
+                    row["due_on"]), int(row["grace_days"]))
+            except ValueError as e:
+                problems.append(LintError(path, n, f"not a year, date and number of days: {e}"))
+                continue
+            if entry.reporting_year in entries:
+                problems.append(LintError(path, n, f"reporting year {entry.reporting_year} "
+                                          "is given twice"))
+            entries[entry.reporting_year] = entry
+    return entries, problems
+
+
+def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
+    """What two covenants may not share: a plan section, an instrument, a theme's words."""
+    problems = []
+    section: dict[str, str] = {}
+    instrument: dict[str, str] = {}
+    theme: dict[str, tuple[str, Labels]] = {}
+    for c in found.values():
+        path = c.folder / DEFINITION
+        if (other := section.setdefault(c.extension, c.name)) != c.name:
+            problems.append(LintError(path, 0, f"extension '{c.extension}' is already "
+                                      f"covenant {other}'s"))
+        for i in c.spec.instruments:
+            if (other := instrument.setdefault(i, c.name)) != c.name:
+                problems.append(LintError(path, 0, f"instrument {i} is already covenant "
+                                          f"{other}'s"))
+        for t, labels in c.spec.themes.items():
+            other, words = theme.setdefault(t, (c.name, labels))
+            if words != labels:
+                problems.append(LintError(path, 0, f"theme {t} is worded differently in "
+                                          f"covenant {other}; a theme has one wording"))
+    return problems
+
+
+# --- the process's covenants ------------------------------------------------------------------
+
+BUNDLED_RULES = bundled("rules")
+_current: Covenants | None = None
+
+
+def current() -> Covenants:
+    """The covenants this process works with: those `use` was given, else those of the policy
+    folder the RULES_DIR setting names (services/shared/settings.py), loaded once."""
+    global _current
+    if _current is None:
+        _current = load(Path(os.environ.get("RULES_DIR") or BUNDLED_RULES))
+    return _current
+
+
+def use(covenants: Covenants | None) -> Covenants | None:
+    """Work with these covenants from now on (a service at start, from RULES_DIR; None: the
+    bundled ones again); returns the ones used before."""
+    global _current
+    before, _current = _current, covenants
+    return before
+
+
+def names() -> tuple[str, ...]:
+    return current().names
+
+
+def known(name: Any) -> bool:
+    return name in current()

@@ -1,0 +1,203 @@
+"""Covenants as configuration: definitions are read, checked with file and line, and everything
+that used to name a covenant in code takes it from them (services/shared/covenants.py)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from services.cli import main
+from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
+from services.rules.tooling.lint import lint as lint_rules
+from services.shared import covenants, i18n
+from services.shared.contracts import validate_plan
+from services.shared.contracts.integrity import check_integrity
+from services.shared.contracts.messages import plan_routing_key_for
+from services.shared.contracts.parsing import PlanInvalid
+from services.shared.covenants import CovenantError, lint, load
+from tests.support import ROOT, TEXTILE, example_doc
+
+RULES = ROOT / "rules"
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    copy = tmp_path / "rules"
+    shutil.copytree(RULES, copy)
+    return copy
+
+
+@pytest.fixture
+def using():
+    """Makes the process work with the covenants of a folder for one test."""
+    before = covenants.use(None)
+
+    def use(folder: Path) -> covenants.Covenants:
+        defined = load(folder)
+        covenants.use(defined)
+        return defined
+
+    yield use
+    covenants.use(before)
+
+
+def line(path: Path, text: str) -> int:
+    return path.read_text().splitlines().index(text) + 1
+
+
+def test_the_bundled_definitions_are_the_two_first_covenants_and_lint_clean():
+    defined, problems = lint(RULES)
+    assert problems == []
+    assert defined.names == ("banking", "textile")
+    assert defined["textile"].extension == "textile"
+    assert "living_wage" in defined["textile"].themes
+    assert "living_wage" not in defined["banking"].themes
+    assert defined.due_on("textile", 2019).isoformat() == "2019-04-01"
+    assert defined.due_on("banking", 2019).isoformat() == "2019-03-31"
+    assert defined.due_on("textile", 1999) is None
+
+
+def test_an_unknown_field_and_a_missing_translation_are_refused_with_file_and_line(rules_copy):
+    path = rules_copy / "covenants" / "banking" / "covenant.yaml"
+    text = path.read_text()
+    text = text.replace("  indigenous_peoples: {nl: inheemse volken, en: indigenous peoples}",
+                        "  indigenous_peoples: {en: indigenous peoples}")
+    text = text.replace("calendar: calendar.csv", "calendar: calendar.csv\ncolour: blue")
+    path.write_text(text)
+    _, problems = lint(rules_copy)
+    found = {(p.file.name, p.line, p.message.split(":")[0]) for p in problems}
+    assert ("covenant.yaml", line(path, "  indigenous_peoples: {en: indigenous peoples}"),
+            "themes/indigenous_peoples/nl") in found
+    assert ("covenant.yaml", line(path, "colour: blue"), "colour") in found
+    with pytest.raises(CovenantError, match=r"covenant\.yaml:"):
+        load(rules_copy)
+
+
+def test_a_folder_name_a_calendar_without_provenance_and_shared_sections_are_refused(
+        rules_copy):
+    covenants_dir = rules_copy / "covenants"
+    shutil.copytree(covenants_dir / "banking", covenants_dir / "insurance")
+    calendar = covenants_dir / "insurance" / "calendar.csv"
+    calendar.write_text(calendar.read_text().replace(",sample,invented for testing", ",,", 1))
+    _, problems = lint(rules_copy)
+    messages = [str(p) for p in problems]
+    assert any("insurance/covenant.yaml:" in m and "folder named banking" in m
+               for m in messages), messages
+    assert any("insurance/calendar.csv:2: no edition, source" in m for m in messages), messages
+
+
+def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
+    path = rules_copy / "covenants" / "banking" / "covenant.yaml"
+    path.write_text(path.read_text().replace("{nl: kinderarbeid, en: child labour}",
+                                             "{nl: kinderarbeid, en: child work}"))
+    _, problems = lint(rules_copy)
+    assert any("theme child_labour is worded differently" in str(p) for p in problems)
+
+
+def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
+    path = rules_copy / "dd6-remedy.yaml"
+    text = path.read_text()
+    assert "    scope: [textile, banking]\n" in text
+    path.write_text(text.replace("    scope: [textile, banking]\n",
+                                 "    scope: [textile, bankng]\n", 1))
+    problems = [str(p) for p in lint_rules(rules_copy)]
+    at = line(path, "    scope: [textile, bankng]")
+    assert any(f"dd6-remedy.yaml:{at}:" in p and "'bankng'" in p for p in problems), problems
+    with pytest.raises(RuleFileError, match="bankng"):
+        load_rulebook(rules_copy)
+
+
+def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
+    """Routing, the plan's covenant and extension, its themes, its labels: from the folder."""
+    folder = rules_copy / "covenants" / "gold"
+    folder.mkdir()
+    (folder / "covenant.yaml").write_text(
+        "name: gold\n"
+        "title: {nl: goud, en: gold}\n"
+        "agreement: {nl: Convenant Verantwoord Goud, en: Dutch Responsible Gold Agreement}\n"
+        "extension: gold\n"
+        "themes:\n"
+        "  child_labour: {nl: kinderarbeid, en: child labour}\n"
+        "  conflict_financing: {nl: conflictfinanciering, en: conflict financing}\n"
+        "instruments:\n"
+        "  OMG: {nl: OESO-handreiking mineralen, en: OECD Minerals Guidance}\n")
+    defined = using(rules_copy)
+    assert defined.names == ("banking", "gold", "textile")
+    assert i18n.label("Covenant", "gold", "nl") == "goud"
+    assert i18n.theme("conflict_financing", "en") == "conflict financing"
+    assert i18n.instrument_covenant("OMG") == "gold"
+    body = json.dumps({"submission": {"covenant": "gold"}}).encode()
+    assert plan_routing_key_for(body) == "plan.gold"
+    document = example_doc(TEXTILE)
+    document["submission"]["covenant"] = "gold"
+    codes = {(e.pointer, e.code) for e in check_integrity(document)}
+    assert ("/gold", "missing_extension") in codes
+    assert ("/textile", "foreign_extension") in codes
+    assert any(code == "theme_not_in_covenant" for _, code in codes)  # living_wage and others
+
+
+def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
+    document = example_doc(TEXTILE)
+    document["submission"]["covenant"] = "metals"
+    with pytest.raises(PlanInvalid) as caught:
+        validate_plan(document)
+    [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
+    assert error.code == "unknown_covenant"
+    assert "banking, textile" in error.message
+    assert i18n.error_text(error, "nl") == "'metals' is geen convenant; bekend zijn: banking, " \
+                                           "textile."
+
+
+def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
+    assert main(["covenants", "list", "--lang", "en"]) == 0
+    listed = capsys.readouterr().out
+    assert "textile: garments and textile (Dutch Agreement on Sustainable Garments and " \
+           "Textile); rules that apply: " in listed
+    assert main(["covenants", "show", "banking"]) == 0
+    shown = capsys.readouterr().out
+    assert "routeringssleutel" in shown and "plan.banking" in shown
+    assert "31 maart 2019" in shown and "arbeidsrechten" in shown
+    assert main(["covenants", "show", "metals", "--lang", "en"]) == 78
+    assert "'metals' is not a covenant; known are: banking and textile" in capsys.readouterr().err
+    assert main(["covenants", "lint"]) == 0
+
+
+def test_covenants_lint_fails_on_a_broken_definition(rules_copy, monkeypatch, capsys):
+    path = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    path.write_text(path.read_text().replace("extension: textile", "extension: Textile"))
+    monkeypatch.setenv("RULES_DIR", str(rules_copy))
+    assert main(["covenants", "lint"]) == 1
+    out = capsys.readouterr().out
+    assert f"covenant.yaml:{line(path, 'extension: Textile')}: extension:" in out
+
+
+def test_a_covenant_sets_its_own_values_of_a_rules_parameters():
+    rulebook = load_rulebook(RULES)
+    rule = "DD1-POLICY-SCOPE-VALUE-CHAIN"
+    assert rulebook.by_id()[rule].parameters["required_scope"] == ["own_operations",
+                                                                   "supply_chain"]
+    assert rulebook.of_covenant("textile")[rule].parameters["required_scope"] == [
+        "own_operations", "supply_chain"]
+    assert rulebook.of_covenant("banking")[rule].parameters["required_scope"] == [
+        "own_operations", "clients"]
+
+
+@pytest.mark.parametrize(("entry", "complaint"), [
+    ("    DD9-NO-SUCH-RULE: {x: 1}", "DD9-NO-SUCH-RULE: no such rule"),
+    ("    DD1-BUYER-TRAINING: {min_share_pct: 50}", "DD1-BUYER-TRAINING: not in scope of banking"),
+    ("    DD6-GM-AVAILABLE: {colour: blue}", "DD6-GM-AVAILABLE has no parameter 'colour'"),
+    ("    DD5-PUBLIC-DD-REPORT: {report_owed_after: 3}",
+     "'report_owed_after' is a length or mapping in the rule, not a number"),
+    ("    DD5-PUBLIC-DD-REPORT: {report_owed_after: {weeks: 3}}", "with these parameters"),
+], ids=["unknown rule", "rule out of scope", "unknown parameter", "other shape", "not compiling"])
+def test_parameters_a_covenant_cannot_set_are_refused_with_file_and_line(rules_copy, entry,
+                                                                         complaint):
+    path = rules_copy / "covenants" / "banking" / "covenant.yaml"
+    own = "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {days: 0}}\n"  # the entry replaced
+    path.write_text(path.read_text().replace(own, "") + entry + "\n")
+    at = len(path.read_text().splitlines())
+    problems = [str(p) for p in lint_rules(rules_copy)]
+    assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
+    with pytest.raises(RuleFileError, match=complaint.split(":")[0]):
+        load_rulebook(rules_copy)
