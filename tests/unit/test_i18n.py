@@ -8,7 +8,7 @@ from enum import StrEnum
 import pytest
 
 from services.rules.core.presenting import field_presentation
-from services.rules.core.vocabulary import KINDS, field_values, model_of
+from services.rules.core.vocabulary import KINDS, field_values, shape_of_kind
 from services.shared import covenants, i18n
 from services.shared.contracts import Severity, vocab
 from services.shared.contracts.countries import ISO_3166_ALPHA2
@@ -63,8 +63,8 @@ def test_every_field_shown_from_a_vocabulary_names_a_known_one():
 
 def _fields(kind: str) -> list[str]:
     """The kind's own fields: its schema model's, its declared ones, its link value."""
-    k, model = KINDS[kind], model_of(kind) or model_of(KINDS[kind].parent)
-    return [*(model.model_fields if model else ()), *k.fields, *k.vocabularies,
+    k, shape = KINDS[kind], shape_of_kind(kind) or shape_of_kind(KINDS[kind].parent)
+    return [*(shape.fields if shape else ()), *k.fields, *k.vocabularies,
             *k.projections, *([k.value] if k.value else [])]
 
 

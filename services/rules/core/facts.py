@@ -11,13 +11,10 @@ like the engine's identity fields (`id`, `sid`) are renamed.
 """
 
 import re
-import types
-import typing
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
 from unidecode import unidecode
 
 from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, Derived
@@ -31,10 +28,12 @@ from services.rules.core.vocabulary import (
     PLAN_KINDS,
     PRIOR_PARTS,
     collection_pointer,
+    plan_shape,
 )
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
+from services.shared.contracts.shapes import Shape
 
 Fact = dict[str, Any]
 
@@ -53,11 +52,9 @@ PROJECTIONS = {name: dict(k.projections) for name, k in KINDS.items() if k.proje
 THEMED_KINDS = frozenset({"kpi_theme", "action_theme"})
 # the plan's free text: one `free_text` fact per text the contract leaves free (a string of up to
 # 100 characters or more with no pattern: descriptions, summaries, outcomes, rationales,
-# responses, ...), wherever it stands; the company part (with its contacts), the submission
-# header, the attachments and the published fields of production locations excepted
-FREE_TEXT_MIN_LENGTH = 100
-NOT_FREE_TEXT = frozenset({("ProductionLocation", f) for f in ("name", "address", "city",
-                                                                "region")})
+# responses, ...; see contracts/shapes.py), wherever it stands; the company part (with its
+# contacts), the submission header, the attachments and published data (`x-free-text: false`:
+# production locations' names and addresses) excepted
 FREE_TEXT_SKIPPED = frozenset({"submission", "company", "attachments"})
 ENGINE_RESERVED = frozenset({"id", "sid"})
 
@@ -76,60 +73,24 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
 
 
 def _free_texts(document: dict[str, Any]) -> Iterator[Fact]:
-    for name, value in document.items():
+    for name, shape in plan_shape().free_texts():
         if name not in FREE_TEXT_SKIPPED:
-            yield from _texts_in(value, _FREE_TEXT[PlanSubmission].get(name), (name,))
+            yield from _texts_in(document.get(name), shape, (name,))
 
 
-def _texts_in(value: Any, shape: Any, path: tuple[str | int, ...]) -> Iterator[Fact]:
-    """The free texts in a value of the given shape (see `_free_text_shape`)."""
-    if shape is None or value is None:
+def _texts_in(value: Any, shape: Shape, path: tuple[str | int, ...]) -> Iterator[Fact]:
+    """The free texts in a value of the given shape (`Shape.free_text`: long text without
+    a pattern, not published data)."""
+    if value is None:
         return
-    if isinstance(value, list):
+    if isinstance(value, list) and shape.item is not None:
         for i, item in enumerate(value):
-            yield from _texts_in(item, shape, (*path, i))
-    elif shape is str and isinstance(value, str) and value.strip():
+            yield from _texts_in(item, shape.item, (*path, i))
+    elif shape.free_text and isinstance(value, str) and value.strip():
         yield make_fact("free_text", path, {"field": str(path[-1]), "text": value})
-    elif isinstance(shape, type) and isinstance(value, dict):
-        for name, inner in _FREE_TEXT[shape].items():
+    elif isinstance(value, dict):
+        for name, inner in shape.free_texts():
             yield from _texts_in(value.get(name), inner, (*path, name))
-
-
-def _free_text_shape(annotation: Any, metadata: list[Any]) -> Any:
-    """`str` for free text, a model holding free text somewhere, or None; lists look inside."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        elif origin is list:
-            annotation, metadata = typing.get_args(annotation)[0], []
-        elif origin is typing.Annotated:
-            annotation, *extra = typing.get_args(annotation)
-            metadata = [*metadata, *extra]
-        else:
-            break
-    if annotation is str:
-        longest = max((getattr(m, "max_length", None) or 0 for m in metadata), default=0)
-        patterned = any(getattr(m, "pattern", None) for m in metadata)
-        return str if longest >= FREE_TEXT_MIN_LENGTH and not patterned else None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        _learn(annotation)
-        return annotation if _FREE_TEXT[annotation] else None
-    return None
-
-
-def _learn(model: type[BaseModel]) -> None:
-    if model not in _FREE_TEXT:
-        _FREE_TEXT[model] = {}  # placeholder against cycles
-        shapes = {name: _free_text_shape(f.annotation, list(f.metadata))
-                  for name, f in model.model_fields.items()
-                  if (model.__name__, name) not in NOT_FREE_TEXT}
-        _FREE_TEXT[model] = {name: shape for name, shape in shapes.items() if shape}
-
-
-# model -> {field: its free-text shape}, for the models that hold free text
-_FREE_TEXT: dict[type[BaseModel], dict[str, Any]] = {}
-_learn(PlanSubmission)
 
 
 def _themed(document: dict[str, Any]) -> Iterator[Fact]:

@@ -2,13 +2,13 @@
 
 Each `Kind` says where its facts come from (a path in the plan, a list inside another part, the
 reference data, the company's history, the engine), which fields they carry (for plan parts:
-the submission schema's fields, read from the pydantic models, plus the computed ones declared
-here; for the others: declared here with their types), its id field and whether the engine may
-spread its facts over several states. The fact builder (`facts.py`), the loader and lint (is
-the part known, does the field exist, what type is it), the rule-file JSON Schema (the part
-names), the sharding of large plans and the README's list of parts are derived from
-`KINDS`; `tests/unit/test_vocabulary.py` checks the declared fields against the facts the
-builder and the reference loader actually produce.
+the submission schema's fields, read from its JSON Schema (`contracts/shapes.py`), plus the
+computed ones declared here; for the others: declared here with their types), its id field
+and whether the engine may spread its facts over several states. The fact builder
+(`facts.py`), the loader and lint (is the part known, does the field exist, what type is it),
+the rule-file JSON Schema (the part names), the sharding of large plans and the README's list
+of parts are derived from `KINDS`; `tests/unit/test_vocabulary.py` checks the declared fields
+against the facts the builder and the reference loader actually produce.
 
 The operators are declared in `operators.py`. A new kind of part goes here (and, when it does
 not come from the plan, where its facts are made: `facts.py` or `reference.py`); a new
@@ -16,21 +16,14 @@ reference indicator is a row of `rules/reference/` plus its field on `country` h
 """
 
 import re
-import types
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, create_model
+from services.shared.contracts import PlanSubmission
+from services.shared.contracts.shapes import FieldType, Shape, shape_of
 
-from services.shared.contracts import Language, PlanSubmission
-from services.shared.contracts.plan import CountryCode, Euros, LanguageCode, Percentage, Theme
-
-FieldType = Literal["date", "number", "text", "flag", "list"]
 Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
 
 
@@ -323,7 +316,7 @@ def field_type(kind: str, dotted: str) -> FieldType | None:
             return field_type(k.parent, dotted) if k.parent else None
         case "link":
             if dotted == k.value:
-                return _model_type(model_of(k.parent), [k.list_field], element=True)
+                return _shape_type(shape_of_kind(k.parent), [k.list_field], element=True)
             head = dotted.split(".")[0]
             return None if head == k.list_field else _own_type(KINDS[k.parent], dotted)
         case "plan":
@@ -349,55 +342,18 @@ def field_values(kind: str, dotted: str) -> str | None:
         return None
     if dotted in k.projections:
         steps = [s for s in k.projections[dotted].split("/") if s != "*"]
-        return _model_values(model_of(kind), steps)
+        return _vocabulary(shape_of_kind(kind), steps)
     match k.source:
         case "prior":
             return field_values(k.parent, dotted) if k.parent else None
         case "link":
             if dotted == k.value:
-                return _model_values(model_of(k.parent), [k.list_field])
+                return _vocabulary(shape_of_kind(k.parent), [k.list_field])
             return None if dotted.split(".")[0] == k.list_field \
                 else field_values(k.parent, dotted)
         case "plan":
-            return _model_values(model_of(kind), dotted.split("."))
+            return _vocabulary(shape_of_kind(kind), dotted.split("."))
     return None
-
-
-def _model_values(model: Any, path: list[str]) -> str | None:
-    metadata: list[Any] = []
-    for step in path:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
-                or step not in model.model_fields:
-            return None
-        annotation, metadata = model.model_fields[step].annotation, \
-            model.model_fields[step].metadata
-        model = _inner(annotation)
-    for name, named in _named_metadata().items():  # pydantic keeps a field's own
-        if metadata and metadata == named:  # Annotated apart, as its metadata
-            return name
-    while True:  # the annotation itself, inside list[...] and X | None
-        if annotation in _NAMED:
-            return _NAMED[annotation]
-        origin = typing.get_origin(annotation)
-        if origin is list or origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        else:
-            break
-    if model is Language:  # a language code, named by CLDR
-        return "language"
-    return model.__name__ if isinstance(model, type) and issubclass(model, StrEnum) else None
-
-
-_NAMED: Mapping[Any, str] = {CountryCode: "country", LanguageCode: "language", Theme: "theme",
-                             Percentage: "percent", Euros: "euros"}
-
-
-@cache
-def _named_metadata() -> dict[str, list[Any]]:
-    """The metadata pydantic keeps for a field of each named type."""
-    fields: dict[str, Any] = {name: (named, ...) for named, name in _NAMED.items()}
-    probe = create_model("_Probe", **fields)
-    return {name: probe.model_fields[name].metadata for name in _NAMED.values()}
 
 
 def field_exists(kind: str, dotted: str) -> bool:
@@ -416,74 +372,64 @@ def field_exists(kind: str, dotted: str) -> bool:
         case "link":
             parent = KINDS[k.parent]
             return dotted == k.value or (dotted.split(".")[0] != k.list_field
-                                         and _model_has(model_of(parent.name), dotted))
+                                         and _has(shape_of_kind(parent.name), dotted))
         case "plan":
             return (bool(k.parent) and dotted == KINDS[k.parent].id_field) \
-                or _model_has(model_of(kind), dotted)
+                or _has(shape_of_kind(kind), dotted)
     return False
 
 
-def model_of(kind: str) -> type[BaseModel] | None:
-    """The pydantic model of a plan part's kind."""
+@cache
+def plan_shape() -> Shape:
+    """The shape of a plan, from the submission's JSON Schema (shapes.py)."""
+    return shape_of(PlanSubmission.model_json_schema(by_alias=True, mode="validation"))
+
+
+def shape_of_kind(kind: str) -> Shape | None:
+    """The shape of one part of a plan part's kind (an object)."""
     k = KINDS.get(kind)
     if k is None or k.source != "plan":
         return None
-    model: Any = PlanSubmission
-    for step in k.path.split("/"):
-        if step != "*":
-            model = _inner(model.model_fields[step].annotation)
-    return model
+    return plan_shape().at(k.path.split("/"))
+
+
+def _walk(shape: Shape | None, steps: list[str]) -> Shape | None:
+    """The field at the steps, through lists to their elements' fields."""
+    for step in steps:
+        if shape is None:
+            return None
+        shape = shape.element().fields.get(step)
+    return shape
+
+
+def _has(shape: Shape | None, dotted: str) -> bool:
+    return _walk(shape, dotted.split(".")) is not None
+
+
+def _vocabulary(shape: Shape | None, steps: list[str]) -> str | None:
+    found = _walk(shape, steps)
+    return found.vocabulary if found is not None else None
 
 
 def _own_type(k: Kind, dotted: str) -> FieldType | None:
-    return _model_type(model_of(k.name), dotted.split("."))
+    return _shape_type(shape_of_kind(k.name), dotted.split("."))
 
 
-def _model_has(model: Any, dotted: str) -> bool:
-    for step in dotted.split("."):
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
-                or step not in model.model_fields:
-            return False
-        model = _inner(model.model_fields[step].annotation)
-    return True
-
-
-def _model_type(model: Any, path: list[str], element: bool = False) -> FieldType | None:
-    """The type at a path of a model; `element`: of one value of the list there."""
+def _shape_type(shape: Shape | None, path: list[str], element: bool = False) -> FieldType | None:
+    """The type at a path of a part; a list met on the way is "list" (`element`: the type of
+    one value of the list at the end of the path instead)."""
     for step in path:
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) \
-                or step not in model.model_fields:
+        shape = shape.fields.get(step) if shape is not None else None
+        if shape is None:
             return None
-        annotation = model.model_fields[step].annotation
-        if typing.get_origin(_optional(annotation)) is list and not element:
+        if shape.type == "list" and not element:
             return "list"
-        model = _inner(annotation)
-    if model is AwareDatetime:  # pydantic's marker class for a timestamp with its offset
-        return "date"
-    return next((name for base, name in _TYPES if isinstance(model, type)
-                 and issubclass(model, base)), None)
+        shape = shape.element()
+    return _SCALARS.get(shape.type or "") if shape is not None else None
 
 
-_TYPES: tuple[tuple[type, FieldType], ...] = (
-    (bool, "flag"), (date, "date"), (int, "number"), (float, "number"), (str, "text"))
-
-
-def _optional(annotation: Any) -> Any:
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return next(a for a in typing.get_args(annotation) if a is not type(None))
-    return annotation
-
-
-def _inner(annotation: Any) -> Any:
-    """list[X] -> X, X | None -> X, Annotated[X, ...] -> X."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin in (list, typing.Annotated):
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-        else:
-            return annotation
+_SCALARS: Mapping[str, FieldType] = {"date": "date", "number": "number", "text": "text",
+                                     "flag": "flag"}
 
 
 # --- the README's list of parts --------------------------------------------------------------

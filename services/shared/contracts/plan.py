@@ -108,6 +108,7 @@ def _covenant_names(schema: JsonDict) -> None:
 def _theme_names(schema: JsonDict) -> None:
     """The JSON Schema of a theme: every covenant's (integrity.py checks the plan's own)."""
     schema["enum"] = list(sorted(covenants.current().theme_labels()))
+    schema["x-vocabulary"] = "theme"
 
 
 def _known_theme(theme: str) -> str:
@@ -122,6 +123,7 @@ CountryCode = Annotated[
     BeforeValidator(_upper),
     StringConstraints(min_length=2, max_length=2),
     AfterValidator(_known_country),
+    Field(json_schema_extra={"x-vocabulary": "country"}),
 ]
 Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
@@ -132,6 +134,7 @@ Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://\S+$
 LanguageCode = Annotated[
     str, BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
     StringConstraints(pattern=r"^[a-z]{2,3}$"),
+    Field(json_schema_extra={"x-vocabulary": "language"}),
 ]
 NaceCode = Annotated[str, StringConstraints(pattern=r"^[A-U](\d{2}(\.\d{1,2})?)?$")]
 EmailAddress = Annotated[
@@ -144,10 +147,10 @@ CovenantName = Annotated[str, AfterValidator(_known_covenant)]
 # the rules engine can carry: JSON numbers beyond these lose precision or overflow there.
 MAX_AMOUNT = 1e15  # euros: a thousand times the largest balance sheet in the covenants
 MAX_COUNT = 2**53 - 1  # the largest integer a JSON number carries exactly
-Percentage = Annotated[float, Field(ge=0, le=100)]
+Percentage = Annotated[float, Field(ge=0, le=100, json_schema_extra={"x-vocabulary": "percent"})]
 Score = Annotated[int, Field(ge=1, le=5)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
-Euros = Annotated[float, Field(ge=0, le=MAX_AMOUNT)]
+Euros = Annotated[float, Field(ge=0, le=MAX_AMOUNT, json_schema_extra={"x-vocabulary": "euros"})]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
@@ -469,13 +472,17 @@ class LocationExit(Part):
     action_id: Identifier | None = None
 
 
+_PUBLISHED: JsonDict = {"x-free-text": False}
+
+
 class ProductionLocation(Part):
     location_id: Identifier
     os_id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{7}[A-Z0-9]{7}$")] | None = None
-    name: ShortText | None = None
-    address: ShortText | None = None
-    city: ShortText | None = None
-    region: ShortText | None = None
+    # published as they are (the covenant's location list), not prose: no free text
+    name: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
+    address: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
+    city: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
+    region: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
     country: CountryCode
     tier: Annotated[int, Field(ge=1, le=5)]
     processing_steps: list[ProcessingStep] = Field(default_factory=list)

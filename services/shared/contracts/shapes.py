@@ -1,0 +1,118 @@
+"""The shape of a plan, read from its JSON Schema: what each field holds, for the rules'
+vocabulary (does a part have the field, of which type, from which vocabulary) and for finding
+the plan's free texts.
+
+One reading serves every part of a plan, whether its schema comes from the contract's models
+(the common core, `PlanSubmission`) or is authored as JSON Schema (a covenant's extension):
+the schema is the declaration, the shape is derived. Beyond standard JSON Schema it reads two
+annotations: `x-vocabulary` (the vocabulary a field's values come from: `country`,
+`language`, `theme`, `percent`, `euros`, or a vocabulary with labels) and `x-free-text: false`
+(a long text that is published data, not prose: a location's name or address). An enum's
+vocabulary is its schema's title (the enum's name in `vocab.py`).
+"""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FieldType = Literal["date", "number", "text", "flag", "list"]
+FREE_TEXT_MIN_LENGTH = 100  # a string without a pattern that may be this long is prose
+# enum titles whose values are named by CLDR rather than by labels
+_CLDR_VOCABULARIES = {"Language": "language"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a field (or a part) holds."""
+
+    type: FieldType | Literal["object"] | None = None  # None: of several types, or unknown
+    vocabulary: str | None = None
+    fields: Mapping[str, "Shape"] = field(default_factory=dict)  # an object's
+    item: "Shape | None" = None  # a list's elements'
+    free_text: bool = False
+    title: str | None = None
+
+    def at(self, steps: list[str]) -> "Shape | None":
+        """The shape at a path of field names (`*` steps into a list's elements; a field of a
+        list's elements is reached through the list, as the facts carry it)."""
+        shape: Shape | None = self
+        for step in steps:
+            if shape is None:
+                return None
+            shape = shape.item if step == "*" else shape.element().fields.get(step)
+        return shape
+
+    def element(self) -> "Shape":
+        """The shape of one value: a list's element, else the shape itself."""
+        return self.item if self.item is not None else self
+
+    def free_texts(self) -> Iterator[tuple[str, "Shape"]]:
+        """(field, shape) of the fields that are free text or hold some."""
+        for name, inner in self.fields.items():
+            if inner.holds_free_text:
+                yield name, inner
+
+    @property
+    def holds_free_text(self) -> bool:
+        return self.free_text or any(f.holds_free_text for f in self.fields.values()) \
+            or (self.item is not None and self.item.holds_free_text)
+
+
+def shape_of(schema: Mapping[str, Any]) -> Shape:
+    """The shape a JSON Schema (with its `$defs`) describes."""
+    return _Reader(schema.get("$defs", {})).read(schema)
+
+
+class _Reader:
+    def __init__(self, definitions: Mapping[str, Any]):
+        self.definitions = definitions
+        self.read_before: dict[str, Shape] = {}  # definition -> its shape
+
+    def read(self, node: Mapping[str, Any]) -> Shape:
+        ref = node.get("$ref")
+        if ref and len(node) == 1:  # a plain reference: each definition is read once
+            if ref not in self.read_before:
+                self.read_before[ref] = self._read(self._resolved(node))
+            return self.read_before[ref]
+        return self._read(self._resolved(node))
+
+    def _read(self, node: Mapping[str, Any]) -> Shape:
+        variants = [v for v in node.get("anyOf", node.get("oneOf", []))
+                    if v.get("type") != "null"]
+        if len(variants) == 1:  # X or null
+            inner = self.read(variants[0])
+            vocabulary = node.get("x-vocabulary", inner.vocabulary)
+            return Shape(inner.type, vocabulary, inner.fields, inner.item,
+                         inner.free_text and node.get("x-free-text", True), inner.title)
+        if variants:
+            return Shape()
+        kind = node.get("type")
+        vocabulary = node.get("x-vocabulary") or (
+            _CLDR_VOCABULARIES.get(node.get("title", ""), node.get("title"))
+            if "enum" in node else None)
+        if kind == "array":
+            item = self.read(node.get("items", {}))
+            return Shape("list", vocabulary or item.vocabulary, item=item)
+        if kind == "object" or "properties" in node:
+            return Shape("object", vocabulary, {name: self.read(inner) for name, inner in
+                                                node.get("properties", {}).items()},
+                         title=node.get("title"))
+        if kind == "string":
+            if node.get("format") in ("date", "date-time"):
+                return Shape("date", vocabulary)
+            free = (node.get("maxLength") or 0) >= FREE_TEXT_MIN_LENGTH and not (
+                "pattern" in node or "enum" in node or "format" in node)
+            return Shape("text", vocabulary, free_text=free and node.get("x-free-text", True))
+        if kind in ("integer", "number"):
+            return Shape("number", vocabulary)
+        if kind == "boolean":
+            return Shape("flag", vocabulary)
+        return Shape(vocabulary=vocabulary)
+
+    def _resolved(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A `$ref` to a definition replaced by it, the referring node's own keys kept."""
+        ref = node.get("$ref")
+        if not ref:
+            return node
+        name = ref.removeprefix("#/$defs/")
+        return {**self.definitions[name], **{k: v for k, v in node.items() if k != "$ref"}}
