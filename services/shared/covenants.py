@@ -24,9 +24,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from services.bundled import bundled
 
 from .errors import ConfigError
-from .yamlfile import LintError, line_of, parse
+from .yamlfile import LintError, line_of, parse, read
 
 DEFINITION = "covenant.yaml"
+EXTENSION_SCHEMA = "extension.schema.yaml"  # the JSON Schema of the covenant's plan section
+# what `x-vocabulary` may name beyond the labelled vocabularies: values named by CLDR, the
+# covenant's themes, amounts
+NAMED_VALUES = frozenset({"country", "language", "theme", "percent", "euros"})
+VocabularyName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]+$")]
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"  # a routing-key word, a JSON member, a folder name
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 CALENDAR_COLUMNS = ("reporting_year", "due_on", "grace_days", "edition", "source", "licence",
@@ -77,6 +82,10 @@ class CovenantSpec(_Spec):
     calendar: str | None = Field(
         None, description="A CSV file in this folder: each reporting year's due date "
         f"({', '.join(CALENDAR_COLUMNS)})")
+    vocabularies: dict[VocabularyName, dict[Annotated[str, StringConstraints(
+        pattern=r"^[a-z0-9][a-z0-9_]*$")], Labels]] = Field(
+        default_factory=dict, description="Controlled vocabularies of this covenant's plan "
+        "section, each value with its labels; its schema names one with `x-vocabulary`")
     rules: RuleChoices = Field(default_factory=RuleChoices)
 
     @field_validator("calendar")
@@ -101,6 +110,8 @@ class Covenant:
     spec: CovenantSpec
     folder: Path
     calendar: Mapping[int, CalendarEntry] = field(default_factory=dict)
+    schema: Mapping[str, Any] = field(default_factory=dict)  # its plan section's, with the
+    # values of its vocabularies as `enum`s
 
     @property
     def name(self) -> str:
@@ -161,6 +172,10 @@ class Covenants:
         """Instrument -> (its covenant, its name) of every covenant's own instruments."""
         return {i: (c.name, labels) for c in self for i, labels in c.spec.instruments.items()}
 
+    def vocabulary_labels(self) -> dict[str, dict[str, Labels]]:
+        """Every covenant's own vocabularies (a name is one covenant's: lint)."""
+        return {name: values for c in self for name, values in c.spec.vocabularies.items()}
+
     def theme_labels(self) -> dict[str, Labels]:
         """Theme -> its labels (covenants that share a theme agree on its words: lint)."""
         return {t: labels for c in self for t, labels in c.spec.themes.items()}
@@ -193,9 +208,11 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
                                  f"belongs in a folder named {spec.name}, not {sub.name}"))
         calendar, calendar_problems = _calendar(sub, spec, line_of(tree, ("calendar",)), path)
         own += calendar_problems
+        schema, schema_problems = _extension_schema(sub, spec)
+        own += schema_problems
         problems += own
         if not own and not errors:
-            found[spec.name] = Covenant(spec, sub, calendar)
+            found[spec.name] = Covenant(spec, sub, calendar, schema)
     problems += _clashes(found)
     if not found and not problems:
         problems.append(LintError(root, 0, "no covenant is defined here"))
@@ -243,9 +260,89 @@ def _calendar(folder: Path, spec: CovenantSpec, line: int,
     return entries, problems
 
 
+def _extension_schema(folder: Path, spec: CovenantSpec) -> tuple[dict[str, Any],
+                                                                list[LintError]]:
+    """The covenant's plan-section schema, with its vocabularies' values as `enum`s; or what
+    keeps it from being used (each problem at its line)."""
+    import jsonschema_rs
+
+    path = folder / EXTENSION_SCHEMA
+    if not path.is_file():
+        return {}, [LintError(folder / DEFINITION, 1, f"the plan section '{spec.extension}' "
+                              f"needs its JSON Schema in {EXTENSION_SCHEMA} beside this file")]
+    tree, schema, problems = read(path)
+    if problems:
+        return {}, problems
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return {}, [LintError(path, 1, "the schema of a plan section describes an object "
+                              "(type: object)")]
+    known = {**_core_vocabularies(), **{n: list(v) for n, v in spec.vocabularies.items()}}
+    for where, name in _vocabulary_uses(schema, ()):
+        if name not in known and name not in NAMED_VALUES:
+            problems.append(LintError(path, line_of(tree, where), f"x-vocabulary: '{name}' is "
+                                      "no vocabulary of this covenant or of the contract (nor "
+                                      f"one of {', '.join(sorted(NAMED_VALUES))})"))
+    if problems:
+        return {}, problems
+    with_values = _with_enums(schema, {**known, "theme": list(spec.themes)})
+    try:
+        jsonschema_rs.meta.validate(with_values)
+        jsonschema_rs.validator_for(with_values)
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as e:
+        where = tuple(getattr(e, "instance_path", ()) or ())
+        return {}, [LintError(path, line_of(tree, where), f"not a valid JSON Schema: "
+                              f"{getattr(e, 'message', e)}")]
+    return with_values, []
+
+
+def _core_vocabularies() -> dict[str, list[str]]:
+    """The contract's controlled vocabularies (vocab.py), by name: their values."""
+    from enum import StrEnum
+
+    from .contracts import vocab  # imported here: the contracts read the covenants
+
+    return {name: [m.value for m in enum] for name, enum in vars(vocab).items()
+            if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum}
+
+
+def _vocabulary_uses(node: Any, where: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...],
+                                                                          str]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("x-vocabulary"), str):
+            yield (*where, "x-vocabulary"), node["x-vocabulary"]
+        for key, value in node.items():
+            yield from _vocabulary_uses(value, (*where, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _vocabulary_uses(value, (*where, i))
+
+
+def _with_enums(node: Any, known: Mapping[str, list[str]]) -> Any:
+    """The schema with `enum` beside each `x-vocabulary` of a labelled vocabulary."""
+    if isinstance(node, list):
+        return [_with_enums(v, known) for v in node]
+    if not isinstance(node, dict):
+        return node
+    found = {k: _with_enums(v, known) for k, v in node.items()}
+    name = node.get("x-vocabulary")
+    if isinstance(name, str) and name in known and node.get("type") == "string":
+        found["enum"] = list(known[name])
+    return found
+
+
 def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
     """What two covenants may not share: a plan section, an instrument, a theme's words."""
     problems = []
+    core = set(_core_vocabularies())
+    vocabulary: dict[str, str] = {}
+    for c in found.values():
+        for name in c.spec.vocabularies:
+            if name in core:
+                problems.append(LintError(c.definition, 0, f"vocabulary {name} is the "
+                                          "contract's own; give the covenant's another name"))
+            elif (other := vocabulary.setdefault(name, c.name)) != c.name:
+                problems.append(LintError(c.definition, 0, f"vocabulary {name} is already "
+                                          f"covenant {other}'s"))
     section: dict[str, str] = {}
     instrument: dict[str, str] = {}
     theme: dict[str, tuple[str, Labels]] = {}

@@ -122,6 +122,11 @@ def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
         "  conflict_financing: {nl: conflictfinanciering, en: conflict financing}\n"
         "instruments:\n"
         "  OMG: {nl: OESO-handreiking mineralen, en: OECD Minerals Guidance}\n")
+    (folder / "extension.schema.yaml").write_text(
+        "type: object\n"
+        "additionalProperties: false\n"
+        "properties:\n"
+        "  refiners: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
     assert defined.names == ("banking", "gold", "textile")
     assert i18n.label("Covenant", "gold", "nl") == "goud"

@@ -20,11 +20,11 @@ def rulebook():
 def flawed_bank(financings: int, clients: int = 2_000):
     """Every 100th financing lacks RBC clauses; every 40th (cocoa) names no value chain."""
     plan = bank_plan(financings, clients)
-    for i, f in enumerate(plan.banking.financings):
+    for i, f in enumerate(plan.section("banking")["financings"]):
         if i % 100 == 0:
-            object.__setattr__(f, "rbc_clauses", False)
+            f["rbc_clauses"] = False
         if i % 40 == 1:
-            object.__setattr__(f, "value_chains", [])
+            f["value_chains"] = []
     return plan
 
 
@@ -35,7 +35,7 @@ def keys(findings):
 def without_clauses_in_a_chain(plan, rulebook) -> int:
     """What DD1-CLIENT-RBC-CLAUSES must find: high-risk financings without clauses that started
     on or after the policy's approval."""
-    facts = [{"kind": "financing", **f.model_dump(mode="json")} for f in plan.banking.financings]
+    facts = [{"kind": "financing", **f} for f in plan.section("banking")["financings"]]
     rulebook.reference.annotate(facts)
     approved = plan.policy.approved_on.isoformat()
     return sum(f["high_risk"] and not f["rbc_clauses"] and f["start_on"] >= approved
@@ -108,19 +108,20 @@ def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(ruleboo
 def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refused(rulebook):
     """Accepted means assessed: the contract's limit on locations and their product types
     (each a fact in every textile ruleset) keeps a plan within what one engine state holds."""
-    from services.shared import i18n
+    from services.shared import covenants, i18n
     from services.shared.contracts import PlanInvalid
-    from services.shared.contracts.plan import MAX_LOCATION_ITEMS
 
+    locations = covenants.current()["textile"].schema["properties"]["production_locations"]
+    MAX_LOCATION_ITEMS = locations["x-assessable-items"]["max"]
     assert MAX_LOCATION_ITEMS < durable_engine.MAX_FACTS_PER_RULESET
     largest = textile_plan(MAX_LOCATION_ITEMS // 2)  # one product type each
-    assert len(largest.textile.production_locations) * 2 == MAX_LOCATION_ITEMS
+    assert len(largest.section("textile")["production_locations"]) * 2 == MAX_LOCATION_ITEMS
     DurableRulesEngine(rulebook).evaluate(largest)  # no EvaluationError
     with pytest.raises(PlanInvalid) as refused:
         textile_plan(MAX_LOCATION_ITEMS // 2 + 1)
     [error] = refused.value.errors
     assert error.pointer == "/textile/production_locations"
     assert "18002 items; the assessment takes at most 18000" in error.message
-    assert error.code == "too_many_locations" and error.context["max_items"] == 18_000
-    assert "18.002 onderdelen; de toetsing neemt er voorlopig ten hoogste 18.000" in \
-        i18n.error_text(error, "nl")
+    assert error.code == "too_many_items" and error.context["max_items"] == 18_000
+    assert "9.001 onderdelen met hun lijsten maken 18.002 items; de toetsing neemt er " \
+        "voorlopig ten hoogste 18.000" in i18n.error_text(error, "nl")

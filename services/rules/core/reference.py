@@ -4,6 +4,7 @@ needs, with its covenant's calendar and themes (from the covenant's definition).
 `adapters/reference_files.py`."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from services.rules.core.facts import Fact, stamp
 from services.shared.contracts import PlanSubmission
@@ -68,35 +69,40 @@ class ReferenceData:
                 or (f.get("type") == "project_finance" and f.get("ep_category") in ("A", "B")))
 
     def _chain_exposures(self, plan: PlanSubmission) -> list[Fact]:
-        """The bank's exposure per value chain named on its financings (one fact per chain)."""
-        if not plan.banking:
-            return []
+        """The exposure per value chain named on the plan's financings (one fact per chain)."""
         exposure: dict[str, float] = {}
-        for f in plan.banking.financings:
-            for chain in f.value_chains:
-                exposure[chain.value] = exposure.get(chain.value, 0.0) + f.amount_eur
+        pointer = ""
+        for section, _, f in _financings(plan):
+            pointer = f"/{section}/financings"
+            for chain in f.get("value_chains", ()):
+                exposure[chain] = exposure.get(chain, 0.0) + f["amount_eur"]
         return [{"kind": "chain_exposure", "value_chain": chain, "exposure_eur": amount,
-                 "pointer": "/banking/financings"} for chain, amount in sorted(exposure.items())]
+                 "pointer": pointer} for chain, amount in sorted(exposure.items())]
 
     def _chains(self, plan: PlanSubmission) -> list[Fact]:
         """A `nace_chain` fact per financing whose NACE code falls in a mapped value chain."""
-        if not plan.banking:
-            return []
         return [
-            {"kind": "nace_chain", "financing_id": f.financing_id, "nace": f.nace,
-             "client_ref": f.client_ref, "value_chain": chain,
-             "pointer": f"/banking/financings/{i}"}
-            for i, f in enumerate(plan.banking.financings)
-            for prefix, chain in self.nace_chains if f.nace.startswith(prefix)
+            {"kind": "nace_chain", "financing_id": f["financing_id"], "nace": f["nace"],
+             "client_ref": f["client_ref"], "value_chain": chain,
+             "pointer": f"/{section}/financings/{i}"}
+            for section, i, f in _financings(plan)
+            for prefix, chain in self.nace_chains if f["nace"].startswith(prefix)
         ]
+
+
+def _financings(plan: PlanSubmission) -> list[tuple[str, int, dict[str, Any]]]:
+    """(section, index, financing) of the financings a plan's section lists (the NACE tables
+    of the reference data map financings; a plan without them has none)."""
+    return [(name, i, f) for name, section in plan.sections.items() if isinstance(section, dict)
+            for i, f in enumerate(section.get("financings", ()))]
 
 
 def _themes_pointer(plan: PlanSubmission, covenant: Covenant) -> str:
     """Where the plan assesses its covenant's themes: its extension's `themes`, if it has
     them; else its covenant, which decides the themes."""
-    extension = getattr(plan, covenant.extension, None)
-    return f"/{covenant.extension}/themes" if getattr(extension, "themes", None) is not None \
-        else "/submission/covenant"
+    section = plan.section(covenant.extension)
+    return f"/{covenant.extension}/themes" if isinstance(section, dict) \
+        and section.get("themes") is not None else "/submission/covenant"
 
 
 def countries_named(facts: list[Fact]) -> set[str]:

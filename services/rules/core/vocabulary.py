@@ -17,10 +17,11 @@ reference indicator is a row of `rules/reference/` plus its field on `country` h
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
 
+from services.shared import covenants
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.shapes import FieldType, Shape, shape_of
 
@@ -379,9 +380,22 @@ def field_exists(kind: str, dotted: str) -> bool:
     return False
 
 
-@cache
 def plan_shape() -> Shape:
-    """The shape of a plan, from the submission's JSON Schema (shapes.py)."""
+    """The shape of a plan, from its JSON Schemas (shapes.py): the common core's and each
+    covenant's section's (its definition's)."""
+    registry = covenants.current()
+    if _shaped[0] is not registry:
+        core = _core_shape()
+        sections = {c.extension: shape_of(c.schema) for c in registry}
+        _shaped[:] = [registry, replace(core, fields={**core.fields, **sections})]
+    return _shaped[1]
+
+
+_shaped: list[Any] = [None, None]  # (the covenants, the plan's shape for them)
+
+
+@cache
+def _core_shape() -> Shape:
     return shape_of(PlanSubmission.model_json_schema(by_alias=True, mode="validation"))
 
 

@@ -6,7 +6,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.shared import covenants
+
 from .errors import FieldError, errors_from_validation
+from .extensions import check_extension
 from .integrity import check_integrity
 from .plan import PlanSubmission
 
@@ -73,11 +76,21 @@ def validate_plan(document: Any) -> PlanSubmission:
         errors = errors_from_validation(e)
     except RecursionError:
         raise PlanInvalid([_error("too_deep", "the JSON nests too deeply")]) from None
+    covenant = covenants.current().get(_covenant_named(document))
+    section = document.get(covenant.extension) if covenant else None
+    if covenant is not None and section is not None:  # its absence: integrity's to report
+        section, section_errors = check_extension(section, covenant)
+        errors += section_errors
     reported = {e.pointer for e in errors}
     errors += [e for e in check_integrity(document) if e.pointer not in reported]
     if errors or plan is None:
         raise PlanInvalid(errors, document)
-    return plan
+    return plan.with_sections({covenant.extension: section} if covenant and section else {})
+
+
+def _covenant_named(document: dict[str, Any]) -> Any:
+    submission = document.get("submission")
+    return submission.get("covenant") if isinstance(submission, dict) else None
 
 
 def parse_plan(body: bytes) -> PlanSubmission:

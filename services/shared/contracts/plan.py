@@ -7,7 +7,7 @@ covenant) live in `integrity.py` so that each error can name the exact JSON poin
 """
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,8 +16,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
     StringConstraints,
-    field_validator,
+    model_serializer,
+    model_validator,
 )
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
@@ -31,14 +35,7 @@ from .vocab import (
     ApprovedBy,
     CaseChannel,
     CaseStatus,
-    DueDiligenceLevel,
-    DueDiligenceOutcome,
-    EngagementStatus,
-    EpCategory,
-    ExitReason,
     Expertise,
-    FinancingType,
-    GroupRole,
     Involvement,
     Language,
     Lever,
@@ -46,14 +43,10 @@ from .vocab import (
     MechanismAudience,
     MechanismChannel,
     MechanismType,
-    MonitoringType,
     Party,
     PolicyScope,
-    ProcessingStep,
-    ProductType,
     RemediationStatus,
     ResponseStatus,
-    RiskLevel,
     RiskStatus,
     ScopeLevel,
     SizeClass,
@@ -61,7 +54,6 @@ from .vocab import (
     StakeholderType,
     Standard,
     TrainingAudience,
-    ValueChain,
 )
 
 PLAN_SCHEMA = "irbc-plan/1.0"
@@ -456,227 +448,12 @@ class Attachment(Part):
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-# --- textile extension --------------------------------------------------------------------
-
-
-class Monitoring(Part):
-    date: date
-    type: MonitoringType
-    scheme: ShortText | None = None
-    open_issues: Count | None = None
-
-
-class LocationExit(Part):
-    on: date
-    reason: ExitReason
-    action_id: Identifier | None = None
-
-
-_PUBLISHED: JsonDict = {"x-free-text": False}
-
-
-class ProductionLocation(Part):
-    location_id: Identifier
-    os_id: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}\d{7}[A-Z0-9]{7}$")] | None = None
-    # published as they are (the covenant's location list), not prose: no free text
-    name: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
-    address: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
-    city: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
-    region: ShortText | None = Field(None, json_schema_extra=_PUBLISHED)
-    country: CountryCode
-    tier: Annotated[int, Field(ge=1, le=5)]
-    processing_steps: list[ProcessingStep] = Field(default_factory=list)
-    product_types: list[ProductType] = Field(default_factory=list)
-    workers: Count | None = None
-    share_female_pct: Percentage | None = None
-    purchase_share_pct: Percentage | None = None
-    via_intermediary: bool = False
-    relationship_since: date | None = None
-    active: bool = True
-    exit: LocationExit | None = None
-    code_of_conduct_signed: bool = False
-    last_monitoring: Monitoring | None = None
-    union_present: bool | None = None
-    cba_present: bool | None = None
-    living_wage_gap_pct: Percentage | None = None
-    publicly_disclosed: bool = False
-
-
-class LocationCoverage(Part):
-    tier1_purchase_volume_covered_pct: Percentage
-    basis: ShortText | None = None
-
-
-class ThemeAssessment(Part):
-    theme: Theme
-    assessed: bool
-    relevant: bool
-    rationale: LongText | None = None
-
-
-class RawMaterial(Part):
-    material: Material
-    share_pct: Percentage
-    preferred_share_pct: Percentage | None = None
-    standards: list[ShortText] = Field(default_factory=list)
-    origin_countries: list[CountryCode] = Field(default_factory=list)
-    origin_known: bool = False
-
-
-class PurchasingPractices(Part):
-    reviewed_on: date | None = None
-    avg_lead_time_days: Count | None = None
-    payment_terms_days: Count | None = None
-    labour_cost_ringfenced: bool | None = None
-    supplier_survey: bool | None = None
-
-
-class CollectiveProject(Part):
-    project: ShortText
-    joined_on: date | None = None
-    role: GroupRole | None = None
-
-
-# What the rules stage can assess today: each location and each of its product types is one
-# fact in every textile ruleset, and one engine state holds 20,000 facts (rules/adapters/
-# durable_engine.py, MAX_FACTS_PER_RULESET), of which this leaves 2,000 for the rest of the
-# plan. A larger plan is refused here, so that accepted always means assessed (issue 17 is to
-# lift the limit by splitting locations over states, as financings are).
-MAX_LOCATION_ITEMS = 18_000
-
-
-class TextileExtension(Part):
-    production_locations: list[ProductionLocation] = Field(default_factory=list)
-    location_coverage: LocationCoverage | None = None
-    themes: list[ThemeAssessment] = Field(default_factory=list)
-    raw_materials: list[RawMaterial] = Field(default_factory=list)
-    purchasing_practices: PurchasingPractices | None = None
-    collective_projects: list[CollectiveProject] = Field(default_factory=list)
-
-    @field_validator("production_locations")
-    @classmethod
-    def _assessable(cls, locations: list[ProductionLocation]) -> list[ProductionLocation]:
-        items = len(locations) + sum(len(loc.product_types) for loc in locations)
-        if items > MAX_LOCATION_ITEMS:
-            raise PydanticCustomError(
-                "too_many_locations",
-                "{locations} production locations with {product_types} product types make "
-                "{items} items; the assessment takes at most {max_items} for now. Send the "
-                "locations you source from most and ask the secretariat how to hand in the "
-                "full list", {"locations": len(locations), "product_types": items - len(locations),
-                              "items": items, "max_items": MAX_LOCATION_ITEMS})
-        return locations
-
-
-# --- banking extension --------------------------------------------------------------------
-
-
-class BankingScope(Part):
-    corporate_lending: bool
-    project_finance: bool
-    underwriting: bool = False
-
-
-class SectorPolicy(Part):
-    sector: ValueChain
-    url: Url | None = None
-    standards_required: list[ShortText] = Field(default_factory=list)
-    effective_on: date | None = None
-
-
-class SectorExposure(Part):
-    nace: NaceCode
-    exposure_eur: Euros
-    clients: Count | None = None
-
-
-class CountryExposure(Part):
-    country: CountryCode
-    exposure_eur: Euros
-
-
-class Portfolio(Part):
-    as_of: date
-    total_in_scope_exposure_eur: Euros
-    screened_exposure_eur: Euros
-    by_sector: list[SectorExposure] = Field(default_factory=list)
-    by_country: list[CountryExposure] = Field(default_factory=list)
-
-
-class ClientDueDiligence(Part):
-    performed_on: date
-    level: DueDiligenceLevel
-    outcome: DueDiligenceOutcome | None = None
-
-
-class Engagement(Part):
-    engagement_id: Identifier
-    started_on: date
-    topic: ShortText
-    status: EngagementStatus
-    escalation_level: Annotated[int, Field(ge=0, le=5)] = 0
-    last_contact_on: date | None = None
-
-
-class Client(Part):
-    """A pseudonymous client: banking confidentiality forbids names."""
-
-    client_ref: Identifier
-    lei: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{20}$")] | None = None
-    nace: NaceCode
-    countries: list[CountryCode] = Field(default_factory=list)
-    onboarded_on: date | None = None
-    hr_risk: RiskLevel
-    dd: ClientDueDiligence | None = None
-    last_review_on: date | None = None
-    adverse_finding: bool = False
-    engagements: list[Engagement] = Field(default_factory=list)
-    excluded_since: date | None = None
-
-
-class Financing(Part):
-    financing_id: Identifier
-    client_ref: Identifier
-    type: FinancingType
-    amount_eur: Euros
-    start_on: date
-    maturity_on: date | None = None
-    nace: NaceCode
-    countries: list[CountryCode] = Field(default_factory=list)
-    value_chains: list[ValueChain] = Field(default_factory=list)
-    rbc_clauses: bool = False
-    ep_category: EpCategory | None = None
-    grievance_mechanism_required: bool | None = None
-    grievance_mechanism_in_place: bool | None = None
-
-
-class WorkingGroup(Part):
-    group: ShortText
-    role: GroupRole
-
-
-class BankReporting(Part):
-    hr_report_url: Url | None = None
-    ungprf_aligned: bool = False
-    salient_issues: list[ShortText] = Field(default_factory=list)
-    portfolio_breakdown_published: bool = False
-
-
-class BankingExtension(Part):
-    scope: BankingScope
-    sensitive_sector_policies: list[SectorPolicy] = Field(default_factory=list)
-    portfolio: Portfolio
-    clients: list[Client] = Field(default_factory=list)
-    financings: list[Financing] = Field(default_factory=list)
-    working_groups: list[WorkingGroup] = Field(default_factory=list)
-    reporting: BankReporting | None = None
-
-
 # --- the whole plan -----------------------------------------------------------------------
 
 def _extension_matches_covenant(schema: JsonDict) -> None:
-    """A plan carries its covenant's extension and no other's (JSON Schema for upstream
-    systems; ingest checks it in integrity.py), each covenant's as its definition says."""
+    """A plan carries its covenant's section and no other covenant's (JSON Schema for upstream
+    systems; ingest checks it in parsing.py), each covenant's as its definition says; the
+    published schema adds each section's own (schemas.py)."""
     registry = covenants.current()
     schema["allOf"] = [_only_its_extension(c.name, c.extension,
                                            sorted(registry.extensions - {c.extension}))
@@ -715,12 +492,43 @@ class PlanSubmission(Part):
     remediation: list[Remediation] = Field(default_factory=list)
     previous_findings_responses: list[FindingResponse] = Field(default_factory=list)
     attachments: list[Attachment] = Field(default_factory=list)
-    textile: TextileExtension | None = None
-    banking: BankingExtension | None = None
+    # the covenants' own sections (`textile`, `banking`, ...): JSON as their definitions'
+    # schemas describe it, checked by parsing.validate_plan (extensions.py), carried as is
+    _sections: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _split_sections(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """The members naming a covenant's section are kept aside; the rest is the core."""
+        if not isinstance(data, dict):
+            return handler(data)
+        known = covenants.current().extensions
+        plan = handler({k: v for k, v in data.items() if k not in known})
+        plan._sections = {k: v for k, v in data.items() if k in known and v is not None}
+        return plan
+
+    @model_serializer(mode="wrap")
+    def _with_sections(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {**handler(self), **self._sections}
 
     @property
     def covenant(self) -> str:
         return self.submission.covenant
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        """The covenants' sections the plan carries, by name (its own, once it is valid)."""
+        return dict(self._sections)
+
+    def section(self, name: str) -> Any:
+        """One covenant section's JSON; None when the plan has none of that name."""
+        return self._sections.get(name)
+
+    def with_sections(self, sections: dict[str, Any]) -> "PlanSubmission":
+        """The plan with these sections instead (the checked, normalised ones)."""
+        plan = self.model_copy()
+        plan._sections = dict(sections)
+        return plan
 
     def to_json_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data under its wire names, without absent optionals."""

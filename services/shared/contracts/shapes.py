@@ -12,11 +12,12 @@ vocabulary is its schema's title (the enum's name in `vocab.py`).
 """
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 FieldType = Literal["date", "number", "text", "flag", "list"]
 FREE_TEXT_MIN_LENGTH = 100  # a string without a pattern that may be this long is prose
+NO_DEFAULT: Any = object()
 # enum titles whose values are named by CLDR rather than by labels
 _CLDR_VOCABULARIES = {"Language": "language"}
 
@@ -31,6 +32,10 @@ class Shape:
     item: "Shape | None" = None  # a list's elements'
     free_text: bool = False
     title: str | None = None
+    default: Any = NO_DEFAULT  # the value an absent field takes (JSON Schema `default`)
+    assessable_items: Mapping[str, Any] | None = None  # a list's bound on its elements and
+    # the values of their lists named in `counting` (`x-assessable-items`)
+    integer: bool = False  # a number without a fraction
 
     def at(self, steps: list[str]) -> "Shape | None":
         """The shape at a path of field names (`*` steps into a list's elements; a field of a
@@ -81,33 +86,40 @@ class _Reader:
                     if v.get("type") != "null"]
         if len(variants) == 1:  # X or null
             inner = self.read(variants[0])
-            vocabulary = node.get("x-vocabulary", inner.vocabulary)
-            return Shape(inner.type, vocabulary, inner.fields, inner.item,
-                         inner.free_text and node.get("x-free-text", True), inner.title)
+            return replace(inner, vocabulary=node.get("x-vocabulary", inner.vocabulary),
+                           free_text=inner.free_text and node.get("x-free-text", True))
         if variants:
             return Shape()
         kind = node.get("type")
+        if isinstance(kind, list):  # ["string", "null"]: a string or absent
+            kinds = [k for k in kind if k != "null"]
+            kind = kinds[0] if len(kinds) == 1 else None
         vocabulary = node.get("x-vocabulary") or (
             _CLDR_VOCABULARIES.get(node.get("title", ""), node.get("title"))
             if "enum" in node else None)
+        default = node.get("default", NO_DEFAULT)
         if kind == "array":
             item = self.read(node.get("items", {}))
-            return Shape("list", vocabulary or item.vocabulary, item=item)
+            return Shape("list", vocabulary or item.vocabulary, item=item, default=default,
+                         assessable_items=node.get("x-assessable-items"))
         if kind == "object" or "properties" in node:
             return Shape("object", vocabulary, {name: self.read(inner) for name, inner in
                                                 node.get("properties", {}).items()},
                          title=node.get("title"))
         if kind == "string":
             if node.get("format") in ("date", "date-time"):
-                return Shape("date", vocabulary)
+                return Shape("date", vocabulary, default=default)
             free = (node.get("maxLength") or 0) >= FREE_TEXT_MIN_LENGTH and not (
                 "pattern" in node or "enum" in node or "format" in node)
-            return Shape("text", vocabulary, free_text=free and node.get("x-free-text", True))
-        if kind in ("integer", "number"):
-            return Shape("number", vocabulary)
+            return Shape("text", vocabulary, free_text=free and node.get("x-free-text", True),
+                         default=default)
+        if kind == "integer":
+            return Shape("number", vocabulary, default=default, integer=True)
+        if kind == "number":
+            return Shape("number", vocabulary, default=default)
         if kind == "boolean":
-            return Shape("flag", vocabulary)
-        return Shape(vocabulary=vocabulary)
+            return Shape("flag", vocabulary, default=default)
+        return Shape(vocabulary=vocabulary, default=default)
 
     def _resolved(self, node: Mapping[str, Any]) -> Mapping[str, Any]:
         """A `$ref` to a definition replaced by it, the referring node's own keys kept."""

@@ -47,7 +47,7 @@ def _data(name: str) -> dict[str, Any]:
 
 def vocabularies() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
     """vocabulary -> value -> {"nl": ..., "en": ...}: labels.yaml's, and from the covenant
-    definitions `Covenant` (their names) and `Theme` (their themes)."""
+    definitions their own vocabularies, `Covenant` (their names) and `Theme` (their themes)."""
     return _with_covenants()[0]
 
 
@@ -67,6 +67,8 @@ def _with_covenants() -> tuple[dict[str, Any], dict[str, Any]]:
     registry = covenants.current()
     if _merged[0] is not registry:
         words = {**_data("labels.yaml")["vocabularies"],
+                 **{name: {v: w.model_dump() for v, w in values.items()}
+                    for name, values in registry.vocabulary_labels().items()},
                  "Covenant": {c.name: c.spec.title.model_dump() for c in registry},
                  "Theme": {t: w.model_dump() for t, w in registry.theme_labels().items()}}
         named = {**_data("instruments.yaml")["instruments"],
