@@ -404,7 +404,8 @@ def _covenants_show(args: argparse.Namespace) -> int:
         (words["signed"], i18n.day(c.spec.signed_on, lang) if c.spec.signed_on
          else i18n.NOTHING),
         (words["routing"], plan_routing_key(c.name)),
-        (words["extension"], c.extension),
+        (words["extension"], f"{c.extension} ({c.folder / 'extension.schema.yaml'})"),
+        (words["vocabularies"], ", ".join(c.spec.vocabularies) or i18n.NOTHING),
         (words["themes"], "; ".join(w[lang] for w in c.spec.themes.values())),
         (words["instruments"], i18n.items((w[lang] for w in c.spec.instruments.values()),
                                           lang) or i18n.NOTHING),
@@ -440,10 +441,12 @@ _COVENANT_WORDS = {
     "nl": {"scope": "regels die gelden", "title": "convenant", "signed": "ondertekend",
            "routing": "routeringssleutel", "extension": "eigen onderdeel van het plan",
            "themes": "thema's", "instruments": "eigen instrumenten", "calendar": "uiterste data",
+           "vocabularies": "eigen woordenlijsten",
            "folder": "map", "unknown": "'{name}' is geen convenant; bekend zijn: {known}"},
     "en": {"scope": "rules that apply", "title": "covenant", "signed": "signed",
            "routing": "routing key", "extension": "its own plan section",
            "themes": "themes", "instruments": "its own instruments", "calendar": "due dates",
+           "vocabularies": "its own vocabularies",
            "folder": "folder", "unknown": "'{name}' is not a covenant; known are: {known}"},
 }
 

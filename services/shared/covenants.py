@@ -2,9 +2,11 @@
 
 Each covenant the secretariat runs is a folder `covenants/<name>/` in the policy folder
 (RULES_DIR, beside the rule files), holding `covenant.yaml`: its name, its names for readers,
-the plan section only its plans carry, its themes, its own instruments, its calendar. Nothing
-in the code names a covenant: routing keys, the check that a plan's extension and themes fit
-its covenant, the labels in letters and pages and the rules in scope all come from here.
+the plan section only its plans carry, its themes, its own instruments and vocabularies, its
+calendar (a CSV file) and the values it gives rules' parameters; and `extension.schema.yaml`,
+the JSON Schema of its plan section. Nothing in the code names a covenant: routing keys, the
+checks of a plan's section and themes, the labels in letters and pages and the rules in scope
+all come from here.
 
 Every service works with one set of definitions, `current()`: the bundled folder's unless the
 service started with another (`use`, from RULES_DIR). A definition that cannot work is refused

@@ -206,3 +206,29 @@ def test_parameters_a_covenant_cannot_set_are_refused_with_file_and_line(rules_c
     assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
     with pytest.raises(RuleFileError, match=complaint.split(":")[0]):
         load_rulebook(rules_copy)
+
+
+def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(
+        tmp_path, monkeypatch, using):
+    """No Python added: a definition, a section schema, a calendar and two rules in files."""
+    import email
+    from email import policy
+
+    from services.pipeline import LocalPipeline
+    from tests import new_covenant
+
+    rules, plan_file = new_covenant.make(tmp_path)
+    monkeypatch.setenv("RULES_DIR", str(rules))
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    using(rules)
+    [report] = LocalPipeline.on_embedded_defaults(tmp_path / "outbox").run([plan_file])
+    assert report.outcome == "accepted", report
+    findings = {f.rule_id: f for f in report.assessment.findings}
+    assert set(findings) == {"PF-POLICY-NAMES-THE-OECD-GUIDELINES", "PF-PLAN-ON-TIME"}
+    assert [str(r) for r in findings["PF-PLAN-ON-TIME"].references] == ["PFA 9"]
+    letters = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
+               for p in (tmp_path / "outbox").glob("*.eml")]
+    [letter] = [m for m in letters if m["To"] == new_covenant.CONTACT]
+    text = letter.get_body(("plain",)).get_content()
+    assert "Pension Funds Agreement 9" in text  # its own instrument, in the plan's language
+    assert "10 days after the deadline" in text
