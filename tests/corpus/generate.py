@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from services.shared.contracts.integrity import COLLECTIONS, REFERENCES, walk
+from services.shared import covenants
+from services.shared.contracts.integrity import collections_for, references_for, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -85,12 +86,13 @@ def structural(doc: dict[str, Any]) -> Iterator[tuple[str, str, tuple[Any, ...],
             yield "unknown-country", pointer(path), path, "ZZ"
     yield "unknown-field", "/unexpected", ("unexpected",), True
     yield "unknown-covenant", "/submission/covenant", ("submission", "covenant"), "mining"
-    for _collection, (pattern, key) in COLLECTIONS.items():
+    covenant = covenants.current().get(doc["submission"]["covenant"])
+    for _collection, (pattern, key) in collections_for(covenant).items():
         items = list(walk(doc, pattern))
         if len(items) >= 2:
             path, _ = items[1]
             yield "duplicate-id", pointer(path[:-1]), (*path, key), items[0][1][key]
-    for pattern, _collection in REFERENCES:
+    for pattern, _collection in references_for(covenant):
         for path, value in list(walk(doc, pattern))[:1]:
             if isinstance(value, str) and not value.startswith("https://"):
                 yield "dangling-reference", pointer(path), path, "NO-SUCH-ID"

@@ -232,3 +232,24 @@ def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(
     text = letter.get_body(("plain",)).get_content()
     assert "Pension Funds Agreement 9" in text  # its own instrument, in the plan's language
     assert "10 days after the deadline" in text
+
+
+def test_ids_and_references_of_a_section_come_from_its_schema(tmp_path, using):
+    """`x-collection` and `x-references` in a section's schema: the bank's clients are
+    referable, and a covenant whose section has no locations leaves a risk's location dangle."""
+    from tests import new_covenant
+
+    rules, _ = new_covenant.make(tmp_path)
+    using(rules)
+    document = new_covenant.plan()
+    document["risk_assessment"]["risks"][0]["location_ids"] = ["L-01"]
+    document["risk_assessment"]["risks"][1]["client_refs"] = ["C-01"]
+    codes = {(e.pointer, e.code) for e in check_integrity(document)}
+    assert codes == {("/risk_assessment/risks/0/location_ids/0", "dangling_reference"),
+                     ("/risk_assessment/risks/1/client_refs/0", "dangling_reference")}
+    bank = example_doc("banking-voorbeeldbank-2019.json")
+    bank["banking"]["financings"][0]["client_ref"] = "NOBODY"
+    bank["banking"]["clients"][1]["client_ref"] = bank["banking"]["clients"][0]["client_ref"]
+    codes = {(e.pointer, e.code) for e in check_integrity(bank)}
+    assert ("/banking/financings/0/client_ref", "dangling_reference") in codes
+    assert ("/banking/clients/1/client_ref", "duplicate_id") in codes

@@ -29,7 +29,7 @@ Path = tuple[str | int, ...]
 
 def check_extension(section: Any, covenant: Covenant) -> tuple[Any, list[FieldError]]:
     """The section normalised, and what is wrong with it (nothing: it is valid)."""
-    shape = _shape(covenant)
+    shape = section_shape(covenant)
     value = _normalised(section, shape)
     at = (covenant.extension,)
     errors = _one_per_place([_error(e, at, shape) for e in _validator(covenant).iter_errors(value)])
@@ -54,7 +54,8 @@ def _validator(covenant: Covenant) -> Any:
     return _prepare(covenant)[1]
 
 
-def _shape(covenant: Covenant) -> Shape:
+def section_shape(covenant: Covenant) -> Shape:
+    """The shape of the covenant's section, read from its schema."""
     return _prepare(covenant)[2]
 
 

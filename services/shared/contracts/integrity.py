@@ -3,8 +3,11 @@ ids are unique within their collection, and every id reference resolves.
 
 They run on the parsed JSON document rather than on the model, so that a submitter with a
 structural error elsewhere still gets these errors in the same round. Collections and
-references are declared as path patterns (`*` is every element of a list); adding an id field
-to the contract means adding one line here.
+references are declared as path patterns (`*` is every element of a list): the common core's
+here (adding an id field to the core means adding one line here), a covenant's section's in its
+schema (`x-collection`, `x-references`; see shapes.py). The core may reference a section's
+collection (a risk's `location_ids`); in a plan whose covenant defines none, such a reference
+resolves to nothing.
 """
 
 from collections.abc import Iterator
@@ -14,6 +17,8 @@ from services.shared import covenants
 from services.shared.covenants import Covenant
 
 from .errors import FieldError, json_pointer
+from .extensions import section_shape
+from .shapes import Shape
 
 # the catalogue row these checks enforce (reference.md 5.2); its clause about the previous
 # plan needs the company's history and is the rules service's
@@ -31,9 +36,6 @@ COLLECTIONS: dict[str, tuple[str, str]] = {
     "remediation": ("remediation/*", "remediation_id"),
     "attachment": ("attachments/*", "attachment_id"),
     "response": ("previous_findings_responses/*", "finding_id"),
-    "location": ("textile/production_locations/*", "location_id"),
-    "client": ("banking/clients/*", "client_ref"),
-    "financing": ("banking/financings/*", "financing_id"),
 }
 
 # (pattern of the referring values, collection referred to)
@@ -50,8 +52,6 @@ REFERENCES: list[tuple[str, str]] = [
     ("remediation/*/risk_ids/*", "risk"),
     ("remediation/*/case_ids/*", "case"),
     ("previous_findings_responses/*/action_ids/*", "action"),
-    ("textile/production_locations/*/exit/action_id", "action"),
-    ("banking/financings/*/client_ref", "client"),
     ("policy/document_ref", "attachment"),  # or an https URL, see _is_external
 ]
 
@@ -60,21 +60,45 @@ THEMED: list[str] = [
     "policy/themes_covered/*",
     "grievance/cases/*/theme",
     "communication/public_report/covers_themes/*",
-    "textile/themes/*/theme",
-]
+]  # a section's themed fields: its schema's `x-vocabulary: theme` (the covenant's themes)
 
 
 def check_integrity(document: Any) -> list[FieldError]:
     if not isinstance(document, dict):
         return []
     covenant = _covenant(document)
-    ids = {name: {v for _, v in _ids(document, name)} for name in COLLECTIONS}
+    collections = collections_for(covenant)
+    ids = {name: {v for _, v in _ids(document, collections[name])} for name in collections}
     return [
         *(_extension_matches(document, covenant) if covenant else []),
         *(_themes_fit(document, covenant) if covenant else []),
-        *(e for name in COLLECTIONS for e in _unique(document, name)),
-        *_references_resolve(document, ids),
+        *(e for c in collections.values() for e in _unique(document, c)),
+        *_references_resolve(document, ids, [  # a plan of no known covenant: only the core's
+            r for r in references_for(covenant) if covenant is not None or r[1] in ids]),
     ]
+
+
+def collections_for(covenant: Covenant | None) -> dict[str, tuple[str, str]]:
+    """Collection -> (pattern of its parts, their id field): the core's and those the
+    covenant's section declares (`x-collection`)."""
+    own = {node.collection["name"]: (f"{section}/{path}/*", node.collection["id"])
+           for section, path, node in _section_nodes(covenant) if node.collection}
+    return {**COLLECTIONS, **own}
+
+
+def references_for(covenant: Covenant | None) -> list[tuple[str, str]]:
+    """(pattern of the referring values, collection referred to): the core's and those the
+    covenant's section declares (`x-references`)."""
+    return [*REFERENCES, *((f"{section}/{path}", node.references)
+                           for section, path, node in _section_nodes(covenant)
+                           if node.references)]
+
+
+def _section_nodes(covenant: Covenant | None) -> list[tuple[str, str, Shape]]:
+    """(the section, a path in it, its shape) of every node of the covenant's section."""
+    if covenant is None:
+        return []
+    return [(covenant.extension, path, node) for path, node in section_shape(covenant).nodes()]
 
 
 def walk(document: Any, pattern: str) -> Iterator[tuple[Path, Any]]:
@@ -101,12 +125,12 @@ def _covenant(document: dict[str, Any]) -> Covenant | None:
     return covenants.current().get(value)
 
 
-def _ids(document: Any, collection: str) -> Iterator[tuple[Path, str]]:
-    pattern, key = COLLECTIONS[collection]
+def _ids(document: Any, collection: tuple[str, str]) -> Iterator[tuple[Path, str]]:
+    pattern, key = collection
     return _strings(document, f"{pattern}/{key}")
 
 
-def _unique(document: Any, collection: str) -> Iterator[FieldError]:
+def _unique(document: Any, collection: tuple[str, str]) -> Iterator[FieldError]:
     first_seen: dict[str, Path] = {}
     for path, value in _ids(document, collection):
         if value in first_seen:
@@ -126,10 +150,11 @@ def _is_external(collection: str, value: str) -> bool:
     return collection == "attachment" and value.startswith("https://")
 
 
-def _references_resolve(document: Any, ids: dict[str, set[str]]) -> Iterator[FieldError]:
-    for pattern, collection in REFERENCES:
+def _references_resolve(document: Any, ids: dict[str, set[str]],
+                        references: list[tuple[str, str]]) -> Iterator[FieldError]:
+    for pattern, collection in references:
         for path, value in _strings(document, pattern):
-            if value not in ids[collection] and not _is_external(collection, value):
+            if value not in ids.get(collection, ()) and not _is_external(collection, value):
                 yield FieldError(
                     pointer=json_pointer(path),
                     code="dangling_reference",

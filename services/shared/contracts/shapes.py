@@ -6,8 +6,11 @@ One reading serves every part of a plan, whether its schema comes from the contr
 (the common core, `PlanSubmission`) or is authored as JSON Schema (a covenant's extension):
 the schema is the declaration, the shape is derived. Beyond standard JSON Schema it reads two
 annotations: `x-vocabulary` (the vocabulary a field's values come from: `country`,
-`language`, `theme`, `percent`, `euros`, or a vocabulary with labels) and `x-free-text: false`
-(a long text that is published data, not prose: a location's name or address). An enum's
+`language`, `theme`, `percent`, `euros`, or a vocabulary with labels), `x-free-text: false`
+(a long text that is published data, not prose: a location's name or address),
+`x-assessable-items` (a list's bound), `x-collection: {name, id}` (a list of parts whose ids
+are unique and referenced by that name) and `x-references: <collection>` (a text holding such
+an id). An enum's
 vocabulary is its schema's title (the enum's name in `vocab.py`).
 """
 
@@ -36,6 +39,18 @@ class Shape:
     assessable_items: Mapping[str, Any] | None = None  # a list's bound on its elements and
     # the values of their lists named in `counting` (`x-assessable-items`)
     integer: bool = False  # a number without a fraction
+    collection: Mapping[str, str] | None = None  # a list of parts with ids that others
+    # reference: {name, id} (`x-collection`)
+    references: str | None = None  # the collection whose ids this text holds (`x-references`)
+
+    def nodes(self, path: str = "") -> Iterator[tuple[str, "Shape"]]:
+        """(path pattern, shape) of this shape and every shape inside it (`*`: each element
+        of a list), as integrity.py's patterns are written."""
+        yield path, self
+        for name, inner in self.fields.items():
+            yield from inner.nodes(f"{path}/{name}" if path else name)
+        if self.item is not None:
+            yield from self.item.nodes(f"{path}/*" if path else "*")
 
     def at(self, steps: list[str]) -> "Shape | None":
         """The shape at a path of field names (`*` steps into a list's elements; a field of a
@@ -101,7 +116,8 @@ class _Reader:
         if kind == "array":
             item = self.read(node.get("items", {}))
             return Shape("list", vocabulary or item.vocabulary, item=item, default=default,
-                         assessable_items=node.get("x-assessable-items"))
+                         assessable_items=node.get("x-assessable-items"),
+                         collection=node.get("x-collection"))
         if kind == "object" or "properties" in node:
             return Shape("object", vocabulary, {name: self.read(inner) for name, inner in
                                                 node.get("properties", {}).items()},
@@ -112,7 +128,7 @@ class _Reader:
             free = (node.get("maxLength") or 0) >= FREE_TEXT_MIN_LENGTH and not (
                 "pattern" in node or "enum" in node or "format" in node)
             return Shape("text", vocabulary, free_text=free and node.get("x-free-text", True),
-                         default=default)
+                         default=default, references=node.get("x-references"))
         if kind == "integer":
             return Shape("number", vocabulary, default=default, integer=True)
         if kind == "number":
