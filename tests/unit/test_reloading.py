@@ -44,6 +44,23 @@ def test_an_edited_rule_file_takes_effect_on_the_next_evaluation(setup):
     assert metrics.rule_reloads.labels("ok")._value.get() == 1
 
 
+def test_an_edited_covenant_definition_takes_effect_in_the_rules_process_on_reload(setup):
+    from services.shared import covenants, i18n
+
+    rules, clock, metrics, engine = setup
+    before = covenants.use(None)
+    try:
+        path = rules / "covenants" / "textile" / "covenant.yaml"
+        path.write_text(path.read_text().replace("{nl: kleding en textiel,",
+                                                 "{nl: \"kleding, schoenen en textiel\","))
+        clock.now += 2.5
+        rule_ids(engine)
+        assert i18n.label("Covenant", "textile", "nl") == "kleding, schoenen en textiel"
+        assert metrics.rule_reloads.labels("ok")._value.get() == 1
+    finally:
+        covenants.use(before)
+
+
 def test_a_broken_edit_keeps_the_last_good_rule_set_and_is_counted_once(setup):
     rules, clock, metrics, engine = setup
     good = engine.ruleset_version

@@ -5,7 +5,9 @@ version changed, a complete new engine is built (a fresh durable-rules host: the
 re-register a ruleset name) and swapped in. This runs in the consumer's thread between two
 messages, so no message is lost or handled twice by a reload. A broken edit keeps the last good
 rule set active, is logged with its errors (file names and messages, never plan data), counted,
-and tried again only once the files change again.
+and tried again only once the files change again. The covenant definitions are part of the
+folder: a reload makes the process work with the new ones (its labels, the plans it reads);
+the other services take them when they restart.
 """
 
 import time
@@ -18,6 +20,7 @@ import structlog
 from services.rules.adapters.rulefiles import version_of
 from services.rules.core.prior import Prior
 from services.rules.ports import RuleEngine
+from services.shared import covenants
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.metrics import ServiceMetrics
 
@@ -72,6 +75,7 @@ class ReloadingEngine:
                       error=str(e)[:1000])
             return
         previous, self._engine, self._refused = self._engine.ruleset_version, engine, None
+        covenants.use(engine.rulebook.covenants)
         self._metrics.rule_reloads.labels("ok").inc()
         self._metrics.ruleset_loaded.set(1)
         log.info("rules reloaded", previous=previous, active=engine.ruleset_version,
