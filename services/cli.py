@@ -322,7 +322,7 @@ def _print_errors(errors: Sequence[FieldError], total: int, language: str) -> No
     from services.shared import i18n
 
     for e in sorted(errors, key=lambda e: i18n.natural_key(e.pointer)):
-        print(f"  * {i18n.place(e.pointer, language, letters.PLAN_PARTS)}: "
+        print(f"  * {i18n.place(e.pointer, language, letters.plan_parts())}: "
               f"{i18n.error_text(e, language)}")
         print(f"    ({e.pointer or '/'}, {e.code})")
     if total > len(errors):

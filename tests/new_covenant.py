@@ -1,6 +1,6 @@
 """A sixth covenant made of files only: the pension funds agreement (IMVO-convenant
-pensioenfondsen, 2018), with a plan section of its own, two rules citing its own instrument, and
-a calendar. `make` writes it into a copy of the bundled rules folder; the tests run a plan of
+pensioenfondsen, 2018), with a plan section of its own and a part of it rules match, two rules
+citing its own instrument (one on that part, one on its calendar), and a calendar. `make` writes it into a copy of the bundled rules folder; the tests run a plan of
 it through the services, in one process and over RabbitMQ, with no Python added."""
 
 import copy
@@ -50,6 +50,8 @@ vocabularies:
     corporate_bonds: {nl: bedrijfsobligaties, en: corporate bonds}
     private_equity: {nl: private equity, en: private equity}
 calendar: calendar.csv
+parts:
+  asset_class: {path: asset_classes/*, id: asset_class, what: one asset class of the fund}
 """
 
 SECTION_SCHEMA = """\
@@ -78,25 +80,25 @@ reporting_year,due_on,grace_days,edition,source,retrieved_on,licence,is_fixture
 
 RULES = """\
 rules:
-  - id: PF-POLICY-NAMES-THE-OECD-GUIDELINES
+  - id: PF-ASSET-CLASSES-SCREENED
     version: 1
-    title: {nl: Beleid noemt de OESO-richtlijnen, en: Policy names the OECD Guidelines}
+    title: {nl: Beleggingscategorieën gescreend, en: Asset classes screened}
     scope: [pensions]
     severity: high
     references:
       - {instrument: PFA, locator: "4"}
-      - {instrument: DDG, locator: "1.1"}
+      - {instrument: DDG, locator: "2.1"}
     when:
-      part: policy
+      part: asset_class
       where:
-        - {field: exists, op: "==", value: true}
-        - {field: standards_referenced, op: lacks, value: OECD_MNE}
+        - {field: share_pct, op: ">", value: 0}
+        - {field: screened, op: "!=", value: true}
     message:
-      nl: Het beleid van het pensioenfonds noemt de OESO-richtlijnen niet.
-      en: The pension fund's policy does not name the OECD Guidelines.
+      nl: "De beleggingen in {asset_class} ({share_pct} van het vermogen) zijn niet op risico's gescreend."
+      en: "The investments in {asset_class} ({share_pct} of the assets) were not screened for risks."
     guidance:
-      nl: Verwijs in het beleid naar de OESO-richtlijnen voor multinationale ondernemingen.
-      en: Refer in the policy to the OECD Guidelines for Multinational Enterprises.
+      nl: Screen elke beleggingscategorie op ernstige risico's voor mens en milieu.
+      en: Screen every asset class for severe risks to people and planet.
 
   - id: PF-PLAN-ON-TIME
     version: 1
@@ -135,9 +137,9 @@ def make(folder: Path) -> tuple[Path, Path]:
 
 
 def plan() -> dict[str, Any]:
-    """The bank's example plan made a pension fund's: its section instead of the bank's, the
-    references into the bank's section dropped, the OECD Guidelines left out of its policy,
-    and submitted after the covenant's deadline (2019-05-01)."""
+    """The bank's example plan made a pension fund's: its section instead of the bank's (its
+    corporate bonds not screened), the references into the bank's section dropped, and
+    submitted after the covenant's deadline (2019-05-01)."""
     document = copy.deepcopy(json.loads((EXAMPLES / "banking-voorbeeldbank-2019.json")
                                         .read_text(encoding="utf-8")))
     del document["banking"]
@@ -149,8 +151,6 @@ def plan() -> dict[str, Any]:
     document["company"].update(company_id=COMPANY, legal_name="Voorbeeld Pensioenfonds")
     for contact in document["company"].get("contacts", []):
         contact["email"] = CONTACT
-    document["policy"]["standards_referenced"] = [
-        s for s in document["policy"]["standards_referenced"] if s != "OECD_MNE"]
     for risk in document["risk_assessment"]["risks"]:
         risk.pop("client_refs", None)
         risk.pop("financing_ids", None)

@@ -32,7 +32,7 @@ from .wording import WORDING
 SEVERITY_POINTS = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1,
                    Severity.INFO: 0}
 STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "SECRETARIAT", "")
-PLAN_PARTS = tuple((k.name, k.path) for k in PLAN_KINDS.values())
+
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,12 @@ class View:
     heading: str
     words: dict[str, Any]
     values: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_parts() -> tuple[tuple[str, str], ...]:
+    """(kind, path) of every part of a plan, the covenants' sections' too: for saying where
+    in a plan something is (i18n.place)."""
+    return tuple((k.name, k.path) for k in PLAN_KINDS.values())
 
 
 def words(language: Any) -> dict[str, Any]:
@@ -250,7 +256,7 @@ def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
     company = company_name(event, w)
     kind = f"rejection_{role.value}"
     reason = w["reason"][event.reason.value]
-    errors = [{"place": i18n.place(e.pointer, language, PLAN_PARTS),
+    errors = [{"place": i18n.place(e.pointer, language, plan_parts()),
                "message": i18n.error_text(e, language), "pointer": e.pointer or "/",
                "code": e.code}
               for e in sorted(event.errors, key=lambda e: i18n.natural_key(e.pointer))]

@@ -10,13 +10,15 @@ from services.rules.adapters.pattern_probe import unsafe_patterns as probe_patte
 from services.rules.adapters.rulefiles import (
     TESTS_SUFFIX,
     RuleFileError,
+    declared_part_problems,
     load_rulebook,
     parameter_problems,
     rule_files,
 )
 from services.rules.core.domain import RuleBook
 
-__all__ = ["TESTS_SUFFIX", "RuleFileError", "engine_for", "engine_from_folder",
+__all__ = ["TESTS_SUFFIX", "RuleFileError", "declared_part_problems", "engine_for",
+           "engine_from_folder",
            "engine_patterns", "load_rulebook", "parameter_problems", "probe_patterns",
            "rule_files"]
 

@@ -16,10 +16,11 @@ with its file and line (`lint`, `covenant covenants lint`); `load` refuses a fol
 import csv
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -64,6 +65,45 @@ class RuleChoices(_Spec):
         "values: what the policy must cover, whom it addresses, from which year)")
 
 
+FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+# computations a part's fields may be given (services/rules/core/vocabulary.py has their code)
+ComputationName = Literal["nace_division", "nace_section"]
+
+
+class Computation(_Spec):
+    compute: ComputationName
+    of: FieldName = Field(description="the part's field it is computed from")
+
+
+class PartSpec(_Spec):
+    """A part of the covenant's section that rules match and join (`when.part`)."""
+
+    path: str = Field(pattern=r"^$|^[a-z0-9_]+(/(\*|[a-z0-9_]+))*$", description="Where the "
+                      "parts are in the section (`financings/*`; empty: the section itself)")
+    what: str = Field(min_length=1, description="What one part is, for the README's list")
+    id: FieldName | None = Field(None, description="The field that identifies a part")
+    parent: KindName | None = Field(None, description="The part it is nested in; its id is "
+                                    "copied onto each of these parts, to join on")
+    key: list[FieldName] | None = Field(None, description="The fields that identify a part "
+                                        "from one year to the next, when not its id")
+    computed: dict[FieldName, Computation] = Field(default_factory=dict)
+    annotated: dict[FieldName, Literal["flag", "number", "text"]] = Field(
+        default_factory=dict, description="Fields the reference data sets (a financing's "
+        "high_risk)")
+    shardable: bool = Field(False, description="Its facts belong to one part of a long list, "
+                            "so the engine may spread them over several states")
+
+
+class LinkSpec(_Spec):
+    """One fact per value of a list in a part, with the part's fields, so joins are plain."""
+
+    parent: KindName
+    list: FieldName
+    value: FieldName
+    shardable: bool = False
+
+
 class CovenantSpec(_Spec):
     """`covenants/<name>/covenant.yaml`, as the secretariat writes it."""
 
@@ -89,6 +129,10 @@ class CovenantSpec(_Spec):
         default_factory=dict, description="Controlled vocabularies of this covenant's plan "
         "section, each value with its labels; its schema names one with `x-vocabulary`")
     rules: RuleChoices = Field(default_factory=RuleChoices)
+    parts: dict[KindName, PartSpec] = Field(
+        default_factory=dict, description="The parts of its section rules match, by kind")
+    links: dict[KindName, LinkSpec] = Field(
+        default_factory=dict, description="Link parts over lists in its parts, by kind")
 
     @field_validator("calendar")
     @classmethod
@@ -386,6 +430,17 @@ def use(covenants: Covenants | None) -> Covenants | None:
     global _current
     before, _current = _current, covenants
     return before
+
+
+@contextmanager
+def using(defined: Covenants) -> Iterator[Covenants]:
+    """Work with these covenants for a while (loading or linting another rules folder than
+    the process's; a test), then with the ones before again."""
+    before = use(defined)
+    try:
+        yield defined
+    finally:
+        use(before)
 
 
 def names() -> tuple[str, ...]:

@@ -44,7 +44,7 @@ def test_a_covenant_added_as_files_is_routed_assessed_and_notified(amqp_url, smt
         letter = wait_for(company_letter, timeout=90, what="the pension fund's letter")
         text = letter.get_body(("plain",)).get_content()
         assert "Covenant: pension funds" in text
-        assert "PF-POLICY-NAMES-THE-OECD-GUIDELINES" in text and "PF-PLAN-ON-TIME" in text
+        assert "PF-ASSET-CLASSES-SCREENED" in text and "PF-PLAN-ON-TIME" in text
         assert "Pension Funds Agreement 4" in text
         assert "Garments" not in text and "Banking Sector Agreement" not in text
     finally:

@@ -199,9 +199,9 @@ def test_a_covenant_sets_its_own_values_of_a_rules_parameters():
 def test_parameters_a_covenant_cannot_set_are_refused_with_file_and_line(rules_copy, entry,
                                                                          complaint):
     path = rules_copy / "covenants" / "banking" / "covenant.yaml"
-    own = "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {days: 0}}\n"  # the entry replaced
-    path.write_text(path.read_text().replace(own, "") + entry + "\n")
-    at = len(path.read_text().splitlines())
+    own = "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {days: 0}}"  # the entry replaced
+    path.write_text(path.read_text().replace(own, entry))
+    at = path.read_text().splitlines().index(entry) + 1
     problems = [str(p) for p in lint_rules(rules_copy)]
     assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
     with pytest.raises(RuleFileError, match=complaint.split(":")[0]):
@@ -224,7 +224,8 @@ def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(
     [report] = LocalPipeline.on_embedded_defaults(tmp_path / "outbox").run([plan_file])
     assert report.outcome == "accepted", report
     findings = {f.rule_id: f for f in report.assessment.findings}
-    assert set(findings) == {"PF-POLICY-NAMES-THE-OECD-GUIDELINES", "PF-PLAN-ON-TIME"}
+    assert set(findings) == {"PF-ASSET-CLASSES-SCREENED", "PF-PLAN-ON-TIME"}
+    assert findings["PF-ASSET-CLASSES-SCREENED"].pointers == ["/pensions/asset_classes/1"]
     assert [str(r) for r in findings["PF-PLAN-ON-TIME"].references] == ["PFA 9"]
     letters = [email.message_from_bytes(p.read_bytes(), policy=policy.default)
                for p in (tmp_path / "outbox").glob("*.eml")]
@@ -232,6 +233,7 @@ def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(
     text = letter.get_body(("plain",)).get_content()
     assert "Pension Funds Agreement 9" in text  # its own instrument, in the plan's language
     assert "10 days after the deadline" in text
+    assert "The investments in corporate bonds (40% of the assets) were not screened" in text
 
 
 def test_ids_and_references_of_a_section_come_from_its_schema(tmp_path, using):
@@ -253,3 +255,23 @@ def test_ids_and_references_of_a_section_come_from_its_schema(tmp_path, using):
     codes = {(e.pointer, e.code) for e in check_integrity(bank)}
     assert ("/banking/financings/0/client_ref", "dangling_reference") in codes
     assert ("/banking/clients/1/client_ref", "duplicate_id") in codes
+
+
+@pytest.mark.parametrize(("declaration", "complaint"), [
+    ("  asset_classes: {path: holdings/*, what: x}", "the section's schema has no object at"),
+    ("  policy: {path: asset_classes/*, what: x}", "'policy' is a part of every plan"),
+    ("  fund: {path: asset_classes/*, what: x, parent: nothing}",
+     "'nothing' is no part of this section"),
+], ids=["path not in the schema", "a core part's name", "unknown parent"])
+def test_parts_a_covenant_cannot_declare_are_refused_with_file_and_line(tmp_path, declaration,
+                                                                         complaint):
+    from tests import new_covenant
+
+    rules, _ = new_covenant.make(tmp_path)
+    path = rules / "covenants" / new_covenant.NAME / "covenant.yaml"
+    path.write_text(path.read_text() + declaration + "\n")
+    at = len(path.read_text().splitlines())
+    problems = [str(p) for p in lint_rules(rules)]
+    assert any(f"covenant.yaml:{at}: parts: " in p and complaint in p for p in problems), problems
+    with pytest.raises(RuleFileError, match="parts: "):
+        load_rulebook(rules)

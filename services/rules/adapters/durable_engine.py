@@ -49,6 +49,7 @@ from services.rules.core.facts import (
 from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer
 from services.rules.ports import EvaluationError
+from services.shared import covenants
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.contracts.messages import SECRETARIAT_RULE
 
@@ -93,6 +94,15 @@ class DurableRulesEngine:
         self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
         self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
+        with covenants.using(rulebook.covenants):  # the parts they declare (a reload's new)
+            definitions = self._compile(rulebook)
+        _refuse_unsafe_patterns(definitions)
+        if definitions:
+            # the engine deletes the `run` keys of what it is given: hand it a copy
+            self._host.set_rulesets(copy.deepcopy(definitions))
+
+    def _compile(self, rulebook: RuleBook) -> dict[str, Any]:
+        """Each covenant's rulesets, as the engine takes them; what each reads, noted."""
         definitions: dict[str, Any] = {}
         for covenant in rulebook.covenants.names:
             by_id = rulebook.of_covenant(covenant)  # with the covenant's parameters
@@ -117,10 +127,7 @@ class DurableRulesEngine:
                 for kind, names in ruleset.derived.items():
                     derived.setdefault(kind, set()).update(names)
             self._derived[covenant] = {k: frozenset(v) for k, v in derived.items()}
-        _refuse_unsafe_patterns(definitions)
-        if definitions:
-            # the engine deletes the `run` keys of what it is given: hand it a copy
-            self._host.set_rulesets(copy.deepcopy(definitions))
+        return definitions
 
     @property
     def ruleset_version(self) -> str:

@@ -15,7 +15,7 @@ from services.rules.core.compiler import CompileError, compile_rule
 from services.rules.core.domain import RuleBook, with_parameters
 from services.rules.core.language import RuleFile, RuleSpec
 from services.rules.core.reference import ReferenceDataError
-from services.rules.core.vocabulary import FACT_KINDS
+from services.rules.core.vocabulary import FACT_KINDS, part_problems
 from services.shared import covenants
 from services.shared.covenants import CovenantError, Covenants
 from services.shared.errors import ConfigError
@@ -52,9 +52,10 @@ def load_rulebook(directory: Path) -> RuleBook:
         defined = covenants.load(directory)
     except CovenantError as e:
         raise RuleFileError(str(e)) from None
-    rules = [rule for path in files for rule in read_rule_file(path, defined)]
-    _check_unique(rules)
-    problems = parameter_problems(defined, rules)
+    with covenants.using(defined):  # the parts and instruments the folder's covenants declare
+        rules = [rule for path in files for rule in read_rule_file(path, defined)]
+        _check_unique(rules)
+        problems = declared_part_problems(defined) or parameter_problems(defined, rules)
     if problems:
         raise RuleFileError("; ".join(map(str, problems[:10])))
     try:
@@ -97,6 +98,14 @@ def _check_rule(path: Path, rule: RuleSpec, defined: Covenants) -> None:
         compile_rule(rule)
     except (CompileError, KeyError) as e:
         raise RuleFileError(f"{path}: rule {rule.id}: {e}") from None
+
+
+def declared_part_problems(defined: Covenants) -> list[LintError]:
+    """What is wrong with the parts the covenants declare (vocabulary.part_problems), each at
+    its line of the covenant's definition."""
+    trees = {c.name: read(c.definition)[0] for c in defined if c.spec.parts or c.spec.links}
+    return [LintError(c.definition, line_of(trees.get(c.name), where), f"{where[0]}: {message}")
+            for c, where, message in part_problems(defined)]
 
 
 def parameter_problems(defined: Covenants, rules: list[RuleSpec]) -> list[LintError]:

@@ -11,7 +11,7 @@ like the engine's identity fields (`id`, `sid`) are renamed.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Set
 from datetime import date
 from typing import Any
 
@@ -23,10 +23,8 @@ from services.rules.core.language import Measure, RuleSpec
 from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import (
     FACT_KINDS,
-    KINDS,
-    LINK_KINDS,
-    PLAN_KINDS,
     PRIOR_PARTS,
+    FollowsCovenants,
     collection_pointer,
     plan_shape,
 )
@@ -38,16 +36,20 @@ from services.shared.contracts.shapes import Shape
 Fact = dict[str, Any]
 
 # the vocabulary's declarations, in the shapes the builder walks
-PARTS: dict[str, str] = {name: k.path for name, k in PLAN_KINDS.items()}
-LINKS: dict[str, tuple[str, str, str]] = {
-    name: (k.parent, k.list_field, k.value) for name, k in LINK_KINDS.items()}
+PARTS: Mapping[str, str] = FollowsCovenants(
+    lambda kinds: {name: k.path for name, k in kinds.items() if k.source == "plan"})
+LINKS: Mapping[str, tuple[str, str, str]] = FollowsCovenants(
+    lambda kinds: {name: (k.parent, k.list_field, k.value) for name, k in kinds.items()
+                   if k.source == "link"})
 # nested kind -> (parent kind, the parent's id copied onto each nested fact, to join on)
-PARENT_KEYS: dict[str, tuple[str, str]] = {
-    name: (k.parent, KINDS[k.parent].id_field) for name, k in PLAN_KINDS.items() if k.parent}
-COMPUTED: dict[str, dict[str, Any]] = {
-    name: {f: c.compute for f, c in k.computed.items()} for name, k in KINDS.items()
-    if k.computed}
-PROJECTIONS = {name: dict(k.projections) for name, k in KINDS.items() if k.projections}
+PARENT_KEYS: Mapping[str, tuple[str, str]] = FollowsCovenants(
+    lambda kinds: {name: (k.parent, kinds[k.parent].id_field) for name, k in kinds.items()
+                   if k.source == "plan" and k.parent})
+COMPUTED: Mapping[str, dict[str, Any]] = FollowsCovenants(
+    lambda kinds: {name: {f: c.compute for f, c in k.computed.items()}
+                   for name, k in kinds.items() if k.computed})
+PROJECTIONS: Mapping[str, dict[str, str]] = FollowsCovenants(
+    lambda kinds: {name: dict(k.projections) for name, k in kinds.items() if k.projections})
 # links across parts, derived before the engine runs (its negation covers one part only)
 THEMED_KINDS = frozenset({"kpi_theme", "action_theme"})
 # the plan's free text: one `free_text` fact per text the contract leaves free (a string of up to
@@ -63,7 +65,7 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
     document = plan.to_json_dict()
     as_of = plan.submission.submitted_at.date()
-    wanted = FACT_KINDS if kinds is None else kinds
+    wanted: Set[str] = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
     if wanted & THEMED_KINDS:
         facts += [f for f in _themed(document) if f["kind"] in wanted]
@@ -191,7 +193,7 @@ def _form(value: Any, form: str, fact: Fact) -> Any:
     raise ValueError(f"unknown derived form {form}")
 
 
-def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
+def _part_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
     for kind, pattern in PARTS.items():
         if kind not in wanted:
             continue
@@ -206,7 +208,7 @@ def _part_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fa
                 yield {**make_fact(kind, (*parent_path, *path), part), key: parent_part[key]}
 
 
-def _link_facts(document: dict[str, Any], wanted: frozenset[str]) -> Iterator[Fact]:
+def _link_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
     """One fact per value of each linked list; a parent part is pruned once for all its link
     kinds, and not at all when its lists are empty."""
     by_parent: dict[str, list[tuple[str, str, str]]] = {}

@@ -21,7 +21,8 @@ from services.shared.covenants import Name
 
 Op = Literal[NAMES]  # type: ignore[valid-type]  # the operators, declared in operators.py
 # a part's name, one of the vocabulary's kinds (the loader refuses others, naming the known ones)
-PartName = Annotated[str, Field(json_schema_extra={"enum": sorted(FACT_KINDS)})]
+PartName = Annotated[str, Field(json_schema_extra=lambda schema: schema.update(
+    enum=sorted(FACT_KINDS)))]
 ALTERNATIVE = "|"
 
 

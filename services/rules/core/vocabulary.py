@@ -10,20 +10,24 @@ the rule-file JSON Schema (the part names), the sharding of large plans and the 
 of parts are derived from `KINDS`; `tests/unit/test_vocabulary.py` checks the declared fields
 against the facts the builder and the reference loader actually produce.
 
-The operators are declared in `operators.py`. A new kind of part goes here (and, when it does
-not come from the plan, where its facts are made: `facts.py` or `reference.py`); a new
-reference indicator is a row of `rules/reference/` plus its field on `country` here.
+The operators are declared in `operators.py`. A new kind of part of the common core goes
+here (and, when it does not come from the plan, where its facts are made: `facts.py` or
+`reference.py`); a part of a covenant's section is declared in its definition (`parts`,
+`links` in rules/covenants/<name>/covenant.yaml) and joins the kinds here, which follow the
+covenants the process works with (`FollowsCovenants`); a new reference indicator is a row of
+`rules/reference/` plus its field on `country` here.
 """
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from services.shared import covenants
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.shapes import FieldType, Shape, shape_of
+from services.shared.covenants import Covenant, Covenants
 
 Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
 
@@ -127,30 +131,6 @@ _PLAN: list[Kind] = [
     Kind("response", "one response to a previous finding", "plan",
          "previous_findings_responses/*", id_field="finding_id"),
     Kind("attachment", "one attachment", "plan", "attachments/*", id_field="attachment_id"),
-    Kind("textile", "the garments and textile extension", "plan", "textile"),
-    Kind("location", "one production location", "plan", "textile/production_locations/*",
-         id_field="location_id"),
-    Kind("theme", "one covenant theme's assessment", "plan", "textile/themes/*",
-         id_field="theme"),
-    Kind("raw_material", "one raw material", "plan", "textile/raw_materials/*",
-         id_field="material"),
-    Kind("purchasing", "the purchasing practices", "plan", "textile/purchasing_practices"),
-    Kind("banking", "the banking extension", "plan", "banking"),
-    Kind("portfolio", "the portfolio", "plan", "banking/portfolio"),
-    Kind("sector_exposure", "the exposure to one sector", "plan",
-         "banking/portfolio/by_sector/*", key=("nace",),
-         computed={"division": Computed("text", _nace(3, "nace"), DIVISION),
-                   "section": Computed("text", _nace(1, "nace"), SECTION)}),
-    Kind("country_exposure", "the exposure to one country", "plan",
-         "banking/portfolio/by_country/*", key=("country",)),
-    Kind("client", "one corporate client", "plan", "banking/clients/*", id_field="client_ref"),
-    Kind("engagement", "one engagement with a client", "plan",
-         "banking/clients/*/engagements/*", parent="client", id_field="engagement_id"),
-    Kind("financing", "one financing", "plan", "banking/financings/*",
-         id_field="financing_id", annotated={"high_risk": "flag"}, shardable=True),
-    Kind("sector_policy", "one sensitive-sector policy", "plan",
-         "banking/sensitive_sector_policies/*"),
-    Kind("reporting", "the bank's reporting", "plan", "banking/reporting"),
 ]
 
 
@@ -169,10 +149,6 @@ _LINKS: list[Kind] = [
     _link("risk_financing", "risk", "financing_ids", "financing_id"),
     _link("risk_material", "risk", "materials", "material"),
     _link("remediation_risk", "remediation", "risk_ids", "risk_id"),
-    _link("location_product", "location", "product_types", "product_type"),
-    _link("material_origin", "raw_material", "origin_countries", "country"),
-    _link("financing_country", "financing", "countries", "country", shardable=True),
-    _link("financing_chain", "financing", "value_chains", "value_chain", shardable=True),
     _link("report_risk", "public_report", "covers_risk_ids", "risk_id"),
     _link("report_theme", "public_report", "covers_themes", "theme"),
     _link("policy_theme", "policy", "themes_covered", "theme"),
@@ -242,12 +218,114 @@ _OTHERS: list[Kind] = [
          fields={"rule_id": "text", "fails": "flag"}, key=("rule_id",)),
 ]
 
-KINDS: Mapping[str, Kind] = {k.name: k for k in (*_PLAN, *_LINKS, *_OTHERS)}
-FACT_KINDS = frozenset(KINDS)
-PLAN_KINDS = {k.name: k for k in _PLAN}
-LINK_KINDS = {k.name: k for k in _LINKS}
+V = TypeVar("V")
+COMPUTATIONS: Mapping[str, tuple[int, str]] = {  # a covenant part's `computed` (covenants.py)
+    "nace_division": (3, DIVISION), "nace_section": (1, SECTION)}
+
+
+def _covenant_kinds(covenant: Covenant) -> list[Kind]:
+    """The parts and links a covenant's definition declares for its section."""
+    section = covenant.extension
+    found = [Kind(name, part.what, "plan", "/".join(filter(None, (section, part.path))),
+                  parent=part.parent or "", id_field=part.id or "",
+                  computed={f: Computed("text", _nace(COMPUTATIONS[c.compute][0], c.of),
+                                        COMPUTATIONS[c.compute][1])
+                            for f, c in part.computed.items()},
+                  annotated=dict(part.annotated), shardable=part.shardable,
+                  key=tuple(part.key) if part.key is not None else None)
+             for name, part in covenant.spec.parts.items()]
+    found += [_link(name, link.parent, link.list, link.value, shardable=link.shardable)
+              for name, link in covenant.spec.links.items()]
+    return found
+
+
+def _all_kinds(registry: Covenants) -> dict[str, Kind]:
+    """The core's kinds, then each covenant's (a kind two covenants declare must be declared
+    alike: `kind_clashes`)."""
+    found = {k.name: k for k in (*_PLAN, *_LINKS, *_OTHERS)}
+    for covenant in registry:
+        for kind in _covenant_kinds(covenant):
+            found.setdefault(kind.name, kind)
+    return found
+
+
+def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], str]]:
+    """(covenant, where in its definition, what is wrong) of the parts and links it declares:
+    a name the core or another covenant already gives a part otherwise, a path that is not in
+    its section's schema, a parent or a list that is not there, a parent without an id."""
+    core = {k.name for k in (*_PLAN, *_LINKS, *_OTHERS)}
+    seen: dict[str, tuple[str, Kind]] = {}
+    problems = []
+    for covenant in registry:
+        shape = shape_of(dict(covenant.schema))
+        declared = {k.name: k for k in _covenant_kinds(covenant)}
+        for kind in declared.values():
+            where = ("parts" if kind.source == "plan" else "links", kind.name)
+            if kind.name in core:
+                problems.append((covenant, where, f"'{kind.name}' is a part of every plan"))
+            elif kind.name in seen and _unlike(seen[kind.name][1], kind):
+                problems.append((covenant, where, f"'{kind.name}' is declared otherwise by "
+                                 f"covenant {seen[kind.name][0]}"))
+            seen.setdefault(kind.name, (covenant.name, kind))
+            parent = declared.get(kind.parent) if kind.parent else None
+            if kind.parent and (parent is None or parent.source != "plan"):
+                problems.append((covenant, where, f"'{kind.parent}' is no part of this section"))
+            elif kind.source == "plan":
+                inner = shape.at([s for s in kind.path.split("/")[1:]])
+                if inner is None or inner.type != "object":
+                    problems.append((covenant, where, f"the section's schema has no object at "
+                                     f"'{kind.path}'"))
+                elif kind.parent and not (parent and parent.id_field):
+                    problems.append((covenant, where, f"its parent '{kind.parent}' has no id"))
+            elif parent is not None and _shape_type(
+                    shape.at(parent.path.split("/")[1:]), [kind.list_field]) != "list":
+                problems.append((covenant, where, f"'{kind.parent}' has no list "
+                                 f"'{kind.list_field}'"))
+    return problems
+
+
+def _unlike(a: Kind, b: Kind) -> bool:
+    return (a.source, a.path, a.parent, a.list_field, a.value, a.id_field, a.key,
+            dict(a.annotated), a.shardable, set(a.computed)) != (
+        b.source, b.path, b.parent, b.list_field, b.value, b.id_field, b.key,
+        dict(b.annotated), b.shardable, set(b.computed))
+
+
+class FollowsCovenants(Mapping[str, V]):
+    """A table derived from the kinds of the covenants the process works with (the core's and
+    those their definitions declare), derived again when the covenants change
+    (`covenants.use`, a hot reload)."""
+
+    def __init__(self, make: Callable[[Mapping[str, Kind]], dict[str, V]]):
+        self._make = make
+        self._made: tuple[Any, dict[str, V]] = (None, {})
+
+    def _table(self) -> dict[str, V]:
+        registry = covenants.current()
+        if self._made[0] is not registry:
+            self._made = (registry, self._make(_all_kinds(registry)))
+        return self._made[1]
+
+    def __getitem__(self, name: str) -> V:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+def _where(test: Callable[[Kind], bool]) -> FollowsCovenants[Kind]:
+    return FollowsCovenants(lambda kinds: {n: k for n, k in kinds.items() if test(k)})
+
+
+KINDS: Mapping[str, Kind] = _where(lambda k: True)
+FACT_KINDS = KINDS.keys()  # a live set of the names
+PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
+LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
 PRIOR_PARTS = {k.name: k.parent for k in _OTHERS if k.source == "prior" and k.parent}
-SHARDABLE_KINDS = frozenset(k.name for k in KINDS.values() if k.shardable)
+SHARDABLE_KINDS = _where(lambda k: k.shardable).keys()
 
 
 def collection_pointer(kind: str) -> str:

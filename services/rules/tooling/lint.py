@@ -22,6 +22,7 @@ from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import field_exists, field_type
 from services.rules.factory import (
+    declared_part_problems,
     engine_patterns,
     load_rulebook,
     parameter_problems,
@@ -45,6 +46,14 @@ def lint(rules_dir: Path) -> list[LintError]:
     if not files:
         return [LintError(rules_dir, 0, "no rule files (*.yaml) here")]
     defined, errors = covenants.lint(rules_dir)
+    with covenants.using(defined):  # the parts and instruments the folder's covenants declare
+        return _lint_folder(rules_dir, files, defined, errors)
+
+
+def _lint_folder(rules_dir: Path, files: list[Path], defined: Covenants,
+                 errors: list[LintError]) -> list[LintError]:
+    """The rule files' problems after the covenants' (`errors`); the checks that need rules
+    and covenants that load run only when there are none."""
     seen: dict[str, tuple[Path, int]] = {}
     patterns: dict[str, list[tuple[Path, int, str]]] = {}  # pattern -> where it is used
     rules: list[RuleSpec] = []
@@ -53,8 +62,8 @@ def lint(rules_dir: Path) -> list[LintError]:
     unsafe = probe_patterns(patterns)
     errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
                for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]
-    if not errors:  # the covenants' parameters and the frameworks, against rules that load
-        errors += parameter_problems(defined, rules)
+    if not errors:  # the covenants' parts and parameters, and the frameworks, against rules
+        errors += declared_part_problems(defined) or parameter_problems(defined, rules)
     if not errors:
         from .frameworks import lint_frameworks
 
