@@ -1,7 +1,8 @@
 """A sixth covenant made of files only: the pension funds agreement (IMVO-convenant
 pensioenfondsen, 2018), with a plan section of its own and a part of it rules match, two rules
-citing its own instrument (one on that part, one on its calendar), and a calendar. `make` writes it into a copy of the bundled rules folder; the tests run a plan of
-it through the services, in one process and over RabbitMQ, with no Python added."""
+citing its own instrument (one on that part, one on its calendar), and a calendar. `make`
+writes it into a copy of the bundled rules folder; the tests run a plan of it through the
+services, in one process and over RabbitMQ, with no Python added."""
 
 import copy
 import json
@@ -94,8 +95,12 @@ rules:
         - {field: share_pct, op: ">", value: 0}
         - {field: screened, op: "!=", value: true}
     message:
-      nl: "De beleggingen in {asset_class} ({share_pct} van het vermogen) zijn niet op risico's gescreend."
-      en: "The investments in {asset_class} ({share_pct} of the assets) were not screened for risks."
+      nl: >-
+        De beleggingen in {asset_class} ({share_pct} van het vermogen) zijn niet op risico's
+        gescreend.
+      en: >-
+        The investments in {asset_class} ({share_pct} of the assets) were not screened for
+        risks.
     guidance:
       nl: Screen elke beleggingscategorie op ernstige risico's voor mens en milieu.
       en: Screen every asset class for severe risks to people and planet.
