@@ -47,7 +47,9 @@ def _one_per_place(errors: list[FieldError]) -> list[FieldError]:
     return list(chosen.values())
 
 
-_prepared: dict[int, tuple[Covenant, Any, Shape]] = {}  # id -> (covenant, validator, shape)
+# covenant name -> (its definition, its section's validator and shape), for the definition
+# loaded last (a reload replaces it)
+_prepared: dict[str, tuple[Covenant, Any, Shape]] = {}
 
 
 def _validator(covenant: Covenant) -> Any:
@@ -61,12 +63,12 @@ def section_shape(covenant: Covenant) -> Shape:
 
 def _prepare(covenant: Covenant) -> tuple[Covenant, Any, Shape]:
     """The covenant's validator and shape, made once per definition loaded."""
-    found = _prepared.get(id(covenant))
+    found = _prepared.get(covenant.name)
     if found is None or found[0] is not covenant:
         found = (covenant, jsonschema_rs.validator_for(dict(covenant.schema),
                                                        validate_formats=True),
                  shape_of(covenant.schema))
-        _prepared[id(covenant)] = found
+        _prepared[covenant.name] = found
     return found
 
 
