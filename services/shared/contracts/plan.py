@@ -1,9 +1,12 @@
-"""The plan submission `irbc-plan/1.0`: a common core plus one covenant extension.
+"""The plan submission `irbc-plan/1.0`: a common core plus one covenant's section.
 
-Follows reference.md section 6. Every object refuses unknown fields, strings are trimmed,
-country codes are upper-cased before they are checked against ISO 3166-1 alpha-2. Checks that
-span objects (ids unique per collection, references resolving, the extension matching the
-covenant) live in `integrity.py` so that each error can name the exact JSON pointer.
+Follows reference.md section 6. The core is these models: every object refuses unknown fields,
+strings are trimmed, country codes are upper-cased before they are checked against ISO 3166-1
+alpha-2. A covenant's section (`textile`, `banking`, ...) is JSON as its definition's schema
+describes it (rules/covenants/<name>/extension.schema.yaml), checked in `extensions.py` and
+carried beside the core (`PlanSubmission.section`). Checks that span objects (ids unique per
+collection, references resolving, the section matching the covenant) live in `integrity.py` so
+that each error can name the exact JSON pointer.
 """
 
 from datetime import date
