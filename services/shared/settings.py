@@ -59,9 +59,9 @@ class ServiceSettings(BaseSettings):
         30.0, gt=0, description="On SIGTERM, how long to wait for in-flight confirms.")
     rules_dir: Path = Field(
         BUNDLED_RULES, description="The policy folder: the rule files (*.yaml), their reference "
-        "data (reference/), the assessment frameworks (frameworks/) and the covenant "
-        "definitions (covenants/<name>/), which every service reads; default: this project's "
-        "rules/. Restart the services after adding or changing a covenant.")
+        "data (reference/) and the covenant definitions with their assessment frameworks "
+        "(covenants/<name>/), which every service reads; default: this project's rules/. "
+        "Restart the services after adding or changing a covenant.")
     metrics_port: int | None = Field(None, description="Port of the Prometheus /metrics endpoint.")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 

@@ -94,10 +94,7 @@ def test_the_rules_come_from_configmaps_built_from_the_rules_folder():
                  for g in kustomization["configMapGenerator"] if g["name"] != "covenant-covenants"}
     rules = {p.name for p in (ROOT / "rules").glob("*.yaml") if not p.name.endswith(".tests.yaml")}
     reference = {p.name for p in (ROOT / "rules" / "reference").iterdir() if p.is_file()}
-    frameworks = {p.name for p in (ROOT / "rules" / "frameworks").glob("*.yaml")
-                  if not p.name.endswith(".tests.yaml")}
-    assert generated == {"covenant-rules": rules, "covenant-reference": reference,
-                         "covenant-frameworks": frameworks}
+    assert generated == {"covenant-rules": rules, "covenant-reference": reference}
     [rules_deployment] = [d for d in manifests() if d["kind"] == "Deployment"
                           and d["metadata"]["name"] == "covenant-rules"]
     [volume] = [v for v in rules_deployment["spec"]["template"]["spec"]["volumes"]
@@ -351,7 +348,8 @@ def test_kubernetes_runs_the_console_with_the_rules_and_frameworks_it_scores_wit
     assert "RULES_DIR" in env and env <= {f.upper() for f in ConsoleSettings.model_fields}
     [volume] = [v for v in spec["volumes"] if v["name"] == "rules"]
     names = [s["configMap"]["name"] for s in volume["projected"]["sources"]]
-    assert names == ["covenant-rules", "covenant-reference", "covenant-covenants",
-                     "covenant-frameworks"]
+    assert names == ["covenant-rules", "covenant-reference", "covenant-covenants"]
+    assert "covenants/textile/framework.yaml" in {  # the framework the console scores with
+        i["path"] for s in volume["projected"]["sources"] for i in s["configMap"].get("items", [])}
     [service] = [d for d in manifests() if d["kind"] == "Service"]
     assert service["spec"]["selector"] == console["spec"]["selector"]["matchLabels"]

@@ -1,6 +1,7 @@
-"""The assessment frameworks (`rules/frameworks/`): every worked example scores as computed by
-hand, a wrong one fails saying what differs, and lint refuses a framework that leaves a rule
-out, names what does not exist or cannot place every plan, with file and line."""
+"""The assessment frameworks (`rules/covenants/<name>/framework.yaml`): every worked example
+scores as computed by hand, a wrong one fails saying what differs, and lint refuses a framework
+that leaves a rule out, names what does not exist or cannot place every plan, with file and
+line."""
 
 import shutil
 from pathlib import Path
@@ -43,11 +44,11 @@ def test_the_textile_framework_scores_every_rule_in_scope_but_the_submission_che
 def copy_with(tmp_path: Path, change) -> tuple[Path, str]:
     """A rules folder whose textile framework is changed by `change(document)`."""
     folder = tmp_path / "rules"
-    (folder / "frameworks").mkdir(parents=True)
-    document = yaml.safe_load((RULES / "frameworks" / "textile.yaml").read_text())
+    (folder / "covenants" / "textile").mkdir(parents=True)
+    document = yaml.safe_load((RULES / "covenants" / "textile" / "framework.yaml").read_text())
     change(document)
     text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
-    (folder / "frameworks" / "textile.yaml").write_text(text)
+    (folder / "covenants" / "textile" / "framework.yaml").write_text(text)
     return folder, text
 
 
@@ -73,7 +74,7 @@ def test_lint_refuses_a_framework_that_cannot_be_used_with_file_and_line(
     found = [e for e in errors if message in e.message]
     assert found, [str(e) for e in errors]
     line = next(i for i, t in enumerate(text.splitlines(), 1) if where in t)
-    assert found[0].file.name == "textile.yaml" and found[0].line == line, str(found[0])
+    assert found[0].file.name == "framework.yaml" and found[0].line == line, str(found[0])
 
 
 def test_the_bundled_frameworks_pass_lint():
@@ -82,8 +83,9 @@ def test_the_bundled_frameworks_pass_lint():
 
 def test_a_wrong_worked_example_fails_saying_what_differs(tmp_path):
     folder = tmp_path / "rules"
-    shutil.copytree(RULES / "frameworks", folder / "frameworks")
-    (folder / "frameworks" / "textile.tests.yaml").write_text(yaml.safe_dump({"cases": [{
+    own = folder / "covenants" / "textile"
+    shutil.copytree(RULES / "covenants" / "textile", own)
+    (own / "framework.tests.yaml").write_text(yaml.safe_dump({"cases": [{
         "note": "wrong", "membership_year": 1, "criteria": {"DD1-X": "high"},
         "findings": [{"rule": "DD1-X", "severity": "high"}],
         "expect": {"score": 100, "category": "meets_requirements"}}]}))
@@ -98,7 +100,7 @@ def test_the_year_of_membership_counts_from_the_year_of_joining():
 
 def test_a_dismissed_finding_raises_the_score_and_a_confirmed_critical_blocks():
     framework = Framework.model_validate(
-        yaml.safe_load((RULES / "frameworks" / "textile.yaml").read_text()))
+        yaml.safe_load((RULES / "covenants" / "textile" / "framework.yaml").read_text()))
     criteria = criteria_of(RULEBOOK, "textile")
     found = [Standing("DD3-PRIORITY-RISK-HAS-ACTION", Severity.CRITICAL),
              Standing("DD1-POLICY-PUBLIC", Severity.HIGH)]

@@ -1,4 +1,4 @@
-"""A covenant's assessment framework as data (`rules/frameworks/<covenant>.yaml`), and the
+"""A covenant's assessment framework as data (`rules/covenants/<name>/framework.yaml`), and the
 score sheet it gives a plan.
 
 The framework groups the covenant's rules into topics with weights. Each rule in scope is a

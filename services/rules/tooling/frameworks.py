@@ -1,6 +1,7 @@
-"""The assessment frameworks beside the rules (`rules/frameworks/<covenant>.yaml`): loading,
-lint (with file and line) and their worked examples (`<covenant>.tests.yaml`), which
-`covenant rules lint` and `covenant rules test` run with the rule files."""
+"""The assessment frameworks, each in its covenant's folder
+(`rules/covenants/<covenant>/framework.yaml`): loading, lint (with file and line) and their
+worked examples (`framework.tests.yaml` beside it), which `covenant rules lint` and
+`covenant rules test` run with the rule files."""
 
 import fnmatch
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from services.shared.contracts import Severity
 from services.shared.yamlfile import LintError, read, validation_errors
 from services.shared.yamlfile import line_of as _line
 
-FOLDER = "frameworks"
-TESTS_SUFFIX = ".tests.yaml"
+FILE = "framework.yaml"  # in a covenant's folder, when it has a framework
+EXAMPLES = "framework.tests.yaml"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -26,9 +27,7 @@ class FrameworkError(ValueError):
 
 
 def framework_files(rules_dir: Path) -> list[Path]:
-    folder = rules_dir / FOLDER
-    return sorted(p for p in folder.glob("*.yaml") if not p.name.endswith(TESTS_SUFFIX)) \
-        if folder.is_dir() else []
+    return sorted((rules_dir / "covenants").glob(f"*/{FILE}"))
 
 
 def load_frameworks(rules_dir: Path) -> dict[str, Framework]:
@@ -69,9 +68,10 @@ def lint_frameworks(rules_dir: Path, rulebook: RuleBook) -> list[LintError]:
             errors.append(LintError(path, _line(tree, ("covenant",)),
                                     f"unknown covenant '{framework.covenant}'"))
             continue
-        if path.stem != framework.covenant:
-            errors.append(LintError(path, 1, f"the file of covenant '{framework.covenant}' is "
-                                             f"named {framework.covenant}.yaml"))
+        if path.parent.name != framework.covenant:
+            errors.append(LintError(path, _line(tree, ("covenant",)), f"the framework of "
+                                    f"covenant '{framework.covenant}' belongs in its folder, "
+                                    f"not in {path.parent.name}'s"))
         criteria = criteria_of(rulebook, framework.covenant)
         for rule_id in sorted(criteria):
             if framework.topic_of(rule_id) is None and not any(
@@ -136,11 +136,11 @@ def run_examples(rules_dir: Path, rulebook: RuleBook) -> list[ExampleOutcome]:
     (scores to 0.1)."""
     frameworks = load_frameworks(rules_dir)
     outcomes = []
-    for path in sorted((rules_dir / FOLDER).glob(f"*{TESTS_SUFFIX}")):
-        covenant = path.name.removesuffix(TESTS_SUFFIX)
+    for path in sorted((rules_dir / "covenants").glob(f"*/{EXAMPLES}")):
+        covenant = path.parent.name
         framework = frameworks.get(covenant)
         if framework is None:
-            outcomes.append(ExampleOutcome(path, "(file)", f"no framework {covenant}.yaml"))
+            outcomes.append(ExampleOutcome(path, "(file)", f"no {FILE} beside it"))
             continue
         try:
             cases = ExampleFile.model_validate(

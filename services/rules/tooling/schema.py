@@ -1,6 +1,6 @@
-"""The JSON Schemas of the rule-file language, the assessment frameworks (`rules/frameworks/`)
-and the covenant definitions (`rules/covenants/<name>/covenant.yaml`), for editors
-(validation and completion).
+"""The JSON Schemas of the rule-file language, the covenant definitions and their assessment
+frameworks (`rules/covenants/<name>/covenant.yaml`, `framework.yaml`), for editors (validation
+and completion).
 
 Committed as `contracts/rule-file.schema.json`, `contracts/framework.schema.json` and
 `contracts/covenant.schema.json`;
