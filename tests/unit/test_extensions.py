@@ -138,9 +138,11 @@ def test_a_schema_that_names_an_unknown_vocabulary_or_is_no_schema_is_refused_wi
     [problem] = lint(tmp_path / "rules")[1]
     line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "ProductKind" in t)
     assert (problem.file, problem.line) == (path, line) and "'ProductKind'" in problem.message
-    path.write_text(text.replace("type: integer", "type: whole", 1))
+    path.write_text(text.replace("type: integer", "type: whole", 1))  # an unknown field type
     [problem] = lint(tmp_path / "rules")[1]
-    assert problem.file == path and "not a valid JSON Schema" in problem.message
+    line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if "type: whole" in t)
+    assert (problem.file, problem.line) == (path, line)
+    assert "not a valid JSON Schema" in problem.message and '"whole"' in problem.message
 
 
 def test_a_covenants_own_vocabulary_gives_its_values_and_their_labels(tmp_path):
