@@ -275,3 +275,70 @@ def test_parts_a_covenant_cannot_declare_are_refused_with_file_and_line(tmp_path
     assert any(f"covenant.yaml:{at}: parts: " in p and complaint in p for p in problems), problems
     with pytest.raises(RuleFileError, match="parts: "):
         load_rulebook(rules)
+
+
+def test_a_rule_on_production_locations_runs_over_another_covenants_sites_uncopied(
+        tmp_path, using):
+    """A covenant may give a common part name to its own list: `location` for quarries. The
+    rule on locations then runs over them too, once its scope names the covenant."""
+    import json as _json
+
+    from services.rules.factory import engine_from_folder
+    from services.shared.contracts import validate_plan
+    from tests import new_covenant
+
+    rules, _ = new_covenant.make(tmp_path)
+    stone = rules / "covenants" / "stone"
+    stone.mkdir()
+    themes = (rules / "covenants" / "pensions" / "covenant.yaml").read_text()
+    themes = themes[themes.index("themes:"):themes.index("instruments:")]
+    (stone / "covenant.yaml").write_text(
+        "name: stone\n"
+        "title: {nl: natuursteen, en: natural stone}\n"
+        "agreement: {nl: IMVO-convenant Natuursteen, en: TruStone Initiative}\n"
+        "extension: stone\n" + themes +
+        "parts:\n"
+        "  location: {path: quarries/*, id: location_id, what: one quarry}\n")
+    (stone / "extension.schema.yaml").write_text(
+        "type: object\n"
+        "additionalProperties: false\n"
+        "properties:\n"
+        "  quarries:\n"
+        "    type: array\n"
+        "    x-collection: {name: location, id: location_id}\n"
+        "    items:\n"
+        "      type: object\n"
+        "      additionalProperties: false\n"
+        "      required: [location_id, country]\n"
+        "      properties:\n"
+        "        location_id: {type: string}\n"
+        "        name: {type: string}\n"
+        "        country: {type: string, x-vocabulary: country}\n"
+        "        active: {type: boolean, default: true}\n"
+        "        last_monitoring:\n"
+        "          type: object\n"
+        "          properties: {date: {type: string, format: date}}\n")
+    track = rules / "dd4-track.yaml"
+    text = track.read_text()
+    start = text.index("  - id: DD4-LOCATION-MONITORING-RECENT")
+    track.write_text(text[:start] + text[start:].replace("scope: [textile]",
+                                                         "scope: [textile, stone]", 1))
+    using(rules)
+    assert [str(e) for e in lint_rules(rules)] == []
+    document = new_covenant.plan()
+    del document["pensions"]
+    document["submission"]["covenant"] = "stone"
+    document["stone"] = {"quarries": [
+        {"location_id": "Q-1", "name": "Groeve Noord", "country": "in",
+         "last_monitoring": {"date": "2015-01-10"}},
+        {"location_id": "Q-2", "name": "Groeve Zuid", "country": "IN",
+         "last_monitoring": {"date": "2019-01-10"}}]}
+    engine = engine_from_folder(rules)
+    found = [f for f in engine.evaluate(validate_plan(_json.loads(_json.dumps(document))))
+             if f.rule_id == "DD4-LOCATION-MONITORING-RECENT"]
+    assert [f.pointers for f in found] == [["/stone/quarries/0"]]
+    assert "Q-1 (Groeve Noord" in found[0].message.en
+    assert [str(r) for r in found[0].references] == ["DDG 4.1"]  # not the garments guidance
+    textile = [f.pointers[0] for f in engine.evaluate(validate_plan(example_doc(TEXTILE)))
+               if f.rule_id == "DD4-LOCATION-MONITORING-RECENT"]
+    assert textile and all(p.startswith("/textile/production_locations/") for p in textile)

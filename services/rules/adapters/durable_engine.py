@@ -47,7 +47,7 @@ from services.rules.core.facts import (
     submission_values,
 )
 from services.rules.core.prior import Prior
-from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer
+from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer, parts_of
 from services.rules.ports import EvaluationError
 from services.shared import covenants
 from services.shared.contracts import Finding, PlanSubmission
@@ -102,31 +102,38 @@ class DurableRulesEngine:
             self._host.set_rulesets(copy.deepcopy(definitions))
 
     def _compile(self, rulebook: RuleBook) -> dict[str, Any]:
-        """Each covenant's rulesets, as the engine takes them; what each reads, noted."""
+        """Each covenant's rulesets, its parts read as it declares them."""
         definitions: dict[str, Any] = {}
         for covenant in rulebook.covenants.names:
-            by_id = rulebook.of_covenant(covenant)  # with the covenant's parameters
-            compiled = compile_rulesets(covenant, list(by_id.values()))
-            for ruleset in compiled:
-                definitions[ruleset.name] = {
-                    name: {**rule, "run": self._action(by_id[engine_rule(name)[0]],
-                                                       *engine_rule(name)[1:])
-                           if engine_rule(name)[0] in by_id else _ignore}
-                    for name, rule in ruleset.rules.items()
-                }
-            self._rulesets[covenant] = compiled
-            rules = rulebook.in_scope(covenant)
-            for ruleset in compiled:
-                self._splittable[ruleset.name] = splittable(
-                    [r for r in rules if r.id in ruleset.rules])
-            self._reads[covenant] = frozenset().union(
-                *(rs.kinds for rs in compiled),
-                (m.of for r in rules for _, m in r.measures()))
-            derived: dict[str, set[Derived]] = {}
-            for ruleset in compiled:
-                for kind, names in ruleset.derived.items():
-                    derived.setdefault(kind, set()).update(names)
-            self._derived[covenant] = {k: frozenset(v) for k, v in derived.items()}
+            with parts_of(covenant):
+                definitions.update(self._compile_covenant(rulebook, covenant))
+        return definitions
+
+    def _compile_covenant(self, rulebook: RuleBook, covenant: str) -> dict[str, Any]:
+        """One covenant's rulesets, as the engine takes them; what each reads, noted."""
+        definitions: dict[str, Any] = {}
+        by_id = rulebook.of_covenant(covenant)  # with the covenant's parameters
+        compiled = compile_rulesets(covenant, list(by_id.values()))
+        for ruleset in compiled:
+            definitions[ruleset.name] = {
+                name: {**rule, "run": self._action(by_id[engine_rule(name)[0]],
+                                                   *engine_rule(name)[1:])
+                       if engine_rule(name)[0] in by_id else _ignore}
+                for name, rule in ruleset.rules.items()
+            }
+        self._rulesets[covenant] = compiled
+        rules = rulebook.in_scope(covenant)
+        for ruleset in compiled:
+            self._splittable[ruleset.name] = splittable(
+                [r for r in rules if r.id in ruleset.rules])
+        self._reads[covenant] = frozenset().union(
+            *(rs.kinds for rs in compiled),
+            (m.of for r in rules for _, m in r.measures()))
+        derived: dict[str, set[Derived]] = {}
+        for ruleset in compiled:
+            for kind, names in ruleset.derived.items():
+                derived.setdefault(kind, set()).update(names)
+        self._derived[covenant] = {k: frozenset(v) for k, v in derived.items()}
         return definitions
 
     @property
@@ -139,6 +146,10 @@ class DurableRulesEngine:
     def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
         """Every fact of one evaluation: the sentinel, the plan's, the reference data's, the
         company's history and the measures'."""
+        with parts_of(plan.covenant):
+            return self._facts(plan, prior)
+
+    def _facts(self, plan: PlanSubmission, prior: Prior | None) -> list[Fact]:
         reads = self._reads[plan.covenant]
         history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant)
                    if f["kind"] in reads]
@@ -153,6 +164,10 @@ class DurableRulesEngine:
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
+        with parts_of(plan.covenant):  # its parts as its covenant declares them
+            return self._evaluate(plan, prior)
+
+    def _evaluate(self, plan: PlanSubmission, prior: Prior | None) -> list[Finding]:
         facts = self.facts(plan, prior)
         run: tuple[str, list[Finding]] = (owner_of(plan), [])
         with self._lock:
@@ -269,7 +284,13 @@ def _ignore(c: Any) -> None:
 # negates a financing-owned kind from a subject that is not one (an absence must be decided
 # where all candidates are): `splittable` checks it per ruleset. A subject present in every
 # state may fire once per state; findings are deduplicated by their id.
-SHARD_ROOT = collection_pointer("financing") + "/"
+SHARDED = "financing"  # the kind whose facts own the others
+
+
+def _shard_root() -> str:
+    """Where the financings are in the plans at hand; "" when they have none."""
+    root = collection_pointer(SHARDED)
+    return root + "/" if root else ""
 
 
 def splittable(rules: list[Any]) -> bool:
@@ -277,15 +298,16 @@ def splittable(rules: list[Any]) -> bool:
                    for r in rules for w in r.matches for j in w.without)
 
 
-def _owner(fact: Fact) -> int | None:
+def _owner(fact: Fact, root: str) -> int | None:
     pointer = fact["pointer"]
-    if not pointer.startswith(SHARD_ROOT):
+    if not root or not pointer.startswith(root):
         return None
-    return int(pointer[len(SHARD_ROOT):].split("/")[0])
+    return int(pointer[len(root):].split("/")[0])
 
 
 def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
-    owners = [(f, _owner(f)) for f in facts]
+    root = _shard_root()
+    owners = [(f, _owner(f, root)) for f in facts]
     shared = [f for f, owner in owners if owner is None]
     owned = [(f, owner) for f, owner in owners if owner is not None]
     room = limit - len(shared)

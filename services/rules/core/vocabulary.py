@@ -20,6 +20,8 @@ covenants the process works with (`FollowsCovenants`); a new reference indicator
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal, TypeVar
@@ -239,22 +241,38 @@ def _covenant_kinds(covenant: Covenant) -> list[Kind]:
     return found
 
 
-def _all_kinds(registry: Covenants) -> dict[str, Kind]:
-    """The core's kinds, then each covenant's (a kind two covenants declare must be declared
-    alike: `kind_clashes`)."""
+def _kinds_for(registry: Covenants, covenant: str | None) -> dict[str, Kind]:
+    """The core's kinds and one covenant's; without a covenant, every covenant's (a name two
+    covenants declare: the first's, for what only asks whether a part exists)."""
     found = {k.name: k for k in (*_PLAN, *_LINKS, *_OTHERS)}
-    for covenant in registry:
-        for kind in _covenant_kinds(covenant):
-            found.setdefault(kind.name, kind)
+    for c in registry:
+        if covenant is None or c.name == covenant:
+            for kind in _covenant_kinds(c):
+                found.setdefault(kind.name, kind)
     return found
+
+
+_PARTS_OF: ContextVar[str | None] = ContextVar("the covenant whose parts", default=None)
+
+
+@contextmanager
+def parts_of(covenant: str | None) -> Iterator[None]:
+    """Read the kinds as one covenant declares them (a part name may stand for another list
+    in each covenant's section: `location` for production locations or quarries): the plan
+    being evaluated, the covenant a rule is linted for. Outside, every covenant's."""
+    token = _PARTS_OF.set(covenant)
+    try:
+        yield
+    finally:
+        _PARTS_OF.reset(token)
 
 
 def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], str]]:
     """(covenant, where in its definition, what is wrong) of the parts and links it declares:
-    a name the core or another covenant already gives a part otherwise, a path that is not in
-    its section's schema, a parent or a list that is not there, a parent without an id."""
+    a name the core already gives a part, a path that is not in its section's schema, a
+    parent or a list that is not there, a parent without an id. Another covenant may declare
+    a part of the same name over its own list: rules on it then run over each's."""
     core = {k.name for k in (*_PLAN, *_LINKS, *_OTHERS)}
-    seen: dict[str, tuple[str, Kind]] = {}
     problems = []
     for covenant in registry:
         shape = shape_of(dict(covenant.schema))
@@ -263,10 +281,6 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
             where = ("parts" if kind.source == "plan" else "links", kind.name)
             if kind.name in core:
                 problems.append((covenant, where, f"'{kind.name}' is a part of every plan"))
-            elif kind.name in seen and _unlike(seen[kind.name][1], kind):
-                problems.append((covenant, where, f"'{kind.name}' is declared otherwise by "
-                                 f"covenant {seen[kind.name][0]}"))
-            seen.setdefault(kind.name, (covenant.name, kind))
             parent = declared.get(kind.parent) if kind.parent else None
             if kind.parent and (parent is None or parent.source != "plan"):
                 problems.append((covenant, where, f"'{kind.parent}' is no part of this section"))
@@ -284,27 +298,23 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
     return problems
 
 
-def _unlike(a: Kind, b: Kind) -> bool:
-    return (a.source, a.path, a.parent, a.list_field, a.value, a.id_field, a.key,
-            dict(a.annotated), a.shardable, set(a.computed)) != (
-        b.source, b.path, b.parent, b.list_field, b.value, b.id_field, b.key,
-        dict(b.annotated), b.shardable, set(b.computed))
-
-
 class FollowsCovenants(Mapping[str, V]):
     """A table derived from the kinds of the covenants the process works with (the core's and
-    those their definitions declare), derived again when the covenants change
-    (`covenants.use`, a hot reload)."""
+    those their definitions declare; one covenant's inside `parts_of`), derived again when the
+    covenants change (`covenants.use`, a hot reload)."""
 
     def __init__(self, make: Callable[[Mapping[str, Kind]], dict[str, V]]):
         self._make = make
-        self._made: tuple[Any, dict[str, V]] = (None, {})
+        self._made: tuple[Any, dict[str | None, dict[str, V]]] = (None, {})
 
     def _table(self) -> dict[str, V]:
-        registry = covenants.current()
+        registry, covenant = covenants.current(), _PARTS_OF.get()
         if self._made[0] is not registry:
-            self._made = (registry, self._make(_all_kinds(registry)))
-        return self._made[1]
+            self._made = (registry, {})
+        tables = self._made[1]
+        if covenant not in tables:
+            tables[covenant] = self._make(_kinds_for(registry, covenant))
+        return tables[covenant]
 
     def __getitem__(self, name: str) -> V:
         return self._table()[name]
@@ -329,8 +339,11 @@ SHARDABLE_KINDS = _where(lambda k: k.shardable).keys()
 
 
 def collection_pointer(kind: str) -> str:
-    """The pointer of the collection a plan part (or a link's parent) stands in."""
-    k = KINDS[kind]
+    """The pointer of the collection a plan part (or a link's parent) stands in; "" for a
+    part the plans at hand cannot have (another covenant's)."""
+    k = KINDS.get(kind)
+    if k is None or (k.source != "plan" and k.parent not in KINDS):
+        return ""
     pattern = (k if k.source == "plan" else KINDS[k.parent]).path
     return "/" + pattern.split("/*")[0]
 
@@ -357,16 +370,11 @@ def key_fields(kind: str) -> tuple[str, ...] | None:
     return None
 
 
-_KEY_FIELDS: dict[str, tuple[str, ...] | None] = {}
-
-
 def stable_key(fact: Mapping[str, Any]) -> str:
     """`risk:R-01`, `location_product:L-07|garments`, `policy`; the pointer for a part with
     no key (stable only while the plan keeps its order)."""
     kind = fact.get("kind", "")
-    if kind not in _KEY_FIELDS:
-        _KEY_FIELDS[kind] = key_fields(kind) if kind in KINDS else None
-    fields = _KEY_FIELDS[kind]
+    fields = key_fields(kind) if kind in KINDS else None
     if fields is None:
         return f"{kind}@{fact.get('pointer', '')}"
     return ":".join([kind, "|".join(str(fact.get(f, "")) for f in fields)]) if fields else kind

@@ -20,7 +20,7 @@ from services.rules.core.language import (
 )
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
-from services.rules.core.vocabulary import field_exists, field_type
+from services.rules.core.vocabulary import KINDS, field_exists, field_type, parts_of
 from services.rules.factory import (
     declared_part_problems,
     engine_patterns,
@@ -92,12 +92,37 @@ def _lint_file(path: Path, seen: dict[str, tuple[Path, int]],
             errors.append(LintError(path, line, f"{rule.id}: duplicate id (first at "
                                                 f"{first[0].name}:{first[1]})"))
         seen.setdefault(rule.id, (path, line))
-        problems = lint_rule(rule)
+        problems = _for_each_covenant(rule, defined)
         errors += [LintError(path, line, f"{rule.id}: {m}") for m in problems]
         if not problems and rule.when is not None:  # the engine compiles what lint passed
             for pattern in engine_patterns(compile_rule(rule)):
                 patterns.setdefault(pattern, []).append((path, line, rule.id))
     return errors
+
+
+def _for_each_covenant(rule: RuleSpec, defined: Covenants) -> list[str]:
+    """The rule's problems with the parts of each covenant whose plans can have every part it
+    names (a part may stand for another list in each covenant's section), each said once;
+    as a covenant's when only some have it. A rule no covenant has every part of is linted
+    with every covenant's parts."""
+    scope: list[str | None] = [c for c in rule.scope if c in defined and _has_parts(rule, c)]
+    found: dict[str, list[str]] = {}
+    for covenant in scope or [None]:
+        with parts_of(covenant):
+            for problem in lint_rule(rule):
+                found.setdefault(problem, []).append(covenant or "")
+    return [problem if len(where) == max(len(scope), 1) else
+            f"for {', '.join(where)}: {problem}" for problem, where in found.items()]
+
+
+def _has_parts(rule: RuleSpec, covenant: str) -> bool:
+    if rule.when is None:
+        return True
+    named = {p for when in rule.matches for p in (
+        when.subject, *(j.part for j in [*when.with_, *when.without]))}
+    named |= {m.of for _, m in rule.measures()}
+    with parts_of(covenant):
+        return named <= set(KINDS)
 
 
 def lint_rule(rule: RuleSpec) -> list[str]:
