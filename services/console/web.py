@@ -315,7 +315,7 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         blocked = sorted({s for sheet in sheets.values() if sheet for s in sheet.blocked},
                          key=lambda s: s.rank)
         return page("assessment.html", a=assessed, groups=groups, review=shown, sheets=sheets,
-                    plan_parts=letters.plan_parts(),
+                    plan_parts=letters.plan_parts(assessed.covenant),
                     framework=stores.frameworks.get(assessed.covenant),
                     previous=previous, previous_year=earlier[-1].reporting_year
                     if earlier else None,
@@ -432,7 +432,8 @@ def _finding_rows(findings: list[dict[str, Any]], review: Review, covenant: str,
             d.reason if d else "",
             "; ".join(i18n.citation(r.instrument, r.locator, language)
                       for r in i18n.cited(finding.references, covenant)),
-            "; ".join(i18n.place(p, language, letters.plan_parts()) for p in finding.pointers),
+            "; ".join(i18n.place(p, language, letters.plan_parts(covenant))
+                      for p in finding.pointers),
             finding.rule_id, finding.finding_id])
     for a in review.added:
         rows.append([a.title, i18n.label("Severity", a.severity.value, language),

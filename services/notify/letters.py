@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from services.rules.core.vocabulary import PLAN_KINDS
+from services.rules.core.vocabulary import PLAN_KINDS, parts_of
 from services.shared import i18n
 from services.shared.contracts import (
     AssessmentCompleted,
@@ -56,10 +56,11 @@ class View:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def plan_parts() -> tuple[tuple[str, str], ...]:
-    """(kind, path) of every part of a plan, the covenants' sections' too: for saying where
-    in a plan something is (i18n.place)."""
-    return tuple((k.name, k.path) for k in PLAN_KINDS.values())
+def plan_parts(covenant: str | None = None) -> tuple[tuple[str, str], ...]:
+    """(kind, path) of every part of a plan of the covenant (of any, without one), its
+    section's too: for saying where in a plan something is (i18n.place)."""
+    with parts_of(covenant):
+        return tuple((k.name, k.path) for k in PLAN_KINDS.values())
 
 
 def words(language: Any) -> dict[str, Any]:
@@ -256,7 +257,7 @@ def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
     company = company_name(event, w)
     kind = f"rejection_{role.value}"
     reason = w["reason"][event.reason.value]
-    errors = [{"place": i18n.place(e.pointer, language, plan_parts()),
+    errors = [{"place": i18n.place(e.pointer, language, plan_parts(event.covenant)),
                "message": i18n.error_text(e, language), "pointer": e.pointer or "/",
                "code": e.code}
               for e in sorted(event.errors, key=lambda e: i18n.natural_key(e.pointer))]
