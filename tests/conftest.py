@@ -32,6 +32,14 @@ _FIGURES: list[str] = []
 
 
 @pytest.fixture
+def rules_copy(tmp_path: Path) -> Path:
+    """A copy of the bundled rules folder (rule files, covenants, reference data) to edit."""
+    copy = tmp_path / "rules"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "rules", copy)
+    return copy
+
+
+@pytest.fixture
 def report_figures(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Records a suite's figures (sent, assessed, lost, ...); they are printed together at the
     end of the run, so CI's output shows them too."""

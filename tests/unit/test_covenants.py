@@ -22,13 +22,6 @@ RULES = ROOT / "rules"
 
 
 @pytest.fixture
-def rules_copy(tmp_path):
-    copy = tmp_path / "rules"
-    shutil.copytree(RULES, copy)
-    return copy
-
-
-@pytest.fixture
 def using():
     """Makes the process work with the covenants of a folder for one test."""
     before = covenants.use(None)

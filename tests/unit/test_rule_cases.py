@@ -1,6 +1,5 @@
 """The rule test cases under rules/ pass and cover every rule; the runner can fail."""
 
-import shutil
 import unicodedata
 import uuid
 
@@ -51,13 +50,6 @@ def test_every_rule_is_covered_by_a_firing_and_a_quiet_case():
     report = run_cases(RULES)
     assert report.uncovered() == []
     assert len(report.rules) == 78
-
-
-@pytest.fixture
-def rules_copy(tmp_path):
-    copy = tmp_path / "rules"
-    shutil.copytree(RULES, copy)
-    return copy
 
 
 def test_a_wrong_expectation_fails_with_what_was_missing_and_unexpected(rules_copy):

@@ -24,13 +24,6 @@ NESTED = "((a*)*)*b"
 RULE = "DD1-POLICY-PUBLIC"
 
 
-@pytest.fixture
-def rules_copy(tmp_path):
-    copy = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", copy)
-    return copy
-
-
 def with_pattern(rules_dir, pattern: str) -> None:
     path = rules_dir / "dd1-policy.yaml"
     text = path.read_text()

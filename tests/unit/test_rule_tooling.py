@@ -1,9 +1,6 @@
 """covenant rules lint / explain / diff."""
 
-import shutil
 from pathlib import Path
-
-import pytest
 
 from services.cli import main
 from services.rules.adapters.rulefiles import load_rulebook
@@ -16,13 +13,6 @@ from services.shared.contracts import parse_plan
 from tests.support import EXAMPLES, ROOT, TEXTILE, example
 
 RULES = ROOT / "rules"
-
-
-@pytest.fixture
-def rules_copy(tmp_path):
-    copy = tmp_path / "rules"
-    shutil.copytree(RULES, copy)
-    return copy
 
 
 def test_the_bundled_rules_lint_clean():
