@@ -189,6 +189,49 @@ def test_an_input_with_two_outputs_waits_for_both_and_the_nacked_one_arrives_onc
              timeout=30, what="the input gone from its queue")
 
 
+def test_a_publisher_channel_that_keeps_nacking_is_replaced_and_no_delivery_is_spent(
+        amqp_url, monkeypatch):
+    """A channel that published to a quorum queue while it had no leader can go on nacking
+    every publish to that queue after the queue has a leader again (rabbitmq-server#15333).
+    Here the first publisher channel stands in for such a channel: whatever it publishes goes
+    to a queue that takes nothing (max-length 0, reject-publish), so every publish on it is
+    nacked, while the rules queue itself is fine. After two rounds of nacks the output goes
+    out on a new channel: each output arrives once, and every input is acked at its first
+    delivery."""
+    opened = []
+    on_open = PikaConsumer._on_publisher_open
+
+    def publisher_open(consumer, channel):
+        if not opened:  # the first one is stuck
+            publish = channel.basic_publish
+            channel.basic_publish = lambda _exchange, *args, **kwargs: publish(
+                "stuck", *args, **kwargs)
+        opened.append(channel)
+        on_open(consumer, channel)
+
+    monkeypatch.setattr(PikaConsumer, "_on_publisher_open", publisher_open)
+    declare(amqp_url)
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    channel.exchange_declare("stuck", exchange_type="fanout")
+    channel.queue_declare("stuck", arguments={"x-max-length": 0,
+                                              "x-overflow": "reject-publish"})
+    channel.queue_bind("stuck", "stuck")
+    connection.close()
+    publish(amqp_url, [f"plan {i}".encode() for i in range(3)])
+
+    with Running(amqp_url, relay) as running:
+        wait_for(lambda: running.metrics.acked._value.get() == 3, timeout=60,
+                 what="3 inputs acked once their outputs went out on a new channel")
+    assert len(opened) == 2
+    assert Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue)) == {
+        f"out-in-{i}": 1 for i in range(3)}
+    # outputs nacked on the stuck channel were published again
+    assert running.metrics.republished._value.get() >= 2
+    assert running.metrics.requeued._value.get() == 0
+    assert ready(amqp_url, INGEST.dead_letter_queue) == 0
+
+
 def test_a_consumer_given_several_nodes_moves_on_from_one_that_is_down(amqp_url):
     declare(amqp_url)
     publish(amqp_url, [f"plan {i}".encode() for i in range(20)])

@@ -6,9 +6,16 @@
   its outputs is confirmed (and routed: outputs are mandatory, a return counts as a failure).
 - A returned (unroutable) output sends its input back to the queue; the quorum queue's delivery
   limit dead-letters a message that keeps failing, also when it kills the process.
+- Outputs go out on a channel of their own (the publisher channel), inputs come in and are
+  acked on another (the consumer channel).
 - A nacked output is the broker's trouble, not the message's (e.g. a queue electing a new
   leader after a node died): it is published again after a pause that doubles up to 30 s,
-  while its input stays unacked, so no delivery is spent on it.
+  while its input stays unacked, so no delivery is spent on it. An output nacked
+  `FRESH_CHANNEL_AFTER` times in a row is published again on a new publisher channel: a
+  channel that published to a quorum queue while it had no leader can go on nacking every
+  publish to it for minutes after the queue has a leader again (its queue client gave up on
+  the members; rabbitmq/rabbitmq-server#15333), which a new channel does not. Outputs still
+  unconfirmed on the old channel count as nacked and are published again too.
 - A message whose handler found a dependency away (`Hold`: the database or the mail server)
   stays unacked and is handled again after a pause that doubles up to 30 s, for as long as it
   takes: no delivery is spent on it. A stop leaves it to the broker to deliver again.
@@ -71,6 +78,10 @@ SETTLE_LINGER_SECONDS = 1.0
 RETRY_DELAY_SECONDS = 0.5
 RETRY_DELAY_MAX_SECONDS = 30.0
 SILENCE_DEFAULT_SECONDS = 60  # readiness's bound on silence when no heartbeat is set
+# Rounds of nacks of one output after which it goes out on a new publisher channel (see the
+# module docstring). 2: a queue that is merely electing a leader (a few seconds) is rarely
+# worth a new channel, and a stuck channel costs one pause (0.5 s) before it is replaced.
+FRESH_CHANNEL_AFTER = 2
 
 
 def retry_pause(attempt: int) -> float:
@@ -104,6 +115,8 @@ class _InFlight:
     failed: str | None = None  # an output came back unroutable
     nacked: list[Outgoing] = field(default_factory=list)  # to publish again
     republished: int = 0  # rounds of publishing again
+    nacked_on: int | None = None  # the publisher channel that nacked this round's outputs
+    nacks: tuple[int, int] = (0, 0)  # (publisher channel, rounds in a row it nacked)
 
 
 def properties_of(message: Outgoing) -> BasicProperties:
@@ -169,15 +182,18 @@ class PikaConsumer:
         # out missing; not at every reconnect: on a node whose peer froze, a declaration waits
         # until the cluster declares the peer down, while consuming can resume at once
         self._declared = False
+        self._publishers_opened = 0  # numbers publisher channels, for FRESH_CHANNEL_AFTER
         self._handling = False
         self._stop_requested = threading.Event()
         self._reset_connection_state()
 
     def _reset_connection_state(self) -> None:
         self._connection: SelectConnection | None = None
-        self._channel: Channel | None = None
+        self._channel: Channel | None = None  # the consumer channel: consume, ack, nack
+        self._publisher: Channel | None = None  # the publisher channel, in confirm mode
+        self._waiting: list[tuple[_InFlight, list[Outgoing]]] = []  # for a publisher channel
         self._consumer_tag: str | None = None
-        self._next_seq = 1
+        self._next_seq = 1  # of the publisher channel
         self._inflight: dict[int, _InFlight] = {}  # by input delivery tag
         self._owner_of_seq: dict[int, int] = {}  # publish seq -> input delivery tag
         self._owner_of_message: dict[str, int] = {}  # outgoing message id -> input tag
@@ -299,7 +315,51 @@ class PikaConsumer:
     # --- connection and channel callbacks ---------------------------------------------------
 
     def _on_connection_open(self, connection: SelectConnection) -> None:
-        connection.channel(on_open_callback=self._on_channel_open)
+        self._open_publisher()
+
+    def _open_publisher(self) -> None:
+        assert self._connection is not None
+        self._connection.channel(on_open_callback=self._on_publisher_open)
+
+    def _on_publisher_open(self, channel: Channel) -> None:
+        """The publisher channel is ready (at connect, or replacing one that kept nacking);
+        at connect the consumer channel opens next."""
+        assert self._connection is not None
+        first = self._channel is None
+        self._publisher, self._next_seq = channel, 1
+        self._publishers_opened += 1
+        channel.add_on_close_callback(self._on_publisher_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.confirm_delivery(lambda frame: self._on_confirm(channel, frame))
+        waiting, self._waiting = self._waiting, []
+        for inflight, messages in waiting:
+            self._publish(inflight, messages)
+        if first:
+            self._connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_publisher_closed(self, channel: Channel, reason: Exception) -> None:
+        if channel is self._publisher:  # not one replaced on purpose (_replace_publisher)
+            self._on_channel_closed(channel, reason)
+
+    def _replace_publisher(self) -> None:
+        """Closes the publisher channel and opens a new one; what is unconfirmed on the old
+        one counts as nacked (a confirm can no longer come) and is published again."""
+        old, self._publisher = self._publisher, None
+        log.warning("publisher channel keeps being nacked, opening a new one",
+                    queue=self._queue)
+        unsettled: dict[int, _InFlight] = {}
+        for seq, tag in self._owner_of_seq.items():
+            inflight = self._inflight.get(tag)
+            message = inflight.unconfirmed.pop(seq, None) if inflight else None
+            if inflight and message is not None:
+                inflight.nacked.append(message)
+                unsettled[tag] = inflight
+        self._owner_of_seq.clear()
+        if old is not None and old.is_open:
+            old.close()
+        self._open_publisher()
+        for inflight in unsettled.values():
+            self._settle(inflight)
 
     def _on_connection_open_error(self, connection: SelectConnection, error: Exception) -> None:
         self._lost = error
@@ -313,8 +373,6 @@ class PikaConsumer:
         self._channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_cancel_callback(self._on_cancelled)
-        channel.add_on_return_callback(self._on_return)
-        channel.confirm_delivery(self._on_confirm)
         channel.basic_qos(prefetch_count=1, callback=self._on_qos)
 
     def _on_qos(self, _: Any) -> None:
@@ -395,14 +453,17 @@ class PikaConsumer:
         self._later(held, again)
 
     def _publish(self, inflight: _InFlight, messages: list[Outgoing]) -> None:
-        assert self._channel is not None
+        publisher = self._publisher
+        if publisher is None or not publisher.is_open:  # a new one is opening
+            self._waiting.append((inflight, messages))
+            return
         for message in messages:
             seq = self._next_seq
             self._next_seq += 1
             inflight.unconfirmed[seq] = message
             self._owner_of_seq[seq] = inflight.delivery_tag
             self._owner_of_message[message.message_id] = inflight.delivery_tag
-            self._channel.basic_publish(
+            publisher.basic_publish(
                 message.exchange, message.routing_key, message.body,
                 properties_of(message), mandatory=message.mandatory,
             )
@@ -426,13 +487,16 @@ class PikaConsumer:
         if tag in self._inflight:
             self._inflight[tag].failed = f"unroutable: {method.exchange} {method.routing_key}"
 
-    def _on_confirm(self, frame: Any) -> None:
+    def _on_confirm(self, channel: Channel, frame: Any) -> None:
+        if channel is not self._publisher:  # one replaced: its outputs went out again
+            return
         confirm = frame.method
         acked = isinstance(confirm, Basic.Ack)
         seqs = (
             [s for s in self._owner_of_seq if s <= confirm.delivery_tag]
             if confirm.multiple else [confirm.delivery_tag]
         )
+        stuck = False
         for seq in seqs:
             tag = self._owner_of_seq.pop(seq, None)
             inflight = self._inflight.get(tag) if tag is not None else None
@@ -441,14 +505,29 @@ class PikaConsumer:
             message = inflight.unconfirmed.pop(seq, None)
             if not acked and message is not None:
                 inflight.nacked.append(message)
-            if inflight.unconfirmed:
-                continue
-            if inflight.nacked and not inflight.failed:
-                self._republish_later(inflight)
-            else:
-                del self._inflight[inflight.delivery_tag]
-                self._finish(inflight)
+                inflight.nacked_on = self._publishers_opened
+            stuck = self._settle(inflight) or stuck
+        if stuck:
+            self._replace_publisher()
         self._close_if_drained()
+
+    def _settle(self, inflight: _InFlight) -> bool:
+        """Once every output of an input is confirmed or nacked: publishes the nacked ones
+        again later, or finishes the input. True when the publisher channel has nacked this
+        input's outputs `FRESH_CHANNEL_AFTER` rounds in a row."""
+        if inflight.unconfirmed:
+            return False
+        if not inflight.nacked or inflight.failed:
+            del self._inflight[inflight.delivery_tag]
+            self._finish(inflight)
+            return False
+        self._republish_later(inflight)
+        channel, inflight.nacked_on = inflight.nacked_on, None
+        if channel is None:  # unconfirmed on a channel that was replaced
+            return False
+        before, rounds = inflight.nacks
+        inflight.nacks = (channel, rounds + 1 if before == channel else 1)
+        return inflight.nacks[1] >= FRESH_CHANNEL_AFTER
 
     def _finish(self, inflight: _InFlight) -> None:
         assert self._channel is not None
