@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from services.rules.core.vocabulary import PLAN_KINDS, parts_of
-from services.shared import i18n
+from services.shared import covenants, i18n
 from services.shared.contracts import (
     AssessmentCompleted,
     Finding,
@@ -57,10 +57,19 @@ class View:
 
 
 def plan_parts(covenant: str | None = None) -> tuple[tuple[str, str], ...]:
-    """(kind, path) of every part of a plan of the covenant (of any, without one), its
-    section's too: for saying where in a plan something is (i18n.place)."""
-    with parts_of(covenant):
-        return tuple((k.name, k.path) for k in PLAN_KINDS.values())
+    """(kind, path) of every part of a plan of the covenant, its section's too (of every
+    covenant, without one: a part name two covenants give their own lists, such as
+    `location`, stands once for each path): for saying where in a plan something is
+    (i18n.place)."""
+    registry = covenants.current()
+    names = [covenant] if covenant else list(registry.names)
+    found: dict[tuple[str, str], None] = {}
+    for name in names or [None]:
+        own = registry[name].spec.parts if name in registry else {}
+        with parts_of(name):
+            found.update(((f"{name}:{k.name}" if k.name in own and own[k.name].label
+                           else k.name, k.path), None) for k in PLAN_KINDS.values())
+    return tuple(found)
 
 
 def words(language: Any) -> dict[str, Any]:

@@ -68,7 +68,7 @@ class RuleChoices(_Spec):
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 # computations a part's fields may be given (services/rules/core/vocabulary.py has their code)
-ComputationName = Literal["nace_division", "nace_section"]
+ComputationName = Literal["nace_division", "nace_section", "same"]
 
 
 class Computation(_Spec):
@@ -82,6 +82,9 @@ class PartSpec(_Spec):
     path: str = Field(pattern=r"^$|^[a-z0-9_]+(/(\*|[a-z0-9_]+))*$", description="Where the "
                       "parts are in the section (`financings/*`; empty: the section itself)")
     what: str = Field(min_length=1, description="What one part is, for the README's list")
+    label: Labels | None = Field(None, description="What readers call one part, in letters "
+                                 "and pages (\"Groeve 2\"); a part without one is called by "
+                                 "the common label of its name")
     id: FieldName | None = Field(None, description="The field that identifies a part")
     parent: KindName | None = Field(None, description="The part it is nested in; its id is "
                                     "copied onto each of these parts, to join on")
@@ -124,8 +127,8 @@ class CovenantSpec(_Spec):
     calendar: str | None = Field(
         None, description="A CSV file in this folder: each reporting year's due date "
         f"({', '.join(CALENDAR_COLUMNS)})")
-    vocabularies: dict[VocabularyName, dict[Annotated[str, StringConstraints(
-        pattern=r"^[a-z0-9][a-z0-9_]*$")], Labels]] = Field(
+    vocabularies: dict[VocabularyName, dict[Annotated[str, StringConstraints(  # A|B|C too
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_]*$")], Labels]] = Field(
         default_factory=dict, description="Controlled vocabularies of this covenant's plan "
         "section, each value with its labels; its schema names one with `x-vocabulary`")
     rules: RuleChoices = Field(default_factory=RuleChoices)

@@ -87,11 +87,12 @@ def structural(doc: dict[str, Any]) -> Iterator[tuple[str, str, tuple[Any, ...],
     yield "unknown-field", "/unexpected", ("unexpected",), True
     yield "unknown-covenant", "/submission/covenant", ("submission", "covenant"), "mining"
     covenant = covenants.current().get(doc["submission"]["covenant"])
-    for _collection, (pattern, key) in collections_for(covenant).items():
-        items = list(walk(doc, pattern))
-        if len(items) >= 2:
-            path, _ = items[1]
-            yield "duplicate-id", pointer(path[:-1]), (*path, key), items[0][1][key]
+    for lists in collections_for(covenant).values():
+        for pattern, key in lists:
+            items = list(walk(doc, pattern))
+            if len(items) >= 2:
+                path, _ = items[1]
+                yield "duplicate-id", pointer(path[:-1]), (*path, key), items[0][1][key]
     for pattern, _collection in references_for(covenant):
         for path, value in list(walk(doc, pattern))[:1]:
             if isinstance(value, str) and not value.startswith("https://"):

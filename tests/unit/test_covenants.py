@@ -39,16 +39,18 @@ def line(path: Path, text: str) -> int:
     return path.read_text().splitlines().index(text) + 1
 
 
-def test_the_bundled_definitions_are_the_two_first_covenants_and_lint_clean():
+def test_the_bundled_definitions_are_the_covenants_built_so_far_and_lint_clean():
     defined, problems = lint(RULES)
     assert problems == []
-    assert defined.names == ("banking", "textile")
+    assert defined.names == ("banking", "natural_stone", "textile")
     assert defined["textile"].extension == "textile"
     assert "living_wage" in defined["textile"].themes
     assert "living_wage" not in defined["banking"].themes
     assert defined.due_on("textile", 2019).isoformat() == "2019-04-01"
     assert defined.due_on("banking", 2019).isoformat() == "2019-03-31"
     assert defined.due_on("textile", 1999) is None
+    assert defined["natural_stone"].extension == "natural_stone"
+    assert defined.due_on("natural_stone", 2021).isoformat() == "2021-12-31"
 
 
 def test_an_unknown_field_and_a_missing_translation_are_refused_with_file_and_line(rules_copy):
@@ -91,8 +93,8 @@ def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
 def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
-    assert "    scope: [textile, banking]\n" in text
-    path.write_text(text.replace("    scope: [textile, banking]\n",
+    assert "    scope: [textile, banking, natural_stone]\n" in text
+    path.write_text(text.replace("    scope: [textile, banking, natural_stone]\n",
                                  "    scope: [textile, bankng]\n", 1))
     problems = [str(p) for p in lint_rules(rules_copy)]
     at = line(path, "    scope: [textile, bankng]")
@@ -121,7 +123,7 @@ def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
         "properties:\n"
         "  refiners: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
-    assert defined.names == ("banking", "gold", "textile")
+    assert defined.names == ("banking", "gold", "natural_stone", "textile")
     assert i18n.label("Covenant", "gold", "nl") == "goud"
     assert i18n.theme("conflict_financing", "en") == "conflict financing"
     assert i18n.instrument_covenant("OMG") == "gold"
@@ -142,9 +144,9 @@ def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
         validate_plan(document)
     [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
     assert error.code == "unknown_covenant"
-    assert "banking, textile" in error.message
-    assert i18n.error_text(error, "nl") == "'metals' is geen convenant; bekend zijn: banking, " \
-                                           "textile."
+    assert "banking, natural_stone, textile" in error.message
+    assert i18n.error_text(error, "nl") == "'metals' is geen convenant; bekend zijn: " \
+                                           "banking, natural_stone, textile."
 
 
 def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
@@ -157,7 +159,8 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
     assert main(["covenants", "show", "metals", "--lang", "en"]) == 78
-    assert "'metals' is not a covenant; known are: banking and textile" in capsys.readouterr().err
+    assert "'metals' is not a covenant; known are: banking, natural_stone and textile" \
+        in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 
 

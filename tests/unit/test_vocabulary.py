@@ -10,6 +10,7 @@ import json
 import re
 import typing
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,16 @@ import pytest
 from services.rules.core import compiler, operators, vocabulary
 from services.rules.core.language import Op
 from services.rules.core.values import MISSING, as_date
-from services.rules.core.vocabulary import KINDS, field_exists, field_type, shape_of_kind
+from services.rules.core.vocabulary import (
+    KINDS,
+    field_exists,
+    field_type,
+    parts_of,
+    shape_of_kind,
+)
 from services.rules.factory import engine_from_folder
 from services.rules.tooling.crosscheck import case_plans
+from services.shared import covenants
 from services.shared.covenants import BUNDLED_RULES
 from tests.support import ROOT
 
@@ -29,19 +37,20 @@ SENTINEL = "evaluation"
 
 
 @pytest.fixture(scope="module")
-def seen() -> dict[tuple[str, str], set[Any]]:
-    """(kind, field) -> the values it held, in every test case's evaluation (plans, previous
-    plans, signals, reference data, measures): texts as themselves, other values as a sample
-    of each Python type (enough to check a declared type), derived fields left out."""
+def seen() -> dict[tuple[str, str, str], set[Any]]:
+    """(covenant, kind, field) -> the values it held, in every test case's evaluation (plans,
+    previous plans, signals, reference data, measures): texts as themselves, other values as a
+    sample of each Python type (enough to check a declared type), derived fields left out. A
+    kind is its plan's covenant's (`location`: a production location or a quarry)."""
     engine = engine_from_folder(BUNDLED_RULES)
-    found: dict[tuple[str, str], set[Any]] = defaultdict(set)
-    samples: dict[tuple[str, str, type], Any] = {}
+    found: dict[tuple[str, str, str], set[Any]] = defaultdict(set)
+    samples: dict[tuple[str, str, str, type], Any] = {}
     for plan, prior in case_plans(BUNDLED_RULES):
         for fact in engine.facts(plan, prior):
             for name, value in fact.items():
                 if "__" in name:
                     continue
-                key = (fact["kind"], name)
+                key = (plan.covenant, fact["kind"], name)
                 if isinstance(value, str):
                     found[key].add(value)
                 elif (*key, type(value)) not in samples:
@@ -51,10 +60,17 @@ def seen() -> dict[tuple[str, str], set[Any]]:
     return found
 
 
+def _as_declared(covenant: str, check: Callable[..., Any], *args: Any) -> Any:
+    """`check(*args)` with the kinds as the covenant declares them."""
+    with parts_of(covenant):
+        return check(*args)
+
+
 def test_every_field_a_fact_carries_is_declared(seen):
-    kinds = {kind for kind, _ in seen}
-    assert {(k, name) for k, name in seen if k != SENTINEL and not field_exists(k, name)} \
-        == set()
+    kinds = {kind for _, kind, _ in seen}
+    assert {(c, k, name) for c, k, name in seen
+            if k != SENTINEL and not _as_declared(c, field_exists, k, name)} == set()
+    assert ("natural_stone", "location", "stone_type") in seen  # a quarry
     assert kinds - {SENTINEL} <= set(KINDS)
     assert {compiler.OUTCOME_KIND, compiler.SENTINEL_KIND} - set(KINDS) == {SENTINEL}
 
@@ -69,8 +85,9 @@ _PYTHON: dict[str, Any] = {
 
 
 def test_every_value_has_its_declared_type(seen):
-    wrong = {(kind, name, declared, repr(value)[:40]) for (kind, name), values in seen.items()
-             if (declared := field_type(kind, name)) is not None
+    wrong = {(kind, name, declared, repr(value)[:40])
+             for (covenant, kind, name), values in seen.items()
+             if (declared := _as_declared(covenant, field_type, kind, name)) is not None
              for value in values if not _PYTHON[declared](value)}
     assert not wrong
 
@@ -79,20 +96,25 @@ def test_declared_reference_fields_come_from_the_reference_files(seen):
     """Each field declared for reference data is made by the loader for some plan (a field
     the loader stopped making would silently match nothing)."""
     for kind in (k for k in KINDS.values() if k.source == "reference"):
-        made = {name for k, name in seen if k == kind.name}
+        made = {name for _, k, name in seen if k == kind.name}
         assert set(kind.fields) <= made, kind.name
 
 
-def test_plan_parts_resolve_to_the_submission_schema():
-    for kind in KINDS.values():
-        if kind.source == "plan":
-            shape = shape_of_kind(kind.name)
-            assert shape is not None and shape.type == "object", kind.name
-            if kind.id_field:
-                assert kind.id_field in shape.fields, kind.name
-        if kind.source == "link":
-            assert field_type(kind.parent, kind.list_field) == "list", kind.name
-            assert field_type(kind.name, kind.value) in ("text", "number"), kind.name
+@pytest.mark.parametrize("covenant", covenants.current().names)
+def test_plan_parts_resolve_to_the_submission_schema(covenant):
+    with parts_of(covenant):  # the core's parts and the covenant's
+        for kind in KINDS.values():
+            if kind.source == "plan":
+                shape = shape_of_kind(kind.name)
+                assert shape is not None and shape.type == "object", kind.name
+                if kind.id_field:
+                    assert kind.id_field in shape.fields, kind.name
+            if kind.source == "link":
+                assert field_type(kind.parent, kind.list_field) == "list", kind.name
+                assert field_type(kind.name, kind.value) in ("text", "number"), kind.name
+
+
+def test_fields_resolve_to_their_types():
     assert field_type("financing", "start_on") == "date"
     assert field_type("risk_location", "severity.scale") == "number"
     assert field_type("risk_location", "location_ids") is None  # one value per fact instead

@@ -221,8 +221,14 @@ _OTHERS: list[Kind] = [
 ]
 
 V = TypeVar("V")
-COMPUTATIONS: Mapping[str, tuple[int, str]] = {  # a covenant part's `computed` (covenants.py)
-    "nace_division": (3, DIVISION), "nace_section": (1, SECTION)}
+# a covenant part's `computed` (covenants.py): the field it is computed from -> (how, what)
+COMPUTATIONS: Mapping[str, Callable[[str], tuple[Callable[[dict[str, Any]], Any], str]]] = {
+    "nace_division": lambda of: (_nace(3, of), DIVISION),
+    "nace_section": lambda of: (_nace(1, of), SECTION),
+    # the value of another field under this name: a section's own id (natural stone's
+    # `site_id`) as the id the common rules join on (`location_id`)
+    "same": lambda of: (lambda part: part.get(of), f"its `{of}`"),
+}
 
 
 def _covenant_kinds(covenant: Covenant) -> list[Kind]:
@@ -230,8 +236,7 @@ def _covenant_kinds(covenant: Covenant) -> list[Kind]:
     section = covenant.extension
     found = [Kind(name, part.what, "plan", "/".join(filter(None, (section, part.path))),
                   parent=part.parent or "", id_field=part.id or "",
-                  computed={f: Computed("text", _nace(COMPUTATIONS[c.compute][0], c.of),
-                                        COMPUTATIONS[c.compute][1])
+                  computed={f: Computed("text", *COMPUTATIONS[c.compute](c.of))
                             for f, c in part.computed.items()},
                   annotated=dict(part.annotated), shardable=part.shardable,
                   key=tuple(part.key) if part.key is not None else None)
@@ -540,20 +545,27 @@ _SOURCES = {"plan": "the plan", "link": "a list in a part", "derived": "derived 
 
 
 def markdown() -> str:
-    """The parts as a Markdown table (the README's list is this text)."""
+    """The parts as a Markdown table (the README's list is this text): the core's, then each
+    covenant's as it declares them (a name two covenants declare has a row for each)."""
     rows = ["| part | one fact is | from | fields beyond the schema's |",
             "|---|---|---|---|"]
-    for k in KINDS.values():
-        origin = {"plan": f"`/{k.path}`", "link": f"`{k.parent}.{k.list_field}`",
-                  "prior": f"`/previous`, as `{k.parent}`" if k.parent else ""}.get(k.source, "")
-        where = _SOURCES[k.source] + (f": {origin}" if origin else "")
-        extra = [f"`{name}` ({c.what})" for name, c in k.computed.items()]
-        extra += [f"`{name}` (from reference data)" for name in k.annotated]
-        extra += [f"`{name}` (the values at `{path}`)" for name, path in k.projections.items()]
-        if k.source == "plan" and k.parent:
-            extra.insert(0, f"`{KINDS[k.parent].id_field}` (of its {k.parent})")
-        extra += [f"`{name}`" for name in k.fields]
-        if k.source == "link":
-            extra.insert(0, f"`{k.value}`")
-        rows.append(f"| `{k.name}` | {k.what} | {where} | {', '.join(extra)} |")
+    rows += [_row(KINDS[k.name]) for k in (*_PLAN, *_LINKS, *_OTHERS)]
+    for covenant in covenants.current():
+        with parts_of(covenant.name):
+            rows += [_row(KINDS[k.name]) for k in _covenant_kinds(covenant)]
     return "\n".join(rows)
+
+
+def _row(k: Kind) -> str:
+    origin = {"plan": f"`/{k.path}`", "link": f"`{k.parent}.{k.list_field}`",
+              "prior": f"`/previous`, as `{k.parent}`" if k.parent else ""}.get(k.source, "")
+    where = _SOURCES[k.source] + (f": {origin}" if origin else "")
+    extra = [f"`{name}` ({c.what})" for name, c in k.computed.items()]
+    extra += [f"`{name}` (from reference data)" for name in k.annotated]
+    extra += [f"`{name}` (the values at `{path}`)" for name, path in k.projections.items()]
+    if k.source == "plan" and k.parent:
+        extra.insert(0, f"`{KINDS[k.parent].id_field}` (of its {k.parent})")
+    extra += [f"`{name}`" for name in k.fields]
+    if k.source == "link":
+        extra.insert(0, f"`{k.value}`")
+    return f"| `{k.name}` | {k.what} | {where} | {', '.join(extra)} |"

@@ -33,6 +33,7 @@ from services.rules.core.facts import Fact, grouped, submission_values
 from services.rules.core.language import RuleSpec
 from services.rules.core.prior import Prior
 from services.rules.core.values import Duration
+from services.rules.core.vocabulary import parts_of
 from services.rules.factory import TESTS_SUFFIX
 from services.rules.ports import RuleEngine
 from services.rules.tooling.explain import partners, subjects
@@ -93,9 +94,10 @@ def plain_findings(engine: RuleEngine, plan: PlanSubmission,
                    prior: Prior | None = None) -> list[Finding]:
     facts = engine.facts(plan, prior)
     rules = [r for r in engine.rulebook.in_scope(plan.covenant) if r.in_force(as_of(plan))]
-    first = _read(plan, [r for r in rules if not reads_outcomes(r)], grouped(facts))
-    then = _read(plan, [r for r in rules if reads_outcomes(r)],
-                 grouped(facts + engine.outcome_facts(plan, first)))
+    with parts_of(plan.covenant):  # its parts as its covenant declares them
+        first = _read(plan, [r for r in rules if not reads_outcomes(r)], grouped(facts))
+        then = _read(plan, [r for r in rules if reads_outcomes(r)],
+                     grouped(facts + engine.outcome_facts(plan, first)))
     return ordered(first + then)
 
 

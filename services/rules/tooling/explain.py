@@ -8,6 +8,7 @@ from services.rules.core.facts import Fact, grouped, submission_values
 from services.rules.core.language import Join, Ref, RuleSpec, conditions, measure_name
 from services.rules.core.prior import Prior
 from services.rules.core.values import Duration
+from services.rules.core.vocabulary import parts_of
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanSubmission
 
@@ -27,6 +28,13 @@ def explain(engine: RuleEngine, plan: PlanSubmission, rule_id: str,
     window = _outside_window(rule, plan)
     if window:
         return [window]
+    with parts_of(plan.covenant):  # its parts as its covenant declares them
+        return _explained(engine, plan, rule, prior)
+
+
+def _explained(engine: RuleEngine, plan: PlanSubmission, rule: RuleSpec,
+               prior: Prior | None) -> list[str]:
+    rule_id = rule.id
     by_kind = grouped(engine.facts(plan, prior))
     submission = submission_values(plan)
     lines = []

@@ -26,7 +26,9 @@ REFERENCES_RULE = "PROC-REFERENCES-RESOLVE"
 
 Path = tuple[str | int, ...]
 
-# collection name -> (pattern of the objects, their id field)
+# collection name -> (pattern of the objects, their id field); a section's collection may
+# gather several lists (natural stone's quarries and factories are both `location`s a risk
+# names), whose ids are then unique across them
 COLLECTIONS: dict[str, tuple[str, str]] = {
     "risk": ("risk_assessment/risks/*", "risk_id"),
     "consultation": ("risk_assessment/stakeholder_consultations/*", "consultation_id"),
@@ -68,22 +70,25 @@ def check_integrity(document: Any) -> list[FieldError]:
         return []
     covenant = _covenant(document)
     collections = collections_for(covenant)
-    ids = {name: {v for _, v in _ids(document, collections[name])} for name in collections}
+    ids = {name: {v for _, v in _ids(document, lists)} for name, lists in collections.items()}
     return [
         *(_extension_matches(document, covenant) if covenant else []),
         *(_themes_fit(document, covenant) if covenant else []),
-        *(e for c in collections.values() for e in _unique(document, c)),
+        *(e for lists in collections.values() for e in _unique(document, lists)),
         *_references_resolve(document, ids, [  # a plan of no known covenant: only the core's
             r for r in references_for(covenant) if covenant is not None or r[1] in ids]),
     ]
 
 
-def collections_for(covenant: Covenant | None) -> dict[str, tuple[str, str]]:
-    """Collection -> (pattern of its parts, their id field): the core's and those the
-    covenant's section declares (`x-collection`)."""
-    own = {node.collection["name"]: (f"{section}/{path}/*", node.collection["id"])
-           for section, path, node in _section_nodes(covenant) if node.collection}
-    return {**COLLECTIONS, **own}
+def collections_for(covenant: Covenant | None) -> dict[str, list[tuple[str, str]]]:
+    """Collection -> [(pattern of its parts, their id field)]: the core's and those the
+    covenant's section declares (`x-collection`; several lists may declare one)."""
+    found = {name: [collection] for name, collection in COLLECTIONS.items()}
+    for section, path, node in _section_nodes(covenant):
+        if node.collection:
+            found.setdefault(node.collection["name"], []).append(
+                (f"{section}/{path}/*", node.collection["id"]))
+    return found
 
 
 def references_for(covenant: Covenant | None) -> list[tuple[str, str]]:
@@ -125,14 +130,14 @@ def _covenant(document: dict[str, Any]) -> Covenant | None:
     return covenants.current().get(value)
 
 
-def _ids(document: Any, collection: tuple[str, str]) -> Iterator[tuple[Path, str]]:
-    pattern, key = collection
-    return _strings(document, f"{pattern}/{key}")
+def _ids(document: Any, lists: list[tuple[str, str]]) -> Iterator[tuple[Path, str]]:
+    for pattern, key in lists:
+        yield from _strings(document, f"{pattern}/{key}")
 
 
-def _unique(document: Any, collection: tuple[str, str]) -> Iterator[FieldError]:
+def _unique(document: Any, lists: list[tuple[str, str]]) -> Iterator[FieldError]:
     first_seen: dict[str, Path] = {}
-    for path, value in _ids(document, collection):
+    for path, value in _ids(document, lists):
         if value in first_seen:
             yield FieldError(
                 pointer=json_pointer(path),

@@ -39,6 +39,7 @@ from .vocab import (
     CaseChannel,
     CaseStatus,
     Expertise,
+    Hazard,
     Involvement,
     Language,
     Lever,
@@ -278,6 +279,7 @@ class Risk(Part):
     client_refs: list[Identifier] = Field(default_factory=list)
     financing_ids: list[Identifier] = Field(default_factory=list)
     tier: Annotated[int, Field(ge=0, le=5)] | None = None
+    hazards: list[Hazard] = Field(default_factory=list)
     status: RiskStatus
     involvement: Involvement
     severity: Severity

@@ -41,6 +41,18 @@ class Standard(StrEnum):
     IFC_PS = "IFC_PS"
 
 
+class Hazard(StrEnum):
+    """A specific hazard a risk is about, where a covenant's rules ask for it (natural stone:
+    silica dust; gold and metals: mercury in artisanal mining)."""
+
+    RESPIRABLE_SILICA = "respirable_silica"
+    MERCURY = "mercury"
+    CHEMICALS = "chemicals"
+    FIRE_BUILDING_SAFETY = "fire_building_safety"
+    MACHINERY = "machinery"
+    HEAT = "heat"
+
+
 class PolicyScope(StrEnum):
     OWN_OPERATIONS = "own_operations"
     SUPPLY_CHAIN = "supply_chain"

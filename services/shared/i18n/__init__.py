@@ -261,8 +261,11 @@ def error_text(error: Any, language: Any) -> str:
 
 
 def parts() -> Mapping[str, Mapping[str, str]]:
-    """plan part (a kind of services/rules/core/vocabulary.py) -> {nl, en}."""
-    return _data("labels.yaml")["parts"]
+    """plan part (a kind of services/rules/core/vocabulary.py) -> {nl, en}; a covenant's part
+    with a label of its own (a natural stone quarry) as `<covenant>:<part>`."""
+    own = {f"{c.name}:{name}": part.label.model_dump() for c in covenants.current()
+           for name, part in c.spec.parts.items() if part.label}
+    return {**_data("labels.yaml")["parts"], **own}
 
 
 def natural_key(text: str) -> tuple[Any, ...]:
