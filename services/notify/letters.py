@@ -62,10 +62,11 @@ def plan_parts(covenant: str | None = None) -> tuple[tuple[str, str], ...]:
     `location`, stands once for each path): for saying where in a plan something is
     (i18n.place)."""
     registry = covenants.current()
-    names = [covenant] if covenant else list(registry.names)
+    names: list[str | None] = [covenant] if covenant else [*registry.names] or [None]
     found: dict[tuple[str, str], None] = {}
-    for name in names or [None]:
-        own = registry[name].spec.parts if name in registry else {}
+    for name in names:
+        defined = registry.get(name)
+        own = defined.spec.parts if defined else {}
         with parts_of(name):
             found.update(((f"{name}:{k.name}" if k.name in own and own[k.name].label
                            else k.name, k.path), None) for k in PLAN_KINDS.values())

@@ -184,7 +184,8 @@ def examples(tmp_path_factory):
     """The examples through the pipeline, in order: the 2019 plan knows the 2018 one."""
     outbox = tmp_path_factory.mktemp("outbox")
     names = ["textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json",
-             "banking-voorbeeldbank-2019.json", "invalid-plan-errors.json"]
+             "banking-voorbeeldbank-2019.json", "natural_stone-voorbeeld-natuursteen-2021.json",
+             "invalid-plan-errors.json"]
     reports = LocalPipeline.on_embedded_defaults(outbox).run([EXAMPLES / n for n in names])
     return dict(zip(names, reports, strict=True))
 

@@ -8,17 +8,25 @@ from services.pipeline import LocalPipeline, plan_files
 from services.shared.contracts import parse_plan
 from tests.support import BANKING, EXAMPLES, INVALID, ROOT, TEXTILE, TEXTILE_2018
 
+STONE = "natural_stone-voorbeeld-natuursteen-2021.json"
+
 
 def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkeypatch):
     monkeypatch.delenv("SMTP_URL", raising=False)
     pipeline = LocalPipeline.on_embedded_defaults(tmp_path)
     reports = {r.source.rsplit("/", 1)[-1]: r for r in pipeline.run(plan_files([EXAMPLES]))}
     assert {k: r.outcome for k, r in reports.items()} == {
-        BANKING: "accepted", INVALID: "rejected", TEXTILE_2018: "accepted", TEXTILE: "accepted"}
+        BANKING: "accepted", INVALID: "rejected", TEXTILE_2018: "accepted", TEXTILE: "accepted",
+        STONE: "accepted"}
     # the invalid plan's company was never accepted: only the secretariat hears of it
     assert {k: len(r.notifications) for k, r in reports.items()} == {
-        BANKING: 2, INVALID: 1, TEXTILE_2018: 2, TEXTILE: 2}
-    assert len(list(tmp_path.glob("*.eml"))) == 7
+        BANKING: 2, INVALID: 1, TEXTILE_2018: 2, TEXTILE: 2, STONE: 2}
+    assert len(list(tmp_path.glob("*.eml"))) == 9
+    # each covenant's findings cite its own instruments, never another's
+    cited = {k: {ref.instrument for f in r.assessment.findings for ref in f.references}
+             for k, r in reports.items() if r.assessment}
+    assert {"TS", "TS-AF"} <= cited[STONE] and not cited[STONE] & {"AGT", "DBA", "GFG"}
+    assert "AGT" in cited[TEXTILE] and not cited[TEXTILE] & {"TS", "TS-AF", "DBA"}
 
 
 def test_the_one_process_pipeline_remembers_last_years_plan(tmp_path):
