@@ -37,8 +37,8 @@ NAMED_VALUES = frozenset({"country", "language", "theme", "percent", "euros"})
 VocabularyName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]+$")]
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"  # a routing-key word, a JSON member, a folder name
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
-CALENDAR_COLUMNS = ("reporting_year", "due_on", "grace_days", "edition", "source", "licence",
-                    "is_fixture")
+PROVENANCE_COLUMNS = ("edition", "source", "licence", "is_fixture")
+CALENDAR_COLUMNS = ("reporting_year", "due_on", "grace_days", *PROVENANCE_COLUMNS)
 
 
 class _Spec(BaseModel):
@@ -68,7 +68,7 @@ class RuleChoices(_Spec):
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 # computations a part's fields may be given (services/rules/core/vocabulary.py has their code)
-ComputationName = Literal["nace_division", "nace_section", "same"]
+ComputationName = Literal["nace_division", "nace_section", "same", "total"]
 
 
 class Computation(_Spec):
@@ -107,6 +107,31 @@ class LinkSpec(_Spec):
     shardable: bool = False
 
 
+ReferenceFieldType = Literal["text", "number", "flag", "date"]
+
+
+class ReferenceListSpec(_Spec):
+    """A list of reference data of the covenant (a CSV file in its folder, provenance on every
+    row): each row is a fact of this kind in the evaluation of each of its plans, for rules to
+    join (the EU's list of conflict-affected and high-risk areas, a refiners' list)."""
+
+    file: str = Field(description="The CSV file in the covenant's folder: the fields' columns "
+                      f"and {', '.join(PROVENANCE_COLUMNS)}")
+    what: str = Field(min_length=1, description="What one row is, for the README's list")
+    fields: dict[FieldName, ReferenceFieldType] = Field(min_length=1)
+    key: list[FieldName] = Field(min_length=1, description="The fields that identify a row")
+    vocabularies: dict[FieldName, str] = Field(
+        default_factory=dict, description="Where a field's values come from, for showing them "
+        "(`country`, or a vocabulary)")
+
+    @field_validator("file")
+    @classmethod
+    def _csv_here(cls, name: str) -> str:
+        if Path(name).name != name or not name.endswith(".csv"):
+            raise ValueError("a .csv file name in the covenant's folder")
+        return name
+
+
 class CovenantSpec(_Spec):
     """`covenants/<name>/covenant.yaml`, as the secretariat writes it."""
 
@@ -136,6 +161,8 @@ class CovenantSpec(_Spec):
         default_factory=dict, description="The parts of its section rules match, by kind")
     links: dict[KindName, LinkSpec] = Field(
         default_factory=dict, description="Link parts over lists in its parts, by kind")
+    reference: dict[KindName, ReferenceListSpec] = Field(
+        default_factory=dict, description="Its lists of reference data, by kind")
 
     @field_validator("calendar")
     @classmethod
@@ -161,6 +188,8 @@ class Covenant:
     calendar: Mapping[int, CalendarEntry] = field(default_factory=dict)
     schema: Mapping[str, Any] = field(default_factory=dict)  # its plan section's, with the
     # values of its vocabularies as `enum`s
+    reference: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)  # the
+    # rows of its reference lists, by kind, typed, with their edition
 
     @property
     def name(self) -> str:
@@ -259,9 +288,15 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
         own += calendar_problems
         schema, schema_problems = _extension_schema(sub, spec)
         own += schema_problems
+        reference: dict[str, tuple[Mapping[str, Any], ...]] = {}
+        for kind, listed in spec.reference.items():
+            rows, list_problems = _reference_list(sub, listed, path,
+                                                  line_of(tree, ("reference", kind, "file")))
+            reference[kind] = rows
+            own += list_problems
         problems += own
         if not own and not errors:
-            found[spec.name] = Covenant(spec, sub, calendar, schema)
+            found[spec.name] = Covenant(spec, sub, calendar, schema, reference)
     problems += _clashes(found)
     if not found and not problems:
         problems.append(LintError(root, 0, "no covenant is defined here"))
@@ -307,6 +342,48 @@ def _calendar(folder: Path, spec: CovenantSpec, line: int,
                                           "is given twice"))
             entries[entry.reporting_year] = entry
     return entries, problems
+
+
+def _reference_list(folder: Path, spec: ReferenceListSpec, definition: Path,
+                    line: int) -> tuple[tuple[Mapping[str, Any], ...], list[LintError]]:
+    """The rows of a reference list, typed as declared; or the problems, at their lines."""
+    path = folder / spec.file
+    if not path.is_file():
+        return (), [LintError(definition, line, f"reference: no file {spec.file} here")]
+    columns = (*spec.fields, *PROVENANCE_COLUMNS)
+    rows: list[Mapping[str, Any]] = []
+    problems = []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            return (), [LintError(path, 1, f"columns missing: {', '.join(missing)}")]
+        for n, row in enumerate(reader, start=2):
+            blank = [c for c in PROVENANCE_COLUMNS if not (row.get(c) or "").strip()]
+            if blank:
+                problems.append(LintError(path, n, f"no {', '.join(blank)} (provenance is "
+                                          "required on every value)"))
+                continue
+            try:
+                typed = {name: _typed(row[name].strip(), kind)
+                         for name, kind in spec.fields.items() if row[name].strip()}
+            except ValueError as e:
+                problems.append(LintError(path, n, str(e)))
+                continue
+            rows.append({**typed, "edition": row["edition"].strip()})
+    return tuple(rows), problems
+
+
+def _typed(value: str, kind: str) -> Any:
+    if kind == "number":
+        return float(value) if "." in value else int(value)
+    if kind == "flag":
+        if value not in ("true", "false"):
+            raise ValueError(f"'{value}' is not true or false")
+        return value == "true"
+    if kind == "date":
+        return date.fromisoformat(value).isoformat()
+    return value
 
 
 def _extension_schema(folder: Path, spec: CovenantSpec) -> tuple[dict[str, Any],

@@ -42,7 +42,7 @@ def line(path: Path, text: str) -> int:
 def test_the_bundled_definitions_are_the_covenants_built_so_far_and_lint_clean():
     defined, problems = lint(RULES)
     assert problems == []
-    assert defined.names == ("banking", "natural_stone", "textile")
+    assert defined.names == ("banking", "gold", "natural_stone", "textile")
     assert defined["textile"].extension == "textile"
     assert "living_wage" in defined["textile"].themes
     assert "living_wage" not in defined["banking"].themes
@@ -93,8 +93,8 @@ def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
 def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
-    assert "    scope: [textile, banking, natural_stone]\n" in text
-    path.write_text(text.replace("    scope: [textile, banking, natural_stone]\n",
+    assert "    scope: [textile, banking, natural_stone, gold]\n" in text
+    path.write_text(text.replace("    scope: [textile, banking, natural_stone, gold]\n",
                                  "    scope: [textile, bankng]\n", 1))
     problems = [str(p) for p in lint_rules(rules_copy)]
     at = line(path, "    scope: [textile, bankng]")
@@ -105,34 +105,34 @@ def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rule
 
 def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
     """Routing, the plan's covenant and extension, its themes, its labels: from the folder."""
-    folder = rules_copy / "covenants" / "gold"
+    folder = rules_copy / "covenants" / "food"
     folder.mkdir()
     (folder / "covenant.yaml").write_text(
-        "name: gold\n"
-        "title: {nl: goud, en: gold}\n"
-        "agreement: {nl: Convenant Verantwoord Goud, en: Dutch Responsible Gold Agreement}\n"
-        "extension: gold\n"
+        "name: food\n"
+        "title: {nl: voedingsmiddelen, en: food products}\n"
+        "agreement: {nl: Convenant Voedingsmiddelen, en: Food Products Agreement}\n"
+        "extension: food\n"
         "themes:\n"
         "  child_labour: {nl: kinderarbeid, en: child labour}\n"
-        "  conflict_financing: {nl: conflictfinanciering, en: conflict financing}\n"
+        "  smallholder_income: {nl: inkomen van kleine boeren, en: smallholder income}\n"
         "instruments:\n"
-        "  OMG: {nl: OESO-handreiking mineralen, en: OECD Minerals Guidance}\n")
+        "  OFG: {nl: OESO-FAO-handreiking landbouwketens, en: OECD-FAO Guidance}\n")
     (folder / "extension.schema.yaml").write_text(
         "type: object\n"
         "additionalProperties: false\n"
         "properties:\n"
-        "  refiners: {type: array, items: {type: string}}\n")
+        "  commodities: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
-    assert defined.names == ("banking", "gold", "natural_stone", "textile")
-    assert i18n.label("Covenant", "gold", "nl") == "goud"
-    assert i18n.theme("conflict_financing", "en") == "conflict financing"
-    assert i18n.instrument_covenant("OMG") == "gold"
-    body = json.dumps({"submission": {"covenant": "gold"}}).encode()
-    assert plan_routing_key_for(body) == "plan.gold"
+    assert defined.names == ("banking", "food", "gold", "natural_stone", "textile")
+    assert i18n.label("Covenant", "food", "nl") == "voedingsmiddelen"
+    assert i18n.theme("smallholder_income", "en") == "smallholder income"
+    assert i18n.instrument_covenant("OFG") == "food"
+    body = json.dumps({"submission": {"covenant": "food"}}).encode()
+    assert plan_routing_key_for(body) == "plan.food"
     document = example_doc(TEXTILE)
-    document["submission"]["covenant"] = "gold"
+    document["submission"]["covenant"] = "food"
     codes = {(e.pointer, e.code) for e in check_integrity(document)}
-    assert ("/gold", "missing_extension") in codes
+    assert ("/food", "missing_extension") in codes
     assert ("/textile", "foreign_extension") in codes
     assert any(code == "theme_not_in_covenant" for _, code in codes)  # living_wage and others
 
@@ -144,9 +144,9 @@ def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
         validate_plan(document)
     [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
     assert error.code == "unknown_covenant"
-    assert "banking, natural_stone, textile" in error.message
+    assert "banking, gold, natural_stone, textile" in error.message
     assert i18n.error_text(error, "nl") == "'metals' is geen convenant; bekend zijn: " \
-                                           "banking, natural_stone, textile."
+                                           "banking, gold, natural_stone, textile."
 
 
 def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
@@ -159,7 +159,7 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
     assert main(["covenants", "show", "metals", "--lang", "en"]) == 78
-    assert "'metals' is not a covenant; known are: banking, natural_stone and textile" \
+    assert "'metals' is not a covenant; known are: banking, gold, natural_stone and textile" \
         in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 

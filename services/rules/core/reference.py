@@ -49,6 +49,8 @@ class ReferenceData:
         found += [{"kind": "covenant_theme", "theme": t, "pointer": themes}
                   for t in sorted(covenant.themes)]
         found += self._chain_exposures(plan)
+        found += [{**row, "kind": kind, "pointer": ""}  # the covenant's own lists, whole
+                  for kind, rows in covenant.reference.items() for row in rows]
         return [stamp(f, as_of, plan.covenant) for f in found]
 
     def annotate(self, facts: list[Fact]) -> None:

@@ -221,13 +221,25 @@ _OTHERS: list[Kind] = [
 ]
 
 V = TypeVar("V")
-# a covenant part's `computed` (covenants.py): the field it is computed from -> (how, what)
-COMPUTATIONS: Mapping[str, Callable[[str], tuple[Callable[[dict[str, Any]], Any], str]]] = {
-    "nace_division": lambda of: (_nace(3, of), DIVISION),
-    "nace_section": lambda of: (_nace(1, of), SECTION),
+def _total(name: str) -> Callable[[dict[str, Any]], float | None]:
+    """The sum of the numbers of an object field (gold's `source_mix_pct`); None without any."""
+    def total(part: dict[str, Any]) -> float | None:
+        values = [v for v in (part.get(name) or {}).values()
+                  if isinstance(v, int | float) and not isinstance(v, bool)]
+        return sum(values) if values else None
+    return total
+
+
+# a covenant part's `computed` (covenants.py): the field it is computed from -> (its type,
+# how, what)
+COMPUTATIONS: Mapping[str, Callable[[str], tuple[FieldType, Callable[[dict[str, Any]], Any],
+                                                  str]]] = {
+    "nace_division": lambda of: ("text", _nace(3, of), DIVISION),
+    "nace_section": lambda of: ("text", _nace(1, of), SECTION),
     # the value of another field under this name: a section's own id (natural stone's
     # `site_id`) as the id the common rules join on (`location_id`)
-    "same": lambda of: (lambda part: part.get(of), f"its `{of}`"),
+    "same": lambda of: ("text", lambda part: part.get(of), f"its `{of}`"),
+    "total": lambda of: ("number", _total(of), f"the sum of the numbers in its `{of}`"),
 }
 
 
@@ -236,13 +248,16 @@ def _covenant_kinds(covenant: Covenant) -> list[Kind]:
     section = covenant.extension
     found = [Kind(name, part.what, "plan", "/".join(filter(None, (section, part.path))),
                   parent=part.parent or "", id_field=part.id or "",
-                  computed={f: Computed("text", *COMPUTATIONS[c.compute](c.of))
+                  computed={f: Computed(*COMPUTATIONS[c.compute](c.of))
                             for f, c in part.computed.items()},
                   annotated=dict(part.annotated), shardable=part.shardable,
                   key=tuple(part.key) if part.key is not None else None)
              for name, part in covenant.spec.parts.items()]
     found += [_link(name, link.parent, link.list, link.value, shardable=link.shardable)
               for name, link in covenant.spec.links.items()]
+    found += [Kind(name, listed.what, "reference", fields={**listed.fields, "edition": "text"},
+                   key=tuple(listed.key), vocabularies=dict(listed.vocabularies))
+              for name, listed in covenant.spec.reference.items()]
     return found
 
 

@@ -36,6 +36,7 @@ class Standard(StrEnum):
     ILO_MNE_DECLARATION = "ILO_MNE_DECLARATION"
     UDHR = "UDHR"
     OECD_GFG = "OECD_GFG"
+    OECD_MINERALS = "OECD_MINERALS"
     OECD_CLSU = "OECD_CLSU"
     EQUATOR_PRINCIPLES = "EQUATOR_PRINCIPLES"
     IFC_PS = "IFC_PS"
@@ -68,6 +69,7 @@ class Party(StrEnum):
     SUPPLIERS = "suppliers"
     AGENTS = "agents"
     CLIENTS = "clients"
+    REFINERS = "refiners"
     BUSINESS_PARTNERS = "business_partners"
     PUBLIC = "public"
 
