@@ -9,6 +9,7 @@ import pytest
 
 from services.cli import main
 from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
+from services.rules.factory import engine_from_folder
 from services.rules.tooling.lint import lint as lint_rules
 from services.shared import covenants, i18n
 from services.shared.contracts import validate_plan
@@ -338,3 +339,35 @@ def test_a_rule_on_production_locations_runs_over_another_covenants_sites_uncopi
     textile = [f.pointers[0] for f in engine.evaluate(validate_plan(example_doc(TEXTILE)))
                if f.rule_id == "DD4-LOCATION-MONITORING-RECENT"]
     assert textile and all(p.startswith("/textile/production_locations/") for p in textile)
+
+
+def test_a_covenants_reference_list_needs_provenance_and_its_declared_types(rules_copy):
+    gold = rules_copy / "covenants" / "gold"
+    refiners = gold / "refiners.csv"
+    rows = refiners.read_text().splitlines()
+    rows[1] = rows[1].replace(",sample,", ",,", 1)  # no edition
+    rows[2] = rows[2].replace(",true,2020-11-30,", ",yes,2020-11-30,", 1)  # not a flag
+    refiners.write_text("\n".join(rows) + "\n")
+    definition = gold / "covenant.yaml"
+    definition.write_text(definition.read_text().replace("file: cahra.csv", "file: cahra2.csv"))
+    _, problems = lint(rules_copy)
+    messages = [str(p) for p in problems]
+    assert any("gold/refiners.csv:2: no edition" in m for m in messages), messages
+    assert any("gold/refiners.csv:3: 'yes' is not true or false" in m for m in messages), messages
+    at = line(definition, "    file: cahra2.csv")
+    assert any(f"gold/covenant.yaml:{at}: reference: no file cahra2.csv" in m
+               for m in messages), messages
+
+
+def test_a_covenants_reference_rows_are_facts_of_its_plans_only():
+    engine = engine_from_folder(RULES)
+    gold = validate_plan(json.loads((RULES / "fixtures" / "compliant-gold.json").read_text()))
+    facts = engine.facts(gold)
+    listed = {f["facility_id"]: f for f in facts if f["kind"] == "refiner_status"}
+    assert listed["CID-SAMPLE-002"]["rjc_coc_certified"] is True
+    assert listed["CID-SAMPLE-002"]["last_assurance_on"] == "2020-11-30"
+    assert listed["CID-SAMPLE-002"]["edition"] == "sample"
+    assert "last_assurance_on" not in listed["CID-SAMPLE-003"]  # left empty: absent
+    assert {f["country"] for f in facts if f["kind"] == "cahra"} >= {"CD", "CF"}
+    textile = validate_plan(example_doc(TEXTILE))
+    assert not [f for f in engine.facts(textile) if f["kind"] in ("refiner_status", "cahra")]
