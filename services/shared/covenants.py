@@ -110,6 +110,13 @@ class LinkSpec(_Spec):
 ReferenceFieldType = Literal["text", "number", "flag", "date"]
 
 
+def _csv_file_name(name: str | None) -> str | None:
+    """A calendar's or a reference list's file: a CSV file in the covenant's folder."""
+    if name is not None and (Path(name).name != name or not name.endswith(".csv")):
+        raise ValueError("a .csv file name in the covenant's folder")
+    return name
+
+
 class ReferenceListSpec(_Spec):
     """A list of reference data of the covenant (a CSV file in its folder, provenance on every
     row): each row is a fact of this kind in the evaluation of each of its plans, for rules to
@@ -124,12 +131,7 @@ class ReferenceListSpec(_Spec):
         default_factory=dict, description="Where a field's values come from, for showing them "
         "(`country`, or a vocabulary)")
 
-    @field_validator("file")
-    @classmethod
-    def _csv_here(cls, name: str) -> str:
-        if Path(name).name != name or not name.endswith(".csv"):
-            raise ValueError("a .csv file name in the covenant's folder")
-        return name
+    _a_file_name = field_validator("file")(lambda name: _csv_file_name(name))
 
 
 class CovenantSpec(_Spec):
@@ -164,12 +166,7 @@ class CovenantSpec(_Spec):
     reference: dict[KindName, ReferenceListSpec] = Field(
         default_factory=dict, description="Its lists of reference data, by kind")
 
-    @field_validator("calendar")
-    @classmethod
-    def _a_file_name(cls, name: str | None) -> str | None:
-        if name is not None and (Path(name).name != name or not name.endswith(".csv")):
-            raise ValueError("a .csv file name in the covenant's folder")
-        return name
+    _a_file_name = field_validator("calendar")(lambda name: _csv_file_name(name))
 
 
 @dataclass(frozen=True)
