@@ -14,8 +14,10 @@
   `FRESH_CHANNEL_AFTER` times in a row is published again on a new publisher channel: a
   channel that published to a quorum queue while it had no leader can go on nacking every
   publish to it for minutes after the queue has a leader again (its queue client gave up on
-  the members; rabbitmq/rabbitmq-server#15333), which a new channel does not. Outputs still
-  unconfirmed on the old channel count as nacked and are published again too.
+  the members; rabbitmq/rabbitmq-server#15333), which a new channel does not. The old channel
+  stays open until the confirms of what it still has outstanding arrive (an output the queue
+  took is not published twice), at most `RETIRE_SECONDS`; what is then still unconfirmed
+  counts as nacked and is published again.
 - A message whose handler found a dependency away (`Hold`: the database or the mail server)
   stays unacked and is handled again after a pause that doubles up to 30 s, for as long as it
   takes: no delivery is spent on it. A stop leaves it to the broker to deliver again.
@@ -82,6 +84,7 @@ SILENCE_DEFAULT_SECONDS = 60  # readiness's bound on silence when no heartbeat i
 # module docstring). 2: a queue that is merely electing a leader (a few seconds) is rarely
 # worth a new channel, and a stuck channel costs one pause (0.5 s) before it is replaced.
 FRESH_CHANNEL_AFTER = 2
+RETIRE_SECONDS = 30.0  # how long a replaced publisher channel may keep confirms outstanding
 
 
 def retry_pause(attempt: int) -> float:
@@ -111,7 +114,8 @@ class _InFlight:
     delivery_tag: int
     delivery_count: int
     disposition: Publish | DeadLetter
-    unconfirmed: dict[int, Outgoing] = field(default_factory=dict)  # by publish seq
+    # by (publisher channel number, publish seq)
+    unconfirmed: dict[tuple[int, int], Outgoing] = field(default_factory=dict)
     failed: str | None = None  # an output came back unroutable
     nacked: list[Outgoing] = field(default_factory=list)  # to publish again
     republished: int = 0  # rounds of publishing again
@@ -195,7 +199,8 @@ class PikaConsumer:
         self._consumer_tag: str | None = None
         self._next_seq = 1  # of the publisher channel
         self._inflight: dict[int, _InFlight] = {}  # by input delivery tag
-        self._owner_of_seq: dict[int, int] = {}  # publish seq -> input delivery tag
+        self._owner_of_seq: dict[tuple[int, int], int] = {}  # (channel, seq) -> input tag
+        self._retiring: dict[int, Channel] = {}  # replaced publisher channels, by number
         self._owner_of_message: dict[str, int] = {}  # outgoing message id -> input tag
         self._stopping = False
         self._closing_scheduled = False
@@ -326,40 +331,62 @@ class PikaConsumer:
         at connect the consumer channel opens next."""
         assert self._connection is not None
         first = self._channel is None
-        self._publisher, self._next_seq = channel, 1
         self._publishers_opened += 1
-        channel.add_on_close_callback(self._on_publisher_closed)
+        number = self._publishers_opened
+        self._publisher, self._next_seq = channel, 1
+        channel.add_on_close_callback(lambda _, reason: self._on_publisher_closed(
+            channel, number, reason))
         channel.add_on_return_callback(self._on_return)
-        channel.confirm_delivery(lambda frame: self._on_confirm(channel, frame))
+        channel.confirm_delivery(lambda frame: self._on_confirm(channel, number, frame))
         waiting, self._waiting = self._waiting, []
         for inflight, messages in waiting:
             self._publish(inflight, messages)
         if first:
             self._connection.channel(on_open_callback=self._on_channel_open)
 
-    def _on_publisher_closed(self, channel: Channel, reason: Exception) -> None:
-        if channel is self._publisher:  # not one replaced on purpose (_replace_publisher)
+    def _on_publisher_closed(self, channel: Channel, number: int, reason: Exception) -> None:
+        if channel is self._publisher:
             self._on_channel_closed(channel, reason)
+        else:  # a replaced one: no confirm can come any more
+            self._give_up(number)
 
     def _replace_publisher(self) -> None:
-        """Closes the publisher channel and opens a new one; what is unconfirmed on the old
-        one counts as nacked (a confirm can no longer come) and is published again."""
-        old, self._publisher = self._publisher, None
+        """Opens a new publisher channel for what is published from now on; the old one is
+        retired: closed once its outstanding confirms have arrived, or after RETIRE_SECONDS
+        (what is then unconfirmed counts as nacked and is published again)."""
+        assert self._connection is not None
+        old, number = self._publisher, self._publishers_opened
+        self._publisher = None
         log.warning("publisher channel keeps being nacked, opening a new one",
                     queue=self._queue)
+        if old is not None:
+            self._retiring[number] = old
+            self._connection.ioloop.call_later(RETIRE_SECONDS, lambda: self._give_up(number))
+            self._retire_if_settled(number)
+        self._open_publisher()
+
+    def _retire_if_settled(self, number: int) -> None:
+        if number in self._retiring and not any(k[0] == number for k in self._owner_of_seq):
+            channel = self._retiring.pop(number)
+            if channel.is_open:
+                channel.close()
+
+    def _give_up(self, number: int) -> None:
+        """A retired publisher channel's outstanding outputs count as nacked."""
+        if number not in self._retiring:
+            return
         unsettled: dict[int, _InFlight] = {}
-        for seq, tag in self._owner_of_seq.items():
+        for key in [k for k in self._owner_of_seq if k[0] == number]:
+            tag = self._owner_of_seq.pop(key)
             inflight = self._inflight.get(tag)
-            message = inflight.unconfirmed.pop(seq, None) if inflight else None
+            message = inflight.unconfirmed.pop(key, None) if inflight else None
             if inflight and message is not None:
                 inflight.nacked.append(message)
                 unsettled[tag] = inflight
-        self._owner_of_seq.clear()
-        if old is not None and old.is_open:
-            old.close()
-        self._open_publisher()
+        self._retire_if_settled(number)
         for inflight in unsettled.values():
             self._settle(inflight)
+        self._close_if_drained()
 
     def _on_connection_open_error(self, connection: SelectConnection, error: Exception) -> None:
         self._lost = error
@@ -458,10 +485,10 @@ class PikaConsumer:
             self._waiting.append((inflight, messages))
             return
         for message in messages:
-            seq = self._next_seq
+            key = (self._publishers_opened, self._next_seq)
             self._next_seq += 1
-            inflight.unconfirmed[seq] = message
-            self._owner_of_seq[seq] = inflight.delivery_tag
+            inflight.unconfirmed[key] = message
+            self._owner_of_seq[key] = inflight.delivery_tag
             self._owner_of_message[message.message_id] = inflight.delivery_tag
             publisher.basic_publish(
                 message.exchange, message.routing_key, message.body,
@@ -487,28 +514,28 @@ class PikaConsumer:
         if tag in self._inflight:
             self._inflight[tag].failed = f"unroutable: {method.exchange} {method.routing_key}"
 
-    def _on_confirm(self, channel: Channel, frame: Any) -> None:
-        if channel is not self._publisher:  # one replaced: its outputs went out again
-            return
+    def _on_confirm(self, channel: Channel, number: int, frame: Any) -> None:
+        """A confirm of the publisher channel `number` (the current one or a retiring one)."""
         confirm = frame.method
         acked = isinstance(confirm, Basic.Ack)
-        seqs = (
-            [s for s in self._owner_of_seq if s <= confirm.delivery_tag]
-            if confirm.multiple else [confirm.delivery_tag]
+        keys = (
+            [k for k in self._owner_of_seq if k[0] == number and k[1] <= confirm.delivery_tag]
+            if confirm.multiple else [(number, confirm.delivery_tag)]
         )
         stuck = False
-        for seq in seqs:
-            tag = self._owner_of_seq.pop(seq, None)
+        for key in keys:
+            tag = self._owner_of_seq.pop(key, None)
             inflight = self._inflight.get(tag) if tag is not None else None
             if inflight is None:
                 continue
-            message = inflight.unconfirmed.pop(seq, None)
+            message = inflight.unconfirmed.pop(key, None)
             if not acked and message is not None:
                 inflight.nacked.append(message)
-                inflight.nacked_on = self._publishers_opened
+                inflight.nacked_on = number
             stuck = self._settle(inflight) or stuck
-        if stuck:
+        if stuck and channel is self._publisher:
             self._replace_publisher()
+        self._retire_if_settled(number)
         self._close_if_drained()
 
     def _settle(self, inflight: _InFlight) -> bool:
@@ -523,7 +550,7 @@ class PikaConsumer:
             return False
         self._republish_later(inflight)
         channel, inflight.nacked_on = inflight.nacked_on, None
-        if channel is None:  # unconfirmed on a channel that was replaced
+        if channel is None:  # unconfirmed on a channel given up on
             return False
         before, rounds = inflight.nacks
         inflight.nacks = (channel, rounds + 1 if before == channel else 1)
