@@ -316,29 +316,39 @@ def _calendar(folder: Path, spec: CovenantSpec, line: int,
     if not path.is_file():
         return {}, [LintError(definition, line, f"calendar: no file {spec.calendar} here")]
     entries: dict[int, CalendarEntry] = {}
-    problems = []
+    rows, problems = _csv_rows(path, CALENDAR_COLUMNS, CALENDAR_COLUMNS)
+    for n, row in rows:
+        try:
+            entry = CalendarEntry(int(row["reporting_year"]), date.fromisoformat(
+                row["due_on"]), int(row["grace_days"]))
+        except ValueError as e:
+            problems.append(LintError(path, n, f"not a year, date and number of days: {e}"))
+            continue
+        if entry.reporting_year in entries:
+            problems.append(LintError(path, n, f"reporting year {entry.reporting_year} "
+                                      "is given twice"))
+        entries[entry.reporting_year] = entry
+    return entries, problems
+
+
+def _csv_rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]
+              ) -> tuple[list[tuple[int, dict[str, str]]], list[LintError]]:
+    """The rows of a covenant's CSV file with their line numbers; a column missing, or a row
+    with a `required` value (its provenance) blank, is a problem at its line."""
+    rows, problems = [], []
     with path.open(encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        missing = [c for c in CALENDAR_COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
-            return {}, [LintError(path, 1, f"columns missing: {', '.join(missing)}")]
+            return [], [LintError(path, 1, f"columns missing: {', '.join(missing)}")]
         for n, row in enumerate(reader, start=2):
-            blank = [c for c in CALENDAR_COLUMNS if not (row.get(c) or "").strip()]
+            blank = [c for c in required if not (row.get(c) or "").strip()]
             if blank:
                 problems.append(LintError(path, n, f"no {', '.join(blank)} (provenance is "
                                           "required on every value)"))
-                continue
-            try:
-                entry = CalendarEntry(int(row["reporting_year"]), date.fromisoformat(
-                    row["due_on"]), int(row["grace_days"]))
-            except ValueError as e:
-                problems.append(LintError(path, n, f"not a year, date and number of days: {e}"))
-                continue
-            if entry.reporting_year in entries:
-                problems.append(LintError(path, n, f"reporting year {entry.reporting_year} "
-                                          "is given twice"))
-            entries[entry.reporting_year] = entry
-    return entries, problems
+            else:
+                rows.append((n, row))
+    return rows, problems
 
 
 def _reference_list(folder: Path, spec: ReferenceListSpec, definition: Path,
@@ -347,28 +357,17 @@ def _reference_list(folder: Path, spec: ReferenceListSpec, definition: Path,
     path = folder / spec.file
     if not path.is_file():
         return (), [LintError(definition, line, f"reference: no file {spec.file} here")]
-    columns = (*spec.fields, *PROVENANCE_COLUMNS)
-    rows: list[Mapping[str, Any]] = []
-    problems = []
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            return (), [LintError(path, 1, f"columns missing: {', '.join(missing)}")]
-        for n, row in enumerate(reader, start=2):
-            blank = [c for c in PROVENANCE_COLUMNS if not (row.get(c) or "").strip()]
-            if blank:
-                problems.append(LintError(path, n, f"no {', '.join(blank)} (provenance is "
-                                          "required on every value)"))
-                continue
-            try:
-                typed = {name: _typed(row[name].strip(), kind)
-                         for name, kind in spec.fields.items() if row[name].strip()}
-            except ValueError as e:
-                problems.append(LintError(path, n, str(e)))
-                continue
-            rows.append({**typed, "edition": row["edition"].strip()})
-    return tuple(rows), problems
+    found: list[Mapping[str, Any]] = []
+    rows, problems = _csv_rows(path, (*spec.fields, *PROVENANCE_COLUMNS), PROVENANCE_COLUMNS)
+    for n, row in rows:
+        try:
+            typed = {name: _typed(row[name].strip(), kind)
+                     for name, kind in spec.fields.items() if row[name].strip()}
+        except ValueError as e:
+            problems.append(LintError(path, n, str(e)))
+            continue
+        found.append({**typed, "edition": row["edition"].strip()})
+    return tuple(found), problems
 
 
 def _typed(value: str, kind: str) -> Any:
