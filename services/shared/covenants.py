@@ -33,6 +33,7 @@ DEFINITION = "covenant.yaml"
 EXTENSION_SCHEMA = "extension.schema.yaml"  # the JSON Schema of the covenant's plan section
 # what `x-vocabulary` may name beyond the labelled vocabularies: values named by CLDR, the
 # covenant's themes, amounts
+MATERIAL = "Material"  # the vocabulary of raw materials: each covenant declares its own
 NAMED_VALUES = frozenset({"country", "language", "theme", "percent", "euros"})
 VocabularyName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9]+$")]
 NAME_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"  # a routing-key word, a JSON member, a folder name
@@ -63,12 +64,17 @@ class RuleChoices(_Spec):
         default_factory=dict, description="Rule id -> the parameters this covenant sets "
         "otherwise than the rule file's defaults (the catalogue gives covenants different "
         "values: what the policy must cover, whom it addresses, from which year)")
+    severities: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$")],
+                     Literal["critical", "high", "medium", "low", "info"]] = Field(
+        default_factory=dict, description="Rule id -> the severity its findings have in this "
+        "covenant's plans, where the catalogue sets another than the rule file's (food: a "
+        "public report is not owed, DD5-PUBLIC-DD-REPORT is for information)")
 
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 # computations a part's fields may be given (services/rules/core/vocabulary.py has their code)
-ComputationName = Literal["nace_division", "nace_section", "same", "total"]
+ComputationName = Literal["nace_division", "nace_section", "same", "total", "year"]
 
 
 class Computation(_Spec):
@@ -146,6 +152,9 @@ class CovenantSpec(_Spec):
     themes: dict[Name, Labels] = Field(
         min_length=1, description="The covenant's themes: the values `risks[].theme` and the "
         "other theme fields may take in its plans, with their labels")
+    materials: dict[Name, Labels] = Field(
+        default_factory=dict, description="The raw materials its plans name (`risks[].materials`, "
+        "`scoping.materials`; its section's `x-vocabulary: Material`), with their labels")
     instruments: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Za-z0-9-]*$")],
                       Labels] = Field(
         default_factory=dict, description="Instruments of this covenant alone (its agreement, "
@@ -201,12 +210,20 @@ class Covenant:
         return frozenset(self.spec.themes)
 
     @property
+    def materials(self) -> frozenset[str]:
+        return frozenset(self.spec.materials)
+
+    @property
     def definition(self) -> Path:
         return self.folder / DEFINITION
 
     def parameters(self, rule_id: str) -> dict[str, Any]:
         """The parameters this covenant sets for a rule (none: the rule file's defaults)."""
         return self.spec.rules.parameters.get(rule_id, {})
+
+    def severity(self, rule_id: str) -> str | None:
+        """The severity this covenant gives a rule's findings (None: the rule file's)."""
+        return self.spec.rules.severities.get(rule_id)
 
 
 @dataclass(frozen=True)
@@ -254,6 +271,10 @@ class Covenants:
     def theme_labels(self) -> dict[str, Labels]:
         """Theme -> its labels (covenants that share a theme agree on its words: lint)."""
         return {t: labels for c in self for t, labels in c.spec.themes.items()}
+
+    def material_labels(self) -> dict[str, Labels]:
+        """Raw material -> its labels (covenants that share one agree on its words: lint)."""
+        return {m: labels for c in self for m, labels in c.spec.materials.items()}
 
 
 class CovenantError(ConfigError):
@@ -398,7 +419,8 @@ def _extension_schema(folder: Path, spec: CovenantSpec) -> tuple[dict[str, Any],
     if not isinstance(schema, dict) or schema.get("type") != "object":
         return {}, [LintError(path, 1, "the schema of a plan section describes an object "
                               "(type: object)")]
-    known = {**_core_vocabularies(), **{n: list(v) for n, v in spec.vocabularies.items()}}
+    known = {**_core_vocabularies(), **{n: list(v) for n, v in spec.vocabularies.items()},
+             **({MATERIAL: list(spec.materials)} if spec.materials else {})}
     for where, name in _vocabulary_uses(schema, ()):
         if name not in known and name not in NAMED_VALUES:
             problems.append(LintError(path, line_of(tree, where), f"x-vocabulary: '{name}' is "
@@ -455,7 +477,7 @@ def _with_enums(node: Any, known: Mapping[str, list[str]]) -> Any:
 def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
     """What two covenants may not share: a plan section, an instrument, a theme's words."""
     problems = []
-    core = set(_core_vocabularies())
+    core = {*_core_vocabularies(), MATERIAL}
     vocabulary: dict[str, str] = {}
     for c in found.values():
         for name in c.spec.vocabularies:
@@ -467,7 +489,7 @@ def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
                                           f"covenant {other}'s"))
     section: dict[str, str] = {}
     instrument: dict[str, str] = {}
-    theme: dict[str, tuple[str, Labels]] = {}
+    worded: dict[tuple[str, str], tuple[str, Labels]] = {}
     for c in found.values():
         path = c.folder / DEFINITION
         if (other := section.setdefault(c.extension, c.name)) != c.name:
@@ -477,11 +499,12 @@ def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
             if (other := instrument.setdefault(i, c.name)) != c.name:
                 problems.append(LintError(path, 0, f"instrument {i} is already covenant "
                                           f"{other}'s"))
-        for t, labels in c.spec.themes.items():
-            other, words = theme.setdefault(t, (c.name, labels))
-            if words != labels:
-                problems.append(LintError(path, 0, f"theme {t} is worded differently in "
-                                          f"covenant {other}; a theme has one wording"))
+        for what, values in (("theme", c.spec.themes), ("material", c.spec.materials)):
+            for value, labels in values.items():
+                other, words = worded.setdefault((what, value), (c.name, labels))
+                if words != labels:
+                    problems.append(LintError(path, 0, f"{what} {value} is worded differently "
+                                              f"in covenant {other}; a {what} has one wording"))
     return problems
 
 

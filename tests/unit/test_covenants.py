@@ -43,7 +43,7 @@ def line(path: Path, text: str) -> int:
 def test_the_bundled_definitions_are_the_covenants_built_so_far_and_lint_clean():
     defined, problems = lint(RULES)
     assert problems == []
-    assert defined.names == ("banking", "gold", "natural_stone", "textile")
+    assert defined.names == ("banking", "food", "gold", "natural_stone", "textile")
     assert defined["textile"].extension == "textile"
     assert "living_wage" in defined["textile"].themes
     assert "living_wage" not in defined["banking"].themes
@@ -94,8 +94,8 @@ def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
 def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
-    assert "    scope: [textile, banking, natural_stone, gold]\n" in text
-    path.write_text(text.replace("    scope: [textile, banking, natural_stone, gold]\n",
+    assert "    scope: [textile, banking, natural_stone, gold, food]\n" in text
+    path.write_text(text.replace("    scope: [textile, banking, natural_stone, gold, food]\n",
                                  "    scope: [textile, bankng]\n", 1))
     problems = [str(p) for p in lint_rules(rules_copy)]
     at = line(path, "    scope: [textile, bankng]")
@@ -106,48 +106,48 @@ def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rule
 
 def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
     """Routing, the plan's covenant and extension, its themes, its labels: from the folder."""
-    folder = rules_copy / "covenants" / "food"
+    folder = rules_copy / "covenants" / "pensions"
     folder.mkdir()
     (folder / "covenant.yaml").write_text(
-        "name: food\n"
-        "title: {nl: voedingsmiddelen, en: food products}\n"
-        "agreement: {nl: Convenant Voedingsmiddelen, en: Food Products Agreement}\n"
-        "extension: food\n"
+        "name: pensions\n"
+        "title: {nl: pensioenfondsen, en: pension funds}\n"
+        "agreement: {nl: IMVO-convenant Pensioenfondsen, en: Pension Funds Agreement}\n"
+        "extension: pensions\n"
         "themes:\n"
         "  child_labour: {nl: kinderarbeid, en: child labour}\n"
-        "  smallholder_income: {nl: inkomen van kleine boeren, en: smallholder income}\n"
+        "  investee_engagement: {nl: dialoog met ondernemingen, en: engagement with investees}\n"
         "instruments:\n"
-        "  OFG: {nl: OESO-FAO-handreiking landbouwketens, en: OECD-FAO Guidance}\n")
+        "  RBCII: {nl: OESO-handreiking institutionele beleggers, en: OECD guidance for institutional investors}\n")
     (folder / "extension.schema.yaml").write_text(
         "type: object\n"
         "additionalProperties: false\n"
         "properties:\n"
-        "  commodities: {type: array, items: {type: string}}\n")
+        "  mandates: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
-    assert defined.names == ("banking", "food", "gold", "natural_stone", "textile")
-    assert i18n.label("Covenant", "food", "nl") == "voedingsmiddelen"
-    assert i18n.theme("smallholder_income", "en") == "smallholder income"
-    assert i18n.instrument_covenant("OFG") == "food"
-    body = json.dumps({"submission": {"covenant": "food"}}).encode()
-    assert plan_routing_key_for(body) == "plan.food"
+    assert defined.names == ("banking", "food", "gold", "natural_stone", "pensions", "textile")
+    assert i18n.label("Covenant", "pensions", "nl") == "pensioenfondsen"
+    assert i18n.theme("investee_engagement", "en") == "engagement with investees"
+    assert i18n.instrument_covenant("RBCII") == "pensions"
+    body = json.dumps({"submission": {"covenant": "pensions"}}).encode()
+    assert plan_routing_key_for(body) == "plan.pensions"
     document = example_doc(TEXTILE)
-    document["submission"]["covenant"] = "food"
+    document["submission"]["covenant"] = "pensions"
     codes = {(e.pointer, e.code) for e in check_integrity(document)}
-    assert ("/food", "missing_extension") in codes
+    assert ("/pensions", "missing_extension") in codes
     assert ("/textile", "foreign_extension") in codes
     assert any(code == "theme_not_in_covenant" for _, code in codes)  # living_wage and others
 
 
 def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
     document = example_doc(TEXTILE)
-    document["submission"]["covenant"] = "metals"
+    document["submission"]["covenant"] = "cosmetics"
     with pytest.raises(PlanInvalid) as caught:
         validate_plan(document)
     [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
     assert error.code == "unknown_covenant"
-    assert "banking, gold, natural_stone, textile" in error.message
-    assert i18n.error_text(error, "nl") == "'metals' is geen convenant; bekend zijn: " \
-                                           "banking, gold, natural_stone, textile."
+    assert "banking, food, gold, natural_stone, textile" in error.message
+    assert i18n.error_text(error, "nl") == "'cosmetics' is geen convenant; bekend zijn: " \
+                                           "banking, food, gold, natural_stone, textile."
 
 
 def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
@@ -159,8 +159,8 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     shown = capsys.readouterr().out
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
-    assert main(["covenants", "show", "metals", "--lang", "en"]) == 78
-    assert "'metals' is not a covenant; known are: banking, gold, natural_stone and textile" \
+    assert main(["covenants", "show", "cosmetics", "--lang", "en"]) == 78
+    assert "'cosmetics' is not a covenant; known are: banking, food, gold, natural_stone and textile" \
         in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 

@@ -41,11 +41,11 @@ def test_every_vocabulary_value_has_a_dutch_and_an_english_label(name):
 
 
 def test_labels_yaml_has_no_vocabulary_the_contracts_do_not_know():
-    # the names of covenants and of their themes, and the covenants' own vocabularies, come
-    # from the covenant definitions
+    # the names of covenants, their themes and materials, and the covenants' own vocabularies,
+    # come from the covenant definitions
     own = {name for c in covenants.current() for name in c.spec.vocabularies}
     assert "StoneType" in own
-    assert set(i18n.vocabularies()) == set(EXPECTED) | {"Covenant", "Theme"} | own
+    assert set(i18n.vocabularies()) == set(EXPECTED) | {"Covenant", "Theme", "Material"} | own
     assert set(i18n.vocabularies()["Covenant"]) == set(covenants.names())
 
 

@@ -185,7 +185,8 @@ def examples(tmp_path_factory):
     outbox = tmp_path_factory.mktemp("outbox")
     names = ["textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json",
              "banking-voorbeeldbank-2019.json", "natural_stone-voorbeeld-natuursteen-2021.json",
-             "gold-voorbeeld-goud-2021.json", "invalid-plan-errors.json"]
+             "gold-voorbeeld-goud-2021.json", "food-voorbeeld-voeding-2021.json",
+             "invalid-plan-errors.json"]
     reports = LocalPipeline.on_embedded_defaults(outbox).run([EXAMPLES / n for n in names])
     return dict(zip(names, reports, strict=True))
 

@@ -9,6 +9,7 @@ from services.rules.tooling.diff import diff
 from services.rules.tooling.explain import explain
 from services.rules.tooling.lint import lint
 from services.rules.tooling.testing import Case, Expected, Outcome, Report
+from services.shared import i18n
 from services.shared.contracts import parse_plan
 from tests.support import EXAMPLES, ROOT, TEXTILE, example
 
@@ -40,8 +41,7 @@ def test_lint_names_file_line_and_problem(rules_copy):
     problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
     assert problems == [
         ("dd6-remedy.yaml", available, "DD6-GM-AVAILABLE: unknown reference instrument 'UNGPX' "
-         "(known: AGT, AGT-AF, AU, CHRB, CLSU, DBA, DDG, EP, EU-CAHRA, GDPR, GFG, IFC-PS, MNE, "
-         "OMG, TS, TS-AF, UNGP)"),
+         f"(known: {', '.join(sorted(i18n.instruments()))})"),
         ("dd6-remedy.yaml", available, "DD6-GM-AVAILABLE: mechanism: unknown field 'existz'"),
         ("dd6-remedy.yaml", reaches,
          "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS: parameter 'spare' is not used"),
@@ -142,7 +142,8 @@ def test_lint_refuses_another_covenants_instrument_untranslated_locators_and_uni
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
     # DD6-GM-AVAILABLE serves both covenants; made a textile rule, it may not cite the DBA
-    text = text.replace("    scope: [textile, banking, natural_stone, gold]\n    severity: high\n"
+    text = text.replace("    scope: [textile, banking, natural_stone, gold, food]\n"
+                        "    severity: high\n"
                         "    references:\n      - {instrument: UNGP, locator: \"15(c)\"}",
                         "    scope: [textile]\n    severity: high\n    references:\n"
                         "      - {instrument: UNGP, locator: \"15(c)\"}", 1)

@@ -109,15 +109,21 @@ def declared_part_problems(defined: Covenants) -> list[LintError]:
 
 
 def parameter_problems(defined: Covenants, rules: list[RuleSpec]) -> list[LintError]:
-    """What is wrong with the parameters the covenants set for rules: a rule that is not in
-    the covenant's scope, a parameter the rule does not have, a value of another shape than
-    the rule's default; each at its line of the covenant's definition."""
+    """What is wrong with the parameters and severities the covenants set for rules: a rule
+    that is not in the covenant's scope, a parameter the rule does not have, a value of
+    another shape than the rule's default; each at its line of the covenant's definition."""
     by_id = {r.id: r for r in rules}
     problems = []
     for c in defined:
-        if not c.spec.rules.parameters:
+        if not c.spec.rules.parameters and not c.spec.rules.severities:
             continue
         tree = read(c.definition)[0]
+        for rule_id in c.spec.rules.severities:
+            rule = by_id.get(rule_id)
+            if rule is None or c.name not in rule.scope:
+                problems.append(LintError(c.definition, line_of(
+                    tree, ("rules", "severities", rule_id)), f"{rule_id}: " + (
+                        "no such rule" if rule is None else f"not in scope of {c.name}")))
         for rule_id, values in c.spec.rules.parameters.items():
             where = ("rules", "parameters", rule_id)
             rule = by_id.get(rule_id)

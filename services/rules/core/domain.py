@@ -47,15 +47,20 @@ class RuleBook:
     @cached_property
     def _scoped(self) -> dict[str, tuple[RuleSpec, ...]]:
         return {c.name: tuple(with_parameters(r, {**c.parameters(r.id),
-                                                  **self.overrides.get(r.id, {})})
+                                                  **self.overrides.get(r.id, {})},
+                                              c.severity(r.id))
                               for r in self.rules if c.name in r.scope and not r.disabled)
                 for c in self.covenants}
 
 
-def with_parameters(rule: RuleSpec, chosen: Mapping[str, Any]) -> RuleSpec:
-    """The rule with some parameters set otherwise (the rule itself when none are)."""
-    return rule.model_copy(update={"parameters": {**rule.parameters, **chosen}}) if chosen \
-        else rule
+def with_parameters(rule: RuleSpec, chosen: Mapping[str, Any],
+                    severity: str | None = None) -> RuleSpec:
+    """The rule with some parameters set otherwise, and its severity, if given (the rule
+    itself when nothing is set)."""
+    update: dict[str, Any] = {"parameters": {**rule.parameters, **chosen}} if chosen else {}
+    if severity is not None and severity != rule.severity:
+        update["severity"] = severity
+    return rule.model_copy(update=update) if update else rule
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ PROJECTIONS: Mapping[str, dict[str, str]] = FollowsCovenants(
     lambda kinds: {name: dict(k.projections) for name, k in kinds.items() if k.projections})
 # links across parts, derived before the engine runs (its negation covers one part only)
 THEMED_KINDS = frozenset({"kpi_theme", "action_theme"})
+PAIRED_KINDS = frozenset({"risk_material_country"})
 # the plan's free text: one `free_text` fact per text the contract leaves free (a string of up to
 # 100 characters or more with no pattern: descriptions, summaries, outcomes, rationales,
 # responses, ...; see contracts/shapes.py), wherever it stands; the company part (with its
@@ -69,6 +70,8 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
     if wanted & THEMED_KINDS:
         facts += [f for f in _themed(document) if f["kind"] in wanted]
+    if wanted & PAIRED_KINDS:
+        facts += _material_countries(document)
     if "free_text" in wanted:
         facts += _free_texts(document)
     return [stamp(f, as_of, plan.covenant) for f in facts]
@@ -93,6 +96,18 @@ def _texts_in(value: Any, shape: Shape, path: tuple[str | int, ...]) -> Iterator
     elif isinstance(value, dict):
         for name, inner in shape.free_texts():
             yield from _texts_in(value.get(name), inner, (*path, name))
+
+
+def _material_countries(document: dict[str, Any]) -> Iterator[Fact]:
+    """`risk_material_country` facts: each (material, country) pair a risk names, so that a
+    rule can ask for a risk that covers both (food's priority materials by origin)."""
+    for r, risk in walk(document, PARTS["risk"]):
+        for material in risk.get("materials", ()):
+            for country in risk.get("countries", ()):
+                yield {"kind": "risk_material_country", "risk_id": risk["risk_id"],
+                       "theme": risk["theme"], "material": material, "country": country,
+                       "identified_on": risk["identified_on"],
+                       "closed": risk.get("closed") is not None, "pointer": json_pointer(r)}
 
 
 def _themed(document: dict[str, Any]) -> Iterator[Fact]:

@@ -168,6 +168,11 @@ _OTHERS: list[Kind] = [
     Kind("kpi_theme", "a KPI and one theme of the risks its action addresses", "derived",
          fields={"kpi_id": "text", "action_id": "text", "theme": "text"},
          key=("kpi_id", "theme"), vocabularies={"theme": "theme"}),
+    Kind("risk_material_country", "a risk and one (material, country) pair it names",
+         "derived", fields={"risk_id": "text", "theme": "text", "material": "text",
+                            "country": "text", "identified_on": "date", "closed": "flag"},
+         key=("risk_id", "material", "country"),
+         vocabularies={"theme": "theme", "material": "Material", "country": "country"}),
     Kind("free_text", "one free text of the plan (descriptions, summaries, outcomes, ...)",
          "derived", fields={"field": "text", "text": "text"},
          computed={"contact_data": Computed(
@@ -230,6 +235,14 @@ def _total(name: str) -> Callable[[dict[str, Any]], float | None]:
     return total
 
 
+def _year(name: str) -> Callable[[dict[str, Any]], int | None]:
+    """The year of a date field (an ISO date's first four digits); None without one."""
+    def year(part: dict[str, Any]) -> int | None:
+        value = part.get(name)
+        return int(value[:4]) if isinstance(value, str) and value[:4].isdigit() else None
+    return year
+
+
 # a covenant part's `computed` (covenants.py): the field it is computed from -> (its type,
 # how, what)
 COMPUTATIONS: Mapping[str, Callable[[str], tuple[FieldType, Callable[[dict[str, Any]], Any],
@@ -240,6 +253,8 @@ COMPUTATIONS: Mapping[str, Callable[[str], tuple[FieldType, Callable[[dict[str, 
     # `site_id`) as the id the common rules join on (`location_id`)
     "same": lambda of: ("text", lambda part: part.get(of), f"its `{of}`"),
     "total": lambda of: ("number", _total(of), f"the sum of the numbers in its `{of}`"),
+    # the year of a date (food's self-assessment, completed in the reporting year)
+    "year": lambda of: ("number", _year(of), f"the year of its `{of}`"),
 }
 
 

@@ -63,6 +63,10 @@ THEMED: list[str] = [
     "grievance/cases/*/theme",
     "communication/public_report/covers_themes/*",
 ]  # a section's themed fields: its schema's `x-vocabulary: theme` (the covenant's themes)
+MATERIALS: list[str] = [
+    "risk_assessment/risks/*/materials/*",
+    "risk_assessment/scoping/materials/*",
+]  # a section's materials: its schema's `x-vocabulary: Material` (the covenant's materials)
 
 
 def check_integrity(document: Any) -> list[FieldError]:
@@ -73,7 +77,7 @@ def check_integrity(document: Any) -> list[FieldError]:
     ids = {name: {v for _, v in _ids(document, lists)} for name, lists in collections.items()}
     return [
         *(_extension_matches(document, covenant) if covenant else []),
-        *(_themes_fit(document, covenant) if covenant else []),
+        *(_own_values_fit(document, covenant) if covenant else []),
         *(e for lists in collections.values() for e in _unique(document, lists)),
         *_references_resolve(document, ids, [  # a plan of no known covenant: only the core's
             r for r in references_for(covenant) if covenant is not None or r[1] in ids]),
@@ -189,15 +193,18 @@ def _extension_matches(document: dict[str, Any], covenant: Covenant) -> Iterator
             )
 
 
-def _themes_fit(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
-    allowed = covenant.themes
-    for pattern in THEMED:
-        for path, theme in _strings(document, pattern):
-            if theme not in allowed:
-                yield FieldError(
-                    pointer=json_pointer(path),
-                    code="theme_not_in_covenant",
-                    message=f"'{theme}' is not a theme of the {covenant.name} covenant; "
-                    f"use one of: {', '.join(sorted(allowed))}",
-                    context={"theme": theme[:60], "covenant": covenant.name},
-                )
+def _own_values_fit(document: dict[str, Any], covenant: Covenant) -> Iterator[FieldError]:
+    """The themes and raw materials the core's fields name are the plan's covenant's (the
+    contract takes those of any covenant)."""
+    for what, patterns, allowed in (("theme", THEMED, covenant.themes),
+                                    ("material", MATERIALS, covenant.materials)):
+        for pattern in patterns:
+            for path, value in _strings(document, pattern):
+                if value not in allowed:
+                    yield FieldError(
+                        pointer=json_pointer(path),
+                        code=f"{what}_not_in_covenant",
+                        message=f"'{value}' is not a {what} of the {covenant.name} covenant; "
+                        f"use one of: {', '.join(sorted(allowed)) or 'none'}",
+                        context={what: value[:60], "covenant": covenant.name},
+                    )

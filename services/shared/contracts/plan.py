@@ -43,7 +43,6 @@ from .vocab import (
     Involvement,
     Language,
     Lever,
-    Material,
     MechanismAudience,
     MechanismChannel,
     MechanismType,
@@ -114,6 +113,19 @@ def _known_theme(theme: str) -> str:
     return theme
 
 
+def _material_names(schema: JsonDict) -> None:
+    """The JSON Schema of a raw material: every covenant's (integrity.py checks the plan's own)."""
+    schema["enum"] = list(sorted(covenants.current().material_labels()))
+    schema["x-vocabulary"] = covenants.MATERIAL
+
+
+def _known_material(material: str) -> str:
+    if material not in covenants.current().material_labels():
+        raise PydanticCustomError("unknown_material", "'{material}' is not a raw material of "
+                                  "any covenant", {"material": material[:60]})
+    return material
+
+
 CountryCode = Annotated[
     str,
     BeforeValidator(_upper),
@@ -138,6 +150,8 @@ EmailAddress = Annotated[
     AfterValidator(_ascii_address),
 ]
 Theme = Annotated[str, AfterValidator(_known_theme), Field(json_schema_extra=_theme_names)]
+Material = Annotated[str, AfterValidator(_known_material),
+                     Field(json_schema_extra=_material_names)]
 CovenantName = Annotated[str, AfterValidator(_known_covenant)]
 # Numbers are finite (Part refuses NaN and infinity) and bounded, so that what ingest accepts
 # the rules engine can carry: JSON numbers beyond these lose precision or overflow there.

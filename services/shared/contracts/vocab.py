@@ -37,6 +37,7 @@ class Standard(StrEnum):
     UDHR = "UDHR"
     OECD_GFG = "OECD_GFG"
     OECD_MINERALS = "OECD_MINERALS"
+    OECD_FAO = "OECD_FAO"
     OECD_CLSU = "OECD_CLSU"
     EQUATOR_PRINCIPLES = "EQUATOR_PRINCIPLES"
     IFC_PS = "IFC_PS"
@@ -152,6 +153,7 @@ class Lever(StrEnum):
     CLIENT_CONDITIONS = "client_conditions"
     ESCALATION = "escalation"
     PUBLIC_STATEMENT = "public_statement"
+    CERTIFICATION = "certification"  # a certification scheme (food: other-covenants.md 3.5)
 
 
 class ActionStatus(StrEnum):
@@ -256,26 +258,6 @@ class ProductType(StrEnum):
     HOME_TEXTILES = "home_textiles"
     ACCESSORIES = "accessories"
     CARPETS = "carpets"
-
-
-class Material(StrEnum):
-    COTTON = "cotton"
-    POLYESTER = "polyester"
-    POLYAMIDE = "polyamide"
-    VISCOSE = "viscose"
-    ELASTANE = "elastane"
-    ACRYLIC = "acrylic"
-    LINEN = "linen"
-    WOOL = "wool"
-    LEATHER = "leather"
-    DOWN = "down"
-    FEATHERS = "feathers"
-    SILK = "silk"
-    FUR = "fur"
-    ANGORA = "angora"
-    MOHAIR = "mohair"
-    EXOTIC_SKIN = "exotic_skin"
-    OTHER = "other"
 
 
 class MonitoringType(StrEnum):

@@ -70,7 +70,9 @@ def _with_covenants() -> tuple[dict[str, Any], dict[str, Any]]:
                  **{name: {v: w.model_dump() for v, w in values.items()}
                     for name, values in registry.vocabulary_labels().items()},
                  "Covenant": {c.name: c.spec.title.model_dump() for c in registry},
-                 "Theme": {t: w.model_dump() for t, w in registry.theme_labels().items()}}
+                 "Theme": {t: w.model_dump() for t, w in registry.theme_labels().items()},
+                 covenants.MATERIAL: {m: w.model_dump()
+                                      for m, w in registry.material_labels().items()}}
         named = {**_data("instruments.yaml")["instruments"],
                  **{i: {"name": w.model_dump(), "covenant": c}
                     for i, (c, w) in registry.instruments().items()}}
