@@ -117,7 +117,7 @@ def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
         "  child_labour: {nl: kinderarbeid, en: child labour}\n"
         "  investee_engagement: {nl: dialoog met ondernemingen, en: engagement with investees}\n"
         "instruments:\n"
-        "  RBCII: {nl: OESO-handreiking institutionele beleggers, en: OECD guidance for institutional investors}\n")
+        "  RBCII: {nl: OESO-handreiking beleggers, en: OECD guidance for investors}\n")
     (folder / "extension.schema.yaml").write_text(
         "type: object\n"
         "additionalProperties: false\n"
@@ -160,8 +160,8 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
     assert main(["covenants", "show", "cosmetics", "--lang", "en"]) == 78
-    assert "'cosmetics' is not a covenant; known are: banking, food, gold, natural_stone and textile" \
-        in capsys.readouterr().err
+    assert "'cosmetics' is not a covenant; known are: banking, food, gold, natural_stone and " \
+        "textile" in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 
 
