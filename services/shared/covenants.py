@@ -102,6 +102,9 @@ class PartSpec(_Spec):
         "high_risk)")
     shardable: bool = Field(False, description="Its facts belong to one part of a long list, "
                             "so the engine may spread them over several states")
+    remembered: bool = Field(False, description="Rules may read it in the company's previous "
+                             "accepted plan too, as the part `prev_<name>` (metals: last year's "
+                             "maturity score)")
 
 
 class LinkSpec(_Spec):
@@ -265,7 +268,7 @@ class Covenants:
         return {i: (c.name, labels) for c in self for i, labels in c.spec.instruments.items()}
 
     def vocabulary_labels(self) -> dict[str, dict[str, Labels]]:
-        """Every covenant's own vocabularies (a name is one covenant's: lint)."""
+        """Every covenant's own vocabularies (covenants that share one agree on it: lint)."""
         return {name: values for c in self for name, values in c.spec.vocabularies.items()}
 
     def theme_labels(self) -> dict[str, Labels]:
@@ -478,15 +481,20 @@ def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
     """What two covenants may not share: a plan section, an instrument, a theme's words."""
     problems = []
     core = {*_core_vocabularies(), MATERIAL}
-    vocabulary: dict[str, str] = {}
+    vocabulary: dict[str, tuple[str, dict[str, Labels]]] = {}
     for c in found.values():
-        for name in c.spec.vocabularies:
+        for name, values in c.spec.vocabularies.items():
             if name in core:
                 problems.append(LintError(c.definition, 0, f"vocabulary {name} is the "
                                           "contract's own; give the covenant's another name"))
-            elif (other := vocabulary.setdefault(name, c.name)) != c.name:
-                problems.append(LintError(c.definition, 0, f"vocabulary {name} is already "
-                                          f"covenant {other}'s"))
+                continue
+            # two covenants may share a vocabulary (gold's and metals' RMAP statuses), each
+            # folder complete in itself, if it is one: the same values in the same words
+            other, listed = vocabulary.setdefault(name, (c.name, values))
+            if listed != values:
+                problems.append(LintError(c.definition, 0, f"vocabulary {name} differs from "
+                                          f"covenant {other}'s; a shared vocabulary has the "
+                                          "same values in the same words, or another name"))
     section: dict[str, str] = {}
     instrument: dict[str, str] = {}
     worded: dict[tuple[str, str], tuple[str, Labels]] = {}

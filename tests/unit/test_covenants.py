@@ -43,7 +43,7 @@ def line(path: Path, text: str) -> int:
 def test_the_bundled_definitions_are_the_covenants_built_so_far_and_lint_clean():
     defined, problems = lint(RULES)
     assert problems == []
-    assert defined.names == ("banking", "food", "gold", "natural_stone", "textile")
+    assert defined.names == ("banking", "food", "gold", "metals", "natural_stone", "textile")
     assert defined["textile"].extension == "textile"
     assert "living_wage" in defined["textile"].themes
     assert "living_wage" not in defined["banking"].themes
@@ -94,9 +94,9 @@ def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
 def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
-    assert "    scope: [textile, banking, natural_stone, gold, food]\n" in text
-    path.write_text(text.replace("    scope: [textile, banking, natural_stone, gold, food]\n",
-                                 "    scope: [textile, bankng]\n", 1))
+    every = "    scope: [textile, banking, natural_stone, gold, food, metals]\n"
+    assert every in text
+    path.write_text(text.replace(every, "    scope: [textile, bankng]\n", 1))
     problems = [str(p) for p in lint_rules(rules_copy)]
     at = line(path, "    scope: [textile, bankng]")
     assert any(f"dd6-remedy.yaml:{at}:" in p and "'bankng'" in p for p in problems), problems
@@ -124,7 +124,8 @@ def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
         "properties:\n"
         "  mandates: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
-    assert defined.names == ("banking", "food", "gold", "natural_stone", "pensions", "textile")
+    assert defined.names == ("banking", "food", "gold", "metals", "natural_stone", "pensions",
+                             "textile")
     assert i18n.label("Covenant", "pensions", "nl") == "pensioenfondsen"
     assert i18n.theme("investee_engagement", "en") == "engagement with investees"
     assert i18n.instrument_covenant("RBCII") == "pensions"
@@ -145,9 +146,9 @@ def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
         validate_plan(document)
     [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
     assert error.code == "unknown_covenant"
-    assert "banking, food, gold, natural_stone, textile" in error.message
+    assert "banking, food, gold, metals, natural_stone, textile" in error.message
     assert i18n.error_text(error, "nl") == "'cosmetics' is geen convenant; bekend zijn: " \
-                                           "banking, food, gold, natural_stone, textile."
+                                           "banking, food, gold, metals, natural_stone, textile."
 
 
 def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
@@ -160,8 +161,8 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
     assert main(["covenants", "show", "cosmetics", "--lang", "en"]) == 78
-    assert "'cosmetics' is not a covenant; known are: banking, food, gold, natural_stone and " \
-        "textile" in capsys.readouterr().err
+    assert "'cosmetics' is not a covenant; known are: banking, food, gold, metals, " \
+        "natural_stone and textile" in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 
 

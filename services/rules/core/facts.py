@@ -303,8 +303,8 @@ def prior_facts(prior: Prior, as_of: date, covenant: str) -> list[Fact]:
     if prior.previous is not None:
         document = prior.previous.plan
         for kind, part in PRIOR_PARTS.items():
-            for path, value in walk(document, PARTS[part]):
-                facts.append(make_fact(kind, ("previous", *path), value))
+            for path, value in walk(document, PARTS[part]):  # with the part's computed fields
+                facts.append({**make_fact(part, ("previous", *path), value), "kind": kind})
         facts += [{"kind": "prev_finding", "finding_id": f["finding_id"], "rule_id": f["rule_id"],
                    "severity": f["severity"], "pointer": f"/previous/findings/{i}"}
                   for i, f in enumerate(prior.previous.findings)]

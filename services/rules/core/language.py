@@ -52,21 +52,35 @@ class Ref(Spec):
     bound earlier in the rule (`financing.start_on`: the matched part by its part name, or a
     `with` part by its alias) or of the submission (`submission.reporting_year`,
     `submission.as_of`, `submission.plan_period.start`, ...), optionally moved by `plus` (a
-    number, or a duration for dates)."""
+    number, or a duration for dates) or by `minus` (a number: last year's score less a gain)."""
 
     field: str
     plus: float | Duration | Param | None = None
+    minus: float | Param | None = None
+
+    @model_validator(mode="after")
+    def _one_move(self) -> "Ref":
+        if self.plus is not None and self.minus is not None:
+            raise ValueError("give `plus` or `minus`, not both")
+        return self
 
     @property
     def head(self) -> str:
         return self.field.split(".")[0]
 
     @property
+    def moved_by(self) -> Param | None:
+        """The parameter the value is moved by, if any."""
+        return next((m for m in (self.plus, self.minus) if isinstance(m, Param)), None)
+
+    @property
     def offset(self) -> float | Duration | None:
-        """`plus`, once the rule has put in its parameter (`RuleSpec.value`)."""
-        if isinstance(self.plus, Param):
-            raise ValueError(f"{self.field}: parameter {self.plus.param} not put in")
-        return self.plus
+        """`plus`, or `minus` negated, once the rule has put in its parameter
+        (`RuleSpec.value`)."""
+        if isinstance(self.plus, Param) or isinstance(self.minus, Param):
+            raise ValueError(f"{self.field}: parameter {self.moved_by.param} not put in"
+                             if self.moved_by else self.field)
+        return -self.minus if self.minus is not None else self.plus
 
 
 class Condition(Spec):
@@ -243,6 +257,8 @@ class RuleSpec(Spec):
             plus = self.parameters[raw.plus.param]
             return raw.model_copy(update={"plus": Duration.model_validate(plus)
                                           if isinstance(plus, dict) else plus})
+        if isinstance(raw, Ref) and isinstance(raw.minus, Param):
+            return raw.model_copy(update={"minus": self.parameters[raw.minus.param]})
         return raw
 
     def message_of(self, alternative: int) -> Localized:

@@ -143,6 +143,11 @@ def _link(name: str, parent: str, list_field: str, value: str, *, shardable: boo
                 computed=computed or {}, shardable=shardable)
 
 
+def _remembered(part: str) -> Kind:
+    """The part as the company's previous accepted plan has it."""
+    return Kind(f"prev_{part}", f"the previous accepted plan's {part}", "prior", parent=part)
+
+
 _LINKS: list[Kind] = [
     _link("action_risk", "action", "risk_ids", "risk_id"),
     _link("risk_location", "risk", "location_ids", "location_id"),
@@ -209,8 +214,7 @@ _OTHERS: list[Kind] = [
          fields={"accepted_plans": "number"}, key=()),
     Kind("same_year", "another accepted plan of the company for the reporting year", "prior",
          fields={"submission_id": "text"}, key=("submission_id",)),
-    *(Kind(f"prev_{kind}", f"the previous accepted plan's {kind}", "prior", parent=kind)
-      for kind in ("submission", "risk", "action", "kpi", "location")),
+    *(_remembered(kind) for kind in ("submission", "risk", "action", "kpi", "location")),
     Kind("prev_finding", "a finding on the previous accepted plan", "prior",
          fields={"finding_id": "text", "rule_id": "text", "severity": "text"},
          key=("finding_id",), vocabularies={"severity": "Severity"}),
@@ -268,6 +272,7 @@ def _covenant_kinds(covenant: Covenant) -> list[Kind]:
                   annotated=dict(part.annotated), shardable=part.shardable,
                   key=tuple(part.key) if part.key is not None else None)
              for name, part in covenant.spec.parts.items()]
+    found += [_remembered(name) for name, part in covenant.spec.parts.items() if part.remembered]
     found += [_link(name, link.parent, link.list, link.value, shardable=link.shardable)
               for name, link in covenant.spec.links.items()]
     found += [Kind(name, listed.what, "reference", fields={**listed.fields, "edition": "text"},
@@ -313,6 +318,8 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
         shape = shape_of(dict(covenant.schema))
         declared = {k.name: k for k in _covenant_kinds(covenant)}
         for kind in declared.values():
+            if kind.source not in ("plan", "link"):  # its lists and remembered parts follow
+                continue
             where = ("parts" if kind.source == "plan" else "links", kind.name)
             if kind.name in core:
                 problems.append((covenant, where, f"'{kind.name}' is a part of every plan"))
@@ -369,7 +376,8 @@ KINDS: Mapping[str, Kind] = _where(lambda k: True)
 FACT_KINDS = KINDS.keys()  # a live set of the names
 PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
 LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
-PRIOR_PARTS = {k.name: k.parent for k in _OTHERS if k.source == "prior" and k.parent}
+PRIOR_PARTS: Mapping[str, str] = FollowsCovenants(
+    lambda kinds: {n: k.parent for n, k in kinds.items() if k.source == "prior" and k.parent})
 SHARDABLE_KINDS = _where(lambda k: k.shardable).keys()
 
 

@@ -125,7 +125,8 @@ def _describe(rule: RuleSpec, test: Any, fact: Fact) -> str:
         shown = "missing" if actual is MISSING else repr(actual)
         value = rule.value(c.value)
         if isinstance(value, Ref):
-            plus = "" if value.plus is None else f" + {_plus_text(value.plus)}"
+            plus = f" + {_plus_text(value.plus)}" if value.plus is not None \
+                else f" - {value.minus}" if value.minus is not None else ""
             wanted = f" the value of {value.field}{plus}"
         else:
             wanted = "" if value is None else f" {value!r}"

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from services.rules.core.compiler import CompileError, compile_rule
 from services.rules.core.language import (
     Duration,
-    Param,
     Ref,
     RuleFile,
     RuleSpec,
@@ -289,8 +288,8 @@ def _unknown_placeholders(rule: RuleSpec) -> list[str]:
 def _unused_parameters(rule: RuleSpec) -> list[str]:
     used = {c.value["param"] for _, c in all_conditions(rule)
             if isinstance(c.value, dict) and "param" in c.value}
-    used |= {c.value.plus.param for _, c in all_conditions(rule)
-             if isinstance(c.value, Ref) and isinstance(c.value.plus, Param)}
+    used |= {c.value.moved_by.param for _, c in all_conditions(rule)
+             if isinstance(c.value, Ref) and c.value.moved_by is not None}
     used |= {n.removeprefix("param.") for text in _messages(rule)
              for n in _PLACEHOLDER.findall(text.en) if n.startswith("param.")}
     return [f"parameter '{p}' is not used" for p in sorted(set(rule.parameters) - used)]

@@ -71,6 +71,7 @@ class Party(StrEnum):
     AGENTS = "agents"
     CLIENTS = "clients"
     REFINERS = "refiners"
+    SMELTERS = "smelters"
     BUSINESS_PARTNERS = "business_partners"
     PUBLIC = "public"
 
