@@ -104,7 +104,7 @@ def test_the_content_digest_ignores_formatting_but_not_content():
 def test_routing_key_names_the_covenant_or_unknown():
     assert plan_routing_key_for(example(BANKING)) == "plan.banking"
     assert plan_routing_key_for(b"not json") == "plan.unknown"
-    assert plan_routing_key_for(b'{"submission": {"covenant": "metals"}}') == "plan.unknown"
+    assert plan_routing_key_for(b'{"submission": {"covenant": "cosmetics"}}') == "plan.unknown"
 
 
 def test_committed_json_schemas_match_the_models():

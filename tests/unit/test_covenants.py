@@ -83,6 +83,40 @@ def test_a_folder_name_a_calendar_without_provenance_and_shared_sections_are_ref
     assert any("insurance/calendar.csv:2: no edition, source" in m for m in messages), messages
 
 
+def test_a_vocabulary_two_covenants_declare_is_one_vocabulary(rules_copy):
+    """Gold and metals both declare the RMAP statuses: accepted while alike, refused when one
+    words them otherwise."""
+    _, problems = lint(rules_copy)
+    assert problems == []
+    path = rules_copy / "covenants" / "metals" / "covenant.yaml"
+    path.write_text(path.read_text().replace("{nl: RMAP-conform, en: RMAP conformant}",
+                                             "{nl: RMAP-conform, en: conformant}"))
+    _, problems = lint(rules_copy)
+    assert any("metals/covenant.yaml" in str(p) and "vocabulary RmapStatus differs from "
+               "covenant gold's" in str(p) for p in problems), problems
+
+
+def test_raw_materials_are_each_covenants_own(rules_copy):
+    """A food plan's risk may name cocoa, not cotton (a textile material); a material two
+    covenants declare has one wording."""
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-food.json").read_text())
+    document["risk_assessment"]["risks"][0]["materials"] = ["cocoa", "cotton"]
+    document["risk_assessment"]["scoping"]["materials"] = ["gold"]
+    codes = {(e.pointer, e.code) for e in check_integrity(document)}
+    assert codes == {("/risk_assessment/risks/0/materials/1", "material_not_in_covenant"),
+                     ("/risk_assessment/scoping/materials/0", "material_not_in_covenant")}
+    document["risk_assessment"]["risks"][0]["materials"] = ["kryptonite"]
+    with pytest.raises(PlanInvalid) as caught:
+        validate_plan(document)
+    assert ("/risk_assessment/risks/0/materials/0", "unknown_material") in {
+        (e.pointer, e.code) for e in caught.value.errors}
+    path = rules_copy / "covenants" / "metals" / "covenant.yaml"
+    path.write_text(path.read_text().replace("other: {nl: overig materiaal, en: other material}",
+                                             "other: {nl: ander metaal, en: another metal}"))
+    _, problems = lint(rules_copy)
+    assert any("material other is worded differently" in str(p) for p in problems), problems
+
+
 def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
     path = rules_copy / "covenants" / "banking" / "covenant.yaml"
     path.write_text(path.read_text().replace("{nl: kinderarbeid, en: child labour}",
@@ -204,6 +238,29 @@ def test_parameters_a_covenant_cannot_set_are_refused_with_file_and_line(rules_c
     assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
     with pytest.raises(RuleFileError, match=complaint.split(":")[0]):
         load_rulebook(rules_copy)
+
+
+@pytest.mark.parametrize(("entry", "complaint"), [
+    ("    DD9-NO-SUCH-RULE: low", "DD9-NO-SUCH-RULE: no such rule"),
+    ("    DD6-COVENANT-SIGNALS-FOLLOWED-UP: low",
+     "DD6-COVENANT-SIGNALS-FOLLOWED-UP: not in scope of food"),
+], ids=["unknown rule", "rule out of scope"])
+def test_severities_a_covenant_cannot_set_are_refused_with_file_and_line(rules_copy, entry,
+                                                                         complaint):
+    path = rules_copy / "covenants" / "food" / "covenant.yaml"
+    own = "    DD5-PUBLIC-DD-REPORT: info"  # the entry replaced
+    path.write_text(path.read_text().replace(own, entry))
+    at = path.read_text().splitlines().index(entry) + 1
+    problems = [str(p) for p in lint_rules(rules_copy)]
+    assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
+
+
+def test_a_covenants_severity_is_its_plans_findings_severity():
+    rulebook = load_rulebook(ROOT / "rules")
+    assert rulebook.by_id()["DD5-PUBLIC-DD-REPORT"].severity == "high"
+    assert rulebook.of_covenant("food")["DD5-PUBLIC-DD-REPORT"].severity == "info"
+    assert rulebook.of_covenant("metals")["DD5-PUBLIC-DD-REPORT"].severity == "medium"
+    assert rulebook.of_covenant("textile")["DD5-PUBLIC-DD-REPORT"].severity == "high"
 
 
 def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(

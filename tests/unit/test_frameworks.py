@@ -61,7 +61,7 @@ def copy_with(tmp_path: Path, change) -> tuple[Path, str]:
      "the last category ('not_yet') must take every plan", "- id: not_yet"),
     (lambda d: d.update(secretariat_topic="remedy"),
      "secretariat_topic 'remedy' is not a topic", "secretariat_topic:"),
-    (lambda d: d.update(covenant="metals"), "unknown covenant 'metals'", "covenant:"),
+    (lambda d: d.update(covenant="cosmetics"), "unknown covenant 'cosmetics'", "covenant:"),
     (lambda d: d["points"].pop("info"), "points needs a value for every severity",
      "critical: 8"),
     (lambda d: d["topics"][0]["name"].pop("en"), "topics/0/name/en: Field required",
