@@ -30,6 +30,17 @@ from tests.support import (
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
 SECRETARIAT = "secretariaat@ser.example"
+# the examples of the covenants defined beside the first two: (the company's contact, words
+# of the agreement its letter cites)
+OTHERS = {
+    "natural_stone-voorbeeld-natuursteen-2021.json":
+        ("mvo@voorbeeldnatuursteen.example", "Convenant Natuursteen"),
+    "gold-voorbeeld-goud-2021.json": ("mvo@voorbeeldgoud.example", "Convenant Verantwoord Goud"),
+    "food-voorbeeld-voeding-2021.json":
+        ("mvo@voorbeeldvoeding.example", "IMVO-convenant Voedingsmiddelen"),
+    "metals-voorbeeld-metaal-2023.json":
+        ("mvo@voorbeeldmetaal.example", "IMVO-convenant Metaalsector"),
+}
 
 
 def by_recipient(inbox: Inbox) -> dict[str, list[email.message.EmailMessage]]:
@@ -64,15 +75,16 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
                 assert json.loads(r.read()) == expected
         submit = subprocess.run(
             [sys.executable, "-m", "services.cli", "submit",
-             *(str(EXAMPLES / n) for n in (TEXTILE, BANKING, INVALID))],
+             *(str(EXAMPLES / n) for n in (TEXTILE, BANKING, INVALID, *OTHERS))],
             env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert submit.returncode == 0, submit.stderr
-        assert submit.stdout.count("confirmed by the broker") == 3
+        assert submit.stdout.count("confirmed by the broker") == 3 + len(OTHERS)
 
         # the invalid plan's company was never accepted: its rejection goes to the
         # secretariat only, not to the address the payload names
         expected = {"mvo@voorbeeldmode.example": 1, "human.rights@voorbeeldbank.example": 1,
-                    SECRETARIAT: 3}
+                    **{contact: 1 for contact, _ in OTHERS.values()},
+                    SECRETARIAT: 3 + len(OTHERS)}
         received = wait_for(
             lambda: (r := by_recipient(inbox)) and {k: len(v) for k, v in r.items()} == expected
             and r, timeout=90, what=f"messages to {expected}")
@@ -86,12 +98,16 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
         assert rejection["Subject"] == ("Inzending geweigerd: een onbekend bedrijf (AGT-0099) (de "
                                         "inzending voldoet niet aan het formaat irbc-plan/1.0)")
         assert "/actions/0/risk_ids/0" in rejection.get_body(("plain",)).get_content()
+        # each covenant's letter cites its own agreement (its definition's instrument)
+        for contact, agreement in OTHERS.values():
+            assert agreement in received[contact][0].get_body(("plain",)).get_content(), contact
 
         for stage in STAGES.values():
             wait_for(lambda q=stage.queue: unacked(amqp_url, q) == 0, what=f"{stage.queue} acked")
             assert ready(amqp_url, stage.queue) == 0
             assert ready(amqp_url, stage.dead_letter_queue) == 0
-        assert 'outcome="accepted",service="ingest"} 2.0' in scrape(metrics_ports["ingest"])
+        assert f'outcome="accepted",service="ingest"}} {2 + len(OTHERS)}.0' in \
+            scrape(metrics_ports["ingest"])
         # textile example: 1 critical finding; banking example: 2
         assert 'covenant_findings_total{service="rules",severity="critical"} 3.0' in \
             scrape(metrics_ports["rules"])
@@ -103,8 +119,10 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
 
     log_text = "".join((tmp_path / f"{s}.log").read_text() for s in STAGES)
     lines = [json.loads(line) for line in log_text.splitlines() if line.startswith("{")]
-    assert sum(line.get("event") == "handled" for line in lines) == 3 + 2 + 3
+    assert sum(line.get("event") == "handled" for line in lines) == \
+        3 + 2 + 3 + 3 * len(OTHERS)
     for secret in ("@voorbeeldmode.example", "@voorbeeldbank.example", "@foutieftextiel",
+                   *(contact for contact, _ in OTHERS.values()),
                    "Voorbeeld Mode", "Tiruppur", "guest:guest"):
         assert secret not in log_text, f"{secret!r} leaked into the logs"
 
