@@ -46,7 +46,7 @@ themes:
 instruments:
   PFA: {nl: Pensioenfondsenconvenant, en: Pension Funds Agreement}
 vocabularies:
-  AssetClass:
+  PensionAssetClass:
     listed_equity: {nl: beursgenoteerde aandelen, en: listed equity}
     corporate_bonds: {nl: bedrijfsobligaties, en: corporate bonds}
     private_equity: {nl: private equity, en: private equity}
@@ -69,7 +69,7 @@ properties:
       additionalProperties: false
       required: [asset_class, share_pct]
       properties:
-        asset_class: {type: string, x-vocabulary: AssetClass}
+        asset_class: {type: string, x-vocabulary: PensionAssetClass}
         share_pct: {type: number, minimum: 0, maximum: 100, x-vocabulary: percent}
         screened: {type: boolean, default: false}
 """

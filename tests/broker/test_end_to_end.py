@@ -40,6 +40,8 @@ OTHERS = {
         ("mvo@voorbeeldvoeding.example", "IMVO-convenant Voedingsmiddelen"),
     "metals-voorbeeld-metaal-2023.json":
         ("mvo@voorbeeldmetaal.example", "IMVO-convenant Metaalsector"),
+    "insurance-voorbeeld-verzekeraar-2021.json":
+        ("mvo@voorbeeldverzekeringen.example", "IMVO-convenant Verzekeringssector"),
 }
 
 
@@ -108,8 +110,8 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
             assert ready(amqp_url, stage.dead_letter_queue) == 0
         assert f'outcome="accepted",service="ingest"}} {2 + len(OTHERS)}.0' in \
             scrape(metrics_ports["ingest"])
-        # textile example: 1 critical finding; banking example: 2
-        assert 'covenant_findings_total{service="rules",severity="critical"} 3.0' in \
+        # textile example: 1 critical finding; banking example: 2; insurance example: 1
+        assert 'covenant_findings_total{service="rules",severity="critical"} 4.0' in \
             scrape(metrics_ports["rules"])
     finally:
         codes = stop_services(services)

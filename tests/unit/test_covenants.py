@@ -43,7 +43,8 @@ def line(path: Path, text: str) -> int:
 def test_the_bundled_definitions_are_the_covenants_built_so_far_and_lint_clean():
     defined, problems = lint(RULES)
     assert problems == []
-    assert defined.names == ("banking", "food", "gold", "metals", "natural_stone", "textile")
+    assert defined.names == ("banking", "food", "gold", "insurance", "metals", "natural_stone",
+                             "textile")
     assert defined["textile"].extension == "textile"
     assert "living_wage" in defined["textile"].themes
     assert "living_wage" not in defined["banking"].themes
@@ -73,14 +74,14 @@ def test_an_unknown_field_and_a_missing_translation_are_refused_with_file_and_li
 def test_a_folder_name_a_calendar_without_provenance_and_shared_sections_are_refused(
         rules_copy):
     covenants_dir = rules_copy / "covenants"
-    shutil.copytree(covenants_dir / "banking", covenants_dir / "insurance")
-    calendar = covenants_dir / "insurance" / "calendar.csv"
+    shutil.copytree(covenants_dir / "banking", covenants_dir / "pensions")
+    calendar = covenants_dir / "pensions" / "calendar.csv"
     calendar.write_text(calendar.read_text().replace(",sample,invented for testing", ",,", 1))
     _, problems = lint(rules_copy)
     messages = [str(p) for p in problems]
-    assert any("insurance/covenant.yaml:" in m and "folder named banking" in m
+    assert any("pensions/covenant.yaml:" in m and "folder named banking" in m
                for m in messages), messages
-    assert any("insurance/calendar.csv:2: no edition, source" in m for m in messages), messages
+    assert any("pensions/calendar.csv:2: no edition, source" in m for m in messages), messages
 
 
 def test_a_vocabulary_two_covenants_declare_is_one_vocabulary(rules_copy):
@@ -128,7 +129,7 @@ def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
 def test_a_rule_scoped_to_an_unknown_covenant_is_refused_with_file_and_line(rules_copy):
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
-    every = "    scope: [textile, banking, natural_stone, gold, food, metals]\n"
+    every = "    scope: [textile, banking, natural_stone, gold, food, metals, insurance]\n"
     assert every in text
     path.write_text(text.replace(every, "    scope: [textile, bankng]\n", 1))
     problems = [str(p) for p in lint_rules(rules_copy)]
@@ -151,18 +152,18 @@ def test_a_new_covenant_folder_is_a_new_covenant_everywhere(rules_copy, using):
         "  child_labour: {nl: kinderarbeid, en: child labour}\n"
         "  investee_engagement: {nl: dialoog met ondernemingen, en: engagement with investees}\n"
         "instruments:\n"
-        "  RBCII: {nl: OESO-handreiking beleggers, en: OECD guidance for investors}\n")
+        "  PFA: {nl: IMVO-convenant pensioenfondsen, en: Pension Funds Agreement}\n")
     (folder / "extension.schema.yaml").write_text(
         "type: object\n"
         "additionalProperties: false\n"
         "properties:\n"
         "  mandates: {type: array, items: {type: string}}\n")
     defined = using(rules_copy)
-    assert defined.names == ("banking", "food", "gold", "metals", "natural_stone", "pensions",
-                             "textile")
+    assert defined.names == ("banking", "food", "gold", "insurance", "metals", "natural_stone",
+                             "pensions", "textile")
     assert i18n.label("Covenant", "pensions", "nl") == "pensioenfondsen"
     assert i18n.theme("investee_engagement", "en") == "engagement with investees"
-    assert i18n.instrument_covenant("RBCII") == "pensions"
+    assert i18n.instrument_covenant("PFA") == "pensions"
     body = json.dumps({"submission": {"covenant": "pensions"}}).encode()
     assert plan_routing_key_for(body) == "plan.pensions"
     document = example_doc(TEXTILE)
@@ -180,9 +181,10 @@ def test_a_plan_of_a_covenant_not_defined_is_refused_with_the_known_ones():
         validate_plan(document)
     [error] = [e for e in caught.value.errors if e.pointer == "/submission/covenant"]
     assert error.code == "unknown_covenant"
-    assert "banking, food, gold, metals, natural_stone, textile" in error.message
-    assert i18n.error_text(error, "nl") == "'cosmetics' is geen convenant; bekend zijn: " \
-                                           "banking, food, gold, metals, natural_stone, textile."
+    assert "banking, food, gold, insurance, metals, natural_stone, textile" in error.message
+    assert i18n.error_text(error, "nl") == (
+        "'cosmetics' is geen convenant; bekend zijn: "
+        "banking, food, gold, insurance, metals, natural_stone, textile.")
 
 
 def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
@@ -195,8 +197,8 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert "routeringssleutel" in shown and "plan.banking" in shown
     assert "31 maart 2019" in shown and "arbeidsrechten" in shown
     assert main(["covenants", "show", "cosmetics", "--lang", "en"]) == 78
-    assert "'cosmetics' is not a covenant; known are: banking, food, gold, metals, " \
-        "natural_stone and textile" in capsys.readouterr().err
+    assert "'cosmetics' is not a covenant; known are: banking, food, gold, insurance, " \
+        "metals, natural_stone and textile" in capsys.readouterr().err
     assert main(["covenants", "lint"]) == 0
 
 

@@ -186,7 +186,8 @@ def examples(tmp_path_factory):
     names = ["textile-voorbeeld-mode-2018.json", "textile-voorbeeld-mode-2019.json",
              "banking-voorbeeldbank-2019.json", "natural_stone-voorbeeld-natuursteen-2021.json",
              "gold-voorbeeld-goud-2021.json", "food-voorbeeld-voeding-2021.json",
-             "metals-voorbeeld-metaal-2023.json", "invalid-plan-errors.json"]
+             "metals-voorbeeld-metaal-2023.json", "insurance-voorbeeld-verzekeraar-2021.json",
+             "invalid-plan-errors.json"]
     reports = LocalPipeline.on_embedded_defaults(outbox).run([EXAMPLES / n for n in names])
     return dict(zip(names, reports, strict=True))
 

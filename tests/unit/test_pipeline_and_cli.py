@@ -12,6 +12,7 @@ STONE = "natural_stone-voorbeeld-natuursteen-2021.json"
 GOLD = "gold-voorbeeld-goud-2021.json"
 FOOD = "food-voorbeeld-voeding-2021.json"
 METALS = "metals-voorbeeld-metaal-2023.json"
+INSURANCE = "insurance-voorbeeld-verzekeraar-2021.json"
 
 
 def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkeypatch):
@@ -20,12 +21,13 @@ def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkey
     reports = {r.source.rsplit("/", 1)[-1]: r for r in pipeline.run(plan_files([EXAMPLES]))}
     assert {k: r.outcome for k, r in reports.items()} == {
         BANKING: "accepted", INVALID: "rejected", TEXTILE_2018: "accepted", TEXTILE: "accepted",
-        STONE: "accepted", GOLD: "accepted", FOOD: "accepted", METALS: "accepted"}
+        STONE: "accepted", GOLD: "accepted", FOOD: "accepted", METALS: "accepted",
+        INSURANCE: "accepted"}
     # the invalid plan's company was never accepted: only the secretariat hears of it
     assert {k: len(r.notifications) for k, r in reports.items()} == {
         BANKING: 2, INVALID: 1, TEXTILE_2018: 2, TEXTILE: 2, STONE: 2, GOLD: 2, FOOD: 2,
-        METALS: 2}
-    assert len(list(tmp_path.glob("*.eml"))) == 15
+        METALS: 2, INSURANCE: 2}
+    assert len(list(tmp_path.glob("*.eml"))) == 17
     # each covenant's findings cite its own instruments, never another's
     cited = {k: {ref.instrument for f in r.assessment.findings for ref in f.references}
              for k, r in reports.items() if r.assessment}
@@ -33,6 +35,7 @@ def test_the_one_process_pipeline_assesses_rejects_and_notifies(tmp_path, monkey
     assert {"AU", "OMG"} <= cited[GOLD] and not cited[GOLD] & {"AGT", "TS", "DBA"}
     assert {"FOOD", "OFG"} <= cited[FOOD] and not cited[FOOD] & {"AGT", "TS", "AU", "DBA"}
     assert {"MET", "OMG"} <= cited[METALS] and not cited[METALS] & {"AGT", "AU", "FOOD", "DBA"}
+    assert {"INS", "RBCII"} <= cited[INSURANCE] and not cited[INSURANCE] & {"DBA", "CLSU", "MET"}
     assert "AGT" in cited[TEXTILE] and not cited[TEXTILE] & {"TS", "TS-AF", "DBA"}
 
 

@@ -142,8 +142,8 @@ def test_lint_refuses_another_covenants_instrument_untranslated_locators_and_uni
     path = rules_copy / "dd6-remedy.yaml"
     text = path.read_text()
     # DD6-GM-AVAILABLE serves both covenants; made a textile rule, it may not cite the DBA
-    text = text.replace("    scope: [textile, banking, natural_stone, gold, food, metals]\n"
-                        "    severity: high\n"
+    text = text.replace("    scope: [textile, banking, natural_stone, gold, food, metals, "
+                        "insurance]\n    severity: high\n"
                         "    references:\n      - {instrument: UNGP, locator: \"15(c)\"}",
                         "    scope: [textile]\n    severity: high\n    references:\n"
                         "      - {instrument: UNGP, locator: \"15(c)\"}", 1)

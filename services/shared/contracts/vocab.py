@@ -38,6 +38,7 @@ class Standard(StrEnum):
     OECD_GFG = "OECD_GFG"
     OECD_MINERALS = "OECD_MINERALS"
     OECD_FAO = "OECD_FAO"
+    OECD_RBCII = "OECD_RBCII"
     OECD_CLSU = "OECD_CLSU"
     EQUATOR_PRINCIPLES = "EQUATOR_PRINCIPLES"
     IFC_PS = "IFC_PS"
@@ -72,6 +73,8 @@ class Party(StrEnum):
     CLIENTS = "clients"
     REFINERS = "refiners"
     SMELTERS = "smelters"
+    INVESTEES = "investees"
+    ASSET_MANAGERS = "asset_managers"
     BUSINESS_PARTNERS = "business_partners"
     PUBLIC = "public"
 
@@ -119,6 +122,8 @@ class ScopeLevel(StrEnum):
     CLIENT = "client"
     FINANCING = "financing"
     GLOBAL = "global"
+    ISSUER = "issuer"  # a company invested in (insurance)
+    PORTFOLIO = "portfolio"
 
 
 class RiskStatus(StrEnum):
@@ -144,6 +149,7 @@ class ActionType(StrEnum):
     MONITOR = "monitor"
     REMEDIATE = "remediate"
     DISENGAGE = "disengage"
+    VOTE = "vote"  # voting at shareholder meetings (insurance)
 
 
 class Lever(StrEnum):
