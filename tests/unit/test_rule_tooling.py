@@ -178,3 +178,27 @@ def test_coverage_counts_a_rule_covered_with_a_firing_and_a_quiet_case():
     assert report.uncovered() == ["B", "C", "D"]
     assert report.covered_share() == 0.25
     assert Report([], rules=[]).covered_share() == 0.0
+
+
+def test_lint_refuses_a_rule_that_joins_a_part_and_asks_it_absent(rules_copy):
+    """The engine decides an absence once the part's facts are in; a rule that joins a part
+    and asks for one to be absent can never be compiled with the others, so lint says so at
+    its line instead of the engine failing at start."""
+    path = rules_copy / "zz-cycle.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - id: ZZ-CYCLE\n"
+        "    version: 1\n"
+        "    title: {nl: Kringloop, en: Cycle}\n"
+        "    scope: [food]\n"
+        "    severity: low\n"
+        "    references: [{instrument: DDG, locator: \"2.1\"}]\n"
+        "    when:\n"
+        "      part: self_assessment\n"
+        "      with: [{part: submission}]\n"
+        "      without: [{part: submission, as: other, join: {reporting_year: completed_year}}]\n"
+        "    message: {nl: Kringloop., en: Cycle.}\n"
+        "    guidance: {nl: Herschrijf de regel., en: Rewrite the rule.}\n")
+    problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
+    assert [(f, n) for f, n, m in problems if "present and as absent" in m] == [
+        ("zz-cycle.yaml", line_of(path, "ZZ-CYCLE"))], problems

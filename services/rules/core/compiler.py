@@ -179,8 +179,9 @@ def assertion_order(rules: list[RuleSpec]) -> tuple[str, ...]:
     while before:
         ready = sorted(k for k, deps in before.items() if not deps - set(order))
         if not ready:
-            raise CompileError("rules negate each other's parts in a cycle ("
-                               + ", ".join(sorted(before)) + "); move one to another file")
+            raise CompileError("parts read as present and as absent in a cycle ("
+                               + ", ".join(sorted(before)) + "): a part a rule joins cannot "
+                               "also be one it asks to be absent, in it or in another rule")
         order.append(ready[0])
         del before[ready[0]]
     return tuple(order)

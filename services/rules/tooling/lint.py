@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.rules.core.compiler import CompileError, compile_rule
+from services.rules.core.compiler import (
+    CompileError,
+    assertion_order,
+    compile_rule,
+    compile_rulesets,
+)
+from services.rules.core.domain import RuleBook
 from services.rules.core.language import (
     Duration,
     Ref,
@@ -66,8 +72,23 @@ def _lint_folder(rules_dir: Path, files: list[Path], defined: Covenants,
     if not errors:
         from .frameworks import lint_frameworks
 
-        errors += lint_frameworks(rules_dir, load_rulebook(rules_dir))
+        rulebook = load_rulebook(rules_dir)
+        errors += _ruleset_problems(rulebook) + lint_frameworks(rules_dir, rulebook)
     return errors
+
+
+def _ruleset_problems(rulebook: RuleBook) -> list[LintError]:
+    """What keeps the rules in a covenant's scope from compiling together (their negations
+    in a cycle across rules), at the covenant's definition."""
+    problems = []
+    for covenant in rulebook.covenants:
+        with parts_of(covenant.name):
+            try:
+                compile_rulesets(covenant.name, rulebook.in_scope(covenant.name))
+            except CompileError as e:
+                problems.append(LintError(covenant.definition, 0, f"the rules in scope of "
+                                          f"{covenant.name} do not compile together: {e}"))
+    return problems
 
 
 def _lint_file(path: Path, seen: dict[str, tuple[Path, int]],
@@ -144,6 +165,7 @@ def lint_rule(rule: RuleSpec) -> list[str]:
     problems += _unused_parameters(rule)
     try:
         compile_rule(rule)
+        assertion_order([rule])  # a part both joined and asked absent: never decided
     except (CompileError, KeyError) as e:
         problems.append(f"does not compile: {e}")
     return problems
