@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import pytest
 
+from services.notify.letters import plan_parts
 from services.rules.core.presenting import field_presentation
 from services.rules.core.vocabulary import KINDS, field_values, parts_of, shape_of_kind
 from services.shared import covenants, i18n
@@ -116,3 +117,12 @@ def test_a_citation_reads_in_the_readers_language():
 def test_a_change_is_signed_with_a_true_minus_and_localised():
     assert [i18n.signed(v, "nl") for v in (2, -4.3, 0)] == ["+2", "\u22124,3", "±0"]
     assert i18n.signed(-1234.5, "en") == "\u22121,234.5"
+
+
+def test_every_plan_part_has_its_names():
+    """A letter says where in the plan a finding is, in words: the core's parts are named in
+    labels.yaml, a covenant's section parts in its definition (`label`)."""
+    named = i18n.parts()
+    for covenant in covenants.current().names:
+        for part, _ in plan_parts(covenant):
+            assert set(named.get(part, {})) == {"nl", "en"}, (covenant, part)
