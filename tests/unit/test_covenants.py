@@ -222,39 +222,36 @@ def test_a_covenant_sets_its_own_values_of_a_rules_parameters():
         "own_operations", "clients"]
 
 
-@pytest.mark.parametrize(("entry", "complaint"), [
-    ("    DD9-NO-SUCH-RULE: {x: 1}", "DD9-NO-SUCH-RULE: no such rule"),
-    ("    DD1-BUYER-TRAINING: {min_share_pct: 50}", "DD1-BUYER-TRAINING: not in scope of banking"),
-    ("    DD6-GM-AVAILABLE: {colour: blue}", "DD6-GM-AVAILABLE has no parameter 'colour'"),
-    ("    DD5-PUBLIC-DD-REPORT: {report_owed_after: 3}",
+BANKING_OWN = ("banking", "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {days: 0}}")
+FOOD_OWN = ("food", "    DD5-PUBLIC-DD-REPORT: info")  # a severity
+
+
+@pytest.mark.parametrize(("own", "entry", "complaint"), [
+    (BANKING_OWN, "    DD9-NO-SUCH-RULE: {x: 1}", "DD9-NO-SUCH-RULE: no such rule"),
+    (BANKING_OWN, "    DD1-BUYER-TRAINING: {min_share_pct: 50}",
+     "DD1-BUYER-TRAINING: not in scope of banking"),
+    (BANKING_OWN, "    DD6-GM-AVAILABLE: {colour: blue}",
+     "DD6-GM-AVAILABLE has no parameter 'colour'"),
+    (BANKING_OWN, "    DD5-PUBLIC-DD-REPORT: {report_owed_after: 3}",
      "'report_owed_after' is a length or mapping in the rule, not a number"),
-    ("    DD5-PUBLIC-DD-REPORT: {report_owed_after: {weeks: 3}}", "with these parameters"),
-], ids=["unknown rule", "rule out of scope", "unknown parameter", "other shape", "not compiling"])
-def test_parameters_a_covenant_cannot_set_are_refused_with_file_and_line(rules_copy, entry,
-                                                                         complaint):
-    path = rules_copy / "covenants" / "banking" / "covenant.yaml"
-    own = "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {days: 0}}"  # the entry replaced
-    path.write_text(path.read_text().replace(own, entry))
+    (BANKING_OWN, "    DD5-PUBLIC-DD-REPORT: {report_owed_after: {weeks: 3}}",
+     "with these parameters"),
+    (FOOD_OWN, "    DD9-NO-SUCH-RULE: low", "DD9-NO-SUCH-RULE: no such rule"),
+    (FOOD_OWN, "    DD6-COVENANT-SIGNALS-FOLLOWED-UP: low",
+     "DD6-COVENANT-SIGNALS-FOLLOWED-UP: not in scope of food"),
+], ids=["unknown rule", "rule out of scope", "unknown parameter", "other shape", "not compiling",
+        "severity of an unknown rule", "severity of a rule out of scope"])
+def test_rule_choices_a_covenant_cannot_make_are_refused_with_file_and_line(rules_copy, own,
+                                                                            entry, complaint):
+    """Parameters and severities a covenant sets for rules (its definition's `rules`)."""
+    covenant, line = own
+    path = rules_copy / "covenants" / covenant / "covenant.yaml"
+    path.write_text(path.read_text().replace(line, entry))
     at = path.read_text().splitlines().index(entry) + 1
     problems = [str(p) for p in lint_rules(rules_copy)]
     assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
     with pytest.raises(RuleFileError, match=complaint.split(":")[0]):
         load_rulebook(rules_copy)
-
-
-@pytest.mark.parametrize(("entry", "complaint"), [
-    ("    DD9-NO-SUCH-RULE: low", "DD9-NO-SUCH-RULE: no such rule"),
-    ("    DD6-COVENANT-SIGNALS-FOLLOWED-UP: low",
-     "DD6-COVENANT-SIGNALS-FOLLOWED-UP: not in scope of food"),
-], ids=["unknown rule", "rule out of scope"])
-def test_severities_a_covenant_cannot_set_are_refused_with_file_and_line(rules_copy, entry,
-                                                                         complaint):
-    path = rules_copy / "covenants" / "food" / "covenant.yaml"
-    own = "    DD5-PUBLIC-DD-REPORT: info"  # the entry replaced
-    path.write_text(path.read_text().replace(own, entry))
-    at = path.read_text().splitlines().index(entry) + 1
-    problems = [str(p) for p in lint_rules(rules_copy)]
-    assert any(f"covenant.yaml:{at}: " in p and complaint in p for p in problems), problems
 
 
 def test_a_covenants_severity_is_its_plans_findings_severity():

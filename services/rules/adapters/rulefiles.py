@@ -17,7 +17,7 @@ from services.rules.core.language import RuleFile, RuleSpec
 from services.rules.core.reference import ReferenceDataError
 from services.rules.core.vocabulary import FACT_KINDS, part_problems
 from services.shared import covenants
-from services.shared.covenants import CovenantError, Covenants
+from services.shared.covenants import Covenant, CovenantError, Covenants
 from services.shared.errors import ConfigError
 from services.shared.yamlfile import LintError, line_of, read
 
@@ -119,18 +119,13 @@ def parameter_problems(defined: Covenants, rules: list[RuleSpec]) -> list[LintEr
             continue
         tree = read(c.definition)[0]
         for rule_id in c.spec.rules.severities:
-            rule = by_id.get(rule_id)
-            if rule is None or c.name not in rule.scope:
-                problems.append(LintError(c.definition, line_of(
-                    tree, ("rules", "severities", rule_id)), f"{rule_id}: " + (
-                        "no such rule" if rule is None else f"not in scope of {c.name}")))
+            if rule_id not in by_id or c.name not in by_id[rule_id].scope:
+                problems.append(_out_of_scope(c, tree, ("rules", "severities", rule_id), by_id))
         for rule_id, values in c.spec.rules.parameters.items():
             where = ("rules", "parameters", rule_id)
             rule = by_id.get(rule_id)
             if rule is None or c.name not in rule.scope:
-                problems.append(LintError(c.definition, line_of(tree, where), f"{rule_id}: "
-                                          + ("no such rule" if rule is None else
-                                             f"not in scope of {c.name}")))
+                problems.append(_out_of_scope(c, tree, where, by_id))
                 continue
             found = len(problems)
             for name, value in values.items():
@@ -150,6 +145,14 @@ def parameter_problems(defined: Covenants, rules: list[RuleSpec]) -> list[LintEr
                     problems.append(LintError(c.definition, line_of(tree, where),
                                               f"{rule_id}: with these parameters: {e}"))
     return problems
+
+
+def _out_of_scope(c: Covenant, tree: Any, where: tuple[str, str, str],
+                  by_id: dict[str, RuleSpec]) -> LintError:
+    """A rule a covenant's definition sets something for that is not there or not its own."""
+    rule_id = where[-1]
+    return LintError(c.definition, line_of(tree, where), f"{rule_id}: " + (
+        "no such rule" if rule_id not in by_id else f"not in scope of {c.name}"))
 
 
 def _shape(value: Any) -> str:

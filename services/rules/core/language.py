@@ -77,10 +77,11 @@ class Ref(Spec):
     def offset(self) -> float | Duration | None:
         """`plus`, or `minus` negated, once the rule has put in its parameter
         (`RuleSpec.value`)."""
-        if isinstance(self.plus, Param) or isinstance(self.minus, Param):
-            raise ValueError(f"{self.field}: parameter {self.moved_by.param} not put in"
-                             if self.moved_by else self.field)
-        return -self.minus if self.minus is not None else self.plus
+        if self.moved_by is not None:
+            raise ValueError(f"{self.field}: parameter {self.moved_by.param} not put in")
+        if isinstance(self.minus, int | float):
+            return -self.minus
+        return self.plus if not isinstance(self.plus, Param) else None
 
 
 class Condition(Spec):

@@ -9,6 +9,7 @@ collection, references resolving, the section matching the covenant) live in `in
 that each error can name the exact JSON pointer.
 """
 
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
@@ -100,30 +101,22 @@ def _covenant_names(schema: JsonDict) -> None:
     schema["enum"] = [*covenants.names()]
 
 
-def _theme_names(schema: JsonDict) -> None:
-    """The JSON Schema of a theme: every covenant's (integrity.py checks the plan's own)."""
-    schema["enum"] = list(sorted(covenants.current().theme_labels()))
-    schema["x-vocabulary"] = "theme"
+def _any_covenants(what: str, noun: str, vocabulary: str,
+                   labels: Callable[[], Mapping[str, Any]]) -> tuple[Any, Any]:
+    """A value every covenant declares its own of (a theme, a raw material): the contract
+    takes any covenant's, integrity.py checks that it is the plan's covenant's."""
+    def known(value: str) -> str:
+        if value not in labels():
+            raise PydanticCustomError(f"unknown_{what}",
+                                      f"'{{{what}}}' is not a {noun} of any covenant",
+                                      {what: value[:60]})
+        return value
 
+    def schema(node: JsonDict) -> None:
+        node["enum"] = list[Any](sorted(labels()))
+        node["x-vocabulary"] = vocabulary
 
-def _known_theme(theme: str) -> str:
-    if theme not in covenants.current().theme_labels():
-        raise PydanticCustomError("unknown_theme", "'{theme}' is not a theme of any covenant",
-                                  {"theme": theme[:60]})
-    return theme
-
-
-def _material_names(schema: JsonDict) -> None:
-    """The JSON Schema of a raw material: every covenant's (integrity.py checks the plan's own)."""
-    schema["enum"] = list(sorted(covenants.current().material_labels()))
-    schema["x-vocabulary"] = covenants.MATERIAL
-
-
-def _known_material(material: str) -> str:
-    if material not in covenants.current().material_labels():
-        raise PydanticCustomError("unknown_material", "'{material}' is not a raw material of "
-                                  "any covenant", {"material": material[:60]})
-    return material
+    return AfterValidator(known), Field(json_schema_extra=schema)
 
 
 CountryCode = Annotated[
@@ -149,9 +142,10 @@ EmailAddress = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$"),
     AfterValidator(_ascii_address),
 ]
-Theme = Annotated[str, AfterValidator(_known_theme), Field(json_schema_extra=_theme_names)]
-Material = Annotated[str, AfterValidator(_known_material),
-                     Field(json_schema_extra=_material_names)]
+Theme = Annotated[str, *_any_covenants("theme", "theme", "theme",
+                                        lambda: covenants.current().theme_labels())]
+Material = Annotated[str, *_any_covenants("material", "raw material", covenants.MATERIAL,
+                                          lambda: covenants.current().material_labels())]
 CovenantName = Annotated[str, AfterValidator(_known_covenant)]
 # Numbers are finite (Part refuses NaN and infinity) and bounded, so that what ingest accepts
 # the rules engine can carry: JSON numbers beyond these lose precision or overflow there.
