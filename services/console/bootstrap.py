@@ -20,13 +20,12 @@ from services.rules.tooling.frameworks import criteria_of, load_frameworks
 from services.shared.contracts.parsing import validate_plan
 from services.shared.db import Database
 from services.shared.messaging.pika_adapter import publish_confirmed
+from services.shared.outbox import OutboxRelay, SqlOutbox
 
 from .adapters import (
-    OutboxRelay,
     SqlAccounts,
     SqlAssessments,
     SqlAuditLog,
-    SqlOutbox,
     SqlReviews,
 )
 from .domain import Role

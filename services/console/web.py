@@ -24,12 +24,12 @@ from services.rules.core.framework import Framework, ScoreSheet, Standing, stand
 from services.shared import covenants, i18n
 from services.shared.contracts import Finding, Severity
 from services.shared.messaging.handling import Outgoing
+from services.shared.outbox import SqlOutbox
 
 from .adapters import (
     SqlAccounts,
     SqlAssessments,
     SqlAuditLog,
-    SqlOutbox,
     SqlReviews,
     StaleReview,
 )

@@ -143,6 +143,39 @@ class ReferenceListSpec(_Spec):
     _a_file_name = field_validator("file")(lambda name: _csv_file_name(name))
 
 
+PUBLISHED_FIELDS = ("name", "address", "city", "region", "country", "os_id", "product_types",
+                    "workers", "active")
+
+
+class LocationListSpec(_Spec):
+    """The covenant's aggregated list of production locations (reference.md 3.1.5): which part
+    of its plans lists a company's locations, and how the list is published (`covenant
+    locations`; services/register)."""
+
+    part: KindName = Field(description="The part whose items are the company's locations "
+                           "(`location`)")
+    sector: str = Field(min_length=1, description="Open Supply Hub's sector of every location "
+                        "on the published list (Apparel)")
+    fields: dict[Literal[PUBLISHED_FIELDS], FieldName] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="The part's field for each of the list's, where it "
+        f"is named otherwise ({', '.join(PUBLISHED_FIELDS)}; `active` false: left off the list)")
+
+    def field(self, name: str) -> str:
+        return self.fields.get(name, name)
+
+
+class Progress(_Spec):
+    """What the covenant's progress report measures market coverage against."""
+
+    market_eur: float | None = Field(None, gt=0, description="The Dutch market's turnover in "
+                                     "the covenant's sector, euros (coverage = the "
+                                     "participants' `company.nl_turnover_eur` / this)")
+    market_source: str | None = Field(None, description="Where the market size comes from")
+    targets: dict[int, float] = Field(default_factory=dict, description="Reporting year -> the "
+                                      "share of the market (0..1) the covenant aims to cover "
+                                      "by then")
+
+
 class CovenantSpec(_Spec):
     """`covenants/<name>/covenant.yaml`, as the secretariat writes it."""
 
@@ -177,6 +210,9 @@ class CovenantSpec(_Spec):
         default_factory=dict, description="Link parts over lists in its parts, by kind")
     reference: dict[KindName, ReferenceListSpec] = Field(
         default_factory=dict, description="Its lists of reference data, by kind")
+    locations: LocationListSpec | None = Field(
+        None, description="Its aggregated list of production locations, if it keeps one")
+    progress: Progress = Field(default_factory=Progress)
 
     _a_file_name = field_validator("calendar")(lambda name: _csv_file_name(name))
 
@@ -315,6 +351,9 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
                                                   line_of(tree, ("reference", kind, "file")))
             reference[kind] = rows
             own += list_problems
+        if spec.locations and spec.locations.part not in spec.parts:
+            own.append(LintError(path, line_of(tree, ("locations", "part")), "locations: "
+                                 f"'{spec.locations.part}' is none of the covenant's parts"))
         problems += own
         if not own and not errors:
             found[spec.name] = Covenant(spec, sub, calendar, schema, reference)

@@ -8,12 +8,13 @@ from functools import partial
 import pika
 import pytest
 
-from services.console.adapters import OutboxRelay, SqlOutbox, SqlReviews
+from services.console.adapters import SqlReviews
 from services.console.review import Review, confirm_rest, confirmed, feedback, finalise
 from services.shared.contracts import ReviewFinalised
 from services.shared.db import Database
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
+from services.shared.outbox import OutboxRelay, SqlOutbox
 from services.shared.topology import NOTIFY, Topology
 from tests.broker.amqp import drain
 from tests.support import example_doc, free_port

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from waitress.server import create_server
 
-from services.console.adapters import OutboxRelay, SqlAccounts
+from services.console.adapters import SqlAccounts
 from services.console.bootstrap import build_stores
 from services.console.domain import Role
 from services.console.web import create_app
@@ -31,6 +31,7 @@ from services.shared.contracts import Language, parse_plan
 from services.shared.db import Database
 from services.shared.messaging.handling import Delivery, Outgoing
 from services.shared.metrics import ServiceMetrics
+from services.shared.outbox import OutboxRelay
 from tests.support import EXAMPLES, PASSWORD, ROOT
 
 SHOTS = {"overview": ROOT / "docs" / "console-overview.png",

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from waitress.server import create_server
 
-from services.console.adapters import OutboxRelay, SqlAccounts, SqlReviews
+from services.console.adapters import SqlAccounts, SqlReviews
 from services.console.bootstrap import build_stores
 from services.console.domain import Role, Scope
 from services.console.review import (
@@ -41,6 +41,7 @@ from services.rules.factory import engine_from_folder
 from services.shared.contracts import Language, Severity, parse_plan
 from services.shared.messaging.handling import Delivery, Outgoing
 from services.shared.metrics import ServiceMetrics
+from services.shared.outbox import OutboxRelay
 from tests.support import EXAMPLES, ROOT, Browser
 
 PLAN_2018, PLAN_2019 = EXAMPLES / "textile-voorbeeld-mode-2018.json", \
