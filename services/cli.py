@@ -6,6 +6,9 @@
     covenant rules lint|test|explain|diff   tools for the rule files
     covenant submit FILE...       publish plans as an upstream system would, with confirms
     covenant archive list|show    the assessments and notifications notify kept
+    covenant locations refresh|candidates|confirm|reject|show|split|export|figures
+                                  the covenant's register of production locations
+    covenant signals add|list|forward     signals about listed locations, to their users
     covenant notify digest        the secretariat's daily digest
     covenant db upgrade|current|history   the database schema's migrations (DATABASE_URL)
     covenant deadletters list|redrive     the dead-letter queues (AMQP_URL)
@@ -133,6 +136,10 @@ def _parser() -> argparse.ArgumentParser:
     shown.set_defaults(command=_covenants_show)
     defined_sub.add_parser("lint", help="check the definitions; each problem with file:line"
                            ).set_defaults(command=_covenants_lint)
+
+    from services.register.cli import add_commands as register_commands
+
+    register_commands(sub)
 
     submit = sub.add_parser("submit", help="publish plans to RabbitMQ with publisher confirms")
     submit.add_argument("files", nargs="+", type=Path)

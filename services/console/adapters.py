@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.rules.core.framework import standing_of
 from services.shared.db import Database
-from services.shared.outbox import SqlOutbox
 from services.shared.messaging.handling import Outgoing
+from services.shared.outbox import SqlOutbox
 
 from .domain import Assessed, Role, Scope, User, counts_of
 from .review import Review

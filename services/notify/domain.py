@@ -22,6 +22,7 @@ from services.shared.contracts import (
     Language,
     RecipientRole,
     ReviewFinalised,
+    SignalForwarded,
     SubmissionRejected,
 )
 from services.shared.text import plain
@@ -41,7 +42,7 @@ class Letter:
     role: RecipientRole
     to: tuple[str, ...]
     language: Language
-    template: str  # "assessment", "rejection", "feedback" or "digest"
+    template: str  # "assessment", "rejection", "feedback", "signal" or "digest"
     recipient: str  # "company:<company id>" or "secretariat:<covenant>", for webhooks
     contact: Contact = field(default_factory=lambda: Contact(None, ""))
     # whom the reader can ask, and the Reply-To
@@ -64,10 +65,10 @@ class Secretariat:
                        given.get("phone") or None)
 
 
-Incoming = AssessmentCompleted | SubmissionRejected | ReviewFinalised
+Incoming = AssessmentCompleted | SubmissionRejected | ReviewFinalised | SignalForwarded
 # what each event is about (NotificationDelivered.about) and the letters' template
 ABOUT = {"assessment.completed": "assessment", "submission.rejected": "rejection",
-         "review.finalised": "feedback"}
+         "review.finalised": "feedback", "signal.forwarded": "signal"}
 
 
 def letters_for(event: Incoming, secretariat: Secretariat,
@@ -75,13 +76,13 @@ def letters_for(event: Incoming, secretariat: Secretariat,
                 max_recipients: int = MAX_RECIPIENTS,
                 company_letter: str = "automatic") -> list[Letter]:
     """The secretariat (for assessments not when it takes a daily digest instead; for feedback
-    never, as it wrote it); the company when the payload names contacts or a webhook is
-    configured for it, except for an automatic assessment when `company_letter` is
+    and signals never, as it wrote them); the company when the payload names contacts or a
+    webhook is configured for it, except for an automatic assessment when `company_letter` is
     `after_review` (the company then hears from the feedback)."""
     template = ABOUT[event.type]
     covenant = event.covenant
     contact = secretariat.contact_for(covenant)
-    quiet = template == "feedback" or (template == "assessment" and secretariat.digest)
+    quiet = template in ("feedback", "signal") or (template == "assessment" and secretariat.digest)
     letters: list[Letter] = [] if quiet else [
         Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
                secretariat.language, template, f"secretariat:{covenant or '*'}", contact)]
@@ -151,6 +152,8 @@ class Renderer:
             template = f"assessment_{letter.role.value}"
         elif isinstance(event, ReviewFinalised):
             view, template = letters.feedback(event, language, letter.contact), "feedback"
+        elif isinstance(event, SignalForwarded):
+            view, template = letters.signal(event, language, letter.contact), "signal"
         else:
             view = letters.rejection(event, letter.role, language, letter.contact, notes)
             template = "rejection"

@@ -1,5 +1,5 @@
-"""Notify: one `AssessmentCompleted`, `SubmissionRejected` or `ReviewFinalised` in, each letter
-sent once, one `NotificationDelivered` per letter sent out.
+"""Notify: one `AssessmentCompleted`, `SubmissionRejected`, `ReviewFinalised` or
+`SignalForwarded` in, each letter sent once, one `NotificationDelivered` per letter sent out.
 
 Each recipient's letter fails alone. The company's letter is tried first; when the company's
 side refuses it for good (a 5xx reply, a webhook's 4xx), that is recorded, counted, and said in
@@ -55,7 +55,7 @@ class NotifyHandler:
     company_letter: str = "automatic"  # or "after_review" (setting COMPANY_LETTER)
 
     def __call__(self, delivery: Delivery) -> Outcome:
-        event = decode(NOTIFY_INPUT, delivery, "assessment, rejection or feedback")
+        event = decode(NOTIFY_INPUT, delivery, "assessment, rejection, feedback or signal")
         self.store.keep(event)
         about = ABOUT[event.type]
         delivered, repeated, undelivered = [], 0, []

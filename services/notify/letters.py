@@ -21,6 +21,7 @@ from services.shared.contracts import (
     RecipientRole,
     ReviewFinalised,
     Severity,
+    SignalForwarded,
     SubmissionRejected,
 )
 from services.shared.contracts.messages import SECRETARIAT_RULE
@@ -223,6 +224,35 @@ def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
                                               company=event.company_name)
     heading = w["heading"]["feedback"].format(year=event.reporting_year)
     return View(language, subject, heading, w, values)
+
+
+def signal(event: SignalForwarded, language: str, contact: Contact) -> View:
+    """A signal about one of the company's listed locations: where, what, and what the
+    secretariat expects, never who reported it."""
+    w = words(language)
+    place = event.location
+    where = ", ".join(p for p in (place.name, place.address, place.city) if p)
+    location = f"{place.name} ({i18n.country(place.country, language)})"
+    ref = event.signal_id
+    next_plan = w["signal_next_plan"].format(due=i18n.day(event.next_plan_due_on, language),
+                                             ref=ref) if event.next_plan_due_on \
+        else w["signal_next_plan_undated"].format(ref=ref)
+    values: dict[str, Any] = {
+        "meta": [(w["company"], event.company_name),
+                 (w["covenant"], i18n.label("Covenant", event.covenant, language)),
+                 (w["signal_reference"], ref),
+                 (w["signal_location"], f"{where}, {i18n.country(place.country, language)} "
+                                        f"({place.location_id})"),
+                 (w["signal_received_on"], i18n.day(event.received_on, language)),
+                 (w["signal_theme"], i18n.theme(event.theme, language))],
+        "summary": [p.strip() for p in event.summary.split("\n\n") if p.strip()],
+        "expected": w["signal_expected"].format(ref=ref),
+        "next_step": next_plan,
+        "contact": contact_line(contact, language),
+        "undelivered": [],
+    }
+    return View(language, w["subject"]["signal"].format(location=location),
+                w["heading"]["signal"].format(location=location), w, values)
 
 
 def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int

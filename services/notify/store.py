@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from services.shared.contracts import AssessmentCompleted, ReviewFinalised, SubmissionRejected
+from services.shared.contracts import (
+    AssessmentCompleted,
+    ReviewFinalised,
+    SignalForwarded,
+    SubmissionRejected,
+)
 from services.shared.db import Database
 
 LetterState = Literal["new", "sending", "sent", "refused"]
@@ -82,7 +87,8 @@ class SqlNotificationStore:
 
     # --- archive ----------------------------------------------------------------------------
 
-    def keep(self, event: AssessmentCompleted | SubmissionRejected | ReviewFinalised) -> None:
+    def keep(self, event: AssessmentCompleted | SubmissionRejected | ReviewFinalised
+             | SignalForwarded) -> None:
         year = getattr(event, "reporting_year", None)
         values = (event.message_id, event.type, event.submission_id, event.company_id,
                   event.covenant, year, _now(),

@@ -15,6 +15,7 @@ WORDING: dict[str, dict[str, Any]] = {
             "digest": "Dagoverzicht {covenant} {day}: {count}",
             "feedback": "Terugkoppeling van het secretariaat op uw plan van aanpak {year}: "
                         "{company}",
+            "signal": "Signaal over een productielocatie van u: {location}",
         },
         "heading": {
             "assessment_company": "Automatische voortoets van uw plan van aanpak {year}",
@@ -23,7 +24,27 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_secretariat": "Inzending geweigerd",
             "digest": "Dagoverzicht {covenant}, {day}",
             "feedback": "Terugkoppeling op uw plan van aanpak {year}",
+            "signal": "Signaal over {location}",
         },
+        "signal_intro": "Het convenantsecretariaat heeft een signaal ontvangen over een "
+                        "misstand op een productielocatie die in uw laatste plan van aanpak "
+                        "staat. Het stuurt dit signaal aan elk bedrijf dat de locatie gebruikt.",
+        "signal_location": "Locatie",
+        "signal_received_on": "Ontvangen op",
+        "signal_theme": "Thema",
+        "signal_reference": "Kenmerk",
+        "signal_summary": "Wat er gemeld is",
+        "signal_confidential": "Deze melding is vertrouwelijk: deel haar niet buiten uw "
+                               "organisatie en de betrokken leverancier. Wie de melding deed, "
+                               "maakt het secretariaat niet bekend.",
+        "signal_expected": "Het secretariaat verwacht dat u gepaste zorgvuldigheid toepast: "
+                           "onderzoek het signaal, beëindig of beperk een misstand, voorkom "
+                           "herhaling en draag waar nodig bij aan herstel. Neem het signaal "
+                           "op als klacht in uw klachtenregistratie, met kenmerk {ref}.",
+        "signal_next_plan": "Uw volgende plan van aanpak, uiterlijk {due}, vermeldt het signaal "
+                            "onder de klachten met kenmerk {ref}, ongeacht de stand van zaken.",
+        "signal_next_plan_undated": "Uw volgende plan van aanpak vermeldt het signaal onder de "
+                                    "klachten met kenmerk {ref}, ongeacht de stand van zaken.",
         "feedback_intro": "Het secretariaat heeft uw plan van aanpak beoordeeld. Dit is zijn "
                           "terugkoppeling: de bevindingen hieronder zijn door het secretariaat "
                           "bevestigd. Beantwoord elk ervan in uw volgende plan, onder de "
@@ -148,6 +169,7 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_secretariat": "Submission refused: {company} ({reason})",
             "digest": "Daily digest {covenant} {day}: {count}",
             "feedback": "The secretariat's feedback on your {year} plan of action: {company}",
+            "signal": "A signal about one of your production locations: {location}",
         },
         "heading": {
             "assessment_company": "Automatic pre-assessment of your {year} plan of action",
@@ -156,7 +178,28 @@ WORDING: dict[str, dict[str, Any]] = {
             "rejection_secretariat": "Submission refused",
             "digest": "Daily digest {covenant}, {day}",
             "feedback": "Feedback on your {year} plan of action",
+            "signal": "A signal about {location}",
         },
+        "signal_intro": "The covenant secretariat received a signal of an abuse at a "
+                        "production location listed in your latest plan of action. It passes "
+                        "the signal to every company that uses the location.",
+        "signal_location": "Location",
+        "signal_received_on": "Received on",
+        "signal_theme": "Theme",
+        "signal_reference": "Reference",
+        "signal_summary": "What was reported",
+        "signal_confidential": "This report is confidential: do not share it beyond your "
+                               "organisation and the supplier concerned. The secretariat does "
+                               "not disclose who made it.",
+        "signal_expected": "The secretariat expects you to carry out due diligence: "
+                           "investigate the signal, stop or mitigate any abuse, prevent it from "
+                           "recurring and contribute to remedy where needed. Record the signal "
+                           "as a case in your grievance register, with reference {ref}.",
+        "signal_next_plan": "Your next plan of action, due by {due}, lists the signal among the "
+                            "grievance cases with reference {ref}, whatever its status.",
+        "signal_next_plan_undated": "Your next plan of action lists the signal among the "
+                                    "grievance cases with reference {ref}, whatever its "
+                                    "status.",
         "feedback_intro": "The secretariat has assessed your plan of action. This is its "
                           "feedback: the secretariat confirmed the findings below. Answer each "
                           "of them in your next plan, among the responses to earlier findings.",

@@ -14,6 +14,7 @@ Which companies use an entry in a year comes from each company's latest accepted
 year. A refresh holds a table lock, so two at once cannot place the same plan twice.
 """
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -84,6 +85,7 @@ class Candidate:
     key: str
     entry_id: str
     score: float
+    own_entry: str  # the entry the spelling has until the secretariat decides
     spelling: dict[str, Any]  # one listing with this spelling
     entry: dict[str, Any]  # the entry's published fields
     companies: tuple[str, ...]  # who listed the spelling
@@ -95,6 +97,11 @@ class Refreshed:
     locations: int = 0
     methods: Counter[str] = field(default_factory=Counter)
     candidates: int = 0
+
+
+def ref_of(key: str) -> str:
+    """A spelling's short reference, for the secretariat to name it (its key is long)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:8]
 
 
 def _now() -> str:
@@ -243,15 +250,17 @@ class SqlRegister:
         """The pairs waiting for a decision, best score first."""
         with self._db.transaction() as cur:
             cur.execute(self._sql(
-                "SELECT key, entry_id, score FROM register_candidates WHERE covenant = ? "
-                "ORDER BY score DESC, key"), (covenant,))
+                "SELECT c.key, c.entry_id, c.score, s.entry_id FROM register_candidates c "
+                "JOIN register_spellings s ON s.covenant = c.covenant AND s.key = c.key "
+                "WHERE c.covenant = ? ORDER BY c.score DESC, c.key"), (covenant,))
             pending = cur.fetchall()
             found = []
-            for key, entry, score in pending:
+            for key, entry, score, own in pending:
+                entry = self._current(cur, covenant, entry)
                 listings = self._listings(cur, covenant, "s.key = ?", (key,))
                 others = self._listings(cur, covenant, "sp.entry_id = ? AND s.key <> ?",
                                         (entry, key))
-                found.append(Candidate(key, entry, float(score),
+                found.append(Candidate(key, entry, float(score), own,
                                        listings[0].fields if listings else {},
                                        _published(others) if others else {},
                                        tuple(sorted({s.company_id for s in listings}))))

@@ -4,7 +4,7 @@ from prometheus_client import CollectorRegistry
 
 from services.rules.adapters.history import SqlAssessmentHistory
 from services.rules.adapters.reloading import ReloadingEngine
-from services.rules.adapters.signals import CsvSignalRegister, NoSignalRegister
+from services.rules.adapters.signals import CsvSignalRegister, SqlSignalRegister
 from services.rules.factory import engine_from_folder
 from services.rules.handlers import RulesHandler
 from services.rules.ports import RuleEngine
@@ -22,9 +22,10 @@ def build_handler(settings: RulesSettings, metrics: ServiceMetrics,
                   db: Database | None = None) -> RulesHandler:
     engine = ReloadingEngine(settings.rules_dir, engine_from_folder, metrics,
                              settings.rules_reload_interval_s)
-    history = SqlAssessmentHistory(db or settings.database())
+    db = db or settings.database()
+    history = SqlAssessmentHistory(db)
     signals = (CsvSignalRegister(settings.signals_file) if settings.signals_file
-               else NoSignalRegister())
+               else SqlSignalRegister(db))
     return RulesHandler(engine, history, metrics, signals)
 
 

@@ -6,6 +6,7 @@
     ingest ──submission.rejected.<covenant>──▶ irbc.events ──▶ irbc.notify
     rules ──assessment.completed.<covenant>──▶ irbc.events ──▶ irbc.notify
     console ──review.finalised.<covenant>──▶ irbc.events ──▶ irbc.notify (the feedback letter)
+    register ──signal.forwarded.<covenant>──▶ irbc.events ──▶ irbc.notify (a signal's letter)
     notify ──notification.delivered.<covenant>──▶ irbc.events (for subscribers; none required)
     any stage ──<stage>──▶ irbc.dlx (topic) ──▶ irbc.<stage>.dead
 """
@@ -61,7 +62,7 @@ RULES = Stage("rules", ((EVENTS_EXCHANGE, "submission.accepted.*"),))
 NOTIFY = Stage(
     "notify",
     ((EVENTS_EXCHANGE, "assessment.completed.*"), (EVENTS_EXCHANGE, "submission.rejected.*"),
-     (EVENTS_EXCHANGE, "review.finalised.*")),
+     (EVENTS_EXCHANGE, "review.finalised.*"), (EVENTS_EXCHANGE, "signal.forwarded.*")),
     patience=4,  # with the default 5: 20 deliveries, about 7.5 minutes of retry pauses
 )
 STAGES: dict[str, Stage] = {s.name: s for s in (INGEST, RULES, NOTIFY)}

@@ -1,13 +1,15 @@
-"""The secretariat's register of forwarded signals, as a CSV file (`SIGNALS_FILE`) until the
-secretariat's own store serves it: one row per signal and company it was forwarded to, with
-the columns `company_id`, `covenant`, `signal_ref` and `forwarded_on` (YYYY-MM-DD). The file is
-read again when it changes, so the secretariat can add rows while the service runs."""
+"""The secretariat's register of forwarded signals: by default the register in the shared
+database (`covenant signals add` and the console write it; services/register/signals.py), or a
+CSV file kept outside this system (`SIGNALS_FILE`): one row per signal and company it was
+forwarded to, with the columns `company_id`, `covenant`, `signal_ref` and `forwarded_on`
+(YYYY-MM-DD), read again when it changes."""
 
 import csv
 from datetime import date
 from pathlib import Path
 
 from services.rules.core.prior import Signal
+from services.shared.db import Database
 
 COLUMNS = ("company_id", "covenant", "signal_ref", "forwarded_on")
 
@@ -17,6 +19,22 @@ class NoSignalRegister:
 
     def forwarded(self, company_id: str, covenant: str) -> tuple[Signal, ...]:
         return ()
+
+
+class SqlSignalRegister:
+    """The register's forwards (table `register_forwards`): each signal once per company. A
+    database that is away raises DatabaseUnavailable, which holds the plan until it is back."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        db.ensure_schema()
+
+    def forwarded(self, company_id: str, covenant: str) -> tuple[Signal, ...]:
+        with self._db.transaction() as cur:
+            cur.execute(self._db.sql(
+                "SELECT signal_id, forwarded_on FROM register_forwards WHERE company_id = ? "
+                "AND covenant = ? ORDER BY forwarded_on, signal_id"), (company_id, covenant))
+            return tuple(Signal(ref, on) for ref, on in cur.fetchall())
 
 
 class CsvSignalRegister:

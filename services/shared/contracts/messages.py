@@ -233,6 +233,44 @@ class ReviewFinalised(CompanyFindings):
         return f"review.finalised.{self.covenant}"
 
 
+class ListedLocation(BaseModel):
+    """A location as the company's own plan listed it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    location_id: str
+    name: str
+    address: str | None = None
+    city: str | None = None
+    country: str
+
+
+class SignalForwarded(Event):
+    """The secretariat passes a signal (a report of an abuse at a listed location) to one
+    company whose latest accepted plan lists the location. It carries what the company needs to
+    respond (`signal_id` is the `grievance.cases[].signal_ref` its next plan cites), never who
+    reported it. The summary is confidential: it goes to the companies that use the location,
+    to nobody else, and never into a log."""
+
+    type: Literal["signal.forwarded"] = "signal.forwarded"
+    signal_id: str
+    submission_id: str = Field(description="the company's plan that lists the location")
+    covenant: CovenantWord
+    company_id: str
+    company_name: str
+    language: Language
+    contacts: list[Contact]
+    received_on: date
+    theme: str
+    summary: str
+    location: ListedLocation
+    next_plan_due_on: date | None = Field(
+        None, description="when the company's next plan of action is due (covenant calendar)")
+
+    def routing_key(self) -> str:
+        return f"signal.forwarded.{self.covenant}"
+
+
 class RecipientRole(StrEnum):
     COMPANY = "company"
     SECRETARIAT = "secretariat"
@@ -242,7 +280,7 @@ class NotificationDelivered(Event):
     """A notification was handed to the mail system (SMTP accepted it, or the outbox holds it)."""
 
     type: Literal["notification.delivered"] = "notification.delivered"
-    about: Literal["assessment", "rejection", "feedback"]
+    about: Literal["assessment", "rejection", "feedback", "signal"]
     submission_id: str | None
     covenant: CovenantWord | None
     recipient_role: RecipientRole
@@ -253,7 +291,7 @@ class NotificationDelivered(Event):
         return f"notification.delivered.{_word(self.covenant)}"
 
 
-NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected | ReviewFinalised,
-                        Discriminator("type")]
-NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected | ReviewFinalised] = \
-    TypeAdapter(NotifyInput)
+NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected | ReviewFinalised
+                        | SignalForwarded, Discriminator("type")]
+NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected | ReviewFinalised
+                          | SignalForwarded] = TypeAdapter(NotifyInput)

@@ -18,6 +18,7 @@ from .messages import (
     AssessmentCompleted,
     NotificationDelivered,
     ReviewFinalised,
+    SignalForwarded,
     SubmissionAccepted,
     SubmissionRejected,
 )
@@ -30,6 +31,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "submission-rejected": SubmissionRejected,
     "assessment-completed": AssessmentCompleted,
     "review-finalised": ReviewFinalised,
+    "signal-forwarded": SignalForwarded,
     "notification-delivered": NotificationDelivered,
 }
 
