@@ -66,7 +66,6 @@ class SqlSignals:
             raise RegisterError(f"the summary is needed, at most {MAX_SUMMARY} characters")
         if not source.strip() or len(source) > MAX_SOURCE:
             raise RegisterError(f"the source is needed, at most {MAX_SOURCE} characters")
-        self._register.refresh()  # the plans accepted until now count
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(
                 "SELECT merged_into FROM register_entries WHERE covenant = ? AND entry_id = ?"),
@@ -94,6 +93,7 @@ class SqlSignals:
         signal = self.get(signal_id)
         if signal is None:
             raise RegisterError(f"no signal {signal_id}")
+        self._register.refresh()  # the plans accepted until now count
         users = self._register.users_of(signal.covenant, signal.entry_id)
         told: list[str] = []
         with self._db.transaction() as cur:
