@@ -72,3 +72,4 @@ bench: install
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.end_to_end
+	$(BIN)/python -m bench.register

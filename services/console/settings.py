@@ -2,14 +2,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 
+from services.register.settings import RegisterSettings
 from services.shared.errors import ConfigError
-from services.shared.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from .web import Oidc
 
 
-class ConsoleSettings(ServiceSettings):
+class ConsoleSettings(RegisterSettings):
     console_host: str = Field("127.0.0.1", description="Address the console listens on.")
     console_port: int = Field(8080, ge=1, le=65535, description="Port of the console.")
     console_secure_cookies: bool = Field(

@@ -20,11 +20,14 @@ from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
 from services.notify import letters
+from services.register.signals import SqlSignals
+from services.register.store import SqlRegister
 from services.rules.core.framework import Framework, ScoreSheet, Standing, standing_of
 from services.shared import covenants, i18n
 from services.shared.contracts import Finding, Severity
 from services.shared.messaging.handling import Outgoing
 from services.shared.outbox import SqlOutbox
+from services.shared.text import cell
 
 from .adapters import (
     SqlAccounts,
@@ -34,6 +37,7 @@ from .adapters import (
     StaleReview,
 )
 from .domain import Assessed, Role, User, answered, follow_up, year_overview
+from .register_pages import add_register_pages
 from .review import (
     Review,
     ReviewError,
@@ -74,6 +78,9 @@ class Stores:
     explain: Callable[[dict[str, Any], str], list[str]] | None = None
     frameworks: Mapping[str, Framework] = field(default_factory=dict)  # by covenant
     criteria: Mapping[str, Mapping[str, Severity]] = field(default_factory=dict)  # by covenant
+    register: SqlRegister | None = None  # the covenant as a whole (register_pages.py)
+    signals: SqlSignals | None = None
+    high_risk: Callable[[str], bool] = lambda country: False  # a country, by reference data
 
     def sheet(self, a: Assessed, standing: Iterable[Standing] | None = None
               ) -> ScoreSheet | None:
@@ -252,7 +259,8 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         years = stores.assessments.years(user.scope(), covenant)
         return page("overview.html", covenant=covenant, year=year, rows=rows, due=due,
                     years=years, covenants=[c for c in covenants.names() if user.scope().allows(c)],
-                    sheets=sheets)
+                    sheets=sheets, has_register=stores.register is not None and bool(
+                        (defined := covenants.current().get(covenant)) and defined.spec.locations))
 
     @app.get("/<covenant>/companies/<company_id>")
     def company(covenant: str, company_id: str) -> Any:
@@ -378,6 +386,7 @@ def create_app(stores: Stores, secure_cookies: bool = True, oidc: Oidc | None = 
         anchor = request.form.get("finding_id", "")
         return redirect(f"{back}#{anchor}" if anchor else f"{back}#review")
 
+    add_register_pages(app, stores, page, words, address, _export)
     return app
 
 
@@ -465,9 +474,7 @@ EXPORTS = {"csv": "text/csv",
 def _export(name: str, fmt: str, header: list[str], rows: list[list[Any]]) -> Response:
     """A table as CSV or XLSX. A text cell a spreadsheet would run as a formula (= + - @) is
     written as text: plan contents never become a formula on the secretariat's machine."""
-    safe = [[f"'{c}" if isinstance(c, str) and c.startswith(("=", "+", "-", "@")) else c
-             for c in row]
-            for row in rows]
+    safe = [[cell(c) for c in row] for row in rows]
     if fmt == "xlsx":
         from openpyxl import Workbook
 

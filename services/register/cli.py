@@ -164,6 +164,8 @@ def _candidate_key(c: _Context, ref: str) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from . import published
+
     def body(c: _Context) -> int:
         c.register.refresh()
         spellings = c.register.spellings(c.covenant, args.entry)
@@ -172,7 +174,7 @@ def _show(args: argparse.Namespace) -> int:
         print(args.entry)
         print(f"\n{c.w['spellings']}:")
         for s in spellings:
-            how = c.w["methods"][s["method"]]
+            how = published.WORDS[c.lang]["methods"][s["method"]]
             score = f", {c.w['score']} {i18n.share(s['score'], c.lang)}" if s["score"] else ""
             who = f", {s['decided_by']}" if s["decided_by"] else ""
             print(f"  [{ref_of(s['key'])}] {s['key'].split('|', 1)[1].replace('|', ', ')}")
@@ -299,9 +301,6 @@ WORDS: dict[str, dict[str, Any]] = {
         "no_entry": "geen locatie {entry} in het register",
         "no_spelling": "geen schrijfwijze {ref} bij {entry}",
         "spellings": "Schrijfwijzen",
-        "methods": {"new": "nieuw", "exact": "gelijk", "os_id": "zelfde OS ID",
-                    "automatic": "automatisch gekoppeld", "confirmed": "bevestigd",
-                    "split": "afgesplitst"},
         "thresholds": "drempels",
         "used_by": {"one": "{n} bedrijf gebruikt deze locatie:",
                     "other": "{n} bedrijven gebruiken deze locatie:"},
@@ -335,9 +334,6 @@ WORDS: dict[str, dict[str, Any]] = {
         "no_entry": "no location {entry} in the register",
         "no_spelling": "no spelling {ref} of {entry}",
         "spellings": "Spellings",
-        "methods": {"new": "new", "exact": "identical", "os_id": "same OS ID",
-                    "automatic": "matched automatically", "confirmed": "confirmed",
-                    "split": "split off"},
         "thresholds": "thresholds",
         "used_by": {"one": "{n} company uses this location:",
                     "other": "{n} companies use this location:"},

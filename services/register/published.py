@@ -5,6 +5,7 @@ list's figures per year.
 
 Country names and product types are written in the list's language (English by default, as
 Open Supply Hub reads them); several product types are separated by `|`, as its template asks.
+A text a spreadsheet would run as a formula is written as text (services/shared/text.py).
 """
 
 import csv
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from services.shared import i18n
+from services.shared.text import cell
 
 from .store import Entry
 
@@ -39,9 +41,9 @@ def rows(entries: Iterable[Entry], sector: str, language: str = "en") -> list[di
 
 def write_csv(table: Sequence[dict[str, str]], path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(table)
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows([cell(row[c]) for c in COLUMNS] for row in table)
 
 
 def write_xlsx(table: Sequence[dict[str, str]], path: Path, title: str) -> None:
@@ -53,7 +55,7 @@ def write_xlsx(table: Sequence[dict[str, str]], path: Path, title: str) -> None:
     sheet.title = title[:31]  # Excel's limit on a sheet's name
     sheet.append(list(COLUMNS))
     for row in table:
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append([cell(row[c]) for c in COLUMNS])
     sheet.freeze_panes = "A2"
     book.save(path)
 
@@ -117,6 +119,9 @@ WORDS: dict[str, dict[str, Any]] = {
                       "other": "{n} bedrijven leveren locaties aan"},
         "high_risk": "{share} in hoogrisicolanden ({n} locaties)",
         "countries": "meeste locaties: {list}",
+        "methods": {"new": "nieuw", "exact": "gelijk", "os_id": "zelfde OS ID",
+                    "automatic": "automatisch gekoppeld", "confirmed": "bevestigd",
+                    "split": "afgesplitst"},
     },
     "en": {
         "year": "Reporting year {year}",
@@ -128,5 +133,8 @@ WORDS: dict[str, dict[str, Any]] = {
                       "other": "{n} companies list locations"},
         "high_risk": "{share} in high-risk countries ({n} locations)",
         "countries": "most locations: {list}",
+        "methods": {"new": "new", "exact": "identical", "os_id": "same OS ID",
+                    "automatic": "matched automatically", "confirmed": "confirmed",
+                    "split": "split off"},
     },
 }

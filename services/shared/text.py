@@ -15,3 +15,15 @@ def plain(text: str, limit: int | None = None) -> str:
     if limit is not None and len(flat) > limit:
         return flat[: limit - 1] + "…"
     return flat
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")  # what makes a spreadsheet read a text cell as a formula
+
+
+def cell(value: object) -> object:
+    """A table cell for CSV or XLSX: a text a spreadsheet would run as a formula is written as
+    text (a leading '), so plan contents never become a formula on a reader's machine (CWE-1236);
+    other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value

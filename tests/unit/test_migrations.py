@@ -20,7 +20,9 @@ FIRST_RELEASE = (ROOT / "tests" / "fixtures" / "first-release-schema.sql").read_
 TABLES = {"ingest_submissions", "ingest_companies", "rules_assessments", "notify_events",
           "console_users", "console_sessions", "console_audit", "console_login_failures",
           "console_reviews", "console_review_history", "console_outbox",
-          "notify_ledger", "notify_attempts"}
+          "notify_ledger", "notify_attempts", "register_entries", "register_spellings",
+          "register_sightings", "register_processed", "register_candidates",
+          "register_rejections", "register_signals", "register_forwards"}
 
 
 def tables(db: Database) -> set[str]:

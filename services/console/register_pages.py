@@ -1,0 +1,155 @@
+"""The console's pages of the covenant as a whole (services/register): a year's places with the
+companies that list each (the secretariat's own view) and its figures, the published list
+without company links, the candidate pairs to confirm or reject, one place with its spellings
+(to split one off), and the signals (to record one, which forwards it).
+
+Secretariat users of the covenant read and decide; auditors read; company users see none of it
+(404: the register links companies to each other's suppliers). Who reported a signal is shown to
+the secretariat and auditors only. Every view and decision goes to the audit log.
+"""
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Flask, g, redirect, request, url_for
+from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.wrappers import Response
+
+from services.register import published
+from services.register.store import RegisterError, ref_of
+from services.shared import covenants
+
+from .domain import Role, User
+
+
+def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
+                       words: Callable[[], dict[str, Any]], address: Callable[[], str | None],
+                       export: Callable[[str, str, list[str], list[list[Any]]], Response]
+                       ) -> None:
+    def reader(covenant: str) -> User:
+        """The user, when they may read the covenant's register; else 404."""
+        user: User = g.user
+        defined = covenants.current().get(covenant)
+        if user.role is Role.COMPANY or not user.scope().allows(covenant) or \
+                stores.register is None or defined is None or defined.spec.locations is None:
+            raise NotFound()
+        return user
+
+    def decider(covenant: str) -> User:
+        user = reader(covenant)
+        if user.role is not Role.SECRETARIAT:
+            stores.audit.record(user.username, "refused_register", covenant, address())
+            raise Forbidden()
+        return user
+
+    @app.get("/<covenant>/locations")
+    def locations(covenant: str) -> Any:
+        user = reader(covenant)
+        register = stores.register
+        register.refresh()
+        years = register.years(covenant)
+        year = request.args.get("year", type=int) or (years[-1] if years else
+                                                       date.today().year)
+        entries = register.entries(covenant, year)
+        w = words()
+        fmt = request.args.get("format")
+        stores.audit.record(user.username, "view_locations", f"{covenant}/{year}", address())
+        if fmt in ("csv", "xlsx"):
+            if request.args.get("list") == "published":  # the public list: no company
+                sector = covenants.current()[covenant].spec.locations.sector  # type: ignore[union-attr]
+                table = published.rows(entries, sector, "en")
+                return export(f"{covenant}-locations-{year}", fmt, list(published.COLUMNS),
+                              [[r[c] for c in published.COLUMNS] for r in table])
+            return export(f"{covenant}-locations-{year}-companies", fmt,
+                          w["locations_columns"], [
+                              [e.entry_id, e.fields["name"], e.fields["address"],
+                               e.fields["city"], e.country, ", ".join(e.companies)]
+                              for e in entries])
+        figures = [published.figures(y, register.entries(covenant, y), stores.high_risk)
+                   for y in years]
+        return page("locations.html", covenant=covenant, year=year, years=years,
+                    entries=entries, figures=figures,
+                    candidates=len(register.candidates(covenant)))
+
+    @app.get("/<covenant>/locations/candidates")
+    def candidates(covenant: str) -> Any:
+        user = reader(covenant)
+        stores.register.refresh()
+        stores.audit.record(user.username, "view_candidates", covenant, address())
+        return page("candidates.html", covenant=covenant,
+                    candidates=stores.register.candidates(covenant), ref_of=ref_of,
+                    decides=user.role is Role.SECRETARIAT, done=request.args.get("done"),
+                    error=request.args.get("error"))
+
+    @app.post("/<covenant>/locations/candidates")
+    def decide_candidate(covenant: str) -> Any:
+        user = decider(covenant)
+        ref, action = request.form.get("ref", ""), request.form.get("action", "")
+        key = next((c.key for c in stores.register.candidates(covenant)
+                    if ref_of(c.key) == ref), None)
+        back = url_for("candidates", covenant=covenant)
+        if key is None or action not in ("confirm", "reject"):
+            return redirect(f"{back}?error=gone")
+        if action == "confirm":
+            stores.register.confirm(covenant, key, user.username)
+        else:
+            stores.register.reject(covenant, key, user.username)
+        stores.audit.record(user.username, f"candidate_{action}", f"{covenant}/{ref}",
+                            address())
+        return redirect(f"{back}?done={action}")
+
+    @app.get("/<covenant>/locations/<entry>")
+    def location(covenant: str, entry: str) -> Any:
+        user = reader(covenant)
+        spellings = stores.register.spellings(covenant, entry)
+        if not spellings:
+            raise NotFound()
+        stores.audit.record(user.username, "view_location", f"{covenant}/{entry}", address())
+        defined = covenants.current()[covenant]
+        return page("location.html", covenant=covenant, entry=entry, spellings=spellings,
+                    users=stores.register.users_of(covenant, entry), ref_of=ref_of,
+                    signals=[s for s in stores.signals.of_covenant(covenant)
+                             if s.entry_id == entry],
+                    themes=sorted(defined.themes), decides=user.role is Role.SECRETARIAT,
+                    methods=published.WORDS[words()["lang"]]["methods"],
+                    today=date.today().isoformat(), error=request.args.get("error"))
+
+    @app.post("/<covenant>/locations/<entry>/split")
+    def split(covenant: str, entry: str) -> Any:
+        user = decider(covenant)
+        ref = request.form.get("ref", "")
+        key = next((s["key"] for s in stores.register.spellings(covenant, entry)
+                    if ref_of(s["key"]) == ref), None)
+        if key is None:
+            raise NotFound()
+        try:
+            new = stores.register.split(covenant, key, user.username)
+        except RegisterError:
+            return redirect(url_for("location", covenant=covenant, entry=entry, error="split"))
+        stores.audit.record(user.username, "location_split", f"{covenant}/{entry}/{ref}",
+                            address())
+        return redirect(url_for("location", covenant=covenant, entry=new))
+
+    @app.get("/<covenant>/signals")
+    def signals(covenant: str) -> Any:
+        user = reader(covenant)
+        stores.audit.record(user.username, "view_signals", covenant, address())
+        return page("signals.html", covenant=covenant,
+                    signals=stores.signals.of_covenant(covenant))
+
+    @app.post("/<covenant>/locations/<entry>/signals")
+    def add_signal(covenant: str, entry: str) -> Any:
+        user = decider(covenant)
+        form = request.form
+        try:
+            received = date.fromisoformat(form.get("received_on", ""))
+            signal = stores.signals.add(covenant, entry, received, form.get("theme", ""),
+                                        form.get("source", ""), form.get("summary", ""),
+                                        user.username)
+        except (ValueError, RegisterError):
+            return redirect(url_for("location", covenant=covenant, entry=entry,
+                                    error="signal"))
+        stores.audit.record(user.username, "signal_added", f"{covenant}/{signal.signal_id}",
+                            address())
+        return redirect(url_for("signals", covenant=covenant))
