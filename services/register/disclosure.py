@@ -73,7 +73,7 @@ class Table:
                     summed[who] = summed.get(who, 0.0) + value
         return summed
 
-    def keys(self) -> list[Key]:
+    def entries(self) -> list[Key]:
         return [(r, c) for r in (*self.rows, TOTAL) for c in (*self.columns, TOTAL)]
 
     def lines(self) -> list[list[Key]]:
@@ -96,8 +96,8 @@ class Protected:
 
 
 def protect(table: Table, policy: Policy, last_year: Iterable[Key] = ()) -> Protected:
-    exact = {k: sum(table.contributions(k).values()) for k in table.keys()}
-    primary = {k: why for k in table.keys()
+    exact = {k: sum(table.contributions(k).values()) for k in table.entries()}
+    primary = {k: why for k in table.entries()
                if (why := policy.sensitive(table.contributions(k).values()))}
     suppressed = set(primary)
     before = set(last_year)
@@ -114,7 +114,7 @@ def protect(table: Table, policy: Policy, last_year: Iterable[Key] = ()) -> Prot
             choice = min(open_, key=lambda k: (k not in before, TOTAL in k, exact[k], k))
             suppressed.add(choice)
             changed = True
-    return Protected({k: None if k in suppressed else exact[k] for k in table.keys()},
+    return Protected({k: None if k in suppressed else exact[k] for k in table.entries()},
                      primary, frozenset(suppressed - set(primary)))
 
 

@@ -7,7 +7,15 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.register.disclosure import TOTAL, Policy, Protected, Share, Table, protect, recoverable
+from services.register.disclosure import (
+    TOTAL,
+    Policy,
+    Protected,
+    Share,
+    Table,
+    protect,
+    recoverable,
+)
 
 POLICY = Policy()  # 3 contributors, (2, 85%) dominance, p = 10%
 BANKS = [f"bank-{n}" for n in range(14)]
@@ -43,7 +51,7 @@ def test_a_naive_table_reveals_a_bank_and_the_protected_one_does_not() -> None:
         ("cocoa", "ID"): spread(300, 5, 4), ("cocoa", "MY"): spread(420, 7, 2),
     })
     naive = Protected({k: None if k == ("palm_oil", "MY") else
-                       sum(t.contributions(k).values()) for k in t.keys()},
+                       sum(t.contributions(k).values()) for k in t.entries()},
                       {("palm_oil", "MY"): "min_contributors"})
     assert recoverable(naive, t)[("palm_oil", "MY")] == 250.0  # the row total minus the rest
 
