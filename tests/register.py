@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from services.rules.adapters.history import SqlAssessmentHistory
-from services.shared.contracts import PlanSubmission, parse_plan
+from services.shared.contracts import Finding, Localized, PlanSubmission, Severity, parse_plan
 from services.shared.db import Database
 from tests.support import TEXTILE, example_doc
 
@@ -56,8 +56,15 @@ def plan_of(company: str, year: int, sites: list[dict[str, Any]],
 
 
 def record(db: Database, company: str, year: int, sites: list[dict[str, Any]],
-           **more: Any) -> PlanSubmission:
-    """The plan as the rules service records an accepted plan."""
+           findings: list[Finding] | None = None, **more: Any) -> PlanSubmission:
+    """The plan as the rules service records an accepted plan, with its findings."""
     plan = plan_of(company, year, sites, **more)
-    SqlAssessmentHistory(db).record(plan, [], "test")
+    SqlAssessmentHistory(db).record(plan, findings or [], "test")
     return plan
+
+
+def finding(rule_id: str, severity: str, *pointers: str) -> Finding:
+    text = Localized(nl=f"{rule_id} (nl)", en=f"{rule_id} (en)")
+    return Finding(finding_id=f"{rule_id}:{','.join(pointers)}", rule_id=rule_id,
+                   rule_version=1, severity=Severity(severity), title=text, message=text,
+                   guidance=text, references=[], pointers=list(pointers))

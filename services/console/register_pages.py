@@ -1,38 +1,46 @@
 """The console's pages of the covenant as a whole (services/register): a year's places with the
 companies that list each (the secretariat's own view) and its figures, the published list
 without company links, the candidate pairs to confirm or reject, one place with its spellings
-(to split one off), and the signals (to record one, which forwards it).
+(to split one off), the signals (to record one, which forwards it), and the progress report
+(also as XLSX and as a page of its own; a covenant with disclosure control shows only what
+passes it, here too).
 
 Secretariat users of the covenant read and decide; auditors read; company users see none of it
 (404: the register links companies to each other's suppliers). Who reported a signal is shown to
 the secretariat and auditors only. Every view and decision goes to the audit log.
 """
 
+import tempfile
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, redirect, request, url_for
 from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
-from services.register import published
+from services.register import progress, published, report_view
 from services.register.store import RegisterError, ref_of
 from services.shared import covenants
 
 from .domain import Role, User
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
                        words: Callable[[], dict[str, Any]], address: Callable[[], str | None],
                        export: Callable[[str, str, list[str], list[list[Any]]], Response]
                        ) -> None:
-    def reader(covenant: str) -> User:
-        """The user, when they may read the covenant's register; else 404."""
+    def reader(covenant: str, listing: bool = True) -> User:
+        """The user, when they may read the covenant's register (`listing`: the covenant keeps
+        a list of locations) or its report; else 404."""
         user: User = g.user
         defined = covenants.current().get(covenant)
         if user.role is Role.COMPANY or not user.scope().allows(covenant) or \
-                stores.register is None or defined is None or defined.spec.locations is None:
+                stores.register is None or defined is None or \
+                (listing and defined.spec.locations is None):
             raise NotFound()
         return user
 
@@ -130,6 +138,39 @@ def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
         stores.audit.record(user.username, "location_split", f"{covenant}/{entry}/{ref}",
                             address())
         return redirect(url_for("location", covenant=covenant, entry=new))
+
+    @app.get("/<covenant>/report")
+    def report(covenant: str) -> Any:
+        """The progress report of a year; as XLSX or a page of its own with `format`."""
+        user = reader(covenant, listing=False)
+        defined = covenants.current()[covenant]
+        plans = progress.summaries(stores.register.database, defined)
+        years = sorted({p.year for p in plans})
+        year = request.args.get("year", type=int) or (years[-1] if years else
+                                                       date.today().year)
+        made = progress.report(defined, year, plans, stores.due_on)
+        lang = words()["lang"]
+        locations = None
+        if defined.spec.locations:
+            stores.register.refresh()
+            locations = [published.figures(y, stores.register.entries(covenant, y),
+                                           stores.high_risk)
+                         for y in stores.register.years(covenant)]
+        stores.audit.record(user.username, "view_report", f"{covenant}/{year}", address())
+        name = f"{covenant}-report-{year}"
+        if request.args.get("format") == "xlsx":
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / f"{name}.xlsx"
+                report_view.workbook(made, lang, path, locations)
+                body = path.read_bytes()
+            return Response(body, mimetype=XLSX, headers={
+                "Content-Disposition": f'attachment; filename="{name}.xlsx"'})
+        if request.args.get("format") == "html":
+            return Response(report_view.document(made, lang, locations), mimetype="text/html",
+                            headers={"Content-Disposition":
+                                     f'attachment; filename="{name}.html"'})
+        return page("report.html", covenant=covenant, year=year, years=years,
+                    body=report_view.body(made, lang, locations))
 
     @app.get("/<covenant>/signals")
     def signals(covenant: str) -> Any:

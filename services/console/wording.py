@@ -19,6 +19,7 @@ WORDING: dict[str, dict[str, Any]] = {
         "status": {"on_time": "op tijd", "late": "te laat", "missing": "ontbreekt"},
         "findings": "Bevindingen", "change": "Verschil met vorig jaar",
         "export_csv": "Exporteren (CSV)", "no_plans": "Geen plannen in dit jaar.",
+        "report": "Voortgang", "report_page": "Als losse pagina (HTML)",
         "locations": "Productielocaties", "locations_year": "Productielocaties {year}",
         "locations_intro": "Elke plaats één keer, met de bedrijven die haar in hun laatste plan "
                            "van het jaar noemen. Deze koppeling is alleen voor het "
@@ -145,6 +146,7 @@ WORDING: dict[str, dict[str, Any]] = {
         "status": {"on_time": "on time", "late": "late", "missing": "missing"},
         "findings": "Findings", "change": "Change from last year",
         "export_csv": "Export (CSV)", "no_plans": "No plans this year.",
+        "report": "Progress", "report_page": "As a page of its own (HTML)",
         "locations": "Production locations", "locations_year": "Production locations {year}",
         "locations_intro": "Each place once, with the companies that list it in their latest "
                            "plan of the year. This link is for the secretariat only; the "

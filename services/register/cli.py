@@ -56,6 +56,15 @@ def add_commands(sub: Any) -> None:
     command(loc, "figures", _figures, "the list's figures per year: places, shared places, "
             "countries, share in high-risk countries")
 
+    report = sub.add_parser("report", help="a covenant's progress report of a year: "
+                            "participants, coverage, plans on time, plans meeting the "
+                            "requirements, findings, trends (.html or .xlsx; DATABASE_URL)")
+    report.add_argument("--covenant", required=True)
+    report.add_argument("--year", type=int, required=True)
+    report.add_argument("--out", type=Path, required=True, help="FILE.html or FILE.xlsx")
+    report.add_argument("--lang", choices=("nl", "en"), default="nl")
+    report.set_defaults(command=_report)
+
     signals = sub.add_parser("signals", help="signals about listed locations, passed to the "
                              "companies that use them (DATABASE_URL; published over AMQP_URL)")
     sig = signals.add_subparsers(required=True, metavar="ACTION")
@@ -79,7 +88,7 @@ def add_commands(sub: Any) -> None:
 # --- wiring -------------------------------------------------------------------------------------
 
 class _Context:
-    def __init__(self, args: argparse.Namespace):
+    def __init__(self, args: argparse.Namespace, listing: bool = True):
         from services.shared.covenants import load
         from services.shared.logging import configure_logging
 
@@ -96,7 +105,11 @@ class _Context:
         self.lang: str = args.lang
         self.w = WORDS[self.lang]
         keeping = [c.name for c in self.register.listing()]
-        if args.covenant:
+        if not listing:
+            if args.covenant not in self.covenants:
+                raise RegisterError(self.w["unknown"].format(covenant=args.covenant))
+            self.covenant = args.covenant
+        elif args.covenant:
             if args.covenant not in keeping:
                 raise RegisterError(self.w["no_list"].format(covenant=args.covenant))
             self.covenant = args.covenant
@@ -111,9 +124,10 @@ class _Context:
         return ", ".join(str(p) for p in (*parts, country) if p)
 
 
-def _run(args: argparse.Namespace, body: Callable[[_Context], int]) -> int:
+def _run(args: argparse.Namespace, body: Callable[[_Context], int], listing: bool = True
+         ) -> int:
     try:
-        return body(_Context(args))
+        return body(_Context(args, listing))
     except RegisterError as e:
         print(f"{WORDS[args.lang]['refused']}: {e}", file=sys.stderr)
         return EXIT_FAILED
@@ -220,21 +234,45 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _figures(args: argparse.Namespace) -> int:
+    from . import published
+
+    def body(c: _Context) -> int:
+        for line in published.figures_text(_location_figures(c), c.lang):
+            print(line)
+        return EXIT_OK
+    return _run(args, body)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from . import report_view
+    from .progress import report, summaries
+
+    def body(c: _Context) -> int:
+        defined = c.covenants[c.covenant]
+        made = report(defined, args.year, summaries(c.db, defined), c.covenants.due_on)
+        locations = _location_figures(c) if defined.spec.locations else None
+        if args.out.suffix.lower() == ".xlsx":
+            report_view.workbook(made, c.lang, args.out, locations)
+        elif args.out.suffix.lower() == ".html":
+            args.out.write_text(report_view.document(made, c.lang, locations),
+                                encoding="utf-8")
+        else:
+            raise RegisterError(c.w["report_suffix"])
+        print(c.w["reported"].format(out=args.out))
+        return EXIT_OK
+    return _run(args, body, listing=False)
+
+
+def _location_figures(c: _Context) -> list[Any]:
     from services.rules.adapters.reference_files import load_reference
 
     from . import published
 
-    def body(c: _Context) -> int:
-        c.register.refresh()
-        countries = load_reference(c.settings.rules_dir / "reference").countries
-        years = c.register.years(c.covenant)
-        all_figures = [published.figures(y, c.register.entries(c.covenant, y),
-                                         lambda k: bool(countries.get(k, {}).get("hr_any")))
-                       for y in years]
-        for line in published.figures_text(all_figures, c.lang):
-            print(line)
-        return EXIT_OK
-    return _run(args, body)
+    c.register.refresh()
+    countries = load_reference(c.settings.rules_dir / "reference").countries
+    return [published.figures(y, c.register.entries(c.covenant, y),
+                              lambda k: bool(countries.get(k, {}).get("hr_any")))
+            for y in c.register.years(c.covenant)]
 
 
 def _signal_add(args: argparse.Namespace) -> int:
@@ -286,6 +324,9 @@ def _signal_list(args: argparse.Namespace) -> int:
 WORDS: dict[str, dict[str, Any]] = {
     "nl": {
         "refused": "niet gedaan",
+        "unknown": "geen convenant {covenant}",
+        "report_suffix": "--out moet eindigen op .html of .xlsx",
+        "reported": "Voortgangsrapportage geschreven naar {out}",
         "no_list": "het convenant {covenant} houdt geen lijst van locaties bij",
         "which": "welk convenant? Geef --covenant ({known})",
         "refreshed": "{plans} nieuwe plannen verwerkt: {locations} locaties geplaatst, "
@@ -319,6 +360,9 @@ WORDS: dict[str, dict[str, Any]] = {
     },
     "en": {
         "refused": "not done",
+        "unknown": "no covenant {covenant}",
+        "report_suffix": "--out must end in .html or .xlsx",
+        "reported": "Progress report written to {out}",
         "no_list": "the covenant {covenant} keeps no list of locations",
         "which": "which covenant? Give --covenant ({known})",
         "refreshed": "{plans} new plans read: {locations} locations placed, {candidates} new "

@@ -11,11 +11,15 @@ offices do it:
 A zero cell (nobody contributes) is published: it says nothing of one participant.
 
 Secondary suppression: the table is published with its row and column totals, so a suppressed
-cell alone in its row or column (with that line's total) would be the total minus the rest. Until
-no row or column (totals included) holds exactly one suppressed entry, another entry of such a
-line is suppressed: one suppressed last year if there is one (the pattern stays stable from year
-to year, so two years' tables cannot be subtracted from each other), else a cell before a total,
-else the smallest. A suppressed total is handled the same way.
+cell alone in its row or column (with that line's total) would be the total minus the rest; and
+as no cell is below zero, the other hidden cells of its line bound it from above: hidden beside
+empty cells only, it would be known to the last euro. So until no row or column (totals
+included) holds exactly one suppressed entry, and every primary entry has, in each of its lines,
+other hidden cells worth at least `p_percent` of its value (or a hidden total), another entry of
+such a line is suppressed: one suppressed last year if there is one (the pattern stays stable
+from year to year, so two years' tables cannot be subtracted from each other), else a cell
+before a total, one large enough on its own, the smallest such. A suppressed total is handled the
+same way.
 
 Yes/no shares (the share of participants that do something): suppressed when fewer than
 `min_contributors` answered, or when fewer than `min_each_answer` gave either answer; with the
@@ -101,19 +105,43 @@ def protect(table: Table, policy: Policy, last_year: Iterable[Key] = ()) -> Prot
                if (why := policy.sensitive(table.contributions(k).values()))}
     suppressed = set(primary)
     before = set(last_year)
+
+    def margin(line: list[Key], key: Key) -> float:
+        """How far the line lets a reader bound `key` from the published entries: the other
+        hidden cells (each at least zero) widen the bound; a hidden total gives no bound."""
+        total = line[-1]
+        if key != total and total in suppressed:
+            return float("inf")
+        return sum(exact[k] for k in line[:-1] if k in suppressed and k != key)
+
+    def complement(line: list[Key], needed: float) -> Key | None:
+        """The entry to hide with the others: one hidden last year first, then a cell before a
+        total, one that adds enough on its own, the smallest such."""
+        open_ = [k for k in line if k not in suppressed]
+        if not open_:
+            return None
+        return min(open_, key=lambda k: (k not in before, TOTAL in k, exact[k] < needed
+                                         or exact[k] == 0, exact[k] if exact[k] >= needed
+                                         else -exact[k], k))
+
     changed = True
     while changed:
         changed = False
         for line in table.lines():
             hidden = [k for k in line if k in suppressed]
-            if len(hidden) != 1:
+            if not hidden:
                 continue
-            open_ = [k for k in line if k not in suppressed]
-            if not open_:
+            # one hidden entry alone is its line's total minus the rest; a primary entry needs
+            # a margin of p% of its value around it
+            short = [(k, policy.p_percent / 100 * exact[k] - margin(line, k))
+                     for k in hidden if k in primary and exact[k] > 0]
+            short = [(k, need) for k, need in short if need > 0]
+            if len(hidden) != 1 and not short:
                 continue
-            choice = min(open_, key=lambda k: (k not in before, TOTAL in k, exact[k], k))
-            suppressed.add(choice)
-            changed = True
+            choice = complement(line, max((need for _, need in short), default=0.0))
+            if choice is not None:
+                suppressed.add(choice)
+                changed = True
     return Protected({k: None if k in suppressed else exact[k] for k in table.entries()},
                      primary, frozenset(suppressed - set(primary)))
 

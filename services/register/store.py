@@ -144,6 +144,10 @@ class SqlRegister:
         self.matcher = matcher_version()
         db.ensure_schema()
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     def _sql(self, statement: str) -> str:
         return self._db.sql(statement)
 

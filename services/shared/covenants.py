@@ -164,8 +164,46 @@ class LocationListSpec(_Spec):
         return self.fields.get(name, name)
 
 
+SectionPath = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+(/(\*|[a-z0-9_]+))*$")]
+
+
+class ProgressTable(_Spec):
+    """A table of the progress report summed over the participants' plans: one row per value
+    of `rows` (and one column per value of `columns`) over the items at `items`."""
+
+    label: Labels
+    items: SectionPath = Field(description="Where the items are in the covenant's section "
+                               "(`financings/*`)")
+    rows: FieldName = Field(description="The item's field that gives its row")
+    rows_prefix: int | None = Field(None, ge=1, description="Only this many characters of it "
+                                    "(a NACE code's division: 3)")
+    columns: FieldName | None = Field(None, description="The item's field (a value or a list) "
+                                      "that gives its column; a list shares the value equally")
+    value: FieldName | None = Field(None, description="The item's number to sum; none: the "
+                                    "items are counted")
+    unit: Literal["count", "euros"] = "count"
+
+
+class ProgressShare(_Spec):
+    """A yes/no question over the participants: the share that says yes."""
+
+    label: Labels
+    path: SectionPath = Field(description="A true/false field in the covenant's section")
+
+
+class DisclosureSpec(_Spec):
+    """The rules that keep a participant's figures from being recognised in the report
+    (services/register/disclosure.py); absent: the report shows every figure."""
+
+    min_contributors: int = Field(3, ge=1)
+    dominance_n: int = Field(2, ge=1)
+    dominance_k: float = Field(85.0, gt=0, le=100)
+    p_percent: float = Field(10.0, ge=0)
+    min_each_answer: int = Field(1, ge=1)
+
+
 class Progress(_Spec):
-    """What the covenant's progress report measures market coverage against."""
+    """The covenant's progress report (`covenant report`, the console's report page)."""
 
     market_eur: float | None = Field(None, gt=0, description="The Dutch market's turnover in "
                                      "the covenant's sector, euros (coverage = the "
@@ -174,6 +212,12 @@ class Progress(_Spec):
     targets: dict[int, float] = Field(default_factory=dict, description="Reporting year -> the "
                                       "share of the market (0..1) the covenant aims to cover "
                                       "by then")
+    blocking: tuple[Literal["critical", "high", "medium", "low", "info"], ...] = Field(
+        ("critical", "high"), description="A plan meets the "
+        "requirements when none of its standing findings has one of these severities")
+    tables: dict[KindName, ProgressTable] = Field(default_factory=dict)
+    shares: dict[KindName, ProgressShare] = Field(default_factory=dict)
+    disclosure: DisclosureSpec | None = None
 
 
 class CovenantSpec(_Spec):

@@ -92,6 +92,15 @@ def test_no_suppressed_entry_can_be_worked_out_from_the_published_table(grid) ->
     assert not set(recoverable(protected, t)) & protected.suppressed
     for key, why in protected.primary.items():
         assert protected.values[key] is None, (key, why)
+    # as no cell is below zero, the other hidden cells of a line bound a hidden one: they must
+    # leave at least p% of its value of doubt
+    value = {k: sum(t.contributions(k).values()) for k in t.entries()}
+    for line in t.lines():
+        for key in set(line) & set(protected.primary):
+            if line[-1] != key and protected.values[line[-1]] is None:
+                continue
+            doubt = sum(value[k] for k in line[:-1] if k != key and protected.values[k] is None)
+            assert doubt >= POLICY.p_percent / 100 * value[key], (key, line)
 
 
 def test_the_pattern_stays_as_last_year_where_it_can() -> None:
