@@ -395,6 +395,15 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
                                                   line_of(tree, ("reference", kind, "file")))
             reference[kind] = rows
             own += list_problems
+        sections = set((schema.get("properties") or {}) if schema else ())
+        progress = spec.progress
+        for at, where in [
+                *((("tables", n, "items"), t.items) for n, t in progress.tables.items()),
+                *((("shares", n, "path"), x.path) for n, x in progress.shares.items())]:
+            if schema and where.split("/")[0] not in sections:
+                own.append(LintError(path, line_of(tree, ("progress", *at)),
+                                     f"progress: '{where}' is nowhere in the plan section "
+                                     f"'{spec.extension}'"))
         if spec.locations and spec.locations.part not in spec.parts:
             own.append(LintError(path, line_of(tree, ("locations", "part")), "locations: "
                                  f"'{spec.locations.part}' is none of the covenant's parts"))

@@ -5,11 +5,13 @@ letters arrive at a real SMTP server through notify's handler."""
 
 import csv
 import email
+import http.client
 import io
 import threading
 from email import policy
 
 import pytest
+from openpyxl import load_workbook
 from prometheus_client import CollectorRegistry
 from waitress.server import create_server
 
@@ -199,3 +201,25 @@ def test_a_signal_recorded_in_a_browser_reaches_the_two_companies(browser, conso
         text = message.get_body(("plain",)).get_content()
         assert "SIG-2019-0001" in text and "Reporter" not in text and "98765432" not in text
     assert letters["mvo@agt-2.example"]["Subject"].startswith("A signal about one of your")
+
+
+def test_the_progress_report_page_for_those_who_may_read_it(console):
+    port, _, _ = console
+    browser = _as(port, "sec-textile")
+    status, page = browser.get("/textile/report?year=2019")
+    assert status == 200 and "Voortgang kleding en textiel 2019" in page
+    assert "Deelnemers met een plan" in page and page.count("<svg") == 3
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/textile/report?year=2019&format=xlsx", headers={
+        "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())})
+    response = conn.getresponse()
+    book = load_workbook(io.BytesIO(response.read()))
+    assert response.status == 200 and book.sheetnames[:2] == ["Samenvatting",
+                                                               "Bevindingen per regel"]
+    status, _, body = browser.request("GET", "/textile/report?year=2019&format=html")
+    assert status == 200 and body.startswith("<!DOCTYPE html>") and "<style>" in body
+    assert _as(port, "agt-1").get("/textile/report")[0] == 404
+    banking = _as(port, "sec-banking")
+    assert banking.get("/textile/report")[0] == 404
+    status, page = banking.get("/banking/report")
+    assert status == 200 and "geaggregeerde, geanonimiseerde cijfers" in page

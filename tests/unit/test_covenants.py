@@ -428,3 +428,18 @@ def test_a_covenants_reference_rows_are_facts_of_its_plans_only():
     assert {f["country"] for f in facts if f["kind"] == "cahra"} >= {"CD", "CF"}
     textile = validate_plan(example_doc(TEXTILE))
     assert not [f for f in engine.facts(textile) if f["kind"] in ("refiner_status", "cahra")]
+
+
+def test_a_progress_table_or_a_location_list_the_plans_do_not_hold_is_refused(rules_copy):
+    banking = rules_copy / "covenants" / "banking" / "covenant.yaml"
+    banking.write_text(banking.read_text().replace("      items: financings/*",
+                                                   "      items: financing/*"))
+    textile = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    textile.write_text(textile.read_text().replace("locations: {part: location,",
+                                                   "locations: {part: site,"))
+    _, problems = lint(rules_copy)
+    found = {(p.file.parent.name, p.line, p.message) for p in problems}
+    assert ("banking", line(banking, "      items: financing/*"),
+            "progress: 'financing/*' is nowhere in the plan section 'banking'") in found
+    assert ("textile", line(textile, "locations: {part: site, sector: Apparel}"),
+            "locations: 'site' is none of the covenant's parts") in found

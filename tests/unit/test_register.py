@@ -239,3 +239,33 @@ def test_two_refreshes_at_once_place_each_plan_once(database: Database) -> None:
     assert len(entries) == 2 and all(len(e.companies) == 6 for e in entries)
     if other is not database:
         other.close()
+
+
+def test_the_command_line_places_exports_and_reports(tmp_path: Path, monkeypatch,
+                                                     capsys) -> None:
+    from services.cli import main
+
+    database = Database(f"sqlite:///{tmp_path}/cli.sqlite3")
+    record(database, "AGT-1", 2019, [SHARED_A, UNIT_1])
+    record(database, "AGT-2", 2019, [SHARED_B, MAYBE])
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    assert main(["locations", "refresh", "--lang", "en"]) == 0
+    assert "2 new plans read: 4 locations placed, 1 new pairs" in capsys.readouterr().out
+    assert main(["locations", "candidates", "--lang", "en"]) == 0
+    listed = capsys.readouterr().out
+    assert "1 pair waits for your decision" in listed and "Example Apparel Exports" in listed
+    ref = listed.split("[", 1)[1].split("]", 1)[0]
+    assert main(["locations", "reject", ref, "--user", "anna", "--lang", "en"]) == 0
+    assert "will not be proposed again" in capsys.readouterr().out
+    assert main(["locations", "reject", ref, "--lang", "en"]) == 1
+    assert "no pair with reference" in capsys.readouterr().err
+    out = tmp_path / "list.xlsx"
+    assert main(["locations", "export", "--year", "2019", "--out", str(out)]) == 0
+    assert load_workbook(out).active.max_row == 1 + 3  # header, shared, unit 1, the other
+    assert main(["locations", "export", "--year", "2019", "--out", str(tmp_path / "x.pdf")]) == 1
+    assert main(["report", "--covenant", "textile", "--year", "2019", "--out",
+                 str(tmp_path / "r.html")]) == 0
+    assert "Voortgang kleding en textiel 2019" in (tmp_path / "r.html").read_text()
+    assert main(["report", "--covenant", "fishing", "--year", "2019", "--out",
+                 str(tmp_path / "r.html")]) == 1
+    assert "geen convenant fishing" in capsys.readouterr().err  # Dutch by default
