@@ -74,8 +74,10 @@ class SqlSignals:
             if row is None:
                 raise RegisterError(f"no location {entry_id} in the register")
             entry_id = row[0] or entry_id
-            cur.execute(self._db.sql("SELECT COUNT(*) FROM register_signals"))
-            signal_id = f"SIG-{received_on.year}-{int(cur.fetchone()[0]) + 1:04d}"
+            prefix = f"SIG-{received_on.year}-"  # numbered within the year it came in
+            cur.execute(self._db.sql(
+                "SELECT COUNT(*) FROM register_signals WHERE signal_id LIKE ?"), (f"{prefix}%",))
+            signal_id = f"{prefix}{int(cur.fetchone()[0]) + 1:04d}"
             cur.execute(self._db.sql(
                 "INSERT INTO register_signals (signal_id, covenant, entry_id, received_on, "
                 "theme, source, summary, recorded_by, recorded_at) VALUES "
