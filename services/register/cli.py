@@ -151,7 +151,7 @@ def _candidates(args: argparse.Namespace) -> int:
         for cand in found:
             print(f"\n  [{ref_of(cand.key)}] {c.w['score']} {i18n.share(cand.score, c.lang)}")
             print(f"    {c.w['listed_as']}: {c.place(cand.spelling)} "
-                  f"({', '.join(cand.companies)})")
+                  f"({', '.join(cand.companies)}; {cand.own_entry})")
             print(f"    {c.w['may_be']} {cand.entry_id}: {c.place(cand.entry)}")
         return EXIT_OK
     return _run(args, body)

@@ -3,6 +3,7 @@ writes it whole, its CSS inline, charts as inline SVG) and an XLSX workbook, in 
 English, numbers, dates, countries and shares localised. A withheld figure reads as a dash,
 with a note saying why (disclosure control), never a zero."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,7 @@ def workbook(report: Report, language: str, path: Path,
     book.remove(first)
 
     def sheet(title: str, header: list[str], rows: list[list[Any]]) -> None:
-        s = book.create_sheet(title[:31])
+        s = book.create_sheet(re.sub(r"[][:*?/\\]", " ", title)[:31])  # Excel's limits
         for row in [header, *rows]:
             s.append([cell(c) for c in row])
 

@@ -278,8 +278,9 @@ class SqlRegister:
             cur.execute(self._sql(
                 "UPDATE register_spellings SET entry_id = ?, method = CASE WHEN key = ? THEN ? "
                 "ELSE method END, decided_by = CASE WHEN key = ? THEN ? ELSE decided_by END, "
-                "decided_at = ? WHERE covenant = ? AND entry_id = ?"),
-                (entry, key, Method.CONFIRMED.value, key, user, _now(), covenant, own))
+                "decided_at = CASE WHEN key = ? THEN ? ELSE decided_at END WHERE covenant = ? "
+                "AND entry_id = ?"),
+                (entry, key, Method.CONFIRMED.value, key, user, key, _now(), covenant, own))
             cur.execute(self._sql(
                 "UPDATE register_entries SET merged_into = ? WHERE covenant = ? AND "
                 "entry_id = ?"), (entry, covenant, own))
