@@ -148,7 +148,8 @@ def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
         years = sorted({p.year for p in plans})
         year = request.args.get("year", type=int) or (years[-1] if years else
                                                        date.today().year)
-        made = progress.report(defined, year, plans, stores.due_on)
+        made = progress.report(defined, year, plans, stores.due_on,
+                               stores.frameworks.get(covenant), stores.criteria.get(covenant))
         lang = words()["lang"]
         locations = None
         if defined.spec.locations:

@@ -248,8 +248,15 @@ def _report(args: argparse.Namespace) -> int:
     from .progress import report, summaries
 
     def body(c: _Context) -> int:
+        from services.rules.adapters.rulefiles import load_rulebook
+        from services.rules.tooling.frameworks import criteria_of, load_frameworks
+
         defined = c.covenants[c.covenant]
-        made = report(defined, args.year, summaries(c.db, defined), c.covenants.due_on)
+        framework = load_frameworks(c.settings.rules_dir).get(c.covenant)
+        criteria = criteria_of(load_rulebook(c.settings.rules_dir), c.covenant) \
+            if framework else None
+        made = report(defined, args.year, summaries(c.db, defined), c.covenants.due_on,
+                      framework, criteria)
         locations = _location_figures(c) if defined.spec.locations else None
         if args.out.suffix.lower() == ".xlsx":
             report_view.workbook(made, c.lang, args.out, locations)

@@ -7,8 +7,11 @@ list's figures; and the trend over every year so far.
 
 Each company counts with its latest accepted plan of a year. The findings that stand on a plan
 are those the secretariat confirmed in its final review, otherwise the automatic ones (the
-report says how many of each it used). A plan meets the requirements when no standing finding
-has a `progress.blocking` severity (critical or high by default).
+report says how many of each it used). A plan meets the requirements when the score sheet of
+the covenant's assessment framework on its standing findings puts it in the framework's first
+category (textile: "meets the requirements", with the pass mark of the company's year of
+membership); for a covenant without a framework, when no standing finding has a
+`progress.blocking` severity (critical or high by default).
 
 Where the covenant asks for disclosure control (`progress.disclosure`, banking), every figure
 about the participants passes it before it is shown (services/register/disclosure.py): a
@@ -16,11 +19,13 @@ suppressed figure is None, and the report says why nothing is shown there.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from services.rules.core.framework import Framework, Standing, Text, membership_year, score
+from services.shared.contracts import Severity
 from services.shared.covenants import Covenant, ProgressTable
 from services.shared.db import Database
 
@@ -41,6 +46,7 @@ class PlanSummary:
     tables: dict[str, dict[tuple[str, str], float]]  # table -> (row, column) -> value
     answers: dict[str, bool]  # share -> yes/no
     titles: dict[str, dict[str, str]] = field(default_factory=dict)  # rule -> {nl, en}
+    joined_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,8 @@ class Report:
     withheld: int = 0  # figures withheld in all
     titles: dict[str, dict[str, str]] = field(default_factory=dict)  # rule -> {nl, en}
     blocking: tuple[str, ...] = ("critical", "high")
+    category: Text | None = None  # with a framework: the category that meets the requirements
+    framework: Text | None = None
 
 
 def summaries(db: Database, covenant: Covenant) -> list[PlanSummary]:
@@ -132,7 +140,12 @@ def _summary(covenant: Covenant, company: str, year: int, submitted_at: str, rev
         float(turnover) if isinstance(turnover, int | float) else None, reviewed,
         tuple((f["rule_id"], f["severity"], _theme(plan, f.get("pointers") or []))
               for f in findings), tables, answers,
-        {f["rule_id"]: f.get("title") or {} for f in findings})
+        {f["rule_id"]: f.get("title") or {} for f in findings},
+        _year((plan.get("company") or {}).get("joined_on")))
+
+
+def _year(day: Any) -> int | None:
+    return int(day[:4]) if isinstance(day, str) and day[:4].isdigit() else None
 
 
 def _at(node: Any, path: str) -> Any:
@@ -190,13 +203,24 @@ def _theme(plan: dict[str, Any], pointers: list[str]) -> str | None:
     return None
 
 
-def report(covenant: Covenant, year: int, plans: list[PlanSummary],
-           due_on: Any) -> Report:
-    """The report of a year; `due_on(covenant, year)` is the covenant calendar."""
+def report(covenant: Covenant, year: int, plans: list[PlanSummary], due_on: Any,
+           framework: Framework | None = None,
+           criteria: Mapping[str, Severity] | None = None) -> Report:
+    """The report of a year; `due_on(covenant, year)` is the covenant calendar; `framework`
+    the covenant's assessment framework, with `criteria` (the rules in its scope and their
+    severities), if it has one."""
     spec = covenant.spec.progress
     policy = Policy(**spec.disclosure.model_dump()) if spec.disclosure else None
     this = [p for p in plans if p.year == year]
     blocking: set[str] = set(spec.blocking)
+
+    def meets(plan: PlanSummary) -> bool:
+        if framework is None:
+            return not any(severity in blocking for _, severity, _ in plan.findings)
+        sheet = score(framework, criteria or {}, [Standing(r, Severity(s))
+                                                  for r, s, _ in plan.findings],
+                      membership_year(plan.year, plan.joined_year or plan.year))
+        return sheet.category == framework.categories[0].id
     withheld = 0
 
     def magnitude(contributions: dict[str, float]) -> Figure:
@@ -226,7 +250,7 @@ def report(covenant: Covenant, year: int, plans: list[PlanSummary],
             if turnover.value is not None else Figure(None, turnover.why)
     due = due_on(covenant.name, year)
     on_time = share(sum(p.submitted_on <= due for p in this), len(this)) if due else None
-    meeting = share(sum(_meets(p, blocking) for p in this), len(this))
+    meeting = share(sum(meets(p) for p in this), len(this))
 
     rules = sorted({r for p in this for r, _, _ in p.findings})
     by_rule = []
@@ -265,7 +289,7 @@ def report(covenant: Covenant, year: int, plans: list[PlanSummary],
             (Figure(turnover_y.value / spec.market_eur) if turnover_y.value is not None
              else Figure(None, turnover_y.why)) if spec.market_eur else None,
             share(sum(p.submitted_on <= due_y for p in those), len(those)) if due_y else None,
-            share(sum(_meets(p, blocking) for p in those), len(those)),
+            share(sum(meets(p) for p in those), len(those)),
             magnitude({p.company_id: float(len(p.findings)) for p in those})))
     # a target is judged on the coverage of its own year (not known before that year's report)
     reached = {t.year: t.coverage.value for t in trend if t.coverage and t.coverage.value}
@@ -274,11 +298,9 @@ def report(covenant: Covenant, year: int, plans: list[PlanSummary],
     return Report(covenant.name, year, len(this), sum(p.reviewed for p in this), turnover,
                   coverage, targets, due, on_time, meeting, by_rule, by_theme, tables, shares,
                   trend, policy is not None, withheld,
-                  {r: t for p in this for r, t in p.titles.items()}, tuple(spec.blocking))
-
-
-def _meets(plan: PlanSummary, blocking: set[str]) -> bool:
-    return not any(severity in blocking for _, severity, _ in plan.findings)
+                  {r: t for p in this for r, t in p.titles.items()}, tuple(spec.blocking),
+                  framework.categories[0].name if framework else None,
+                  framework.name if framework else None)
 
 
 def _protect(table: Table, policy: Policy | None, last_year: frozenset[Any] = frozenset()

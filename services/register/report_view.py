@@ -70,8 +70,12 @@ def view(report: Report, language: str, locations: list[Figures] | None = None
             covenant=i18n.label("Covenant", report.covenant, language), year=report.year),
         "controlled": report.controlled,
         "withheld": i18n.plural(report.withheld, w["withheld"], language),
-        "meeting_note": w["meeting_note"].format(severities=i18n.items(
-            [i18n.label("Severity", s, language) for s in report.blocking], language, "or")),
+        "meeting_note": w["meeting_framework"].format(
+            framework=report.framework.model_dump()[language],
+            category=report.category.model_dump()[language])
+        if report.framework and report.category else w["meeting_note"].format(
+            severities=i18n.items([i18n.label("Severity", s, language)
+                                   for s in report.blocking], language, "or")),
         "summary": [
             (w["participants"], i18n.number(report.participants, language)),
             (w["turnover"], w["not_reported"] if report.turnover.why == "not_reported"
@@ -194,6 +198,8 @@ WORDS: dict[str, dict[str, Any]] = {
         "withheld": {"one": "{n} cijfer weggelaten.", "other": "{n} cijfers weggelaten."},
         "meeting_note": "Een plan voldoet aan de eisen als er geen bevinding met ernst "
                         "{severities} op staat.",
+        "meeting_framework": "Een plan voldoet aan de eisen als de scorekaart van het "
+                             "{framework} het in de categorie \u2018{category}\u2019 plaatst.",
     },
     "en": {
         "title": "Progress {covenant} {year}",
@@ -227,5 +233,7 @@ WORDS: dict[str, dict[str, Any]] = {
         "withheld": {"one": "{n} figure left out.", "other": "{n} figures left out."},
         "meeting_note": "A plan meets the requirements when no finding of severity "
                         "{severities} stands on it.",
+        "meeting_framework": "A plan meets the requirements when the score sheet of the "
+                             "{framework} puts it in the category \u2018{category}\u2019.",
     },
 }

@@ -143,3 +143,28 @@ def test_the_report_reads_a_real_banking_plan(database: Database) -> None:
     assert plan.tables["financing"] == {("C10", "ID"): 25_000_000, ("C10", "CI"): 8_000_000}
     assert plan.tables["engagement"] == {("land_rights_fpic", ""): 1}
     assert plan.answers == {"ungprf_aligned": True, "breakdown_published": True}
+
+
+def test_with_an_assessment_framework_meeting_the_requirements_is_its_first_category(
+        database: Database) -> None:
+    from services.rules.adapters.rulefiles import load_rulebook
+    from services.rules.tooling.frameworks import criteria_of, load_frameworks
+    from tests.support import ROOT
+
+    record(database, "AGT-1", 2019, [SITE])  # nothing stands: full marks
+    # a critical finding keeps a plan out of "meets the requirements" whatever its score
+    record(database, "AGT-2", 2019, [SITE], [finding("DD5-LOCATIONS-SUBMITTED", "critical")])
+    textile = covenants.current()["textile"]
+    framework = load_frameworks(ROOT / "rules")["textile"]
+    criteria = criteria_of(load_rulebook(ROOT / "rules"), "textile")
+    # no critical or high finding, but a medium one on every criterion: a score of 0
+    record(database, "AGT-3", 2019, [SITE], [finding(r, "medium") for r in criteria])
+    made = report(textile, 2019, summaries(database, textile), covenants.current().due_on,
+                  framework, criteria)
+    assert made.meeting.value == 1 / 3
+    # without the framework, only the severities count
+    assert report(textile, 2019, summaries(database, textile),
+                  covenants.current().due_on).meeting.value == 2 / 3
+    page = report_view.document(made, "nl", None)
+    assert "scorekaart van het Beoordelingskader Kleding en Textiel" in page
+    assert "\u2018Voldoet aan de eisen\u2019" in page
