@@ -15,6 +15,7 @@ from services.shared.contracts import (
     Language,
     RecipientRole,
     ReviewFinalised,
+    SignalForwarded,
     SubmissionRejected,
 )
 
@@ -42,6 +43,16 @@ def rejection(**changes) -> SubmissionRejected:
     return SubmissionRejected.model_validate(
         {"correlation_id": "c-3", "reason": "invalid", "errors_total": 0, "errors": [],
          "language": "en", "contacts": [{"email": "csr@mode.example"}], **changes})
+
+
+def signal(**changes) -> SignalForwarded:
+    return SignalForwarded.model_validate(
+        {"correlation_id": "SIG-2019-0001", "signal_id": "SIG-2019-0001", "submission_id": "S-1",
+         "covenant": "textile", "company_id": "AGT-1", "company_name": "Mode B.V.",
+         "language": "en", "contacts": [{"email": "csr@mode.example"}],
+         "received_on": "2019-09-02", "theme": "forced_labour", "summary": "...",
+         "location": {"location_id": "L-1", "name": "Example Garments", "country": "IN"},
+         **changes})
 
 
 def rows(letters) -> list[tuple]:
@@ -92,6 +103,15 @@ def test_feedback_goes_to_the_company_only_as_the_secretariat_wrote_it():
          TEXTILE_CONTACT)]
     digest = Secretariat(SECRETARIAT.addresses, Language.NL, digest=True)
     assert [x.role for x in letters_for(feedback(), digest)] == [COMPANY]
+
+
+def test_a_signal_goes_to_the_company_only_as_the_secretariat_recorded_it():
+    assert rows(letters_for(signal(), SECRETARIAT)) == [
+        (COMPANY, ("csr@mode.example",), Language.EN, "signal", "company:AGT-1",
+         TEXTILE_CONTACT)]
+    for company_letter in ("automatic", "after_review"):  # not an automatic assessment
+        assert [x.role for x in letters_for(signal(), SECRETARIAT,
+                                            company_letter=company_letter)] == [COMPANY]
 
 
 @pytest.mark.parametrize("company_letter, told", [
