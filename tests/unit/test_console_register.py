@@ -95,6 +95,7 @@ def test_the_secretariat_sees_each_place_with_its_companies_and_the_list_without
     status, page = browser.get("/textile/locations?year=2019")
     assert status == 200 and "AGT-1" in page and "AGT-2" in page
     assert "1 paar wacht op uw oordeel" in page
+    assert "Per land: India (2), Bangladesh (1)" in page
     status, text = browser.get("/textile/locations?year=2019&format=csv&list=published")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["country", "name", "address", "city", "region", "sector",
