@@ -10,7 +10,14 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's loader where PyYAML was built with it (the wheels are): the rule files load about ten
+# times faster than with the pure-Python one, which a cold `covenant check` mostly spent its time in
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: bytes | str) -> Any:
+    """YAML as data (safe: no Python objects), with the fastest safe loader there is."""
+    return yaml.load(text, Loader=LOADER)
 
 
 @dataclass(frozen=True)

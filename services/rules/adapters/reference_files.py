@@ -7,19 +7,19 @@ import csv
 from pathlib import Path
 from typing import Any
 
-import yaml
 from babel.core import get_global
 
 from services.rules.core.compiler import LIST_SLOTS
 from services.rules.core.facts import Fact
 from services.rules.core.reference import ReferenceData, ReferenceDataError
+from services.shared.yamlfile import load_yaml
 
 PROVENANCE = ("edition", "source", "licence", "is_fixture")
 
 def load_reference(folder: Path) -> ReferenceData:
     if not folder.is_dir():
         return ReferenceData.empty()
-    thresholds = yaml.safe_load((folder / "thresholds.yaml").read_text(encoding="utf-8"))
+    thresholds = load_yaml((folder / "thresholds.yaml").read_bytes())
     dol = [_dol(r) for r in _rows(folder / "dol_goods.csv")]
     countries = _countries(_rows(folder / "country_indicators.csv"), dol, thresholds)
     chains = tuple((r["nace_prefix"], r["value_chain"])

@@ -19,7 +19,7 @@ from services.rules.core.vocabulary import FACT_KINDS, part_problems
 from services.shared import covenants
 from services.shared.covenants import Covenant, CovenantError, Covenants
 from services.shared.errors import ConfigError
-from services.shared.yamlfile import LintError, line_of, read
+from services.shared.yamlfile import LintError, line_of, load_yaml, read
 
 TESTS_SUFFIX = ".tests.yaml"
 
@@ -68,7 +68,7 @@ def load_rulebook(directory: Path) -> RuleBook:
 def read_rule_file(path: Path, defined: Covenants) -> list[RuleSpec]:
     """The rules of one file, each checked (its scope against the covenants defined)."""
     try:
-        rules = RuleFile.model_validate(yaml.safe_load(path.read_bytes())).rules
+        rules = RuleFile.model_validate(load_yaml(path.read_bytes())).rules
     except yaml.YAMLError as e:
         raise RuleFileError(f"{path}: not valid YAML: {e}") from None
     except ValidationError as e:

@@ -24,8 +24,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from services.rules.core.compiler import reads_outcomes
 from services.rules.core.domain import Match, as_of, finding_of, ordered, owner_of
 from services.rules.core.evaluator import all_hold
@@ -46,6 +44,7 @@ from services.rules.tooling.testing import (
     read_cases,
 )
 from services.shared.contracts import Finding, PlanInvalid, PlanSubmission, validate_plan
+from services.shared.yamlfile import load_yaml
 
 
 @dataclass
@@ -212,7 +211,7 @@ def windows(rules_dir: Path) -> list[Duration]:
 
     for path in sorted(rules_dir.rglob("*.yaml")):
         if not path.name.endswith(TESTS_SUFFIX):
-            walk(yaml.safe_load(path.read_text()))
+            walk(load_yaml(path.read_bytes()))
     return sorted(found, key=lambda d: (d.calendar, d.days, d.in_months))
 
 

@@ -14,12 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from services.rules.core.domain import RuleBook
 from services.rules.core.framework import Framework, FrameworkSpec, Standing, score
 from services.shared.contracts import Severity
-from services.shared.yamlfile import LintError, read, validation_errors
+from services.shared.yamlfile import LintError, load_yaml, read, validation_errors
 from services.shared.yamlfile import line_of as _line
 
 FILE = "framework.yaml"  # in a covenant's folder, when it has a framework
 EXAMPLES = "framework.tests.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class FrameworkError(ValueError):
@@ -35,7 +34,7 @@ def load_frameworks(rules_dir: Path) -> dict[str, Framework]:
     found = {}
     for path in framework_files(rules_dir):
         try:
-            framework = Framework.model_validate(yaml.load(path.read_bytes(), Loader=_LOADER))
+            framework = Framework.model_validate(load_yaml(path.read_bytes()))
         except (yaml.YAMLError, ValidationError) as e:
             raise FrameworkError(f"{path}: {e}") from None
         found[framework.covenant] = framework
@@ -144,7 +143,7 @@ def run_examples(rules_dir: Path, rulebook: RuleBook) -> list[ExampleOutcome]:
             continue
         try:
             cases = ExampleFile.model_validate(
-                yaml.load(path.read_bytes(), Loader=_LOADER)).cases
+                load_yaml(path.read_bytes())).cases
         except (yaml.YAMLError, ValidationError) as e:
             outcomes.append(ExampleOutcome(path, "(file)", str(e)))
             continue

@@ -35,6 +35,7 @@ from services.rules.core.prior import Prior, Signal, StoredAssessment
 from services.rules.factory import TESTS_SUFFIX, RuleFileError, engine_for, load_rulebook
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanInvalid, validate_plan
+from services.shared.yamlfile import load_yaml
 
 DELETE = "$delete"
 
@@ -196,7 +197,7 @@ def check_case(engines: CaseEngines, rules_dir: Path, path: Path, case: Case) ->
 
 def read_cases(path: Path) -> list[Case]:
     try:
-        return CaseFile.model_validate(yaml.safe_load(path.read_bytes())).cases
+        return CaseFile.model_validate(load_yaml(path.read_bytes())).cases
     except (yaml.YAMLError, ValueError) as e:
         raise RuleFileError(f"{path}: {e}") from None
 

@@ -21,13 +21,13 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from babel import Locale
 from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from services.shared import covenants
+from services.shared.yamlfile import load_yaml
 
 LANGUAGES = ("nl", "en")
 NOTHING = "\u2013"  # an en dash: where there is no value to show
@@ -42,7 +42,7 @@ def _code(language: Any) -> str:
 @cache
 def _data(name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return load_yaml(text)
 
 
 def vocabularies() -> Mapping[str, Mapping[str, Mapping[str, str]]]:
