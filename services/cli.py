@@ -38,6 +38,7 @@ from services.shared.contracts import (
 from services.shared.logging import configure_logging, redact_credentials
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INVALID = 0, 1, 2
+EXIT_UNASSESSED = 3  # a valid plan the rule set could not assess (a limit of the engine)
 EXIT_CONFIG = 78  # sysexits' EX_CONFIG
 EXIT_UNAVAILABLE = 69  # sysexits' EX_UNAVAILABLE
 BLOCKING = (Severity.CRITICAL, Severity.HIGH)
@@ -88,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(command=_run)
 
     check = sub.add_parser("check", help="validate and evaluate plans locally; exit 0 when "
-                           "nothing high or critical, 1 when something is, 2 when invalid")
+                           "nothing high or critical, 1 when something is, 2 when invalid, 3 "
+                           "when a valid plan could not be assessed")
     check.add_argument("files", nargs="+", type=Path)
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--lang", choices=("nl", "en"),
@@ -264,6 +266,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from services.rules.bootstrap import build_engine
+    from services.rules.ports import EvaluationError
     from services.rules.settings import RulesSettings
 
     _quiet_logging()
@@ -279,14 +282,21 @@ def _check(args: argparse.Namespace) -> int:
             results.append({"file": str(path), "valid": False,
                             "errors": [err.model_dump() for err in e.errors]})
             languages[str(path)] = _language_of(e.document, args.lang)
-            exit_code = EXIT_INVALID
+            exit_code = max(exit_code, EXIT_INVALID)
             continue
         except OSError as e:
             results.append({"file": str(path), "valid": False, "errors": [
                 {"pointer": "", "code": "unreadable", "message": e.strerror or str(e)}]})
-            exit_code = EXIT_INVALID
+            exit_code = max(exit_code, EXIT_INVALID)
             continue
-        findings = engine.evaluate(plan)
+        try:
+            findings = engine.evaluate(plan)
+        except EvaluationError as e:  # its message names the limit, never plan data
+            results.append({"file": str(path), "valid": True, "assessed": False,
+                            "reason": str(e)})
+            languages[str(path)] = args.lang or plan.submission.language.value
+            exit_code = max(exit_code, EXIT_UNASSESSED)
+            continue
         results.append({"file": str(path), "valid": True, "ruleset_version":
                         engine.ruleset_version, "findings": [f.model_dump(mode="json")
                                                              for f in findings]})
@@ -313,6 +323,9 @@ def _print_result(result: dict[str, Any], plan: PlanSubmission | None, language:
         count = i18n.plural(len(errors), w["errors"], language)
         print("\n" + w["check_invalid"].format(file=result["file"], errors=count))
         _print_errors(errors, len(errors), language)
+        return
+    if result.get("assessed") is False:
+        print("\n" + w["check_unassessed"].format(file=result["file"], reason=result["reason"]))
         return
     assert plan is not None
     print("\n" + w["check_valid"].format(

@@ -145,6 +145,8 @@ WORDING: dict[str, dict[str, Any]] = {
         "digest_columns": ["Bedrijf", "Plan", "Bevindingen", "Inzending"],
         "check_valid": "{file}: geldig plan van {company} ({covenant}, {year})",
         "check_invalid": "{file}: ongeldig, {errors}",
+        "check_unassessed": "{file}: geldig, maar de regels konden het plan niet beoordelen "
+                            "({reason}). Meld dit aan het convenantsecretariaat.",
         "check_rule": "regel {rule}; plaats in het plan: {where}",
         "steps": {
             "PROC": "Indiening en samenhang van het plan",
@@ -295,6 +297,8 @@ WORDING: dict[str, dict[str, Any]] = {
         "digest_columns": ["Company", "Plan", "Findings", "Submission"],
         "check_valid": "{file}: valid plan of {company} ({covenant}, {year})",
         "check_invalid": "{file}: invalid, {errors}",
+        "check_unassessed": "{file}: valid, but the rules could not assess the plan "
+                            "({reason}). Please tell the covenant secretariat.",
         "check_rule": "rule {rule}; place in the plan: {where}",
         "steps": {
             "PROC": "Submission and consistency of the plan",

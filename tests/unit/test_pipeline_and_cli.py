@@ -142,3 +142,34 @@ def test_submit_to_a_broker_that_is_not_there_says_so(monkeypatch, capsys):
     assert main(["submit", str(EXAMPLES / TEXTILE)]) == 1
     err = capsys.readouterr().err
     assert "cannot reach the broker at AMQP_URL" in err and "topology" not in err
+
+
+def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(monkeypatch,
+                                                                             capsys):
+    """Ingest refuses what the engine cannot hold (`x-assessable-items`), so an engine limit
+    reaches `check` only through a rule set of its own; its words, not a traceback."""
+    from services.rules import bootstrap
+    from services.rules.ports import EvaluationError
+
+    real = bootstrap.build_engine
+
+    def limited(settings):
+        engine = real(settings)
+
+        def evaluate(plan, prior=None):
+            raise EvaluationError("the plan gives textile-1 25,000 facts, more than the "
+                                  "engine's 20,000 per state")
+        monkeypatch.setattr(engine, "evaluate", evaluate)
+        return engine
+
+    monkeypatch.setattr(bootstrap, "build_engine", limited)
+    textile = str(EXAMPLES / "textile-voorbeeld-mode-2019.json")
+    assert main(["check", "--lang", "en", textile, str(EXAMPLES / INVALID)]) == 3
+    out = capsys.readouterr().out
+    assert ("textile-voorbeeld-mode-2019.json: valid, but the rules could not assess the plan "
+            "(the plan gives textile-1 25,000 facts") in out
+    assert "Please tell the covenant secretariat." in out
+    assert "invalid-plan-errors.json: invalid, 11 errors" in out  # the other file still told
+    assert main(["check", "--format", "json", textile]) == 3
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["valid"] and result["assessed"] is False and "per state" in result["reason"]
