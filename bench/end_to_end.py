@@ -1,12 +1,15 @@
 """End to end: plans through ingest, rules and notify as three processes over RabbitMQ, next to
 a raw pika relay with pipelined confirms through the same three hops, in the same run.
 
-Both sides publish without waiting for a confirm per message and collect by consuming, so the
-harness stays out of the way. A plan is done when the last of its `notification.delivered`
-events (company and secretariat)
-reaches a queue of the benchmark's own; the relay's message is done when it leaves the third
-hop. Prints sustained throughput (plans or messages per second from the first publish to the
-last arrival) and p50/p99 latency, and our throughput as a ratio of the relay's.
+The plans are published as an upstream system does, each with a publisher confirm (a plan the
+broker did not take fails the run at once); the relay's messages without, to keep that side
+bare. A plan is done when the last of its `notification.delivered` events (company and
+secretariat) reaches a queue of the benchmark's own; the relay's message is done when it leaves
+the third hop. When nothing arrives for `STALL_S` seconds while plans are still missing, the run
+fails at once, saying how many are missing and what the dead-letter queues hold, instead of
+waiting out its timeout. Prints sustained throughput (plans or messages per second from the
+first publish to the last arrival) and p50/p99 latency, and our throughput as a ratio of the
+relay's.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pika
 
@@ -29,6 +33,7 @@ from services.shared.topology import STAGES, Topology
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPS = 3
+STALL_S = 60.0  # no arrival for this long with plans missing: they are lost, not slow
 RELAY = """
 import sys, pika
 from pika.adapters.select_connection import SelectConnection
@@ -69,17 +74,36 @@ def collect(url: str, queue: str, expected: int, key: str, timeout: float) -> di
     deadline = time.monotonic() + timeout
     need = 2 if key == "correlation" else 1  # company and secretariat
     complete = 0
+    last = time.monotonic()
     for method, props, _ in channel.consume(queue, auto_ack=True, inactivity_timeout=1):
         if method is not None:
             ident = props.correlation_id if key == "correlation" else props.message_id
             arrivals.setdefault(ident, []).append(time.time())
             complete += len(arrivals[ident]) == need
+            last = time.monotonic()
         if complete >= expected:
             break
+        if time.monotonic() - last > STALL_S:
+            channel.cancel()
+            raise SystemExit(f"LOST: {expected - complete} of {expected} did not arrive and "
+                             f"nothing came for {STALL_S:.0f} s; dead letters: "
+                             f"{dead_letters(channel)}")
         if time.monotonic() > deadline:
-            raise TimeoutError(f"only {complete} of {expected} arrived")
+            raise SystemExit(f"TIMED OUT: only {complete} of {expected} arrived")
     connection.close()
     return {k: max(v) for k, v in arrivals.items()}
+
+
+def dead_letters(channel: Any) -> dict[str, int]:
+    """How many messages each stage's dead-letter queue holds (where a lost plan would be)."""
+    found = {}
+    for stage in STAGES.values():
+        try:
+            found[stage.name] = channel.queue_declare(stage.dead_letter_queue,
+                                                      passive=True).method.message_count
+        except pika.exceptions.ChannelClosedByBroker:  # not declared (the relay's run)
+            return found
+    return found
 
 
 def summary(name: str, sent: dict[str, float], done: dict[str, float]) -> tuple[float, list[str]]:
@@ -134,11 +158,13 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[f
             channel.queue_declare(STAGES[s].queue, passive=True).method.consumer_count
             for s in STAGES), "the three services consuming")
         sent = {}
+        channel.confirm_delivery()  # each plan confirmed, as an upstream system publishes
         for body in plans:
             ident = str(uuid.uuid4())
             sent[ident] = time.time()
+            # raises (ending the run) when the broker refuses or cannot route the plan
             channel.basic_publish(PLANS_EXCHANGE, "plan.textile", body, pika.BasicProperties(
-                message_id=ident, correlation_id=ident, delivery_mode=2))
+                message_id=ident, correlation_id=ident, delivery_mode=2), mandatory=True)
         connection.close()
         done = collect(url, "bench.delivered", len(plans), "correlation", timeout=600)
     finally:
