@@ -417,11 +417,28 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
 
 
 def load(folder: Path) -> Covenants:
-    """The covenants under `folder/covenants/`; refused (CovenantError) if any has a problem."""
-    covenants, problems = lint(folder)
-    if problems:
-        raise CovenantError("; ".join(map(str, problems[:10])))
-    return covenants
+    """The covenants under `folder/covenants/`; refused (CovenantError) if any has a problem.
+    Read once per state of the folder's files: a process that asks again (the contracts, then
+    the rule book) gets the same definitions, and an edited file is read again."""
+    key = (Path(folder).resolve(), _fingerprint(Path(folder) / "covenants"))
+    if key not in _LOADED:
+        covenants, problems = lint(folder)
+        if problems:
+            raise CovenantError("; ".join(map(str, problems[:10])))
+        _LOADED.clear()  # one folder's state is kept: a process uses one policy folder
+        _LOADED[key] = covenants
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[Path, tuple[tuple[str, int, int], ...]], Covenants] = {}
+
+
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under the folder with its modification time and size."""
+    if not root.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(root)), p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in root.rglob("*") if p.is_file()))
 
 
 def _calendar(folder: Path, spec: CovenantSpec, line: int,
