@@ -33,6 +33,8 @@ from services.shared.topology import STAGES, Topology
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPS = 3
+RULES_CONSUMERS = 2  # as deployed (deploy/compose.yaml, deploy/k8s): the rules are the costliest
+CPU: dict[str, tuple[dict[str, float], float, float]] = {}  # label -> per plan, ceiling, rate
 STALL_S = 60.0  # no arrival for this long with plans missing: they are lost, not slow
 RELAY = """
 import sys, pika
@@ -141,7 +143,14 @@ def relay(url: str, n: int) -> tuple[float, list[str]]:
     return summary(f"raw relay, {HOPS} hops, 1 KiB", sent, done)
 
 
-def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[float, list[str]]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pipeline(url: str, plans: list[bytes], label: str, workdir: Path,
+             rules_consumers: int = RULES_CONSUMERS) -> tuple[float, list[str]]:
     env = {**os.environ, "AMQP_URL": url, "DATABASE_URL": f"sqlite:///{workdir}/{label}.db",
            "OUTBOX_DIR": str(workdir / f"outbox-{label}"), "LOG_LEVEL": "WARNING",
            "PREFETCH": "32"}
@@ -151,12 +160,14 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[f
     channel.queue_declare("bench.delivered", durable=True,
                           arguments={"x-queue-type": "quorum"})
     channel.queue_bind("bench.delivered", EVENTS_EXCHANGE, "notification.delivered.*")
+    names = [s for s in STAGES for _ in range(rules_consumers if s == "rules" else 1)]
     services = [subprocess.Popen([sys.executable, "-m", "services.cli", s], env=env, cwd=ROOT,
-                                 stdout=subprocess.DEVNULL) for s in STAGES]
+                                 stdout=subprocess.DEVNULL) for s in names]
     try:
         wait_on(connection, lambda: all(
             channel.queue_declare(STAGES[s].queue, passive=True).method.consumer_count
-            for s in STAGES), "the three services consuming")
+            >= names.count(s) for s in STAGES), "the services consuming")
+        started = [cpu_seconds(p.pid) for p in services]  # start-up is not the plans' cost
         sent = {}
         channel.confirm_delivery()  # each plan confirmed, as an upstream system publishes
         for body in plans:
@@ -167,11 +178,18 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path) -> tuple[f
                 message_id=ident, correlation_id=ident, delivery_mode=2), mandatory=True)
         connection.close()
         done = collect(url, "bench.delivered", len(plans), "correlation", timeout=600)
+        spent: dict[str, float] = {}
+        for name, p, before in zip(names, services, started, strict=True):
+            spent[name] = spent.get(name, 0.0) + cpu_seconds(p.pid) - before
     finally:
         for p in services:
             p.terminate()
             p.wait(timeout=60)
-    return summary(f"covenant, {label}", sent, done)
+    rate, row = summary(f"covenant, {label}", sent, done)
+    per_plan = {name: cpu / len(plans) for name, cpu in spent.items()}
+    ceiling = (os.cpu_count() or 1) / sum(per_plan.values())  # plans/s all cores allow
+    CPU[label] = (per_plan, ceiling, rate)
+    return rate, row
 
 
 def plans_of(locations: int, n: int) -> list[bytes]:
@@ -216,6 +234,12 @@ def main() -> None:
         print(f"{name:<42}{n:>6}{rate:>14}{p50:>12}{p99:>12}")
     for name in ("small", "realistic"):
         print(f"{name} plans / raw relay throughput: {rates[name] / rates['relay']:.3f}")
+    print(f"\nCPU per plan ({RULES_CONSUMERS} rules consumers) and throughput against what "
+          f"{os.cpu_count()} cores allow at that cost")
+    for label, (per_plan, ceiling, rate) in CPU.items():
+        costs = ", ".join(f"{name} {cpu * 1e3:,.1f} ms" for name, cpu in per_plan.items())
+        print(f"{label}: {costs}; ceiling {ceiling:,.1f} plans/s; reached {rate:,.1f} "
+              f"plans/s = {rate / ceiling:.2f} of it")
 
 
 if __name__ == "__main__":
