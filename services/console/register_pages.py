@@ -65,8 +65,9 @@ def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
         stores.audit.record(user.username, "view_locations", f"{covenant}/{year}", address())
         if fmt in ("csv", "xlsx"):
             if request.args.get("list") == "published":  # the public list: no company
-                sector = covenants.current()[covenant].spec.locations.sector  # type: ignore[union-attr]
-                table = published.rows(entries, sector, "en")
+                spec = covenants.current()[covenant].spec.locations
+                assert spec is not None  # reader() let only a covenant that keeps a list in
+                table = published.rows(entries, spec.sector, "en")
                 return export(f"{covenant}-locations-{year}", fmt, list(published.COLUMNS),
                               [[r[c] for c in published.COLUMNS] for r in table])
             return export(f"{covenant}-locations-{year}-companies", fmt,
