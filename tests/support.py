@@ -61,12 +61,29 @@ def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float =
         time.sleep(interval)
 
 
+# below Linux's ephemeral range (32768-60999): a port the kernel gives out for port 0 is also
+# what it gives the source of an outgoing connection, so between this test choosing it and its
+# service listening on it, one of the test's many broker connections could take it (seen: a
+# rules service refused to start with "Address already in use" in the cluster test)
+PORTS_FROM, PORTS_EACH = 20_000, 6_000  # each pytest-xdist worker its own slice
+
+
 def free_port() -> int:
+    import os
+    import random
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = PORTS_FROM + (worker % 2) * PORTS_EACH
+    for _ in range(200):
+        port = random.randrange(first, first + PORTS_EACH)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class Inbox:
