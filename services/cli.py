@@ -270,25 +270,31 @@ def _check(args: argparse.Namespace) -> int:
     from services.rules.settings import RulesSettings
 
     _quiet_logging()
-    engine = build_engine(RulesSettings())
     results: list[dict[str, Any]] = []
     plans: dict[str, PlanSubmission] = {}
     languages: dict[str, str] = {}
     exit_code = EXIT_OK
+    parsed: dict[str, PlanSubmission | dict[str, Any]] = {}
     for path in args.files:
         try:
-            plan = parse_plan(path.read_bytes())
+            parsed[str(path)] = parse_plan(path.read_bytes())
         except PlanInvalid as e:
-            results.append({"file": str(path), "valid": False,
-                            "errors": [err.model_dump() for err in e.errors]})
+            parsed[str(path)] = {"file": str(path), "valid": False,
+                                 "errors": [err.model_dump() for err in e.errors]}
             languages[str(path)] = _language_of(e.document, args.lang)
-            exit_code = max(exit_code, EXIT_INVALID)
-            continue
         except OSError as e:
-            results.append({"file": str(path), "valid": False, "errors": [
-                {"pointer": "", "code": "unreadable", "message": e.strerror or str(e)}]})
+            parsed[str(path)] = {"file": str(path), "valid": False, "errors": [
+                {"pointer": "", "code": "unreadable", "message": e.strerror or str(e)}]}
+    # the rules of the plans' own covenants only: a cold start compiles no others
+    engine = build_engine(RulesSettings(), only={
+        p.covenant for p in parsed.values() if isinstance(p, PlanSubmission)})
+    for path in args.files:
+        plan_or_errors = parsed[str(path)]
+        if not isinstance(plan_or_errors, PlanSubmission):
+            results.append(plan_or_errors)
             exit_code = max(exit_code, EXIT_INVALID)
             continue
+        plan = plan_or_errors
         try:
             findings = engine.evaluate(plan)
         except EvaluationError as e:  # its message names the limit, never plan data

@@ -1,5 +1,7 @@
 """Composition root of the rules service."""
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry
 
 from services.rules.adapters.history import SqlAssessmentHistory
@@ -14,8 +16,8 @@ from services.shared.metrics import ServiceMetrics
 from services.shared.runner import run_service
 
 
-def build_engine(settings: RulesSettings) -> RuleEngine:
-    return engine_from_folder(settings.rules_dir)
+def build_engine(settings: RulesSettings, only: Iterable[str] | None = None) -> RuleEngine:
+    return engine_from_folder(settings.rules_dir, only)
 
 
 def build_handler(settings: RulesSettings, metrics: ServiceMetrics,

@@ -2,6 +2,7 @@
 book of a rules folder (rule files and reference data) and the durable-rules engine for it.
 Tooling and tests reach the adapters through here and the ports, never directly."""
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from services.rules.adapters.durable_engine import DurableRulesEngine
@@ -28,6 +29,8 @@ def engine_for(rulebook: RuleBook) -> DurableRulesEngine:
     return DurableRulesEngine(rulebook)
 
 
-def engine_from_folder(rules_dir: Path) -> DurableRulesEngine:
-    """The engine for the rules folder's rule files and reference data."""
-    return DurableRulesEngine(load_rulebook(rules_dir))
+def engine_from_folder(rules_dir: Path, only: Iterable[str] | None = None
+                       ) -> DurableRulesEngine:
+    """The engine for the rules folder's rule files and reference data (`only`: for these
+    covenants' plans alone)."""
+    return DurableRulesEngine(load_rulebook(rules_dir), only)

@@ -3,6 +3,8 @@ import json
 import re
 from email import policy
 
+import pytest
+
 from services.cli import main
 from services.pipeline import LocalPipeline, plan_files
 from services.shared.contracts import parse_plan
@@ -153,8 +155,8 @@ def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(mo
 
     real = bootstrap.build_engine
 
-    def limited(settings):
-        engine = real(settings)
+    def limited(settings, **only):
+        engine = real(settings, **only)
 
         def evaluate(plan, prior=None):
             raise EvaluationError("the plan gives textile-1 25,000 facts, more than the "
@@ -173,3 +175,18 @@ def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(mo
     assert main(["check", "--format", "json", textile]) == 3
     [result] = json.loads(capsys.readouterr().out)
     assert result["valid"] and result["assessed"] is False and "per state" in result["reason"]
+
+
+def test_check_compiles_the_rules_of_the_plans_own_covenants_only(capsys):
+    from services.rules.factory import engine_from_folder
+    from services.rules.ports import EvaluationError
+
+    banking_only = engine_from_folder(ROOT / "rules", only={"banking"})
+    assert banking_only.evaluate(parse_plan((EXAMPLES / BANKING).read_bytes()))
+    with pytest.raises(EvaluationError, match="without the rules of covenant textile"):
+        banking_only.evaluate(parse_plan((EXAMPLES / TEXTILE).read_bytes()))
+    # plans of two covenants in one run: each assessed by its own covenant's rules
+    assert main(["check", "--format", "json", str(EXAMPLES / TEXTILE),
+                 str(EXAMPLES / BANKING)]) == 1
+    results = json.loads(capsys.readouterr().out)
+    assert [r["valid"] and bool(r["findings"]) for r in results] == [True, True]

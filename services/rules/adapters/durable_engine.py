@@ -17,7 +17,7 @@ import contextlib
 import copy
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -85,8 +85,12 @@ class _Host(engine.Host):
 
 
 class DurableRulesEngine:
-    def __init__(self, rulebook: RuleBook):
+    def __init__(self, rulebook: RuleBook, only: Iterable[str] | None = None):
+        """`only`: compile the rulesets of these covenants alone (a `covenant check` of one
+        plan needs one covenant's; the services compile every covenant's, so that a rule set
+        that cannot start is refused when it is loaded, not at the first plan)."""
         self.rulebook = rulebook
+        self._only = None if only is None else frozenset(only)
         self._host = _Host()
         self._runs: dict[str, tuple[str, list[Finding]]] = {}  # sid -> (submission, findings)
         self._lock = threading.Lock()
@@ -105,6 +109,8 @@ class DurableRulesEngine:
         """Each covenant's rulesets, its parts read as it declares them."""
         definitions: dict[str, Any] = {}
         for covenant in rulebook.covenants.names:
+            if self._only is not None and covenant not in self._only:
+                continue
             with parts_of(covenant):
                 definitions.update(self._compile_covenant(rulebook, covenant))
         return definitions
@@ -168,6 +174,9 @@ class DurableRulesEngine:
             return self._evaluate(plan, prior)
 
     def _evaluate(self, plan: PlanSubmission, prior: Prior | None) -> list[Finding]:
+        if plan.covenant not in self._rulesets:
+            raise EvaluationError(f"this engine was built without the rules of covenant "
+                                  f"{plan.covenant}")
         facts = self.facts(plan, prior)
         run: tuple[str, list[Finding]] = (owner_of(plan), [])
         with self._lock:
