@@ -6,7 +6,8 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -278,3 +279,44 @@ class Receiver:
 
     def close(self):
         self.server.shutdown()
+
+
+@contextmanager
+def serving_console(db: Any, smtp_port: int) -> Iterator[tuple[int, Any]]:
+    """The console over `db` in waitress on a free port, its outbox relayed to notify's own
+    handler and an SMTP server at `smtp_port`; yields (the port, the console's stores)."""
+    import threading
+
+    from prometheus_client import CollectorRegistry
+    from waitress.server import create_server
+
+    from services.console.bootstrap import build_stores
+    from services.console.web import create_app
+    from services.notify.adapters import SmtpMailer
+    from services.notify.domain import Renderer, Secretariat
+    from services.notify.handlers import NotifyHandler
+    from services.notify.store import SqlNotificationStore
+    from services.shared.contracts import Language
+    from services.shared.messaging.handling import Delivery, Outgoing
+    from services.shared.metrics import ServiceMetrics
+    from services.shared.outbox import OutboxRelay
+
+    stores = build_stores(db)
+    notify = NotifyHandler(
+        SmtpMailer(f"smtp://127.0.0.1:{smtp_port}"), Renderer(),
+        Secretariat({"*": "secretariaat@ser.example"}, Language.NL), "noreply@ser.example",
+        ServiceMetrics.create("notify", CollectorRegistry()), SqlNotificationStore(db))
+
+    def publish(messages: list[Outgoing]) -> None:
+        for m in messages:
+            notify(Delivery(m.body, m.routing_key, message_id=m.message_id))
+
+    relay = OutboxRelay(stores.outbox, publish, interval_s=0.2)
+    relay.start()
+    server = create_server(create_app(stores, secure_cookies=False), host="127.0.0.1", port=0)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        yield server.effective_port, stores
+    finally:
+        server.close()
+        relay.stop()

@@ -11,11 +11,11 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
+from services.register.published import high_risk_in
 from services.register.signals import SqlSignals
 from services.register.store import SqlRegister
 from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.history import SqlAssessmentHistory
-from services.rules.adapters.reference_files import load_reference
 from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.factory import engine_from_folder
 from services.rules.tooling.explain import explain
@@ -46,13 +46,12 @@ def build_stores(db: Database, rules_dir: Path | None = None) -> Stores:
     rulebook = load_rulebook(folder)
     frameworks = load_frameworks(folder)
     register = SqlRegister(db, rulebook.covenants, settings.thresholds())
-    countries = load_reference(folder / "reference").countries
     return Stores(SqlAccounts(db), SqlAssessments(db), SqlAuditLog(db),
                   rulebook.covenants.due_on, SqlReviews(db), SqlOutbox(db),
                   Explainer(folder, SqlAssessmentHistory(db)), frameworks,
                   {c: criteria_of(rulebook, c) for c in frameworks}, register,
                   SqlSignals(db, register, rulebook.covenants),
-                  lambda country: bool(countries.get(country, {}).get("hr_any")))
+                  high_risk_in(folder))
 
 
 class Explainer:

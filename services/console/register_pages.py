@@ -75,8 +75,7 @@ def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
                               [e.entry_id, e.fields["name"], e.fields["address"],
                                e.fields["city"], e.country, ", ".join(e.companies)]
                               for e in entries])
-        figures = [published.figures(y, register.entries(covenant, y), stores.high_risk)
-                   for y in years]
+        figures = published.every_year(register, covenant, stores.high_risk)
         return page("locations.html", covenant=covenant, year=year, years=years,
                     entries=entries, figures=figures,
                     candidates=len(register.candidates(covenant)))
@@ -152,12 +151,8 @@ def add_register_pages(app: Flask, stores: Any, page: Callable[..., str],
         made = progress.report(defined, year, plans, stores.due_on,
                                stores.frameworks.get(covenant), stores.criteria.get(covenant))
         lang = words()["lang"]
-        locations = None
-        if defined.spec.locations:
-            stores.register.refresh()
-            locations = [published.figures(y, stores.register.entries(covenant, y),
-                                           stores.high_risk)
-                         for y in stores.register.years(covenant)]
+        locations = published.every_year(stores.register, covenant, stores.high_risk) \
+            if defined.spec.locations else None
         stores.audit.record(user.username, "view_report", f"{covenant}/{year}", address())
         name = f"{covenant}-report-{year}"
         if request.args.get("format") == "xlsx":

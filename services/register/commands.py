@@ -200,15 +200,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _location_figures(c: _Context) -> list[Any]:
-    from services.rules.adapters.reference_files import load_reference
-
     from . import published
 
-    c.register.refresh()
-    countries = load_reference(c.settings.rules_dir / "reference").countries
-    return [published.figures(y, c.register.entries(c.covenant, y),
-                              lambda k: bool(countries.get(k, {}).get("hr_any")))
-            for y in c.register.years(c.covenant)]
+    return published.every_year(c.register, c.covenant,
+                                published.high_risk_in(c.settings.rules_dir))
 
 
 def _signal_add(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 from services.shared import i18n
 from services.shared.text import cell
 
-from .store import Entry
+from .store import Entry, SqlRegister
 
 COLUMNS = ("country", "name", "address", "city", "region", "sector", "product_type",
            "number_of_workers")
@@ -86,6 +86,23 @@ def figures(year: int, entries: Sequence[Entry],
         by_country=dict(sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))),
         high_risk=sum(n for country, n in countries.items() if high_risk(country)),
     )
+
+
+def every_year(register: SqlRegister, covenant: str, high_risk: Callable[[str], bool]
+               ) -> list[Figures]:
+    """The figures of each year the register holds plans of (the plans accepted since the
+    last time placed first)."""
+    register.refresh()
+    return [figures(y, register.entries(covenant, y), high_risk)
+            for y in register.years(covenant)]
+
+
+def high_risk_in(rules_dir: Path) -> Callable[[str], bool]:
+    """Whether a country is high-risk by the rules' reference data (`hr_any`)."""
+    from services.rules.adapters.reference_files import load_reference
+
+    countries = load_reference(rules_dir / "reference").countries
+    return lambda country: bool(countries.get(country, {}).get("hr_any"))
 
 
 def figures_text(all_figures: Sequence[Figures], language: str) -> list[str]:

@@ -39,10 +39,8 @@ def view(report: Report, language: str, locations: list[Figures] | None = None
         return title.get(language) or rule
 
     def row_label(spec: Any, value: str) -> str:
-        if spec.rows == "nace" or spec.rows_prefix:
-            return value
-        theme = i18n.theme(value, language)
-        return theme
+        """A code cut to a prefix (a NACE division) as it is; a theme in words."""
+        return value if spec.rows_prefix else i18n.theme(value, language)
 
     years = [str(t.year) for t in report.trend]
     tables = []

@@ -9,30 +9,18 @@ import email
 import http.client
 import io
 import os
-import threading
 import time
 from email import policy
 
 import pytest
-from prometheus_client import CollectorRegistry
-from waitress.server import create_server
 
 from services.console.adapters import SqlAccounts
-from services.console.bootstrap import build_stores
 from services.console.domain import Role
-from services.console.web import create_app
-from services.notify.adapters import SmtpMailer
-from services.notify.domain import Renderer, Secretariat
-from services.notify.handlers import NotifyHandler
-from services.notify.store import SqlNotificationStore
 from services.rules.adapters.history import SqlAssessmentHistory
 from services.rules.factory import engine_from_folder
-from services.shared.contracts import Language, parse_plan
+from services.shared.contracts import parse_plan
 from services.shared.db import Database
-from services.shared.messaging.handling import Delivery, Outgoing
-from services.shared.metrics import ServiceMetrics
-from services.shared.outbox import OutboxRelay
-from tests.support import EXAMPLES, PASSWORD, ROOT
+from tests.support import EXAMPLES, PASSWORD, ROOT, serving_console
 
 SHOTS = {"overview": ROOT / "docs" / "console-overview.png",
          "review": ROOT / "docs" / "console-review.png"}
@@ -52,23 +40,8 @@ def console(tmp_path, smtp_server):
         history.record(plan, engine.evaluate(plan, history.prior(plan)),
                        engine.ruleset_version)
     SqlAccounts(db).add("secretariaat", PASSWORD, Role.SECRETARIAT, "textile", None, "nl")
-    stores = build_stores(db)
-    notify = NotifyHandler(
-        SmtpMailer(f"smtp://127.0.0.1:{smtp_port}"), Renderer(),
-        Secretariat({"*": "secretariaat@ser.example"}, Language.NL), "noreply@ser.example",
-        ServiceMetrics.create("notify", CollectorRegistry()), SqlNotificationStore(db))
-
-    def publish(messages: list[Outgoing]) -> None:
-        for m in messages:
-            notify(Delivery(m.body, m.routing_key, message_id=m.message_id))
-
-    relay = OutboxRelay(stores.outbox, publish, interval_s=0.2)
-    relay.start()
-    server = create_server(create_app(stores, secure_cookies=False), host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield f"http://127.0.0.1:{server.effective_port}", inbox
-    server.close()
-    relay.stop()
+    with serving_console(db, smtp_port) as (port, _):
+        yield f"http://127.0.0.1:{port}", inbox
     db.close()
 
 

@@ -7,30 +7,17 @@ import csv
 import email
 import http.client
 import io
-import threading
 from email import policy
 
 import pytest
 from openpyxl import load_workbook
-from prometheus_client import CollectorRegistry
-from waitress.server import create_server
 
 from services.console.adapters import SqlAccounts
-from services.console.bootstrap import build_stores
 from services.console.domain import Role
-from services.console.web import create_app
-from services.notify.adapters import SmtpMailer
-from services.notify.domain import Renderer, Secretariat
-from services.notify.handlers import NotifyHandler
-from services.notify.store import SqlNotificationStore
 from services.register.store import ref_of
-from services.shared.contracts import Language
 from services.shared.db import Database
-from services.shared.messaging.handling import Delivery, Outgoing
-from services.shared.metrics import ServiceMetrics
-from services.shared.outbox import OutboxRelay
 from tests.register import record, site
-from tests.support import PASSWORD, Browser, wait_for
+from tests.support import PASSWORD, Browser, serving_console, wait_for
 
 SHARED_A = site("L-1", "Example Garments Ltd.", "Plot 12, Example Road")
 SHARED_B = site("F-7", "Exmple Garments Limited", "Plot 12, Example Rd.")
@@ -57,23 +44,8 @@ def console(tmp_path, smtp_server):
             ("auditor", Role.AUDITOR, None, None),
             ("agt-1", Role.COMPANY, "textile", "AGT-1")):
         accounts.add(username, PASSWORD, role, covenant, company, "nl")
-    stores = build_stores(db)
-    notify = NotifyHandler(
-        SmtpMailer(f"smtp://127.0.0.1:{smtp_port}"), Renderer(),
-        Secretariat({"*": "secretariaat@ser.example"}, Language.NL), "noreply@ser.example",
-        ServiceMetrics.create("notify", CollectorRegistry()), SqlNotificationStore(db))
-
-    def publish(messages: list[Outgoing]) -> None:
-        for m in messages:
-            notify(Delivery(m.body, m.routing_key, message_id=m.message_id))
-
-    relay = OutboxRelay(stores.outbox, publish, interval_s=0.2)
-    relay.start()
-    server = create_server(create_app(stores, secure_cookies=False), host="127.0.0.1", port=0)
-    threading.Thread(target=server.run, daemon=True).start()
-    yield server.effective_port, stores, inbox
-    server.close()
-    relay.stop()
+    with serving_console(db, smtp_port) as (port, stores):
+        yield port, stores, inbox
     db.close()
 
 
