@@ -16,6 +16,7 @@ from tests.support import ROOT, TEXTILE, example_doc
 
 RULES = ROOT / "rules"
 BANKING = "banking-voorbeeldbank-2019.json"
+NATURAL_STONE = "natural_stone-voorbeeld-natuursteen-2021.json"
 
 
 def errors_of(document) -> list[tuple[str, str]]:
@@ -120,13 +121,16 @@ def test_the_section_travels_with_the_plan_through_an_event():
 
 
 def test_a_list_is_refused_above_the_items_the_assessment_takes():
-    def many(d):
-        location = d["textile"]["production_locations"][0]
-        d["textile"]["production_locations"] = [
-            dict(location, location_id=f"L-{i}", product_types=["garments", "textiles"])
-            for i in range(6001)]
-    errors = errors_of(changed(TEXTILE, many))
-    assert ("/textile/production_locations", "too_many_items") in errors
+    """Natural stone's factories are not spread over engine states (textile's locations are):
+    5,000 items at most, each factory counting with its processes and quarries."""
+    def many(d, factories):
+        factory = d["natural_stone"]["factories"][0]  # two processes and one quarry: 4 items
+        d["natural_stone"]["factories"] = [dict(factory, site_id=f"F-{i}")
+                                           for i in range(factories)]
+    assert ("/natural_stone/factories", "too_many_items") in errors_of(
+        changed(NATURAL_STONE, lambda d: many(d, 1251)))
+    assert ("/natural_stone/factories", "too_many_items") not in errors_of(
+        changed(NATURAL_STONE, lambda d: many(d, 1250)))
 
 
 def test_a_schema_that_names_an_unknown_vocabulary_or_is_no_schema_is_refused_with_its_line(

@@ -1,5 +1,7 @@
 """Plans larger than one durable-rules state can hold (about 46,000 facts)."""
 
+import copy
+
 import pytest
 
 from bench.plans import bank_plan, textile_plan
@@ -8,7 +10,11 @@ from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.core.domain import RuleBook
 from services.rules.core.language import RuleSpec
+from services.rules.core.prior import Prior, StoredAssessment
+from services.rules.core.vocabulary import parts_of
 from services.rules.ports import EvaluationError
+from services.rules.tooling.crosscheck import plain_findings
+from services.shared.contracts import PlanSubmission, validate_plan
 from tests.support import ROOT
 
 
@@ -53,15 +59,78 @@ def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, 
     assert sum(f.rule_id == "DD2-VALUE-CHAIN-EXPOSURE-ASSESSED" for f in split) == 75
 
 
-def test_a_ruleset_that_negates_financings_from_elsewhere_refuses_to_split(rulebook, monkeypatch):
+def test_a_ruleset_that_joins_and_negates_financings_from_elsewhere_refuses_to_split(
+        rulebook, monkeypatch):
+    """The bank's section with a financing and without a financing in some country: which
+    state holds which differs, so no state can tell."""
     base = rulebook.by_id()["DD5-BANK-PORTFOLIO-BREAKDOWN"]
-    when = base.match.model_copy(update={"without": [
-        base.match.without[0].model_copy(update={"part": "financing", "where": []})]})
-    rule: RuleSpec = base.model_copy(update={"id": "TEST-NO-FINANCING", "when": when})
+    some = base.match.without[0].model_copy(update={"part": "financing", "where": []})
+    country = some.model_copy(update={"part": "financing_country"})
+    when = base.match.model_copy(update={"with_": [some], "without": [country]})
+    rule: RuleSpec = base.model_copy(update={"id": "TEST-SOME-AND-NO-FINANCING", "when": when})
     engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
-    with pytest.raises(EvaluationError, match="cannot be split"):
+    with pytest.raises(EvaluationError, match="cannot read them spread over several states"):
         engine.evaluate(bank_plan(3_000, clients=100))
+
+
+def test_how_each_rule_reads_when_a_plan_is_spread_over_states(rulebook):
+    from services.rules.adapters.durable_engine import locality
+    from services.rules.core.vocabulary import parts_of
+
+    rules = rulebook.by_id()
+    with parts_of("textile"):
+        assert locality(rules["DD2-HIGH-RISK-LOCATIONS-ASSESSED"], 0) == "local"
+        assert locality(rules["XY-HIGH-RISK-EXITS-EXPLAINED"], 0) == "local"  # joined by id
+        assert locality(rules["DD1-POLICY-EXPECTATIONS-OF-PARTNERS"], 1) == "any"
+        assert locality(rules["DD5-LOCATIONS-SUBMITTED"], 0) == "every"
+        assert locality(rules["DD2-WET-PROCESSING-MAPPED"], 0) == "every"
+        exits = rules["XY-HIGH-RISK-EXITS-EXPLAINED"]
+        off_key = exits.matches[0].without[0].model_copy(update={"join": {"name": "name"}})
+        changed = exits.model_copy(update={"when": [exits.matches[0].model_copy(
+            update={"without": [off_key]})]})
+        assert locality(changed, 0) is None  # last year's location and this year's by name
+    with parts_of("banking"):
+        assert locality(rules["DD2-VALUE-CHAIN-EXPOSURE-ASSESSED"], 0) == "local"
+        assert locality(rules["DD5-BANK-PORTFOLIO-BREAKDOWN"], 0) == "any"  # no financings
+
+
+def flawed_textile(locations: int, wet: list[int]) -> tuple[PlanSubmission, Prior]:
+    """Scoping leaves out Bangladesh (a tenth of the locations), only the locations `wet`
+    dye or finish, and last year's plan had five more locations in Bangladesh."""
+    document = textile_plan(locations).to_json_dict()
+    listed = document["textile"]["production_locations"]
+    for i, location in enumerate(listed):
+        location["processing_steps"] = ["dyeing"] if i in wet else ["cut_make_trim"]
+    scoping = document["risk_assessment"]["scoping"]
+    scoping["countries"] = [c for c in scoping["countries"] if c != "BD"]
+    previous = copy.deepcopy(document)
+    previous["textile"]["production_locations"] += [
+        dict(listed[3], location_id=f"GONE-{i}", country="BD") for i in range(5)]
+    stored = StoredAssessment("previous", 2018, "2019-01-31T12:00:00Z", previous, [])
+    return validate_plan(document), Prior(previous=stored, accepted_before=1, known=True)
+
+
+@pytest.mark.parametrize("wet", [[1117], []], ids=["one-wet-location", "none-wet"])
+def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, wet):
+    """1,200 locations and last year's 1,205 over four states of 1,000 facts: the same
+    findings as in one state and as the plain reading. That no location dyes holds in every
+    state or not at all (DD2-WET-PROCESSING-MAPPED); a location that left is found in the
+    state its id is in (XY-HIGH-RISK-EXITS-EXPLAINED)."""
+    plan, prior = flawed_textile(1_200, wet)
+    whole = DurableRulesEngine(rulebook).evaluate(plan, prior)
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 1_000)
+    engine = DurableRulesEngine(rulebook)
+    with parts_of("textile"):
+        facts = engine.facts(plan, prior)
+        assert all(len(engine.assertion_batches(ruleset, facts)) > 1
+                   for ruleset in engine._rulesets["textile"] if not ruleset.late)
+    split = engine.evaluate(plan, prior)
+    assert keys(split) == keys(whole) == keys(plain_findings(engine, plan, prior))
+    rules = [f.rule_id for f in split]
+    assert rules.count("DD2-SCOPING-COVERS-SOURCING-COUNTRIES") == 120
+    assert rules.count("XY-HIGH-RISK-EXITS-EXPLAINED") == 5
+    assert rules.count("DD2-WET-PROCESSING-MAPPED") == (0 if wet else 1)
 
 
 def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):
@@ -71,12 +140,12 @@ def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):
         without_clauses_in_a_chain(plan, rulebook) > 0
 
 
-def test_a_textile_plan_with_5000_locations_stays_within_one_state(rulebook, monkeypatch):
-    plan = textile_plan(5_000)
-    engine = DurableRulesEngine(rulebook)
-    assert engine.evaluate(plan) == []  # the grown fixture is compliant at any size
-    facts = engine.facts(plan)
-    assert len(facts) < durable_engine.MAX_FACTS_PER_RULESET
+def test_a_textile_plan_with_25000_locations_is_evaluated(rulebook):
+    plan, prior = flawed_textile(25_000, wet=[])
+    rules = [f.rule_id for f in DurableRulesEngine(rulebook).evaluate(plan, prior)]
+    assert rules.count("DD2-SCOPING-COVERS-SOURCING-COUNTRIES") == 2_500
+    assert rules.count("XY-HIGH-RISK-EXITS-EXPLAINED") == 5
+    assert rules.count("DD2-WET-PROCESSING-MAPPED") == 1
 
 
 def test_the_bare_engine_fails_when_one_fact_meets_more_than_64_distinct_conditions():
@@ -103,25 +172,3 @@ def test_seventy_rules_on_one_part_are_split_below_the_alpha_stack_limit(ruleboo
     findings = engine.evaluate(bank_plan(10, clients=5).model_copy(update={
         "governance": bank_plan(10, clients=5).governance.model_copy(update={"dd_fte": 0})}))
     assert len(findings) == 70
-
-
-def test_a_textile_plan_at_the_ingest_limit_is_assessed_and_one_beyond_is_refused(rulebook):
-    """Accepted means assessed: the contract's limit on locations and their product types
-    (each a fact in every textile ruleset) keeps a plan within what one engine state holds."""
-    from services.shared import covenants, i18n
-    from services.shared.contracts import PlanInvalid
-
-    locations = covenants.current()["textile"].schema["properties"]["production_locations"]
-    MAX_LOCATION_ITEMS = locations["x-assessable-items"]["max"]
-    assert MAX_LOCATION_ITEMS < durable_engine.MAX_FACTS_PER_RULESET
-    largest = textile_plan(MAX_LOCATION_ITEMS // 2)  # one product type each
-    assert len(largest.section("textile")["production_locations"]) * 2 == MAX_LOCATION_ITEMS
-    DurableRulesEngine(rulebook).evaluate(largest)  # no EvaluationError
-    with pytest.raises(PlanInvalid) as refused:
-        textile_plan(MAX_LOCATION_ITEMS // 2 + 1)
-    [error] = refused.value.errors
-    assert error.pointer == "/textile/production_locations"
-    assert "18002 items; the assessment takes at most 18000" in error.message
-    assert error.code == "too_many_items" and error.context["max_items"] == 18_000
-    assert "9.001 onderdelen met hun lijsten maken 18.002 items; de toetsing neemt er " \
-        "voorlopig ten hoogste 18.000" in i18n.error_text(error, "nl")

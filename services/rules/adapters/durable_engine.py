@@ -10,16 +10,18 @@
 - an exception inside an action is reported by the engine in the returned state: it is
   turned into an EvaluationError naming the rule;
 - engine exceptions carry the whole fact: they are never logged or re-raised with it;
-- facts per evaluation are bounded below the engine's ~46,000 per sid.
+- facts per state are bounded below the engine's ~46,000 per sid: a larger plan's long lists
+  are spread over several states (`shards`).
 """
 
 import contextlib
 import copy
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import durable.engine as engine
 import structlog
@@ -46,8 +48,9 @@ from services.rules.core.facts import (
     stamp,
     submission_values,
 )
+from services.rules.core.language import Join, RuleSpec
 from services.rules.core.prior import Prior
-from services.rules.core.vocabulary import SHARDABLE_KINDS, collection_pointer, parts_of
+from services.rules.core.vocabulary import SHARD_KEYS, parts_of
 from services.rules.ports import EvaluationError
 from services.shared import covenants
 from services.shared.contracts import Finding, PlanSubmission
@@ -62,8 +65,8 @@ log = structlog.get_logger()
 # storeMessage/GET_FIRST compare hashes only), so distinct facts collide with probability about
 # n^2 / 2^33 per evaluation: ~1% at 10,000 facts. Every fact here is distinct (unique pointers),
 # so "already observed" is always such a false duplicate; the sid is part of the hashed content,
-# so asserting the batch again under a fresh sid gives every fact a new hash. Matches made before
-# the collision are genuine (negated kinds come first) and repeats are deduplicated by id.
+# so asserting the batch again under a fresh sid gives every fact a new hash. The matches of
+# the attempt that collided are dropped: the next attempt makes them again.
 ATTEMPTS_ON_FALSE_DUPLICATE = 3
 
 
@@ -92,7 +95,9 @@ class DurableRulesEngine:
         self.rulebook = rulebook
         self._only = None if only is None else frozenset(only)
         self._host = _Host()
-        self._runs: dict[str, tuple[str, list[Finding]]] = {}  # sid -> (submission, findings)
+        # sid -> (the plan's owner, the findings of the state, each with whether its rule
+        # alternative must hold in every state: `combined`)
+        self._runs: dict[str, tuple[str, list[tuple[bool, Finding]]]] = {}
         self._lock = threading.Lock()
         self._rulesets: dict[str, list[CompiledRuleset]] = {}  # covenant -> its rulesets
         self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
@@ -178,16 +183,16 @@ class DurableRulesEngine:
             raise EvaluationError(f"this engine was built without the rules of covenant "
                                   f"{plan.covenant}")
         facts = self.facts(plan, prior)
-        run: tuple[str, list[Finding]] = (owner_of(plan), [])
+        owner, found = owner_of(plan), list[Finding]()
         with self._lock:
             for late in (False, True):
                 if late:
-                    facts = facts + self.outcome_facts(plan, run[1])
+                    facts = facts + self.outcome_facts(plan, found)
                 for ruleset in self._rulesets[plan.covenant]:
                     if ruleset.late == late:
-                        for batch in self.assertion_batches(ruleset, facts):
-                            self._assert_batch(ruleset, batch, run)
-        return ordered(run[1])
+                        found += combined([self._assert_batch(ruleset, batch, owner)
+                                           for batch in self.assertion_batches(ruleset, facts)])
+        return ordered(found)
 
     def outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
         """A `rule_outcome` fact per rule in force on the plan and evaluated first: whether it
@@ -204,15 +209,16 @@ class DurableRulesEngine:
         return facts
 
     def _assert_batch(self, ruleset: CompiledRuleset, batch: list[Fact],
-                      run: tuple[str, list[Finding]]) -> None:
+                      owner: str) -> list[tuple[bool, Finding]]:
         """One batch under a fresh sid, freed afterwards; again under a new sid on a false
-        duplicate."""
+        duplicate. Its findings, each with whether it must hold in every state."""
         for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
             sid = uuid.uuid4().hex
-            self._runs[sid] = run
+            found: list[tuple[bool, Finding]] = []
+            self._runs[sid] = (owner, found)
             try:
                 self._assert_all(ruleset, sid, batch)
-                return
+                return found
             except _FalseDuplicate:
                 log.info("engine id-hash collision; asserting the batch again under a new sid")
             finally:
@@ -257,12 +263,13 @@ class DurableRulesEngine:
         raised = None if escalation is None else rule.escalate[escalation]
         joins = [*rule.matches[alternative].with_, *(raised.with_ if raised else [])]
         aliases = [j.alias for j in joins]
+        every = locality(rule, alternative) == "every"
 
         def run(c: Any) -> None:
             match = Match(rule, dict(getattr(c, MATCHED)._d),
                           {a: dict(getattr(c, a)._d) for a in aliases}, raised, alternative)
             owner, found = self._runs[c.s.sid]
-            found.append(finding_of(match, owner))
+            found.append((every, finding_of(match, owner)))
 
         return run
 
@@ -286,50 +293,85 @@ def _ignore(c: Any) -> None:
 
 
 # --- plans larger than one engine state ---------------------------------------------------
-# Facts owned by one financing (the financing and its link and value-chain facts, all under
-# /banking/financings/<i>) can be spread over several states when a ruleset's facts exceed
-# MAX_FACTS_PER_RULESET; every other fact goes into every state. A rule that matches a
-# financing meets all its joined parts in its own state. That is only correct while no rule
-# negates a financing-owned kind from a subject that is not one (an absence must be decided
-# where all candidates are): `splittable` checks it per ruleset. A subject present in every
-# state may fire once per state; findings are deduplicated by their id.
-SHARDED = "financing"  # the kind whose facts own the others
+# A fact of a shardable kind (vocabulary.SHARD_KEYS: a financing, a production location, their
+# links and remembered copies) belongs to the part its key names. When a ruleset's facts
+# exceed MAX_FACTS_PER_RULESET, the parts are spread over several states by their key, and
+# every other fact goes into every state. Each alternative of a rule then reads as one of:
+#   local: its subject belongs to a part, and every shardable part it joins or negates is
+#          joined on that part's key: all it reads is in the subject's state;
+#   any:   its subject is in every state and it joins shardable parts only positively (one,
+#          or several joined to each other on the key): it holds where its match is;
+#   every: its subject is in every state and it only negates shardable parts: an absence
+#          holds when it holds in every state.
+# Anything else (a shared subject that both joins and negates shardable parts, a join off the
+# key) cannot be spread: that ruleset's facts must fit one state.
+Locality = Literal["local", "any", "every"]
 
 
-def _shard_root() -> str:
-    """Where the financings are in the plans at hand; "" when they have none."""
-    root = collection_pointer(SHARDED)
-    return root + "/" if root else ""
+def locality(rule: RuleSpec, alternative: int) -> Locality | None:
+    """How an alternative of a rule reads when the facts are spread (see above); None when it
+    cannot be. Read inside `parts_of(covenant)`."""
+    keys = SHARD_KEYS
+    when = rule.matches[alternative]
+    positive = [*when.with_, *(j for e in rule.escalate for j in e.with_)]
+    if subject_key := keys.get(when.subject, ""):
+        anchors = {subject_key}
+        for join in positive:  # a part joined on the key anchors the joins after it
+            if join.part in keys and _on_key(join, anchors):
+                anchors.add(f"{join.alias}.{keys[join.part]}")
+        return "local" if all(join.part not in keys or _on_key(join, anchors)
+                              for join in [*positive, *when.without]) else None
+    joined = [j for j in positive if j.part in keys]
+    negated = [j for j in when.without if j.part in keys]
+    if negated:
+        return None if joined else "every"
+    anchors = {f"{joined[0].alias}.{keys[joined[0].part]}"} if joined else set()
+    return "any" if all(_on_key(j, anchors) for j in joined[1:]) else None
 
 
-def splittable(rules: list[Any]) -> bool:
-    return not any(j.part in SHARDABLE_KINDS and w.subject not in SHARDABLE_KINDS
-                   for r in rules for w in r.matches for j in w.without)
+def _on_key(join: Join, anchors: set[str]) -> bool:
+    """Is the joined part joined on its key to one of `anchors` (fields holding the key)?"""
+    return join.join.get(SHARD_KEYS[join.part]) in anchors
 
 
-def _owner(fact: Fact, root: str) -> int | None:
-    pointer = fact["pointer"]
-    if not root or not pointer.startswith(root):
-        return None
-    return int(pointer[len(root):].split("/")[0])
+def splittable(rules: Iterable[RuleSpec]) -> bool:
+    return all(locality(r, i) is not None for r in rules for i in range(len(r.matches)))
+
+
+def combined(states: list[list[tuple[bool, Finding]]]) -> list[Finding]:
+    """The findings of one ruleset over its states: an `every` alternative's (flagged True)
+    only where all states report it."""
+    if len(states) == 1:
+        return [f for _, f in states[0]]
+    held = set.intersection(*({f.finding_id for every, f in state if every}
+                              for state in states))
+    return [f for state in states for every, f in state if not every or f.finding_id in held]
+
+
+def _bucket(value: Any, count: int) -> int:
+    return zlib.crc32(repr(value).encode()) % count
 
 
 def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
-    root = _shard_root()
-    owners = [(f, _owner(f, root)) for f in facts]
-    shared = [f for f, owner in owners if owner is None]
-    owned = [(f, owner) for f, owner in owners if owner is not None]
-    room = limit - len(shared)
+    """The facts over as few states as hold them: the shared ones in each, each part's in one
+    (by its key)."""
     if not allowed:
         raise EvaluationError(
             f"the plan gives {ruleset} {len(facts):,} facts, more than the engine's "
-            f"{limit:,} per state, and they cannot be split (a rule negates financings)")
+            f"{limit:,} per state, and its rules cannot read them spread over several states")
+    keys = SHARD_KEYS
+    shared = [f for f in facts if f["kind"] not in keys]
+    owned = [(f, f.get(keys[f["kind"]])) for f in facts if f["kind"] in keys]
+    room = limit - len(shared)
     if room <= 0:
         raise EvaluationError(
             f"the plan gives {ruleset} {len(shared):,} facts that every state needs, more than "
             f"the engine's {limit:,} per state")
-    count = -(-len(owned) * 5 // (room * 4))  # ceil, with 20% slack for uneven owners
-    buckets: list[list[Fact]] = [[] for _ in range(count)]
-    for fact, owner in owned:
-        buckets[owner % count].append(fact)
-    return [shared + bucket for bucket in buckets if bucket]
+    count = -(-len(owned) * 5 // (room * 4))  # ceil, with 20% slack for uneven parts
+    while True:
+        buckets: list[list[Fact]] = [[] for _ in range(count)]
+        for fact, key in owned:
+            buckets[_bucket(key, count)].append(fact)
+        if max(map(len, buckets), default=0) <= room or count >= len(owned):
+            return [shared + bucket for bucket in buckets if bucket]
+        count *= 2

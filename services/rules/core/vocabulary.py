@@ -58,7 +58,8 @@ class Kind:
     computed: Mapping[str, Computed] = field(default_factory=dict)
     annotated: Mapping[str, FieldType] = field(default_factory=dict)  # set from reference data
     projections: Mapping[str, str] = field(default_factory=dict)  # list field: values' path
-    shardable: bool = False  # its facts belong to one financing (see durable_engine.shards)
+    shardable: bool = False  # its facts belong to one part of a long list, named by that
+    # part's id (see `SHARD_KEYS` and durable_engine.shards)
     key: tuple[str, ...] | None = None  # the fields that identify a part from one year to the
     # next (finding ids); default: its id field, nothing for a part a plan has once, else the
     # part's pointer
@@ -333,10 +334,16 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
                                      f"'{kind.path}'"))
                 elif kind.parent and not (parent and parent.id_field):
                     problems.append((covenant, where, f"its parent '{kind.parent}' has no id"))
+                elif kind.shardable and not kind.id_field:
+                    problems.append((covenant, where, "a shardable part needs an id: its facts "
+                                     "are spread over engine states by it"))
             elif parent is not None and _shape_type(
                     shape.at(parent.path.split("/")[1:]), [kind.list_field]) != "list":
                 problems.append((covenant, where, f"'{kind.parent}' has no list "
                                  f"'{kind.list_field}'"))
+            elif kind.shardable and not (parent and parent.id_field):
+                problems.append((covenant, where, f"a shardable link needs a parent with an "
+                                 f"id: '{kind.parent}' has none"))
     return problems
 
 
@@ -378,7 +385,29 @@ PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
 LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
 PRIOR_PARTS: Mapping[str, str] = FollowsCovenants(
     lambda kinds: {n: k.parent for n, k in kinds.items() if k.source == "prior" and k.parent})
-SHARDABLE_KINDS = _where(lambda k: k.shardable).keys()
+
+
+def _shard_key(kind: Kind, kinds: Mapping[str, Kind]) -> str:
+    """The field naming the part of a long list a fact belongs to: the part's id, a link's
+    parent's id (copied onto the link), a remembered part's id when the part itself is
+    shardable, the first key field of another kind declared shardable; "" for a fact every
+    engine state needs."""
+    parent = kinds.get(kind.parent)
+    if kind.source == "prior":
+        return parent.id_field if parent is not None and parent.shardable else ""
+    if not kind.shardable:
+        return ""
+    if kind.source == "plan":
+        return kind.id_field
+    if kind.source == "link":
+        return parent.id_field if parent is not None else ""
+    return kind.key[0] if kind.key else ""
+
+
+# kind -> the field whose value names the part its facts belong to, for the kinds whose facts
+# may be spread over several engine states (durable_engine.shards)
+SHARD_KEYS: Mapping[str, str] = FollowsCovenants(
+    lambda kinds: {n: key for n, k in kinds.items() if (key := _shard_key(k, kinds))})
 
 
 def collection_pointer(kind: str) -> str:
