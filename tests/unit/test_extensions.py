@@ -120,6 +120,14 @@ def test_the_section_travels_with_the_plan_through_an_event():
     assert again.to_json_dict() == plan.to_json_dict()
 
 
+@pytest.mark.parametrize("name", [BANKING, NATURAL_STONE, TEXTILE])
+def test_the_rules_read_of_a_plan_is_its_json_without_copying_the_sections(name):
+    plan = validate_plan(example_doc(name))
+    view = plan.read_only_json()
+    assert view == plan.to_json_dict()
+    assert view[plan.covenant] is plan.section(plan.covenant)
+
+
 def test_a_list_is_refused_above_the_items_the_assessment_takes():
     """Natural stone's factories are not spread over engine states (textile's locations are):
     5,000 items at most, each factory counting with its processes and quarries."""

@@ -55,7 +55,7 @@ class SqlAssessmentHistory:
         s = plan.submission
         values = (s.submission_id, plan.company.company_id, plan.covenant,
                   s.reporting_year, s.submitted_at.isoformat(), ruleset_version,
-                  json.dumps(plan.to_json_dict()),
+                  json.dumps(plan.read_only_json()),
                   json.dumps([f.model_dump(mode="json") for f in findings]),
                   datetime.now(UTC).isoformat())
         with self._db.transaction() as cur:

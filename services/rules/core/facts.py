@@ -64,7 +64,7 @@ ENGINE_RESERVED = frozenset({"id", "sid"})
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
     """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
-    document = plan.to_json_dict()
+    document = plan.read_only_json()
     as_of = plan.submission.submitted_at.date()
     wanted: Set[str] = FACT_KINDS if kinds is None else kinds
     facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]

@@ -16,6 +16,7 @@ vocabulary is its schema's title (the enum's name in `vocab.py`).
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 FieldType = Literal["date", "number", "text", "flag", "list"]
@@ -68,11 +69,14 @@ class Shape:
 
     def free_texts(self) -> Iterator[tuple[str, "Shape"]]:
         """(field, shape) of the fields that are free text or hold some."""
-        for name, inner in self.fields.items():
-            if inner.holds_free_text:
-                yield name, inner
+        return iter(self._free_text_fields)
 
-    @property
+    @cached_property
+    def _free_text_fields(self) -> tuple[tuple[str, "Shape"], ...]:  # asked once per part
+        return tuple((name, inner) for name, inner in self.fields.items()
+                     if inner.holds_free_text)
+
+    @cached_property
     def holds_free_text(self) -> bool:
         return self.free_text or any(f.holds_free_text for f in self.fields.values()) \
             or (self.item is not None and self.item.holds_free_text)
