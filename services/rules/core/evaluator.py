@@ -3,6 +3,7 @@ engine conditions: used to compute measures, to explain a decision, and to cross
 engine. Dates are compared as dates and moved with `values.add_months`, never through the
 engine's day numbers or month keys."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,8 @@ from services.rules.core.language import AllOf, AnyOf, Condition, Ref, RuleSpec,
 from services.rules.core.operators import OPERATORS
 from services.rules.core.values import MISSING, Duration, as_date, lookup, month_key
 
-__all__ = ["MISSING", "Env", "all_hold", "as_date", "holds", "lookup", "month_key", "resolve"]
+__all__ = ["MISSING", "Env", "all_hold", "as_date", "holds", "lookup", "month_key", "predicate",
+           "resolve"]
 
 # names a condition can refer to: "submission" -> its values, a part name or alias -> its fact
 Env = dict[str, Any]
@@ -82,3 +84,33 @@ def _comparable(value: Any) -> date | float | None:
 def all_hold(rule: RuleSpec, tests: list[Test], fact: dict[str, Any],
              env: Env | None = None) -> bool:
     return all(holds(rule, t, fact, env) for t in tests)
+
+
+Check = Callable[[dict[str, Any], Env], bool]
+
+
+def predicate(rule: RuleSpec, tests: list[Test]) -> Check:
+    """`all_hold` of these tests as one function of (fact, env), its parameters and operators
+    looked up once: for testing many facts (a measure's population)."""
+    checks = [_check(rule, t) for t in tests]
+    return lambda fact, env: all(check(fact, env) for check in checks)
+
+
+def _check(rule: RuleSpec, test: Test) -> Check:
+    match test:
+        case AllOf(all=tests):
+            return predicate(rule, tests)
+        case AnyOf(any=tests):
+            checks = [_check(rule, t) for t in tests]
+            return lambda fact, env: any(check(fact, env) for check in checks)
+        case Condition(field=name):
+            value = rule.value(test.value)
+            if isinstance(value, Ref):
+                return lambda fact, env: _against_field(test, lookup(fact, name),
+                                                        resolve(value, fact, env))
+            op = OPERATORS[test.op]
+            if op.reads_as_of:
+                return lambda fact, env: op.holds(lookup(fact, name), value,
+                                                  date.fromisoformat(fact["as_of"]))
+            return lambda fact, env: op.holds(lookup(fact, name), value, date.min)
+    raise TypeError(test)

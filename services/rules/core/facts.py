@@ -18,7 +18,15 @@ from typing import Any
 from unidecode import unidecode
 
 from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, Derived
-from services.rules.core.evaluator import MISSING, Env, all_hold, as_date, lookup, month_key
+from services.rules.core.evaluator import (
+    MISSING,
+    Env,
+    all_hold,
+    as_date,
+    lookup,
+    month_key,
+    predicate,
+)
 from services.rules.core.language import Measure, RuleSpec
 from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import (
@@ -67,7 +75,8 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
     document = plan.read_only_json()
     as_of = plan.submission.submitted_at.date()
     wanted: Set[str] = FACT_KINDS if kinds is None else kinds
-    facts = [*_part_facts(document, wanted), *_link_facts(document, wanted)]
+    pruned: dict[int, dict[str, Any]] = {}  # a part's fields, for its fact and its links'
+    facts = [*_part_facts(document, wanted, pruned), *_link_facts(document, wanted, pruned)]
     if wanted & THEMED_KINDS:
         facts += [f for f in _themed(document) if f["kind"] in wanted]
     if wanted & PAIRED_KINDS:
@@ -208,22 +217,26 @@ def _form(value: Any, form: str, fact: Fact) -> Any:
     raise ValueError(f"unknown derived form {form}")
 
 
-def _part_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
+def _part_facts(document: dict[str, Any], wanted: Set[str],
+                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
     for kind, pattern in PARTS.items():
         if kind not in wanted:
             continue
         parent = PARENT_KEYS.get(kind)
         if parent is None:
-            yield from (make_fact(kind, path, part) for path, part in walk(document, pattern))
+            yield from (make_fact(kind, path, part, pruned)
+                        for path, part in walk(document, pattern))
             continue
         parent_kind, key = parent
         for parent_path, parent_part in walk(document, PARTS[parent_kind]):
             child_pattern = pattern.removeprefix(PARTS[parent_kind] + "/")
             for path, part in walk(parent_part, child_pattern):
-                yield {**make_fact(kind, (*parent_path, *path), part), key: parent_part[key]}
+                yield {**make_fact(kind, (*parent_path, *path), part, pruned),
+                       key: parent_part[key]}
 
 
-def _link_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
+def _link_facts(document: dict[str, Any], wanted: Set[str],
+                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
     """One fact per value of each linked list; a parent part is pruned once for all its link
     kinds, and not at all when its lists are empty."""
     by_parent: dict[str, list[tuple[str, str, str]]] = {}
@@ -238,7 +251,7 @@ def _link_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
                 if not values:
                     continue
                 if fields is None:
-                    fields = _renamed(_pruned(part, nested_parts=False))
+                    fields = _renamed(_own_fields(part, pruned))
                 base = {k: v for k, v in fields.items() if k != field}
                 base["kind"] = kind
                 for i, value in enumerate(values):
@@ -251,8 +264,9 @@ def _link_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
                     yield link
 
 
-def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any]) -> Fact:
-    fields = _pruned(part, nested_parts=False)
+def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any],
+              pruned: dict[int, dict[str, Any]] | None = None) -> Fact:
+    fields = _own_fields(part, {} if pruned is None else pruned)
     for name, compute in COMPUTED.get(kind, {}).items():
         value = compute(part)
         if value is not None:
@@ -269,6 +283,15 @@ def _renamed(fields: dict[str, Any]) -> dict[str, Any]:
     for reserved in ENGINE_RESERVED & fields.keys():
         fields[f"{reserved}_"] = fields.pop(reserved)
     return fields
+
+
+def _own_fields(part: dict[str, Any], pruned: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """A copy of the part's fields as its fact has them (`_pruned`), pruning each part once
+    per plan (`pruned`, by the part's identity: its fact and its links' read the same)."""
+    fields = pruned.get(id(part))
+    if fields is None:
+        fields = pruned[id(part)] = _pruned(part, nested_parts=False)
+    return dict(fields)
 
 
 def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
@@ -335,8 +358,8 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
         for name, m in rule.measures():
             key = repr((m.of, m.where, rule.parameters if m.where else None))
             if key not in populations:
-                populations[key] = [f for f in by_kind.get(m.of, [])
-                                    if all_hold(rule, m.where, f, env)]
+                belongs = predicate(rule, m.where)
+                populations[key] = [f for f in by_kind.get(m.of, []) if belongs(f, env)]
             population = populations[key]
             for group, members in _groups(m, population):
                 value = _measure(rule, m, members, env)
@@ -367,12 +390,15 @@ def _groups(m: Measure, population: list[Fact]) -> list[tuple[Any, list[Fact]]]:
     return list(groups.items())
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
+
+
 def normalised(value: Any) -> Any:
     """Text compared the way people mean it: transliterated to ASCII, without case, spacing
     and punctuation ("Çelik Tekstil A.Ş." = "celik tekstil as")."""
     if not isinstance(value, str):
         return value
-    return re.sub(r"[^a-z0-9]", "", unidecode(value).lower())
+    return _NOT_ALPHANUMERIC.sub("", unidecode(value).lower())
 
 
 def _measure(rule: RuleSpec, m: Measure, population: list[Fact], env: Env) -> float | None:
@@ -386,7 +412,8 @@ def _measure(rule: RuleSpec, m: Measure, population: list[Fact], env: Env) -> fl
         return None if not values else float(min(values) if m.min else max(values))
     if m.share_where is not None:
         whole = quantity(population, m.sum)
-        part = quantity([f for f in population if all_hold(rule, m.share_where, f, env)], m.sum)
+        share = predicate(rule, m.share_where)
+        part = quantity([f for f in population if share(f, env)], m.sum)
         return part / whole if whole else None
     if m.divide_by is not None:
         whole = quantity(population, m.divide_by)
