@@ -8,6 +8,7 @@ import pytest
 import services.rules.core.compiler as compiler
 import services.rules.core.operators as operators
 from services.cli import main
+from services.rules.core.facts import submission_values
 from services.rules.core.values import Duration
 from services.rules.factory import engine_from_folder
 from services.rules.tooling.crosscheck import (
@@ -174,3 +175,26 @@ def test_covenant_rules_crosscheck_reports_agreement_and_disagreement(monkeypatc
     monkeypatch.setitem(operators.ENGINE_COMPARISONS, ">", "$gte")
     assert main(["rules", "crosscheck", "--plans", "50"]) == 1
     assert ": engine only" in capsys.readouterr().out
+
+
+def test_a_predicate_built_once_reads_every_condition_as_the_plain_reading(engine):
+    """Measures test their populations with `evaluator.predicate`; it must agree with
+    `all_hold` on every condition of every bundled rule, on the facts of every rule case."""
+    from services.rules.core.evaluator import all_hold, predicate
+    from services.rules.core.vocabulary import parts_of
+
+    compared = differ = 0
+    for plan, prior in case_plans(ROOT / "rules"):
+        with parts_of(plan.covenant):
+            facts = engine.facts(plan, prior)
+            env = {"submission": submission_values(plan)}
+            for rule in engine.rulebook.in_scope(plan.covenant):
+                tests = [*((w.subject, w.where) for w in rule.matches),
+                         *((m.of, t) for _, m in rule.measures()
+                           for t in (m.where, m.share_where or []))]
+                for kind, where in tests:
+                    check = predicate(rule, where)
+                    for fact in (f for f in facts if f["kind"] == kind):
+                        compared += 1
+                        differ += check(fact, env) != all_hold(rule, where, fact, env)
+    assert differ == 0 and compared > 10_000
