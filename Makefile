@@ -70,6 +70,7 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench.evaluation
+	$(BIN)/python -m bench.scaling
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.end_to_end
 	$(BIN)/python -m bench.register

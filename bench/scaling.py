@@ -1,0 +1,114 @@
+"""Plan size and cold start: how time and memory grow with a plan, and how long a self-check
+takes from nothing.
+
+Sizes: textile plans of 5,000 and 50,000 production locations, bank plans of 50,000 and
+1,000,000 financings. Each size runs in a process of its own, which builds the plan, evaluates
+it once to warm up (rulesets, reference data) and then once timed; it reports the time, the
+findings, and the process's peak memory (its high-water mark, the plan itself included) next to
+its memory once the engine was loaded and before the plan was built. Growth is linear when the
+time per part stays flat from the smaller size to the larger (the "x small" column: 1.00 is
+linear).
+
+Cold start: `covenant check` on the 2019 example as a whole process, against `python -c pass` in
+the same run (the interpreter's own start, which no command can go below). Issue 17's goal: at
+most 150 ms.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = [("textile", 5_000), ("textile", 50_000), ("banking", 50_000), ("banking", 1_000_000)]
+UNITS = {"textile": "locations", "banking": "financings"}
+EXAMPLE = ROOT / "examples" / "textile-voorbeeld-mode-2019.json"
+COVENANT = Path(sys.executable).with_name("covenant")
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one(covenant: str, size: int) -> dict[str, float]:
+    """Run in the child: one plan of the size, evaluated (warm), timed and measured."""
+    from bench.plans import bank_plan, textile_plan
+    from services.rules.factory import engine_from_folder
+    from services.shared.covenants import BUNDLED_RULES
+    from services.shared.logging import configure_logging
+
+    configure_logging("WARNING")
+    engine = engine_from_folder(BUNDLED_RULES, only={covenant})
+    loaded = peak_mib()
+    started = time.perf_counter()
+    plan = textile_plan(size) if covenant == "textile" else bank_plan(size)
+    built = time.perf_counter() - started
+    engine.evaluate(plan)
+    started = time.perf_counter()
+    findings = engine.evaluate(plan)
+    return {"seconds": time.perf_counter() - started, "build_s": built, "loaded_mib": loaded,
+            "peak_mib": peak_mib(), "findings": len(findings)}
+
+
+def measured(covenant: str, size: int) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-m", "bench.scaling", "--one", covenant, str(size)],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def scaling() -> None:
+    print(f"{'plan':<32}{'evaluate':>10}{'per part':>11}{'x small':>9}{'peak':>10}"
+          f"{'loaded':>10}{'findings':>10}")
+    small: dict[str, float] = {}
+    for covenant, size in SIZES:
+        m = measured(covenant, size)
+        per_part = m["seconds"] / size
+        small.setdefault(covenant, per_part)
+        print(f"{f'{covenant}, {size:,} {UNITS[covenant]}':<32}{m['seconds']:>9.2f}s"
+              f"{per_part * 1e6:>9.1f}us{per_part / small[covenant]:>9.2f}"
+              f"{m['peak_mib']:>6.0f} MiB{m['loaded_mib']:>6.0f} MiB{m['findings']:>10,.0f}")
+
+
+def process(argv: list[str], rounds: int) -> tuple[float, float]:
+    """Median wall time and peak memory of a whole process, over the rounds."""
+    times, peaks = [], []
+    for _ in range(rounds + 1):  # the first warms the file cache and is not counted
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        _, _, usage = os.wait4(child.pid, 0)  # this child's own, not every child's so far
+        child.returncode = 0  # reaped here
+        times.append(time.perf_counter() - started)
+        peaks.append(usage.ru_maxrss / 1024)
+    return statistics.median(times[1:]), statistics.median(peaks[1:])
+
+
+def cold_start(rounds: int) -> None:
+    bare, _ = process([sys.executable, "-c", "pass"], rounds)
+    check, peak = process([str(COVENANT), "check", str(EXAMPLE)], rounds)
+    print(f"{'cold start':<32}{'wall':>10}{'x python':>10}{'peak':>10}")
+    print(f"{'python -c pass':<32}{bare * 1e3:>8.0f}ms{1:>10.2f}")
+    print(f"{'covenant check (2019 example)':<32}{check * 1e3:>8.0f}ms{check / bare:>10.2f}"
+          f"{peak:>6.0f} MiB\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one", nargs=2, metavar=("COVENANT", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5, help="cold starts timed (default 5)")
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one[0], int(args.one[1]))))
+        return
+    cold_start(args.rounds)
+    scaling()
+
+
+if __name__ == "__main__":
+    main()
