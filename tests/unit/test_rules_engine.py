@@ -370,3 +370,34 @@ def test_the_bare_engine_refuses_a_telephone_pattern_with_seven_optional_separat
     _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 5 + ".*"}}}]})
     with pytest.raises(Exception, match=r"50[1-4]"):
         _register({"all": [{"m": {"$mt": {"text": ".*[+0][0-9]" + "[ -]?[0-9]" * 7 + ".*"}}}]})
+
+
+class _Everything(frozenset):
+    def __contains__(self, name):
+        return True
+
+
+@pytest.mark.parametrize("name", [TEXTILE, BANKING])
+def test_the_engine_is_given_only_the_fields_its_conditions_read_and_findings_stay_whole(
+        rulebook, monkeypatch, name):
+    """Each fact reaches the engine with the fields its ruleset's conditions read; the
+    findings, messages included, are those of an engine given every field."""
+    plan = parse_plan(example(name))
+    monkeypatch.setattr(durable_engine, "fields_read", lambda definitions: _Everything())
+    given_all = DurableRulesEngine(rulebook).evaluate(plan)
+    monkeypatch.undo()
+    engine = DurableRulesEngine(rulebook)
+    given: list[tuple[str, dict]] = []
+    real = engine._host.assert_fact
+
+    def spy(ruleset, fact):
+        given.append((ruleset, fact))
+        return real(ruleset, fact)
+    monkeypatch.setattr(engine._host, "assert_fact", spy)
+    findings = engine.evaluate(plan)
+    assert findings == given_all and findings
+    assert all(set(fact) <= engine._fields[ruleset] | {durable_engine.FACT_INDEX, "sid"}
+               for ruleset, fact in given)
+    sent = {field for _, fact in given for field in fact}
+    kept_back = {field for fact in engine.facts(plan) for field in fact} - sent
+    assert {"pointer", "as_of"} <= kept_back  # read by the actions only, from the whole fact

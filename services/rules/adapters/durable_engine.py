@@ -68,6 +68,9 @@ log = structlog.get_logger()
 # so asserting the batch again under a fresh sid gives every fact a new hash. The matches of
 # the attempt that collided are dropped: the next attempt makes them again.
 ATTEMPTS_ON_FALSE_DUPLICATE = 3
+# the field that gives an asserted fact's place among those of its state (the engine is given
+# the fields its conditions read; a rule's action takes the whole fact from there)
+FACT_INDEX = "fact__index"
 
 
 class _FalseDuplicate(Exception):
@@ -96,13 +99,14 @@ class DurableRulesEngine:
         self._only = None if only is None else frozenset(only)
         self._host = _Host()
         # sid -> (the plan's owner, the findings of the state, each with whether its rule
-        # alternative must hold in every state: `combined`)
-        self._runs: dict[str, tuple[str, list[tuple[bool, Finding]]]] = {}
+        # alternative must hold in every state (`combined`), the facts asserted in it)
+        self._runs: dict[str, tuple[str, list[tuple[bool, Finding]], list[Fact]]] = {}
         self._lock = threading.Lock()
         self._rulesets: dict[str, list[CompiledRuleset]] = {}  # covenant -> its rulesets
         self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
         self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
+        self._fields: dict[str, frozenset[str]] = {}  # ruleset -> the fields its rules read
         with covenants.using(rulebook.covenants):  # the parts they declare (a reload's new)
             definitions = self._compile(rulebook)
         _refuse_unsafe_patterns(definitions)
@@ -135,6 +139,7 @@ class DurableRulesEngine:
         self._rulesets[covenant] = compiled
         rules = rulebook.in_scope(covenant)
         for ruleset in compiled:
+            self._fields[ruleset.name] = fields_read(ruleset.rules)
             self._splittable[ruleset.name] = splittable(
                 [r for r in rules if r.id in ruleset.rules])
         self._reads[covenant] = frozenset().union(
@@ -215,7 +220,7 @@ class DurableRulesEngine:
         for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
             sid = uuid.uuid4().hex
             found: list[tuple[bool, Finding]] = []
-            self._runs[sid] = (owner, found)
+            self._runs[sid] = (owner, found, batch)
             try:
                 self._assert_all(ruleset, sid, batch)
                 return found
@@ -238,9 +243,14 @@ class DurableRulesEngine:
         return [sorted(part, key=lambda f: rank[f["kind"]]) for part in parts]
 
     def _assert_all(self, ruleset: CompiledRuleset, sid: str, needed: list[Fact]) -> None:
-        for fact in needed:
+        """Each fact as the engine needs it: the fields the ruleset's conditions read, and its
+        place in `needed`, where the actions find it whole (for messages and keys)."""
+        read = self._fields[ruleset.name]
+        for i, fact in enumerate(needed):
+            lean = {name: value for name, value in fact.items() if name in read}
+            lean[FACT_INDEX], lean["sid"] = i, sid
             try:
-                state = self._host.assert_fact(ruleset.name, {**fact, "sid": sid})
+                state = self._host.assert_fact(ruleset.name, lean)
             except engine.MessageNotHandledException:
                 continue
             except engine.MessageObservedException:
@@ -266,12 +276,35 @@ class DurableRulesEngine:
         every = locality(rule, alternative) == "every"
 
         def run(c: Any) -> None:
-            match = Match(rule, dict(getattr(c, MATCHED)._d),
-                          {a: dict(getattr(c, a)._d) for a in aliases}, raised, alternative)
-            owner, found = self._runs[c.s.sid]
+            owner, found, asserted = self._runs[c.s.sid]
+            match = Match(rule, dict(asserted[getattr(c, MATCHED)._d[FACT_INDEX]]),
+                          {a: dict(asserted[getattr(c, a)._d[FACT_INDEX]]) for a in aliases},
+                          raised, alternative)
             found.append((every, finding_of(match, owner)))
 
         return run
+
+
+def fields_read(definitions: dict[str, Any]) -> frozenset[str]:
+    """The top-level fields the compiled conditions of a ruleset test and join on (a path
+    `a.b` reads `a`), and, harmlessly, their aliases and values. A fact's other fields are
+    left out of what the engine is given: it encodes and parses every field of every fact."""
+    names: set[str] = {"kind"}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "run":
+                    names.update(() if key.startswith("$") else (key.split(".")[0],))
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str):
+            names.add(node.split(".")[0])
+
+    walk(definitions)
+    return frozenset(names)
 
 
 def _refuse_unsafe_patterns(definitions: dict[str, Any]) -> None:
