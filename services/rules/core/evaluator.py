@@ -90,8 +90,8 @@ Check = Callable[[dict[str, Any], Env], bool]
 
 
 def predicate(rule: RuleSpec, tests: list[Test]) -> Check:
-    """`all_hold` of these tests as one function of (fact, env), its parameters and operators
-    looked up once: for testing many facts (a measure's population)."""
+    """`all_hold` of these tests as one function of (fact, env), with their parameters
+    resolved once: for testing many facts (a measure's population)."""
     checks = [_check(rule, t) for t in tests]
     return lambda fact, env: all(check(fact, env) for check in checks)
 
@@ -103,14 +103,7 @@ def _check(rule: RuleSpec, test: Test) -> Check:
         case AnyOf(any=tests):
             checks = [_check(rule, t) for t in tests]
             return lambda fact, env: any(check(fact, env) for check in checks)
-        case Condition(field=name):
-            value = rule.value(test.value)
-            if isinstance(value, Ref):
-                return lambda fact, env: _against_field(test, lookup(fact, name),
-                                                        resolve(value, fact, env))
-            op = OPERATORS[test.op]
-            if op.reads_as_of:
-                return lambda fact, env: op.holds(lookup(fact, name), value,
-                                                  date.fromisoformat(fact["as_of"]))
-            return lambda fact, env: op.holds(lookup(fact, name), value, date.min)
+        case Condition():
+            value = rule.value(test.value)  # its parameters, resolved once
+            return lambda fact, env: condition_holds(test, value, fact, env)
     raise TypeError(test)
