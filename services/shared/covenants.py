@@ -636,8 +636,14 @@ def current() -> Covenants:
     folder the RULES_DIR setting names (services/shared/settings.py), loaded once."""
     global _current
     if _current is None:
-        _current = load(Path(os.environ.get("RULES_DIR") or BUNDLED_RULES))
+        _current = load(rules_dir())
     return _current
+
+
+def rules_dir() -> Path:
+    """The policy folder RULES_DIR names, else the bundled one; read where the service's
+    settings (services/shared/settings.py) are not wanted: `covenant check` and the contracts."""
+    return Path(os.environ.get("RULES_DIR") or BUNDLED_RULES)
 
 
 def use(covenants: Covenants | None) -> Covenants | None:

@@ -1,23 +1,64 @@
 """YAML files that people edit (rule files, frameworks, covenant definitions): problems named by
 file and line, found with the node tree PyYAML composes beside the data."""
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from services.shared import cache
+
 M = TypeVar("M", bound=BaseModel)
 # libyaml's loader where PyYAML was built with it (the wheels are): the rule files load about ten
 # times faster than with the pure-Python one, which a cold `covenant check` mostly spent its time in
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Even libyaml's loader builds the data in Python (PyYAML's constructor): two thirds of a cold
+# `covenant check` went into the 40-odd policy files. So what a file holds is kept as JSON in
+# the cache (cache.py), under its bytes with PyYAML's version and loader. Dates and times are
+# tagged objects; data JSON cannot give back exactly (keys that are not text, sets, binary) is
+# not cached.
+_SALT = f"{yaml.__version__}/{LOADER.__name__}/1\n".encode()
+_TAG = "\u0000yaml"  # the key of an object that stands for a date or a time
 
 
 def load_yaml(text: bytes | str) -> Any:
-    """YAML as data (safe: no Python objects), with the fastest safe loader there is."""
-    return yaml.load(text, Loader=LOADER)
+    """YAML as data (safe: no Python objects), with the fastest safe loader there is; from the
+    cache when these bytes were read before."""
+    raw = _SALT + (text.encode("utf-8") if isinstance(text, str) else text)
+    kept = cache.get("yaml", raw)
+    if kept is not None:
+        try:
+            return json.loads(kept, object_hook=_decoded)
+        except (ValueError, KeyError, TypeError):
+            pass  # damaged: read the YAML again
+    data = yaml.load(text, Loader=LOADER)
+    try:
+        encoded = json.dumps(data, default=_encoded, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError):
+        return data  # holds what JSON cannot keep
+    if json.loads(encoded, object_hook=_decoded) == data:  # e.g. keys that are not text
+        cache.put("yaml", raw, encoded)
+    return data
+
+
+def _encoded(value: Any) -> dict[str, str]:
+    if isinstance(value, datetime):
+        return {_TAG: "datetime", "iso": value.isoformat()}
+    if isinstance(value, date):
+        return {_TAG: "date", "iso": value.isoformat()}
+    raise TypeError(type(value).__name__)
+
+
+def _decoded(obj: dict[str, Any]) -> Any:
+    kind = obj.get(_TAG)
+    if kind is None:
+        return obj
+    return {"datetime": datetime, "date": date}[kind].fromisoformat(obj["iso"])
 
 
 @dataclass(frozen=True)
@@ -33,9 +74,9 @@ class LintError:
 def read(path: Path) -> tuple[yaml.Node | None, Any, list[LintError]]:
     """The file's node tree and data, or the problem that stops reading it (invalid YAML, a key
     given twice in one mapping)."""
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes()
     try:
-        tree, document = yaml.compose(text, Loader=LOADER), yaml.load(text, Loader=LOADER)
+        tree, document = yaml.compose(text, Loader=LOADER), load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         return None, None, [LintError(path, mark.line + 1 if mark else 1,

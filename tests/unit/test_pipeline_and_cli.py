@@ -150,13 +150,13 @@ def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(mo
                                                                              capsys):
     """Ingest refuses what the engine cannot hold (`x-assessable-items`), so an engine limit
     reaches `check` only through a rule set of its own; its words, not a traceback."""
-    from services.rules import bootstrap
+    from services.rules import factory
     from services.rules.ports import EvaluationError
 
-    real = bootstrap.build_engine
+    real = factory.engine_from_folder
 
-    def limited(settings, **only):
-        engine = real(settings, **only)
+    def limited(folder, **only):
+        engine = real(folder, **only)
 
         def evaluate(plan, prior=None):
             raise EvaluationError("the plan gives textile-1 25,000 facts, more than the "
@@ -164,7 +164,7 @@ def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(mo
         monkeypatch.setattr(engine, "evaluate", evaluate)
         return engine
 
-    monkeypatch.setattr(bootstrap, "build_engine", limited)
+    monkeypatch.setattr(factory, "engine_from_folder", limited)
     textile = str(EXAMPLES / "textile-voorbeeld-mode-2019.json")
     assert main(["check", "--lang", "en", textile, str(EXAMPLES / INVALID)]) == 3
     out = capsys.readouterr().out
