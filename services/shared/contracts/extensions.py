@@ -77,16 +77,21 @@ def _prepare(covenant: Covenant) -> tuple[Covenant, Any, Shape]:
 def _normalised(value: Any, shape: Shape | None) -> Any:
     if isinstance(value, dict):
         fields = shape.fields if shape is not None else {}
-        return {k: _normalised(v, fields.get(k)) for k, v in value.items() if v is not None}
+        return {k: _text(v, fields.get(k)) if isinstance(v, str) else
+                _normalised(v, fields.get(k)) if isinstance(v, dict | list) else v
+                for k, v in value.items() if v is not None}
     if isinstance(value, list):
         item = shape.item if shape is not None else None
-        return [_normalised(v, item) for v in value]
-    if isinstance(value, str):
-        text = value.strip()
-        vocabulary = shape.vocabulary if shape is not None else None
-        return text.upper() if vocabulary == "country" else \
-            text.lower() if vocabulary == "language" else text
-    return value
+        return [_text(v, item) if isinstance(v, str) else
+                _normalised(v, item) if isinstance(v, dict | list) else v for v in value]
+    return _text(value, shape) if isinstance(value, str) else value
+
+
+def _text(value: str, shape: Shape | None) -> str:
+    text = value.strip()
+    vocabulary = shape.vocabulary if shape is not None else None
+    return text.upper() if vocabulary == "country" else \
+        text.lower() if vocabulary == "language" else text
 
 
 # --- the schema's errors in the core's words ---------------------------------------------------
@@ -160,12 +165,14 @@ def _at(shape: Shape | None, path: list[str | int]) -> str | None:
 # --- beyond the schema ------------------------------------------------------------------------
 
 def _own_checks(value: Any, shape: Shape | None, path: Path) -> Iterator[FieldError]:
-    """ISO country codes; lists within their assessable bound."""
-    if shape is None:
+    """ISO country codes; lists within their assessable bound. Only where the shape has such
+    a check somewhere inside (`checked_beyond_schema`): a plan's other fields are not walked."""
+    if shape is None or not shape.checked_beyond_schema:
         return
     if isinstance(value, dict):
-        for name, inner in value.items():
-            yield from _own_checks(inner, shape.fields.get(name), (*path, name))
+        for name, inner_shape in shape.checked_fields:
+            if name in value:
+                yield from _own_checks(value[name], inner_shape, (*path, name))
     elif isinstance(value, list):
         bound = shape.assessable_items
         if bound is not None:
@@ -178,8 +185,9 @@ def _own_checks(value: Any, shape: Shape | None, path: Path) -> Iterator[FieldEr
                     message=f"{len(value)} elements with their lists make {items} items; the "
                     f"assessment takes at most {bound['max']} for now",
                     context={"elements": len(value), "items": items, "max_items": bound["max"]})
-        for i, element in enumerate(value):
-            yield from _own_checks(element, shape.item, (*path, i))
+        if shape.item is not None and shape.item.checked_beyond_schema:
+            for i, element in enumerate(value):
+                yield from _own_checks(element, shape.item, (*path, i))
     elif isinstance(value, str) and shape.vocabulary == "country" \
             and len(value) == 2 and value not in ISO_3166_ALPHA2:
         yield FieldError(pointer=json_pointer(path), code="unknown_country",
@@ -190,14 +198,18 @@ def _own_checks(value: Any, shape: Shape | None, path: Path) -> Iterator[FieldEr
 # --- after: as the core is dumped --------------------------------------------------------------
 
 def _completed(value: Any, shape: Shape | None) -> Any:
-    if shape is None:
+    """Only where something inside the shape changes when dumped (`completed_on_dump`); the
+    rest is the valid value as it is."""
+    if shape is None or not shape.completed_on_dump:
         return value
     if isinstance(value, dict):
-        filled = {k: _completed(v, shape.fields.get(k)) for k, v in value.items()}
-        for name, inner in shape.fields.items():
-            if name not in filled and inner.default is not NO_DEFAULT \
-                    and inner.default is not None:
-                filled[name] = copy.deepcopy(inner.default)
+        filled = dict(value)
+        for name, inner in shape.completed_fields:
+            if name in filled:
+                filled[name] = _completed(filled[name], inner)
+        for name, default in shape.defaults:
+            if name not in filled:
+                filled[name] = copy.deepcopy(default)
         return filled
     if isinstance(value, list):
         return [_completed(v, shape.item) for v in value]

@@ -77,6 +77,38 @@ class Shape:
                      if inner.holds_free_text)
 
     @cached_property
+    def children(self) -> tuple["Shape", ...]:
+        return (*self.fields.values(), *((self.item,) if self.item is not None else ()))
+
+    @cached_property
+    def checked_beyond_schema(self) -> bool:
+        """Whether it or anything inside it has a check the JSON Schema cannot make: a country
+        code (against ISO 3166-1) or a list's assessable bound. The rest need no walk."""
+        return self.vocabulary == "country" or self.assessable_items is not None \
+            or any(inner.checked_beyond_schema for inner in self.children)
+
+    @cached_property
+    def checked_fields(self) -> tuple[tuple[str, "Shape"], ...]:
+        return tuple((n, f) for n, f in self.fields.items() if f.checked_beyond_schema)
+
+    @cached_property
+    def completed_fields(self) -> tuple[tuple[str, "Shape"], ...]:
+        return tuple((n, f) for n, f in self.fields.items() if f.completed_on_dump)
+
+    @cached_property
+    def defaults(self) -> tuple[tuple[str, Any], ...]:
+        """(field, default) of the fields that have a default other than null."""
+        return tuple((n, f.default) for n, f in self.fields.items()
+                     if f.default is not NO_DEFAULT and f.default is not None)
+
+    @cached_property
+    def completed_on_dump(self) -> bool:
+        """Whether a valid value of it changes when dumped as the core is: a default to fill
+        in, a number to make a float or a whole number, somewhere inside it."""
+        return self.type == "number" or bool(self.defaults) \
+            or any(inner.completed_on_dump for inner in self.children)
+
+    @cached_property
     def holds_free_text(self) -> bool:
         return self.free_text or any(f.holds_free_text for f in self.fields.values()) \
             or (self.item is not None and self.item.holds_free_text)
