@@ -16,6 +16,7 @@
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -51,10 +52,8 @@ def console() -> None:
     code = main()
     if sys.argv[1:2] == ["check"]:
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(BrokenPipeError):  # the reader stopped reading
                 stream.flush()
-            except BrokenPipeError:  # the reader stopped reading: nothing more to say
-                pass
         os._exit(code)
     sys.exit(code)
 

@@ -22,7 +22,7 @@ from services.shared.covenants import Covenant
 
 from .countries import ISO_3166_ALPHA2
 from .errors import FieldError, json_pointer
-from .shapes import NO_DEFAULT, Shape, shape_of
+from .shapes import Shape, shape_of
 
 Path = tuple[str | int, ...]
 
