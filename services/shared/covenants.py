@@ -114,6 +114,9 @@ class LinkSpec(_Spec):
     list: FieldName
     value: FieldName
     shardable: bool = False
+    names: KindName | None = Field(None, description="The part whose id each value is, when "
+                                   "a long list's: the link's facts then go with that part "
+                                   "wherever its kind is shardable")
 
 
 ReferenceFieldType = Literal["text", "number", "flag", "date"]

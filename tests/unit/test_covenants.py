@@ -331,6 +331,37 @@ def test_parts_a_covenant_cannot_declare_are_refused_with_file_and_line(tmp_path
         load_rulebook(rules)
 
 
+@pytest.mark.parametrize(("names", "complaint"), [
+    ("nothing", "its values name 'nothing', which is no part with an id"),
+    ("asset_class", None),
+    ("risk", None),  # a part of every plan, with an id
+    ("location", "its values name 'location', which is no part with an id"),  # textile's
+    ("risk_country", "its values name 'risk_country', which is no part with an id"),
+])
+def test_a_link_names_only_parts_with_an_id(tmp_path, names, complaint):
+    """A link whose values are the ids of a long list's parts (`names`) goes with those parts
+    when they are spread over engine states: they must be parts, with ids."""
+    from tests import new_covenant
+
+    rules, _ = new_covenant.make(tmp_path)
+    own = rules / "covenants" / new_covenant.NAME
+    schema = own / "extension.schema.yaml"
+    schema.write_text(schema.read_text().replace(
+        "        screened: {type: boolean, default: false}\n",
+        "        screened: {type: boolean, default: false}\n"
+        "        peers: {type: array, items: {type: string}}\n"))
+    definition = own / "covenant.yaml"
+    definition.write_text(definition.read_text() + "links:\n  asset_peer: {parent: asset_class, "
+                          f"list: peers, value: peer, names: {names}}}\n")
+    problems = [str(p) for p in lint_rules(rules)]
+    if complaint is None:
+        assert not any("links: " in p for p in problems), problems
+    else:
+        at = len(definition.read_text().splitlines())
+        assert any(f"covenant.yaml:{at}: links: " in p and complaint in p for p in problems), \
+            problems
+
+
 def test_a_rule_on_production_locations_runs_over_another_covenants_sites_uncopied(
         tmp_path, using):
     """A covenant may give a common part name to its own list: `location` for quarries. The

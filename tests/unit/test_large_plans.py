@@ -95,13 +95,18 @@ def test_how_each_rule_reads_when_a_plan_is_spread_over_states(rulebook):
         assert locality(rules["DD5-BANK-PORTFOLIO-BREAKDOWN"], 0) == "any"  # no financings
 
 
-def flawed_textile(locations: int, wet: list[int]) -> tuple[PlanSubmission, Prior]:
+def flawed_textile(locations: int, wet: list[int], named: int = 3
+                   ) -> tuple[PlanSubmission, Prior]:
     """Scoping leaves out Bangladesh (a tenth of the locations), only the locations `wet`
-    dye or finish, and last year's plan had five more locations in Bangladesh."""
+    dye or finish, last year's plan had five more locations in Bangladesh, and the first
+    risk names every `named`-th location (the others in high-risk countries are then
+    uncovered)."""
     document = textile_plan(locations).to_json_dict()
     listed = document["textile"]["production_locations"]
     for i, location in enumerate(listed):
         location["processing_steps"] = ["dyeing"] if i in wet else ["cut_make_trim"]
+    document["risk_assessment"]["risks"][0]["location_ids"] = [
+        location["location_id"] for location in listed[::named]]
     scoping = document["risk_assessment"]["scoping"]
     scoping["countries"] = [c for c in scoping["countries"] if c != "BD"]
     previous = copy.deepcopy(document)
@@ -125,6 +130,12 @@ def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, w
         facts = engine.facts(plan, prior)
         assert all(len(engine.assertion_batches(ruleset, facts)) > 1
                    for ruleset in engine._rulesets["textile"] if not ruleset.late)
+        # a risk's 400 locations go each with its location, not into every state
+        named = sum(f["kind"] == "risk_location" for f in facts)
+        spread = [sum(f["kind"] == "risk_location" for batch in batches for f in batch)
+                  for batches in (engine.assertion_batches(ruleset, facts)
+                                  for ruleset in engine._rulesets["textile"])]
+        assert named == 400 and set(spread) == {0, named}
     split = engine.evaluate(plan, prior)
     assert keys(split) == keys(whole) == keys(plain_findings(engine, plan, prior))
     rules = [f.rule_id for f in split]
@@ -141,7 +152,9 @@ def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):
 
 
 def test_a_textile_plan_with_25000_locations_is_evaluated(rulebook):
-    plan, prior = flawed_textile(25_000, wet=[])
+    """Its risk names all 25,000 locations: each link goes with its location (were they in
+    every state, no state could hold them)."""
+    plan, prior = flawed_textile(25_000, wet=[], named=1)
     rules = [f.rule_id for f in DurableRulesEngine(rulebook).evaluate(plan, prior)]
     assert rules.count("DD2-SCOPING-COVERS-SOURCING-COUNTRIES") == 2_500
     assert rules.count("XY-HIGH-RISK-EXITS-EXPLAINED") == 5

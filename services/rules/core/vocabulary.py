@@ -60,6 +60,8 @@ class Kind:
     projections: Mapping[str, str] = field(default_factory=dict)  # list field: values' path
     shardable: bool = False  # its facts belong to one part of a long list, named by that
     # part's id (see `SHARD_KEYS` and durable_engine.shards)
+    names: str = ""  # link: the kind of the parts its values name (a risk's location_ids:
+    # locations); its facts then belong to the part each names, where that kind is shardable
     key: tuple[str, ...] | None = None  # the fields that identify a part from one year to the
     # next (finding ids); default: its id field, nothing for a part a plan has once, else the
     # part's pointer
@@ -138,10 +140,10 @@ _PLAN: list[Kind] = [
 
 
 def _link(name: str, parent: str, list_field: str, value: str, *, shardable: bool = False,
-          computed: Mapping[str, Computed] | None = None) -> Kind:
+          computed: Mapping[str, Computed] | None = None, names: str = "") -> Kind:
     return Kind(name, f"one value of a {parent}'s `{list_field}`, with the {parent}'s fields",
                 "link", parent=parent, list_field=list_field, value=value,
-                computed=computed or {}, shardable=shardable)
+                computed=computed or {}, shardable=shardable, names=names)
 
 
 def _remembered(part: str) -> Kind:
@@ -151,10 +153,10 @@ def _remembered(part: str) -> Kind:
 
 _LINKS: list[Kind] = [
     _link("action_risk", "action", "risk_ids", "risk_id"),
-    _link("risk_location", "risk", "location_ids", "location_id"),
+    _link("risk_location", "risk", "location_ids", "location_id", names="location"),
     _link("risk_country", "risk", "countries", "country"),
     _link("risk_client", "risk", "client_refs", "client_ref"),
-    _link("risk_financing", "risk", "financing_ids", "financing_id"),
+    _link("risk_financing", "risk", "financing_ids", "financing_id", names="financing"),
     _link("risk_material", "risk", "materials", "material"),
     _link("remediation_risk", "remediation", "risk_ids", "risk_id"),
     _link("report_risk", "public_report", "covers_risk_ids", "risk_id"),
@@ -274,8 +276,8 @@ def _covenant_kinds(covenant: Covenant) -> list[Kind]:
                   key=tuple(part.key) if part.key is not None else None)
              for name, part in covenant.spec.parts.items()]
     found += [_remembered(name) for name, part in covenant.spec.parts.items() if part.remembered]
-    found += [_link(name, link.parent, link.list, link.value, shardable=link.shardable)
-              for name, link in covenant.spec.links.items()]
+    found += [_link(name, link.parent, link.list, link.value, shardable=link.shardable,
+                    names=link.names or "") for name, link in covenant.spec.links.items()]
     found += [Kind(name, listed.what, "reference", fields={**listed.fields, "edition": "text"},
                    key=tuple(listed.key), vocabularies=dict(listed.vocabularies))
               for name, listed in covenant.spec.reference.items()]
@@ -308,10 +310,14 @@ def parts_of(covenant: str | None) -> Iterator[None]:
         _PARTS_OF.reset(token)
 
 
+_CORE_PARTS = {k.name: k for k in _PLAN}
+
+
 def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], str]]:
     """(covenant, where in its definition, what is wrong) of the parts and links it declares:
     a name the core already gives a part, a path that is not in its section's schema, a
-    parent or a list that is not there, a parent without an id. Another covenant may declare
+    parent or a list that is not there, a parent without an id, values that name no part
+    with an id. Another covenant may declare
     a part of the same name over its own list: rules on it then run over each's."""
     core = {k.name for k in (*_PLAN, *_LINKS, *_OTHERS)}
     problems = []
@@ -344,6 +350,10 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
             elif kind.shardable and not (parent and parent.id_field):
                 problems.append((covenant, where, f"a shardable link needs a parent with an "
                                  f"id: '{kind.parent}' has none"))
+            elif kind.names and not getattr(
+                    declared.get(kind.names) or _CORE_PARTS.get(kind.names), "id_field", ""):
+                problems.append((covenant, where, f"its values name '{kind.names}', which is "
+                                 "no part with an id"))
     return problems
 
 
@@ -389,10 +399,14 @@ PRIOR_PARTS: Mapping[str, str] = FollowsCovenants(
 
 def _shard_key(kind: Kind, kinds: Mapping[str, Kind]) -> str:
     """The field naming the part of a long list a fact belongs to: the part's id, a link's
-    parent's id (copied onto the link), a remembered part's id when the part itself is
-    shardable, the first key field of another kind declared shardable; "" for a fact every
-    engine state needs."""
+    parent's id (copied onto the link), a link's value when it names a part of a shardable
+    kind (a risk's locations: each link goes with its location), a remembered part's id when
+    the part itself is shardable, the first key field of another kind declared shardable; ""
+    for a fact every engine state needs."""
     parent = kinds.get(kind.parent)
+    named = kinds.get(kind.names)
+    if named is not None and named.shardable:
+        return kind.value
     if kind.source == "prior":
         return parent.id_field if parent is not None and parent.shardable else ""
     if not kind.shardable:
