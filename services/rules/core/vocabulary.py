@@ -317,8 +317,8 @@ def part_problems(registry: Covenants) -> list[tuple[Covenant, tuple[str, str], 
     """(covenant, where in its definition, what is wrong) of the parts and links it declares:
     a name the core already gives a part, a path that is not in its section's schema, a
     parent or a list that is not there, a parent without an id, values that name no part
-    with an id. Another covenant may declare
-    a part of the same name over its own list: rules on it then run over each's."""
+    with an id. Another covenant may declare a part of the same name over its own list:
+    rules on it then run over each's."""
     core = {k.name for k in (*_PLAN, *_LINKS, *_OTHERS)}
     problems = []
     for covenant in registry:
