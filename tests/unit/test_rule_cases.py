@@ -204,6 +204,31 @@ def test_a_case_may_name_its_plan_beside_its_file_and_check_severities(engines):
                     f"pointer: /risk_assessment/risks/2, severity: {severity}}}]}}") is None
 
 
+def test_a_cases_previous_plan_may_be_named_beside_its_file_too(engines):
+    """Last year's plan, like this year's, may be a file beside the tests file (`plan:`)."""
+    case = ("{note: n, rule: DD4-KPI-RESULTS-REPORTED, base: compliant-textile, "
+            "previous: {plan: fixtures/compliant-textile.json, patch: {"
+            "/submission/submission_id: plan-2018, /submission/reporting_year: 2018, "
+            "/submission/plan_period: {start: '2018-01-01', end: '2018-12-31'}, "
+            "/submission/submitted_at: '2018-03-20T10:00:00+01:00'}}, "
+            "patch: {/tracking/kpi_results/2: $delete, "
+            "/submission/previous_submission_id: plan-2018}, "
+            "expect: [{rule: DD4-KPI-RESULTS-REPORTED, pointer: /actions/2/kpis/0}]}")
+    assert _problem(engines, case) is None
+    assert _problem(engines, case.replace("fixtures/compliant-textile.json", "nowhere.json")) \
+        .startswith("cannot build the case's plan: ")
+
+
+def test_an_invalid_case_plan_is_told_by_its_first_five_errors(engines):
+    found = _problem(engines, "{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
+                              "patch: {/company/legal_name: 1, /company/size_class: huge, "
+                              "/company/company_id: '', /submission/language: xx, "
+                              "/submission/reporting_year: later, /covenant_extra: 1}, "
+                              "expect: []}")
+    assert found is not None and found.startswith("the case's plan is invalid: ")
+    assert found.count("; ") == 4, found
+
+
 def test_a_patch_follows_json_pointer_escapes_and_copies_what_it_writes():
     document = {"a/b": {"c~d": 1}, "list": [0, 1], "key": None}
     apply(document, "/a~1b/c~0d", 2)
