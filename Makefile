@@ -44,7 +44,8 @@ test-unit: install
 
 # mutation testing of the modules that carry the promises (tests/mutation/profiles.yaml): hours,
 # as each of the RabbitMQ transport's 312 mutants runs the broker adapter tests (about a minute);
-# stopped, it goes on where it stopped. The report lists every surviving mutant with its reason
+# stopped, it goes on where it stopped, also in another checkout once tests/mutation/results/ is
+# committed. The report lists every surviving mutant with its reason
 mutate: install
 	$(BIN)/python -m tests.mutation --profile full --report docs/mutation-report.md
 

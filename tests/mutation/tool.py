@@ -9,7 +9,12 @@ a promise, when not all do) and the test files that guard them.
 mutmut (3.x) runs in a work folder of its own, `var/mutation/<profile>/`, that links to the
 checkout and holds the profile as its `[tool.mutmut]` table, so the checkout's pyproject.toml
 stays free of it and a profile's results are kept between runs (mutmut re-tests only functions
-that changed).
+that changed). A profile with `carry: true` (the long ones) also copies its results to
+`tests/mutation/results/<profile>/` (mutmut's `<module>.py.meta`: each mutant's outcome and
+each function's hash) to be committed: a run on another machine, where the work folder is new,
+starts from them and goes on where the last one stopped, so a run of hours can be finished
+over several sessions. The `ci` profile does not: `make test` tests every mutant afresh, so a
+weakened test is caught even where the code did not change.
 
 Every mutant that no test detects must be explained in `survivors.yaml`: either it is
 equivalent or not worth a test (with the reason), or a test now kills it (and it must then be
@@ -23,6 +28,7 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -35,6 +41,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+RESULTS = HERE / "results"  # <profile>/<module>.py.meta: the committed results
 LINKED = ["services", "tests", "rules", "examples", "contracts", "deploy", "docs", "bench",
           "README.md", "setup.py", "MANIFEST.in"]
 # mutmut's words for a mutant some test noticed; every other status ("survived", "no tests",
@@ -150,6 +157,31 @@ def prepare(profile_name: str, profile: dict[str, Any], debug: bool = False) -> 
     text = text.replace("\n[tool.mutmut]", "\n[tool.checkout-mutmut]")  # never two tables
     (work / "pyproject.toml").write_text(text + "\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
     return work
+
+
+def _metas(work: Path, profile_name: str, profile: dict[str, Any]) -> list[tuple[Path, Path]]:
+    """(the work folder's, the committed) results file of each mutated module; none for a
+    profile that does not carry its results."""
+    return [(work / "mutants" / f"{path}.meta", RESULTS / profile_name / f"{path}.meta")
+            for path in profile["mutate"]] if profile.get("carry") else []
+
+
+def seed(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
+    """Before a run: the committed results of each module the work folder has none of. mutmut
+    keeps an outcome only while its function's hash is unchanged, so an edited function is
+    tested again."""
+    for local, kept in _metas(work, profile_name, profile):
+        if kept.exists() and not local.exists():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(kept, local)
+
+
+def keep(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
+    """After a run (or a judging of the last): its results, to commit."""
+    for local, kept in _metas(work, profile_name, profile):
+        if local.exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, kept)
 
 
 def selection(profile: dict[str, Any]) -> list[str]:
@@ -322,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="ci")
     parser.add_argument("--report", type=Path, help="write the Markdown report here")
     parser.add_argument("--children", type=int, help="parallel mutants (default: every core)")
-    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget earlier results, this folder's and the committed ones")
     parser.add_argument("--no-run", action="store_true", help="judge the last run's results")
     parser.add_argument("--debug", action="store_true", help="mutmut prints every pytest run")
     args = parser.parse_args(argv)
@@ -334,12 +367,15 @@ def main(argv: list[str] | None = None) -> int:
     work = prepare(args.profile, profile, args.debug)
     if args.fresh:
         subprocess.run(["rm", "-rf", str(work / "mutants")], check=True)
+    else:
+        seed(work, args.profile, profile)
     globs = selection(profile)
     if args.no_run:
         timed = work / "seconds"
         seconds = float(timed.read_text()) if timed.exists() else 0.0
     else:
         seconds = run_mutmut(work, globs, args.children)
+    keep(work, args.profile, profile)
     explanations = load_explanations(HERE / "survivors.yaml")
     outcome = judge(collect(work, globs), explanations)
     text = report(args.profile, profile, outcome, seconds, explanations)

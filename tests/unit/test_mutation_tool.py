@@ -1,7 +1,11 @@
 """The judge of `make mutate` (tests/mutation/tool.py): which survivors count as explained,
 and what the score is."""
 
-from tests.mutation.tool import Explanation, Mutant, judge, selection
+import pytest
+import yaml
+
+from tests.mutation import tool
+from tests.mutation.tool import Explanation, Mutant, judge, keep, seed, selection
 
 MODULE = "services.notify.store"
 
@@ -72,3 +76,32 @@ def test_mutants_a_stopped_run_left_unchecked_are_neither_survivors_nor_counted(
     assert [m.name[-1] for m in outcome.unchecked] == ["2"]
     assert [m.name[-1] for m in outcome.unexplained] == ["3"]
     assert outcome.score == 1 / 2
+
+
+@pytest.mark.parametrize("carry", [True, False])
+def test_a_long_profiles_results_go_on_on_another_machine_and_ci_always_starts_afresh(
+        tmp_path, monkeypatch, carry):
+    """`carry: true`: a run's results are copied to be committed, and a new work folder (a
+    fresh checkout) starts from them, without overwriting results of its own."""
+    monkeypatch.setattr(tool, "RESULTS", tmp_path / "results")
+    profile = {"mutate": {"services/notify/store.py": None, "services/notify/domain.py": []},
+               "carry": carry}
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "mutants" / "services" / "notify").mkdir(parents=True)
+    (first / "mutants" / "services" / "notify" / "store.py.meta").write_text('{"run": 1}')
+    keep(first, "long", profile)
+    kept = tmp_path / "results" / "long" / "services" / "notify"
+    assert sorted(p.name for p in kept.glob("*")) == (["store.py.meta"] if carry else [])
+    seed(second, "long", profile)
+    seeded = second / "mutants" / "services" / "notify" / "store.py.meta"
+    assert (seeded.read_text() if seeded.exists() else None) == ('{"run": 1}' if carry else None)
+    if carry:
+        seeded.write_text('{"run": 2}')  # its own results since: kept, not overwritten
+        seed(second, "long", profile)
+        assert seeded.read_text() == '{"run": 2}'
+
+
+def test_only_the_long_profiles_carry_their_results():
+    profiles = yaml.safe_load((tool.HERE / "profiles.yaml").read_text())
+    assert {name for name, profile in profiles.items() if profile.get("carry")} == \
+        {"full", "rules"}
