@@ -14,7 +14,8 @@ that changed). A profile with `carry: true` (the long ones) also copies its resu
 each function's hash) to be committed: a run on another machine, where the work folder is new,
 starts from them and goes on where the last one stopped, so a run of hours can be finished
 over several sessions. The `ci` profile does not: `make test` tests every mutant afresh, so a
-weakened test is caught even where the code did not change.
+weakened test is caught even where the code did not change. Each run tests again the mutants
+no test detected last time (a test may have been written for one since).
 
 Every mutant that no test detects must be explained in `survivors.yaml`: either it is
 equivalent or not worth a test (with the reason), or a test now kills it (and it must then be
@@ -174,6 +175,26 @@ def seed(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
         if kept.exists() and not local.exists():
             local.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(kept, local)
+
+
+def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str]) -> None:
+    """Before a run: the profile's mutants no test detected are tested again, as a test may
+    have been written for one since (mutmut itself keeps an outcome while its function is
+    unchanged). They are few; the detected ones keep their outcome."""
+    from mutmut.stats import status_by_exit_code
+
+    for path in profile["mutate"]:
+        meta = work / "mutants" / f"{path}.meta"
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        again = [name for name, code in codes.items() if code is not None
+                 and status_by_exit_code[code] not in DETECTED
+                 and any(fnmatch.fnmatchcase(name, glob) for glob in globs)]
+        if again:
+            codes.update(dict.fromkeys(again))
+            meta.write_text(json.dumps(data, indent=4))
 
 
 def keep(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
@@ -374,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         timed = work / "seconds"
         seconds = float(timed.read_text()) if timed.exists() else 0.0
     else:
+        retest_undetected(work, profile, globs)
         seconds = run_mutmut(work, globs, args.children)
     keep(work, args.profile, profile)
     explanations = load_explanations(HERE / "survivors.yaml")

@@ -5,7 +5,15 @@ import pytest
 import yaml
 
 from tests.mutation import tool
-from tests.mutation.tool import Explanation, Mutant, judge, keep, seed, selection
+from tests.mutation.tool import (
+    Explanation,
+    Mutant,
+    judge,
+    keep,
+    retest_undetected,
+    seed,
+    selection,
+)
 
 MODULE = "services.notify.store"
 
@@ -105,3 +113,22 @@ def test_only_the_long_profiles_carry_their_results():
     profiles = yaml.safe_load((tool.HERE / "profiles.yaml").read_text())
     assert {name for name, profile in profiles.items() if profile.get("carry")} == \
         {"full", "rules"}
+
+
+def test_a_run_tests_again_the_mutants_no_test_detected_and_keeps_the_rest(tmp_path):
+    """A test may have been written for a survivor since the last run: the next run tests it
+    again (mutmut keeps an outcome while the function is unchanged). Only the profile's."""
+    import json
+
+    profile = {"mutate": {"services/notify/store.py": None}}
+    meta = tmp_path / "mutants" / "services" / "notify" / "store.py.meta"
+    meta.parent.mkdir(parents=True)
+    store = "services.notify.store.xǁSqlNotificationStoreǁbegin__mutmut_"
+    codes = {f"{store}1": 1, f"{store}2": 0, f"{store}3": 33, f"{store}4": None,
+             f"{store}5": 36, "services.notify.other.x_f__mutmut_1": 0}
+    meta.write_text(json.dumps({"exit_code_by_key": codes, "hash_by_function_name": {}}))
+    retest_undetected(tmp_path, profile, selection({"mutate": {"services/notify/store.py": [
+        "SqlNotificationStore.begin"]}}))
+    assert json.loads(meta.read_text())["exit_code_by_key"] == {
+        f"{store}1": 1, f"{store}2": None, f"{store}3": None, f"{store}4": None,
+        f"{store}5": 36, "services.notify.other.x_f__mutmut_1": 0}

@@ -204,6 +204,25 @@ def test_a_case_may_name_its_plan_beside_its_file_and_check_severities(engines):
                     f"pointer: /risk_assessment/risks/2, severity: {severity}}}]}}") is None
 
 
+def test_every_finding_wrong_is_named_once_in_order(engines):
+    """Two unexpected findings, two wrong severities: each named, sorted, comma-separated; an
+    expected finding that is missing is missing, whatever severity it was to have."""
+    two = ("{note: n, rule: DD3-PRIORITY-RISK-HAS-ACTION, base: compliant-textile, "
+           "patch: {/actions/2/status: cancelled, /actions/0/status: cancelled}, ")
+    rule = "DD3-PRIORITY-RISK-HAS-ACTION"
+    assert _problem(engines, two + "expect: []}") == (
+        f"unexpected: {rule} at /risk_assessment/risks/0, {rule} at /risk_assessment/risks/2")
+    expected = [f"{{rule: {rule}, pointer: /risk_assessment/risks/{i}, severity: low}}"
+                for i in (0, 2)]
+    severity = _problem(engines, two + f"expect: [{', '.join(expected)}]}}").split()[-3][:-1]
+    assert _problem(engines, two + f"expect: [{', '.join(expected)}]}}") == (
+        f"wrong severity: {rule} at /risk_assessment/risks/0 is {severity}, not low, "
+        f"{rule} at /risk_assessment/risks/2 is {severity}, not low")
+    assert _problem(engines, CANCELLED + f"expect: [{{rule: {rule}, pointer: /x, "
+                                         "severity: low}]}") == (
+        f"missing: {rule} at /x; unexpected: {rule} at /risk_assessment/risks/2")
+
+
 def test_a_cases_previous_plan_may_be_named_beside_its_file_too(engines):
     """Last year's plan, like this year's, may be a file beside the tests file (`plan:`)."""
     case = ("{note: n, rule: DD4-KPI-RESULTS-REPORTED, base: compliant-textile, "
