@@ -238,6 +238,27 @@ def test_a_cases_previous_plan_may_be_named_beside_its_file_too(engines):
         .startswith("cannot build the case's plan: ")
 
 
+def test_a_cases_history_is_what_the_pipelines_history_would_give():
+    """The previous plan as stored (its id, year and time), one accepted plan before it when
+    the case says no more, and the signals forwarded, all at once."""
+    from services.rules.core.prior import Signal
+    from services.rules.tooling.testing import case_prior
+
+    case = Case.model_validate(yaml.safe_load(
+        "{note: n, rule: DD4-KPI-RESULTS-REPORTED, base: compliant-textile, "
+        "previous: {base: compliant-textile, patch: {/submission/submission_id: plan-2018, "
+        "/submission/reporting_year: 2018, "
+        "/submission/submitted_at: '2018-03-20T10:00:00+01:00'}}, "
+        "signals: [{signal_ref: SIG-1, forwarded_on: '2019-01-28'}], expect: []}"))
+    prior = case_prior(RULES, RULES / "dd4-track.tests.yaml", case)
+    assert prior.previous is not None and prior.known
+    assert (prior.previous.submission_id, prior.previous.reporting_year,
+            prior.previous.submitted_at) == ("plan-2018", 2018, "2018-03-20T10:00:00+01:00")
+    assert prior.previous.plan["submission"]["submission_id"] == "plan-2018"
+    assert prior.accepted_before == 1 and not prior.same_year
+    assert prior.signals == (Signal("SIG-1", "2019-01-28"),)
+
+
 def test_an_invalid_case_plan_is_told_by_its_first_five_errors(engines):
     found = _problem(engines, "{note: n, rule: DD4-OVERDUE-ACTIONS, base: compliant-textile, "
                               "patch: {/company/legal_name: 1, /company/size_class: huge, "
