@@ -401,3 +401,25 @@ def test_the_engine_is_given_only_the_fields_its_conditions_read_and_findings_st
     sent = {field for _, fact in given for field in fact}
     kept_back = {field for fact in engine.facts(plan) for field in fact} - sent
     assert {"pointer", "as_of"} <= kept_back  # read by the actions only, from the whole fact
+
+
+@pytest.mark.parametrize("other", ["baseline.value", "kpi.baseline.value"])
+def test_a_field_compared_with_another_of_its_own_part_may_name_the_part(rulebook, other):
+    """`value: {field: kpi.baseline.value}` in a rule on KPIs is the KPI's own baseline, as
+    `baseline.value` is: the part's own name, then a field nested in it."""
+    import json
+
+    from services.rules.core.language import Match
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    # a target below its baseline (a reduction, as the fixture's last action has), and one
+    # raised above every target
+    document["actions"][1]["kpis"][0]["baseline"]["value"] = 1_000
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    when = Match.model_validate({"part": "kpi", "where": [
+        {"field": "target.value", "op": "<=", "value": {"field": other}}]})
+    rule = base.model_copy(update={"id": "TEST-TARGET-NOT-ABOVE-BASELINE", "when": when})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    assert sorted(f.pointers[0] for f in engine.evaluate(validate_plan(document))) == [
+        "/actions/1/kpis/0", "/actions/4/kpis/0"]

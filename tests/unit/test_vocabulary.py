@@ -152,6 +152,9 @@ def test_every_operator_is_declared_with_both_readings():
     # a missing field is "not equal" to anything, and never "equal"
     assert operators.OPERATORS["!="].holds(MISSING, 1, as_of)
     assert not operators.OPERATORS["=="].holds(MISSING, 1, as_of)
+    # values that cannot be ordered (a text and a number) are neither less nor more
+    assert not any(operators.OPERATORS[op].holds("12", 1, as_of) for op in ("<", "<=", ">", ">="))
+    assert operators.OPERATORS["<"].holds(1, 12, as_of)
     assert {"missing", "present", "in_future"} == operators.NO_VALUE
 
 

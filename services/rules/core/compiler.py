@@ -150,7 +150,7 @@ def compile_rulesets(covenant: str, rules: list[RuleSpec]) -> list[CompiledRules
     return found
 
 
-def _ruleset(name: str, rules: list[RuleSpec], late: bool = False) -> CompiledRuleset:
+def _ruleset(name: str, rules: list[RuleSpec], late: bool) -> CompiledRuleset:
     compiled: dict[str, dict[str, Any]] = {
         SENTINEL_RULE: {"all": [{MATCHED: {"kind": SENTINEL_KIND}}]}}
     needs: dict[str, set[Derived]] = {}
