@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import pytest
+
 from services.cli import main
 from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.factory import engine_from_folder
@@ -202,3 +204,26 @@ def test_lint_refuses_a_rule_that_joins_a_part_and_asks_it_absent(rules_copy):
     problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
     assert [(f, n) for f, n, m in problems if "present and as absent" in m] == [
         ("zz-cycle.yaml", line_of(path, "ZZ-CYCLE"))], problems
+
+
+@pytest.mark.parametrize("op, written", [
+    ("within", "{field: identified_on, op: within, value: {weeks: 2}}"),
+    ("older_than", "{field: identified_on, op: older_than, value: {weeks: 2}}"),
+])
+def test_lint_names_the_age_operator_whose_value_is_no_duration(rules_copy, op, written):
+    path = rules_copy / "dd2-identify.yaml"
+    path.write_text(path.read_text().replace(
+        "{field: identified_on, op: within, value: {param: max_age}}", written, 1))
+    messages = [e.message for e in lint(rules_copy)]
+    assert any(f"'{op}' on identified_on needs days, months or years" in m
+               for m in messages), messages
+
+
+def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
+    path = rules_copy / "dd1-policy.yaml"
+    path.write_text(path.read_text().replace(
+        "{field: language, op: in, value: {field: country.languages}}",
+        "{field: language, op: in, value: {field: languages}}", 1))
+    messages = [e.message for e in lint(rules_copy)]
+    assert any("'in' on language compares with a list of another part (`alias.field`), not of "
+               "its own" in m for m in messages), messages
