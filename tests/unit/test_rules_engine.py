@@ -423,3 +423,15 @@ def test_a_field_compared_with_another_of_its_own_part_may_name_the_part(ruleboo
     engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
     assert sorted(f.pointers[0] for f in engine.evaluate(validate_plan(document))) == [
         "/actions/1/kpis/0", "/actions/4/kpis/0"]
+
+
+def test_an_ordering_against_another_part_is_found_however_it_is_nested():
+    """The compiler's check for the engine's pitfall (an ordering comparison with another part
+    inside an `or`) looks through every dict and list of the comparison."""
+    scope = compiler._Scope(rule=None, needs={},  # type: ignore[arg-type]
+                            bound={"location": ("m", "location"), "country": ("c1", "country")})
+    refers = compiler._refers_to_another_part
+    assert refers(scope, {"c1": "score"})
+    assert refers(scope, {"$add": {"$l": {"c1": "score"}, "$r": 1}})
+    assert refers(scope, [{"x": 1}, {"$add": [{"c1": "score"}]}])
+    assert not refers(scope, [{"$m": "derived"}, {"x": "c1"}, {"c1": 1}])
