@@ -227,3 +227,14 @@ def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     messages = [e.message for e in lint(rules_copy)]
     assert any("'in' on language compares with a list of another part (`alias.field`), not of "
                "its own" in m for m in messages), messages
+
+
+def test_lint_refuses_another_field_as_the_value_of_an_operator_that_cannot_take_one(
+        rules_copy):
+    path = rules_copy / "dd1-policy.yaml"
+    path.write_text(path.read_text().replace(
+        "{field: language, op: in, value: {field: country.languages}}",
+        "{field: language, op: matches, value: {field: country.languages}}", 1))
+    messages = [e.message for e in lint(rules_copy)]
+    assert "DD1-POLICY-COMMUNICATED: does not compile: 'matches' on language cannot take " \
+           "another field as its value (comparisons and 'in' can)" in messages, messages

@@ -435,3 +435,32 @@ def test_an_ordering_against_another_part_is_found_however_it_is_nested():
     assert refers(scope, {"$add": {"$l": {"c1": "score"}, "$r": 1}})
     assert refers(scope, [{"x": 1}, {"$add": [{"c1": "score"}]}])
     assert not refers(scope, [{"$m": "derived"}, {"x": "c1"}, {"c1": 1}])
+
+
+@pytest.mark.parametrize("op", ["<", "<=", ">", ">=", "==", "!="])
+def test_a_comparison_with_another_field_reads_as_the_plain_reading_when_it_is_missing(
+        rulebook, op):
+    """Against another field of the part: equal, less, more, and missing (no baseline). A
+    missing field makes every comparison false but `!=` (docs: the operators' meanings), in the
+    engine as in the plain reading."""
+    import json
+
+    from services.rules.core.language import Match
+    from services.rules.tooling.crosscheck import plain_findings
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    kpis = [kpi for action in document["actions"] for kpi in action.get("kpis", [])]
+    kpis[0]["baseline"]["value"] = kpis[0]["target"]["value"]
+    del kpis[1]["baseline"]
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    when = Match.model_validate({"part": "kpi", "where": [
+        {"field": "target.value", "op": op, "value": {"field": "baseline.value"}}]})
+    rule = base.model_copy(update={"id": "TEST-TARGET-AGAINST-BASELINE", "when": when})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    plan = validate_plan(document)
+    found = [f.pointers[0] for f in engine.evaluate(plan)]
+    assert found == [f.pointers[0] for f in plain_findings(engine, plan)]
+    missing = "/actions/1/kpis/0"
+    assert (missing in found) == (op == "!=")
+    assert bool(found)

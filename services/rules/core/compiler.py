@@ -333,7 +333,7 @@ def _condition(scope: _Scope, kind: str, c: Condition, value: Any) -> dict[str, 
 
 def _compare_fields(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any]:
     if c.op == "in":
-        return _in_slots(scope, kind, c, ref)
+        return _in_slots(scope, c, ref)
     if c.op not in COMPARISONS:
         raise CompileError(f"'{c.op}' on {c.field} cannot take another field as its value "
                            "(comparisons and 'in' can)")
@@ -403,7 +403,7 @@ def _own_field(scope: _Scope, dotted: str) -> str:
     return rest if own else dotted
 
 
-def _in_slots(scope: _Scope, kind: str, c: Condition, ref: Ref) -> dict[str, Any]:
+def _in_slots(scope: _Scope, c: Condition, ref: Ref) -> dict[str, Any]:
     other = _other(scope, ref.field)
     if other is None:
         raise CompileError(f"'in' on {c.field} compares with a list of another part "
