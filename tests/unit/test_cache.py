@@ -111,20 +111,31 @@ def test_by_default_the_users_cache_folder(monkeypatch, tmp_path):
     assert cache.folder() == tmp_path / "home" / ".cache" / "covenant-compliance"
 
 
-def test_a_folder_that_cannot_be_written_is_passed_by_and_said_once(tmp_path, monkeypatch,
-                                                                   capsys):
+def test_a_folder_that_cannot_be_written_is_passed_by_and_said_once(tmp_path, monkeypatch):
+    import io
+    import logging
+    import threading
+
+    import structlog
+
     from services.shared.logging import configure_logging
 
-    configure_logging("WARNING", json=True, stream=sys.stdout)
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     monkeypatch.setenv("COVENANT_CACHE_DIR", str(blocked))
     monkeypatch.setattr(cache, "_unwritable", [])
-    assert yamlfile.load_yaml(POLICY)["rules"][0]["id"] == "X-ONE"
-    assert yamlfile.load_yaml(POLICY.replace(b"ONE", b"TWO"))["rules"][0]["id"] == "X-TWO"
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    stream, hooks = io.StringIO(), (sys.excepthook, threading.excepthook)
+    try:
+        configure_logging("WARNING", json=True, stream=stream)
+        assert yamlfile.load_yaml(POLICY)["rules"][0]["id"] == "X-ONE"
+        assert yamlfile.load_yaml(POLICY.replace(b"ONE", b"TWO"))["rules"][0]["id"] == "X-TWO"
+    finally:  # the process's logging as it was, for the tests after this one
+        sys.excepthook, threading.excepthook = hooks
+        logging.getLogger().handlers.clear()
+        structlog.reset_defaults()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["event"] for line in lines] == ["cache_unwritable"]
-    assert str(tmp_path) not in json.dumps(lines)
+    assert str(tmp_path) not in stream.getvalue()
 
 
 def test_a_pattern_proven_once_is_not_probed_again_by_the_next_process(folder, monkeypatch):
