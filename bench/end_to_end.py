@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from services.rules.factory import engine_from_folder
 from services.shared.contracts import EVENTS_EXCHANGE, PLANS_EXCHANGE
 from services.shared.covenants import BUNDLED_RULES
 from services.shared.topology import STAGES, Topology
+from tests.postgres import scratch_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPS = 3
@@ -200,22 +201,12 @@ def own_cpu() -> float:
     return usage.user + usage.system
 
 
-@contextlib.contextmanager
-def store(kind: str, workdir: Path, label: str) -> Iterator[str]:
+def store(kind: str, workdir: Path) -> contextlib.AbstractContextManager[str]:
     """A DATABASE_URL of the run's own: a fresh PostgreSQL schema (as deployed), dropped
     afterwards, or a fresh SQLite file (the one-machine default)."""
     if kind == "sqlite":
-        yield f"sqlite:///{workdir}/{uuid.uuid4().hex}.db"
-        return
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        return contextlib.nullcontext(f"sqlite:///{workdir}/{uuid.uuid4().hex}.db")
+    return scratch_schema(POSTGRES_URL, "bench")
 
 
 def pipeline(url: str, plans: list[bytes], label: str, workdir: Path, database: str,
@@ -350,7 +341,7 @@ def main() -> None:
 
 def run_pipeline(url: str, tmp: Path, locations: int, n: int, kind: str,
                  label: str) -> tuple[float, list[str]]:
-    with store(kind, tmp, label) as database:
+    with store(kind, tmp) as database:
         return pipeline(url, plans_of(locations, n), label, tmp, database, locations)
 
 

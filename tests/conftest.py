@@ -21,6 +21,7 @@ from tests.broker.amqp import vhost_of
 from tests.broker.nodes import Node, make_nodes
 from tests.broker.nodes import available as nodes_available
 from tests.broker.nodes import remove as remove_nodes
+from tests.postgres import scratch_schema
 from tests.support import Inbox, free_port, missing
 
 BROKER_HOST = os.environ.get("TEST_BROKER_HOST", "127.0.0.1")
@@ -167,15 +168,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 def postgres_schema(postgres_url: str) -> Iterator[str]:
     """A DATABASE_URL for a PostgreSQL schema of this test's own, dropped afterwards (the
     server outlives test runs)."""
-    import psycopg
-
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-        try:
-            yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-        finally:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    with scratch_schema(postgres_url, "test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

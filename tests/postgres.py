@@ -3,10 +3,13 @@
 pg_ctl in a folder of the test's; as root they run as the `postgres` user, as PostgreSQL
 refuses to run as root."""
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,21 @@ def _tool(name: str) -> str | None:
     if found:
         return found
     return next((str(d / name) for d in _BIN_DIRS if (d / name).exists()), None)
+
+
+@contextlib.contextmanager
+def scratch_schema(server_url: str, prefix: str) -> Iterator[str]:
+    """A DATABASE_URL for a fresh schema of its own on a server that outlives the caller (the
+    shared one), dropped afterwards."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+        try:
+            yield f"{server_url}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def available() -> bool:
