@@ -17,6 +17,7 @@ from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.rules.core import compiler
 from services.rules.core.domain import RuleBook
 from services.rules.core.facts import make_fact
+from services.rules.core.vocabulary import parts_of
 from services.rules.ports import EvaluationError
 from services.shared.contracts import Finding, parse_plan
 from tests.support import BANKING, ROOT, TEXTILE, example, variant
@@ -401,6 +402,56 @@ def test_the_engine_is_given_only_the_fields_its_conditions_read_and_findings_st
     sent = {field for _, fact in given for field in fact}
     kept_back = {field for fact in engine.facts(plan) for field in fact} - sent
     assert {"pointer", "as_of"} <= kept_back  # read by the actions only, from the whole fact
+
+
+@pytest.mark.parametrize("name", [TEXTILE, BANKING])
+def test_each_fact_reaches_the_engine_with_the_fields_derived_from_it(rulebook, monkeypatch,
+                                                                       name):
+    """The derived fields (ages, day numbers, list slots, ...) are made as each fact is
+    asserted, not kept on the facts: the engine is given the fact's fields its ruleset reads
+    and those the ruleset derives for the fact's kind, with the values a fact given every
+    derived field holds."""
+    plan = parse_plan(example(name))
+    engine = DurableRulesEngine(rulebook)
+    given: dict[tuple[str, str], list[dict]] = {}  # (ruleset, sid) -> the facts, in order
+    real = engine._host.assert_fact
+
+    def spy(ruleset, fact):
+        given.setdefault((ruleset, fact["sid"]), []).append(fact)
+        return real(ruleset, fact)
+    monkeypatch.setattr(engine._host, "assert_fact", spy)
+    engine.evaluate(plan)
+    with parts_of(plan.covenant):
+        kept = engine._facts(plan, None)
+    derived = engine.facts(plan)
+    assert not any("__" in field for fact in kept for field in fact)
+    for ruleset in (rs for rs in engine._rulesets[plan.covenant] if not rs.late):
+        read = engine._fields[ruleset.name]
+        sent = [facts for (rs, _), facts in given.items() if rs == ruleset.name]
+        batches = engine.assertion_batches(ruleset, kept)
+        assert len(sent) == len(batches)
+        for facts, batch in zip(sent, batches, strict=True):
+            for fact in facts:
+                whole = derived[kept.index(batch[fact[durable_engine.FACT_INDEX]])]
+                names = {d.name for d in ruleset.derived.get(whole["kind"], ())} | {
+                    s.slot(i) for s in ruleset.derived.get(whole["kind"], ())
+                    if s.form == "slots" for i in range(compiler.LIST_SLOTS)}
+                assert {k: v for k, v in fact.items()
+                        if k not in (durable_engine.FACT_INDEX, "sid")} == {
+                    k: v for k, v in whole.items() if k in read and ("__" not in k or k in names)}
+    assert any("__" in field for facts in given.values() for fact in facts for field in fact)
+
+
+@pytest.mark.parametrize("name", [TEXTILE, BANKING])
+def test_evaluating_a_plan_changes_nothing_in_it(engine, name):
+    """Facts share the plan's unchanged objects (memory): nothing done to a fact may reach the
+    plan, which the history then stores."""
+    plan = parse_plan(example(name))
+    before = plan.to_json_dict()
+    engine.evaluate(plan)
+    for fact in engine.facts(plan):
+        fact.clear()
+    assert plan.to_json_dict() == before
 
 
 @pytest.mark.parametrize("other", ["baseline.value", "kpi.baseline.value"])

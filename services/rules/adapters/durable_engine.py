@@ -40,6 +40,7 @@ from services.rules.core.compiler import (
 )
 from services.rules.core.domain import Match, RuleBook, as_of, finding_of, ordered, owner_of
 from services.rules.core.facts import (
+    Derivation,
     Fact,
     derive,
     measure_facts,
@@ -160,12 +161,17 @@ class DurableRulesEngine:
         return self.rulebook.covenants.due_on(covenant, reporting_year)
 
     def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
-        """Every fact of one evaluation: the sentinel, the plan's, the reference data's, the
-        company's history and the measures'."""
+        """Every fact of one evaluation as the engine is given it: the sentinel, the plan's,
+        the reference data's, the company's history and the measures', with the fields the
+        rules derive from them."""
         with parts_of(plan.covenant):
-            return self._facts(plan, prior)
+            facts = self._facts(plan, prior)
+            derive(facts, self._derived[plan.covenant], submission_values(plan))
+            return facts
 
     def _facts(self, plan: PlanSubmission, prior: Prior | None) -> list[Fact]:
+        """The facts of one evaluation, kept while it runs: without derived fields, which are
+        added to each fact as it is asserted (`_assert_all`)."""
         reads = self._reads[plan.covenant]
         history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant)
                    if f["kind"] in reads]
@@ -176,7 +182,6 @@ class DurableRulesEngine:
         submission = submission_values(plan)
         facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),
                                submission)
-        derive(facts, self._derived[plan.covenant], submission)
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
@@ -187,15 +192,17 @@ class DurableRulesEngine:
         if plan.covenant not in self._rulesets:
             raise EvaluationError(f"this engine was built without the rules of covenant "
                                   f"{plan.covenant}")
-        facts = self.facts(plan, prior)
+        facts = self._facts(plan, prior)
         owner, found = owner_of(plan), list[Finding]()
+        submission = submission_values(plan)
         with self._lock:
             for late in (False, True):
                 if late:
-                    facts = facts + self.outcome_facts(plan, found)
+                    facts = facts + self._outcome_facts(plan, found)
                 for ruleset in self._rulesets[plan.covenant]:
                     if ruleset.late == late:
-                        found += combined([self._assert_batch(ruleset, batch, owner)
+                        derivation = Derivation(ruleset.derived, submission)
+                        found += combined([self._assert_batch(ruleset, batch, owner, derivation)
                                            for batch in self.assertion_batches(ruleset, facts)])
         return ordered(found)
 
@@ -203,18 +210,22 @@ class DurableRulesEngine:
         """A `rule_outcome` fact per rule in force on the plan and evaluated first: whether it
         found something (`fails`). Read by the rules evaluated after the others. The findings
         the secretariat added in its review have no rule that could pass: they count as
-        failing again, so they are always asked about."""
+        failing again, so they are always asked about. As the engine is given them."""
+        facts = self._outcome_facts(plan, findings)
+        derive(facts, self._derived[plan.covenant], submission_values(plan))
+        return facts
+
+    def _outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
         failing = {f.rule_id for f in findings}
         outcomes = [(r.id, r.id in failing) for r in self.rulebook.in_scope(plan.covenant)
                     if r.in_force(as_of(plan)) and not reads_outcomes(r)]
         facts = [stamp({"kind": OUTCOME_KIND, "rule_id": rule_id, "fails": fails,
                         "pointer": ""}, as_of(plan), plan.covenant)
                  for rule_id, fails in [*outcomes, (SECRETARIAT_RULE, True)]]
-        derive(facts, self._derived[plan.covenant], submission_values(plan))
         return facts
 
-    def _assert_batch(self, ruleset: CompiledRuleset, batch: list[Fact],
-                      owner: str) -> list[tuple[bool, Finding]]:
+    def _assert_batch(self, ruleset: CompiledRuleset, batch: list[Fact], owner: str,
+                      derivation: Derivation) -> list[tuple[bool, Finding]]:
         """One batch under a fresh sid, freed afterwards; again under a new sid on a false
         duplicate. Its findings, each with whether it must hold in every state."""
         for _ in range(ATTEMPTS_ON_FALSE_DUPLICATE):
@@ -222,7 +233,7 @@ class DurableRulesEngine:
             found: list[tuple[bool, Finding]] = []
             self._runs[sid] = (owner, found, batch)
             try:
-                self._assert_all(ruleset, sid, batch)
+                self._assert_all(ruleset, sid, batch, derivation)
                 return found
             except _FalseDuplicate:
                 log.info("engine id-hash collision; asserting the batch again under a new sid")
@@ -242,12 +253,15 @@ class DurableRulesEngine:
             needed, MAX_FACTS_PER_RULESET, self._splittable[ruleset.name], ruleset.name)
         return [sorted(part, key=lambda f: rank[f["kind"]]) for part in parts]
 
-    def _assert_all(self, ruleset: CompiledRuleset, sid: str, needed: list[Fact]) -> None:
-        """Each fact as the engine needs it: the fields the ruleset's conditions read, and its
-        place in `needed`, where the actions find it whole (for messages and keys)."""
+    def _assert_all(self, ruleset: CompiledRuleset, sid: str, needed: list[Fact],
+                    derivation: Derivation) -> None:
+        """Each fact as the engine needs it: the fields the ruleset's conditions read, those
+        they derive from it (made here, not kept), and its place in `needed`, where the
+        actions find it whole (for messages and keys)."""
         read = self._fields[ruleset.name]
         for i, fact in enumerate(needed):
             lean = {name: value for name, value in fact.items() if name in read}
+            lean.update(derivation(fact))
             lean[FACT_INDEX], lean["sid"] = i, sid
             try:
                 state = self._host.assert_fact(ruleset.name, lean)

@@ -10,6 +10,7 @@ Empty texts and lists are left out, at any depth, so "missing" covers them too; 
 like the engine's identity fields (`id`, `sid`) are renamed.
 """
 
+import functools
 import re
 from collections.abc import Iterator, Mapping, Set
 from datetime import date
@@ -133,11 +134,16 @@ def _themed(document: dict[str, Any]) -> Iterator[Fact]:
 
 
 def stamp(fact: Fact, as_of: date, covenant: str) -> Fact:
-    """Adds the covenant and the submission date, in place; returns the fact."""
+    """Adds the covenant and the submission date, in place; returns the fact. Every fact of
+    an evaluation holds the same two objects (a bank's million financings: 80 MB less)."""
     fact["covenant"] = covenant
-    fact["as_of"] = as_of.isoformat()
-    fact["as_of_day"] = as_of.toordinal()
+    fact["as_of"], fact["as_of_day"] = _day(as_of)
     return fact
+
+
+@functools.lru_cache(maxsize=16)
+def _day(as_of: date) -> tuple[str, int]:
+    return as_of.isoformat(), as_of.toordinal()
 
 
 # --- derived fields (see compiler.py) -------------------------------------------------------
@@ -153,30 +159,43 @@ def submission_values(plan: PlanSubmission) -> dict[str, Any]:
 
 def derive(facts: list[Fact], derived: dict[str, frozenset[Derived]],
            submission: dict[str, Any]) -> None:
-    """Adds, in place, the derived fields the compiled rules read, per kind: each value is
-    converted once per fact (the submission's once per evaluation), then given every name
-    the rules ask it under."""
-    recipes = {kind: _recipe(wanted, submission) for kind, wanted in derived.items()}
+    """Adds, in place, the derived fields the compiled rules read, per kind (see `Derivation`).
+    """
+    derivation = Derivation(derived, submission)
     for fact in facts:
-        recipe = recipes.get(fact["kind"])
+        fact.update(derivation(fact))
+
+
+class Derivation:
+    """The derived fields of a fact, as the compiled rules read them, per kind: each value is
+    converted once per fact (the submission's once per evaluation), then given every name the
+    rules ask it under. The engine adapter adds them to what it asserts, not to the facts it
+    keeps: a derived list slot or date grows each kept fact by about half."""
+
+    def __init__(self, derived: dict[str, frozenset[Derived]], submission: dict[str, Any]):
+        self._recipes = {kind: _recipe(wanted, submission) for kind, wanted in derived.items()}
+
+    def __call__(self, fact: Fact) -> dict[str, Any]:
+        recipe = self._recipes.get(fact["kind"])
         if recipe is None:
-            continue
+            return {}
         constants, slots, conversions = recipe
-        fact.update(constants)
+        fields = dict(constants)
         for d in slots:
             values = lookup(fact, d.field)
             values = values if isinstance(values, list) else []
             if len(values) > LIST_SLOTS:
                 raise ValueError(f"{fact['kind']}.{d.field} holds more than {LIST_SLOTS} values")
-            fact.update({d.slot(i): values[i] if i < len(values) else NOTHING
-                         for i in range(LIST_SLOTS)})
+            fields.update({d.slot(i): values[i] if i < len(values) else NOTHING
+                           for i in range(LIST_SLOTS)})
         for (field, form), variants in conversions.items():
             value = _form(lookup(fact, field), form, fact)
             for d in variants:
                 if value is not None:
-                    fact[d.name] = value
+                    fields[d.name] = value
                 elif d.missing:
-                    fact[d.name] = -FAR if d.missing == "lo" else FAR
+                    fields[d.name] = -FAR if d.missing == "lo" else FAR
+        return fields
 
 
 Recipe = tuple[dict[str, Any], list[Derived], dict[tuple[str, str], list[Derived]]]
@@ -275,7 +294,9 @@ def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any],
         values = [v for _, v in walk(part, pattern)]
         if values:
             fields[name] = values
-    return {**_renamed(fields), "kind": kind, "pointer": json_pointer(path)}
+    fields = _renamed(fields)
+    fields["kind"], fields["pointer"] = kind, json_pointer(path)
+    return fields
 
 
 def _renamed(fields: dict[str, Any]) -> dict[str, Any]:
@@ -297,16 +318,24 @@ def _own_fields(part: dict[str, Any], pruned: dict[int, dict[str, Any]]) -> dict
 def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
     """The object without its empty texts, lists and objects, at any depth (so `missing` sees
     them too), and at the top without the lists of objects (`nested_parts=False`: those
-    become facts of their own)."""
+    become facts of their own). The object itself when nothing goes: read, never changed,
+    it is not copied (a bank's million financings are not held twice while facts are made).
+    """
     found = {}
+    changed = False
     for key, value in node.items():
         if isinstance(value, dict):
-            value = _pruned(value)
+            inner = _pruned(value)
+            changed = changed or inner is not value
+            value = inner
         elif not nested_parts and _nested_parts(value):
+            changed = True
             continue
         if value != "" and value != [] and value != {}:
             found[key] = value
-    return found
+        else:
+            changed = True
+    return found if changed else node
 
 
 def _nested_parts(value: Any) -> bool:
