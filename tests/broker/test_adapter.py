@@ -1,5 +1,6 @@
 """The pika adapter against the real broker: every test has its own vhost."""
 
+import itertools
 import subprocess
 import threading
 import time
@@ -335,16 +336,18 @@ def test_publishing_to_an_unbound_routing_key_is_refused_not_dropped(amqp_url):
 
 def test_a_dependency_away_holds_messages_without_spending_their_deliveries(amqp_url):
     """The handler's database is away for longer than the delivery limit's retries would
-    last: every message is held (unacked, handled again after doubling pauses), none is
-    dead-lettered, and each is relayed once when the database is back."""
+    last: every message is held (unacked, handled again after pauses that double from half a
+    second), none is dead-lettered, and each is relayed once when the database is back."""
     from services.shared.errors import Unavailable
 
     back = threading.Event()
     seen: Counter[int] = Counter()
+    tries: dict[bytes, list[float]] = {}
 
     def needs_database(delivery):
         seen[delivery.delivery_count] += 1
         if not back.is_set():
+            tries.setdefault(delivery.body, []).append(time.monotonic())
             raise Unavailable("database unavailable: OperationalError")
         return relay(delivery)
 
@@ -353,11 +356,17 @@ def test_a_dependency_away_holds_messages_without_spending_their_deliveries(amqp
     with Running(amqp_url, needs_database) as running:
         wait_for(lambda: running.metrics.outcomes.labels("held")._value.get() >= 5 * (LIMIT + 1),
                  timeout=60, what="each message held more often than its delivery limit")
+        wait_for(lambda: len(tries) == 5 and all(len(t) >= 4 for t in tries.values()),
+                 timeout=60, what="each message tried four times")
         assert ready(amqp_url, INGEST.dead_letter_queue) == 0
         back.set()
         wait_for(lambda: ready(amqp_url, RULES.queue) == 5, timeout=60, what="5 relayed")
         wait_for(lambda: running.metrics.acked._value.get() == 5, what="5 acks")
     assert set(seen) == {0}, "a hold spent a delivery"
+    for times in tries.values():  # 0.5, 1, 2 s (a loaded machine only adds to each)
+        pauses = [later - earlier for earlier, later in itertools.pairwise(times[:4])]
+        assert 0.45 <= pauses[0] <= 1.2, pauses
+        assert all(1.5 <= b / a <= 2.6 for a, b in itertools.pairwise(pauses)), pauses
     assert ready(amqp_url, INGEST.dead_letter_queue) == 0
     wait_for(lambda: (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0),
              timeout=30, what="the ingest queue settled")

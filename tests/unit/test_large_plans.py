@@ -59,6 +59,43 @@ def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, 
     assert sum(f.rule_id == "DD2-VALUE-CHAIN-EXPOSURE-ASSESSED" for f in split) == 75
 
 
+def spread(shared: int, financings: int, links: int = 0, limit: int = 100) -> list[list[dict]]:
+    """A bank's facts over states of `limit`: `shared` clients (every state needs them), the
+    financings, and `links` country links per financing (they go with their financing)."""
+    facts = [{"kind": "client", "client_ref": f"C-{i}"} for i in range(shared)]
+    for i in range(financings):
+        facts.append({"kind": "financing", "financing_id": f"F-{i}"})
+        facts += [{"kind": "financing_country", "financing_id": f"F-{i}", "country": c}
+                  for c in ("NL", "ID", "BR", "IN")[:links]]
+    with parts_of("banking"):
+        return durable_engine.shards(facts, limit, True, "banking-0")
+
+
+@pytest.mark.parametrize("shared, financings, links", [(20, 1_000, 0), (7, 500, 3), (99, 3, 0)])
+def test_a_plan_is_spread_over_as_few_states_as_hold_it(shared, financings, links):
+    """Each state holds every shared fact and at most the limit; each financing is in one
+    state with its links; the states are as few as the facts need."""
+    states = spread(shared, financings, links)
+    assert all(len(state) <= 100 for state in states)
+    clients = [[f for f in state if f["kind"] == "client"] for state in states]
+    assert all(len(c) == shared for c in clients)
+    where: dict[str, set[int]] = {}
+    for n, state in enumerate(states):
+        for fact in state:
+            if fact["kind"] != "client":
+                where.setdefault(fact["financing_id"], set()).add(n)
+    assert len(where) == financings and all(len(n) == 1 for n in where.values())
+    assert len(states) == -(-financings * (1 + links) // ((100 - shared) // (1 + links)
+                                                          * (1 + links)))
+
+
+@pytest.mark.parametrize("shared", [100, 101])
+def test_a_plan_whose_shared_facts_fill_a_state_is_refused_with_the_numbers(shared):
+    with pytest.raises(EvaluationError, match=f"the plan gives banking-0 {shared} facts that "
+                       "every state needs, which leaves no room in the engine's 100 per state"):
+        spread(shared, 10)
+
+
 def test_a_ruleset_that_joins_and_negates_financings_from_elsewhere_refuses_to_split(
         rulebook, monkeypatch):
     """The bank's section with a financing and without a financing in some country: which

@@ -18,7 +18,6 @@ import contextlib
 import copy
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, Literal
@@ -395,30 +394,29 @@ def combined(states: list[list[tuple[bool, Finding]]]) -> list[Finding]:
     return [f for state in states for every, f in state if not every or f.finding_id in held]
 
 
-def _bucket(value: Any, count: int) -> int:
-    return zlib.crc32(repr(value).encode()) % count
-
-
 def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
-    """The facts over as few states as hold them: the shared ones in each, each part's in one
-    (by its key)."""
+    """The facts over as few states as hold them: the shared ones in each, each part's (the
+    facts its key names) together in one, parts packed in their order until a state is full.
+    A part with more facts than fit beside the shared ones (none does in a realistic plan)
+    gets a state of its own, larger than `limit`: the engine's own limit is twice as high."""
     if not allowed:
         raise EvaluationError(
             f"the plan gives {ruleset} {len(facts):,} facts, more than the engine's "
             f"{limit:,} per state, and its rules cannot read them spread over several states")
     keys = SHARD_KEYS
     shared = [f for f in facts if f["kind"] not in keys]
-    owned = [(f, f.get(keys[f["kind"]])) for f in facts if f["kind"] in keys]
     room = limit - len(shared)
     if room <= 0:
         raise EvaluationError(
-            f"the plan gives {ruleset} {len(shared):,} facts that every state needs, more than "
-            f"the engine's {limit:,} per state")
-    count = -(-len(owned) * 5 // (room * 4))  # ceil, with 20% slack for uneven parts
-    while True:
-        buckets: list[list[Fact]] = [[] for _ in range(count)]
-        for fact, key in owned:
-            buckets[_bucket(key, count)].append(fact)
-        if max(map(len, buckets), default=0) <= room or count >= len(owned):
-            return [shared + bucket for bucket in buckets if bucket]
-        count *= 2
+            f"the plan gives {ruleset} {len(shared):,} facts that every state needs, which "
+            f"leaves no room in the engine's {limit:,} per state for the rest")
+    parts: dict[str, list[Fact]] = {}
+    for fact in facts:
+        if fact["kind"] in keys:
+            parts.setdefault(repr(fact.get(keys[fact["kind"]])), []).append(fact)
+    states: list[list[Fact]] = [[]]
+    for part in parts.values():
+        if states[-1] and len(states[-1]) + len(part) > room:
+            states.append([])
+        states[-1] += part
+    return [shared + state for state in states]
