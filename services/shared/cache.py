@@ -1,6 +1,7 @@
-"""A per-user cache of work that depends only on bytes it is given: the policy files read
-(yamlfile.py), the patterns the engine was seen to compile (pattern_probe.py), the plan's
-JSON Schema (vocabulary.py). A cold `covenant check` spent most of its time redoing this work.
+"""A per-user cache of work that depends only on bytes it is given: the policy files read and
+the keys each repeats (yamlfile.py), the patterns the engine was seen to compile
+(pattern_probe.py), the JSON Schema of a plan's core (rules/core/vocabulary.py). A cold
+`covenant check` spent most of its time redoing this work.
 
 An entry's name is a hash of everything its value depends on, so an edited file or a new
 library version is a new entry, never a stale one; nothing is ever invalidated. Values are

@@ -1,6 +1,7 @@
 """YAML files that people edit (rule files, frameworks, covenant definitions): problems named by
 file and line, found with the node tree PyYAML composes beside the data."""
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -71,22 +72,49 @@ class LintError:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-def read(path: Path) -> tuple[yaml.Node | None, Any, list[LintError]]:
+class Tree:
+    """A file's node tree, for the lines of its problems: composed when a line is first asked
+    for (a file without problems never is; composing was a tenth of a cold `covenant check`)."""
+
+    def __init__(self, text: bytes):
+        self.text = text
+
+    @functools.cached_property
+    def node(self) -> yaml.Node | None:
+        return yaml.compose(self.text, Loader=LOADER)
+
+
+def read(path: Path) -> tuple[Tree | None, Any, list[LintError]]:
     """The file's node tree and data, or the problem that stops reading it (invalid YAML, a key
     given twice in one mapping)."""
     text = path.read_bytes()
     try:
-        tree, document = yaml.compose(text, Loader=LOADER), load_yaml(text)
+        document = load_yaml(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         return None, None, [LintError(path, mark.line + 1 if mark else 1,
                                       f"not valid YAML: {e}")]
+    tree = Tree(text)
     return tree, document, [LintError(path, line, f"'{key}' is given twice in one place (YAML "
                                       "keeps only the last)")
-                            for key, line in repeated_keys(tree)]
+                            for key, line in _repeated_in(tree)]
 
 
-def validation_errors(path: Path, tree: yaml.Node | None, error: ValidationError,
+def _repeated_in(tree: Tree) -> list[tuple[str, int]]:
+    """`repeated_keys` of the file, from the cache when these bytes were read before."""
+    key = _SALT + tree.text
+    kept = cache.get("yaml-repeated", key)
+    if kept is not None:
+        try:
+            return [(str(name), int(line)) for name, line in json.loads(kept)]
+        except (ValueError, TypeError):
+            pass  # damaged: compose the file again
+    found = repeated_keys(tree.node)
+    cache.put("yaml-repeated", key, json.dumps(found).encode())
+    return found
+
+
+def validation_errors(path: Path, tree: Tree | None, error: ValidationError,
                       what: str) -> list[LintError]:
     """A pydantic error as one problem per field, each at its line."""
     return [LintError(path, line_of(tree, err["loc"]),
@@ -94,7 +122,7 @@ def validation_errors(path: Path, tree: yaml.Node | None, error: ValidationError
             for err in error.errors()]
 
 
-def parse(path: Path, model: type[M], what: str) -> tuple[M | None, yaml.Node | None,
+def parse(path: Path, model: type[M], what: str) -> tuple[M | None, Tree | None,
                                                         list[LintError]]:
     """The file as the model, with its node tree; or the problems (each with its line)."""
     tree, document, problems = read(path)
@@ -106,10 +134,10 @@ def parse(path: Path, model: type[M], what: str) -> tuple[M | None, yaml.Node | 
         return None, tree, problems + validation_errors(path, tree, e, what)
 
 
-def line_of(tree: yaml.Node | None, loc: Iterable[Any]) -> int:
+def line_of(tree: Tree | None, loc: Iterable[Any]) -> int:
     """The line of the node at a path of keys and indexes; the deepest existing one's when
     the path goes further than the file."""
-    node, line = tree, 1
+    node, line = (tree.node if tree is not None else None), 1
     for step in loc:
         if node is None:
             break

@@ -171,7 +171,8 @@ def test_a_cold_check_gives_the_same_report_from_an_empty_and_a_filled_cache(tmp
     plan = ROOT / "examples" / "textile-voorbeeld-mode-2019.json"
     runs = [subprocess.run([str(covenant), "check", str(plan)], capture_output=True,
                            env=env, cwd=tmp_path, timeout=120) for _ in range(2)]
-    assert entries(tmp_path / "cache", "yaml") and entries(tmp_path / "cache", "patterns")
+    assert all(entries(tmp_path / "cache", kind)
+               for kind in ("yaml", "yaml-repeated", "patterns", "plan-schema"))
     assert [r.returncode for r in runs] == [1, 1]
     assert runs[0].stdout == runs[1].stdout and runs[0].stdout.endswith(b")\n")
     assert len(runs[0].stdout.splitlines()) > 40 and runs[1].stderr == b""
@@ -186,3 +187,50 @@ def test_timezones_and_dates_of_every_kind_survive(folder):
     assert again == moments and [type(m) for m in again] == [type(m) for m in moments]
     assert [getattr(m, "tzinfo", None) is None for m in again] == \
         [getattr(m, "tzinfo", None) is None for m in moments]
+
+
+REPEATED = b"rules:\n  - id: X-ONE\n    title: one\n    title: two\n"
+
+
+@pytest.mark.parametrize("text, problems", [(POLICY, []), (REPEATED, [4])])
+def test_a_file_read_again_is_not_composed_and_keeps_its_problems_lines(folder, tmp_path,
+                                                                        monkeypatch, text,
+                                                                        problems):
+    """The node tree gives the lines of a file's problems; a file read before takes its
+    repeated keys from the cache, and its tree is made only when a line is asked for."""
+    path = tmp_path / "rule.yaml"
+    path.write_bytes(text)
+    tree, first, found = yamlfile.read(path)
+    assert [p.line for p in found] == problems and entries(folder, "yaml-repeated")
+
+    def no_composing(*args, **kwargs):
+        raise AssertionError("composed although cached")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(yaml, "compose", no_composing)
+        tree, again, found_again = yamlfile.read(path)
+    assert again == first and found_again == found
+    assert tree is not None and yamlfile.line_of(tree, ("rules", 0, "id")) == 2
+
+
+def test_the_plans_schema_comes_from_the_cache_under_the_models_and_the_covenants(
+        folder, monkeypatch, tmp_path):
+    """Pydantic's work, kept under what it is made from: the same schema from the cache; a
+    covenant defined beside the others makes a new entry, which names it."""
+    from services.rules.core import vocabulary
+    from services.shared import covenants
+    from services.shared.contracts import PlanSubmission
+    from tests import new_covenant
+
+    registry = covenants.load(ROOT / "rules")
+    with covenants.using(registry):
+        made = PlanSubmission.model_json_schema(by_alias=True, mode="validation")
+        assert vocabulary._core_schema(registry) == made
+    with monkeypatch.context() as patched, covenants.using(registry):
+        patched.setattr(PlanSubmission, "model_json_schema", lambda **_: pytest.fail("made"))
+        assert vocabulary._core_schema(registry) == made
+    assert len(entries(folder, "plan-schema")) == 1
+    other = covenants.load(new_covenant.make(tmp_path)[0])
+    with covenants.using(other):
+        widened = vocabulary._core_schema(other)
+    assert len(entries(folder, "plan-schema")) == 2 and widened != made

@@ -18,15 +18,20 @@ covenants the process works with (`FollowsCovenants`); a new reference indicator
 `rules/reference/` plus its field on `country` here.
 """
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from services.shared import covenants
+import pydantic
+
+from services.shared import cache as kept_work
+from services.shared import contracts, covenants
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.shapes import FieldType, Shape, shape_of
 from services.shared.covenants import Covenant, Covenants
@@ -568,7 +573,28 @@ _shaped: list[Any] = [None, None]  # (the covenants, the plan's shape for them)
 
 @cache
 def _core_shape() -> Shape:
-    return shape_of(PlanSubmission.model_json_schema(by_alias=True, mode="validation"))
+    return shape_of(_core_schema(covenants.current()))
+
+
+def _core_schema(registry: Covenants) -> dict[str, Any]:
+    """The JSON Schema of a plan's common core, as the models give it. Pydantic takes about
+    50 ms to make it, a tenth of a cold `covenant check`, so it is kept in the cache
+    (services/shared/cache.py) under everything it is made from: pydantic's version, the
+    contract modules' source and the covenant definitions (their names, themes and materials
+    are in it)."""
+    inputs = [pydantic.VERSION.encode()]
+    for root, pattern in ((Path(contracts.__file__).parent, "*.py"),
+                          (registry.folder, "**/*")):
+        inputs += [f"\0{p.relative_to(root)}\0".encode() + p.read_bytes()
+                   for p in sorted(root.glob(pattern)) if p.is_file()]
+    key = b"".join(inputs)
+    kept = kept_work.get("plan-schema", key)
+    if kept is not None:
+        with suppress(ValueError):
+            return dict(json.loads(kept))
+    schema = PlanSubmission.model_json_schema(by_alias=True, mode="validation")
+    kept_work.put("plan-schema", key, json.dumps(schema).encode())
+    return schema
 
 
 def shape_of_kind(kind: str) -> Shape | None:
