@@ -253,11 +253,16 @@ def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amq
         return relay(delivery)
 
     declare(amqp_url)
-    publish(amqp_url, [b"a", b"poison", b"b"])
-    with Running(amqp_url, handler):
+    with Running(amqp_url, handler) as running:
+        channel = wait_for(lambda: running.consumer.consuming and running.consumer._channel,
+                           what="consuming")
+        publish(amqp_url, [b"a", b"poison", b"b"])
         [(props, body)] = wait_for(lambda: drain(amqp_url, INGEST.dead_letter_queue),
                                    what="the poison message in the dead-letter queue")
         wait_for(lambda: ready(amqp_url, RULES.queue) == 2, what="the other two relayed")
+        # each try but the last was handed back with a nack of its own, on the same channel
+        assert running.metrics.requeued._value.get() == LIMIT - 1
+        assert running.consumer._channel is channel
     assert body == b"poison" and attempts[b"poison"] == LIMIT
     assert props.headers[REASON_HEADER] == "RuntimeError in the ingest handler, on delivery 3 of 3"
     assert props.message_id == "in-1"
