@@ -20,7 +20,7 @@ from services.rules.core.facts import make_fact
 from services.rules.core.vocabulary import parts_of
 from services.rules.ports import EvaluationError
 from services.shared.contracts import Finding, parse_plan
-from tests.support import BANKING, ROOT, TEXTILE, example, variant
+from tests.support import BANKING, EXAMPLES, ROOT, TEXTILE, example, variant
 
 RULES = ROOT / "rules"
 
@@ -440,6 +440,21 @@ def test_each_fact_reaches_the_engine_with_the_fields_derived_from_it(rulebook, 
                         if k not in (durable_engine.FACT_INDEX, "sid")} == {
                     k: v for k, v in whole.items() if k in read and ("__" not in k or k in names)}
     assert any("__" in field for facts in given.values() for fact in facts for field in fact)
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*-20??.json")), ids=lambda p: p.stem)
+def test_every_covenants_plan_is_assessed_with_last_years_plan_beside_it(engine, path):
+    """The second plan of a company is read with its previous one: last year's risks, actions
+    and KPIs, and the parts its covenant remembers (a bank's plan has no locations to)."""
+    from services.rules.core.prior import Prior, StoredAssessment
+
+    plan = parse_plan(path.read_bytes())
+    stored = StoredAssessment("previous", plan.submission.reporting_year - 1,
+                              "2019-01-31T12:00:00Z", plan.to_json_dict(), [])
+    prior = Prior(previous=stored, accepted_before=1, known=True)
+    kinds = {f["kind"] for f in engine.facts(plan, prior)}
+    assert {"prev_submission", "prev_risk", "prev_action"} <= kinds
+    assert engine.evaluate(plan, prior)
 
 
 @pytest.mark.parametrize("name", [TEXTILE, BANKING])
