@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from services.rules.core.facts import MAX_SHARED_FACTS, shared_facts
 from services.shared import covenants
 from services.shared.contracts import (
     FieldError,
@@ -54,6 +55,14 @@ def examine(body: bytes, max_bytes: int) -> Valid | Invalid:
         plan = validate_plan(load_json(body))
     except PlanInvalid as e:
         return Invalid(RejectionReason.INVALID, e.errors, e.document)
+    parts = shared_facts(plan)
+    if parts > MAX_SHARED_FACTS:  # accepted, it could only be dead-lettered by the rules
+        return Invalid(RejectionReason.TOO_LARGE, [FieldError(
+            pointer="", code="too_many_shared_parts",
+            message=f"the plan has {parts:,} parts and list values that the assessment must "
+            "hold together (all but the long lists it can split, such as financings and "
+            f"production locations); it takes at most {MAX_SHARED_FACTS:,} for now",
+            context={"parts": parts, "max_parts": MAX_SHARED_FACTS})], plan.to_json_dict())
     return Valid(plan, content_digest(plan))
 
 

@@ -136,6 +136,32 @@ def test_a_body_over_the_size_limit_is_rejected_without_being_parsed():
     assert (event.reason.value, event.errors[0].code) == ("too_large", "too_large")
 
 
+@pytest.mark.parametrize("clients, refused", [(3_700, False), (3_800, True)])
+def test_a_plan_the_rules_could_not_hold_in_one_engine_state_is_refused_naming_the_limit(
+        clients, refused):
+    """A bank's clients, with their engagements, risk links and texts, go into every engine
+    state (financings are spread over states, clients cannot be): accepted, a plan above the
+    bound could only be dead-lettered by the rules, so ingest refuses it and says why."""
+    from bench.plans import bank_plan
+    from services.rules.core.facts import MAX_SHARED_FACTS, shared_facts
+    from services.shared import i18n
+
+    plan = bank_plan(50, clients=clients)
+    parts = shared_facts(plan)
+    assert (parts > MAX_SHARED_FACTS) == refused and parts > 14_000
+    handler = IngestHandler(SqlSubmissionLedger(Database("sqlite://")), max_bytes=20_000_000)
+    outcome = handler(Delivery(body=json.dumps(plan.to_json_dict()).encode(),
+                               routing_key="plan.banking", message_id="m-1", correlation_id="c"))
+    assert outcome.label == ("rejected" if refused else "accepted")
+    if refused:
+        [error] = SubmissionRejected.model_validate_json(outcome.messages[0].body).errors
+        assert (error.code, error.context) == ("too_many_shared_parts",
+                                               {"parts": parts, "max_parts": 15_000})
+        assert i18n.error_text(error, "nl").startswith(
+            f"Het plan heeft {parts // 1000}.{parts % 1000:03d} onderdelen en lijstwaarden")
+        assert "at most 15,000 for now" in i18n.error_text(error, "en")
+
+
 PUBLISHERS = {"textile": ["upstream-textile"], "banking": ["upstream-banking"]}
 
 

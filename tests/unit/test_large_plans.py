@@ -96,6 +96,21 @@ def test_a_plan_whose_shared_facts_fill_a_state_is_refused_with_the_numbers(shar
         spread(shared, 10)
 
 
+def test_a_plan_at_ingests_bound_is_assessed_with_its_previous_plan(rulebook):
+    """What ingest accepts the rules can assess (facts.MAX_SHARED_FACTS): a bank's 3,700
+    clients with their engagements and links in every state, beside last year's plan, its
+    reference data and measures, and its financings spread over states of the engine's own
+    size."""
+    from services.rules.core.facts import MAX_SHARED_FACTS, shared_facts
+
+    plan = bank_plan(3_000, clients=3_700)
+    assert MAX_SHARED_FACTS - 200 < shared_facts(plan) <= MAX_SHARED_FACTS
+    stored = StoredAssessment("previous", 2018, "2019-01-31T12:00:00Z", plan.to_json_dict(), [])
+    findings = DurableRulesEngine(rulebook).evaluate(
+        plan, Prior(previous=stored, accepted_before=1, known=True))
+    assert findings
+
+
 def test_a_ruleset_that_joins_and_negates_financings_from_elsewhere_refuses_to_split(
         rulebook, monkeypatch):
     """The bank's section with a financing and without a financing in some country: which

@@ -33,8 +33,10 @@ from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import (
     FACT_KINDS,
     PRIOR_PARTS,
+    SHARD_KEYS,
     FollowsCovenants,
     collection_pointer,
+    parts_of,
     plan_shape,
 )
 from services.shared.contracts import PlanSubmission
@@ -69,6 +71,23 @@ PAIRED_KINDS = frozenset({"risk_material_country"})
 # production locations' names and addresses) excepted
 FREE_TEXT_SKIPPED = frozenset({"submission", "company", "attachments"})
 ENGINE_RESERVED = frozenset({"id", "sid"})
+
+
+# The most facts of its own a plan may give that every engine state must hold: all but the
+# parts of the long lists a covenant lets the engine spread over states (`shardable`), and
+# their links. Ingest refuses a plan above it, which the rules could not assess. A state holds
+# 20,000 (adapters/durable_engine.MAX_FACTS_PER_RULESET); beside a plan's own go the reference
+# data's and the measures' (under 1,000 for every bundled covenant), the previous plan's
+# risks, actions and KPIs, and some of the spread parts. So a plan at the bound is assessed
+# unless its previous plan had more than about 4,000 risks, actions and KPIs (none near that
+# is known; the rules then dead-letter it with the engine's limit as its reason).
+MAX_SHARED_FACTS = 15_000
+
+
+def shared_facts(plan: PlanSubmission) -> int:
+    """How many of the plan's own facts every engine state needs (see MAX_SHARED_FACTS)."""
+    with parts_of(plan.covenant):
+        return len(plan_facts(plan, frozenset(FACT_KINDS - SHARD_KEYS.keys())))
 
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
