@@ -173,9 +173,20 @@ def test_an_input_with_two_outputs_waits_for_both_and_the_nacked_one_arrives_onc
     subprocess.run(policy, check=True, capture_output=True, timeout=60)
     publish(amqp_url, [b"plan 0"])
 
-    with Running(amqp_url, two, declare=None) as running:
-        wait_for(lambda: running.metrics.republished._value.get() >= 2, timeout=60,
-                 what="the rules output nacked and published again, twice")
+    running = Running(amqp_url, two, declare=None)
+    republished: list[float] = []
+    republish = running.consumer._republish
+
+    def timed(inflight, messages):
+        republished.append(time.monotonic())
+        republish(inflight, messages)
+    running.consumer._republish = timed  # type: ignore[method-assign]
+    with running:
+        wait_for(lambda: running.metrics.republished._value.get() >= 3, timeout=60,
+                 what="the rules output nacked and published again, three times")
+        # after pauses that double: 0.5 s, 1 s, 2 s (a loaded machine only adds to each)
+        first, second = (later - earlier for earlier, later in itertools.pairwise(republished[:3]))
+        assert 0.9 <= first <= 2.0 and 1.5 <= second / first <= 2.6, (first, second)
         # the other output's confirm is not enough: the input is neither acked nor given back
         # (the broker's count of unacked messages follows with a lag)
         wait_for(lambda: unacked(amqp_url, INGEST.queue) == 1, timeout=30,
