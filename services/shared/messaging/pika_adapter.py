@@ -500,8 +500,9 @@ class PikaConsumer:
         messages, inflight.nacked = inflight.nacked, []
         delay = self._later(inflight.republished, lambda _: self._republish(inflight, messages))
         inflight.republished += 1
-        log.warning("output nacked by the broker, publishing it again", queue=self._queue,
-                    outputs=len(messages), attempt=inflight.republished, retry_in_s=delay)
+        log.warning("output nacked by the broker, publishing it again",  # pragma: no mutate
+                    queue=self._queue, outputs=len(messages),  # pragma: no mutate
+                    attempt=inflight.republished, retry_in_s=delay)  # pragma: no mutate
 
     def _republish(self, inflight: _InFlight, messages: list[Outgoing]) -> None:
         if self._inflight.get(inflight.delivery_tag) is inflight:
@@ -561,8 +562,8 @@ class PikaConsumer:
         for message in self._processor.outgoing(inflight.disposition):
             self._owner_of_message.pop(message.message_id, None)
         if inflight.failed:
-            log.warning("output not confirmed, requeueing input", queue=self._queue,
-                        reason=inflight.failed)
+            log.warning("output not confirmed, requeueing input",  # pragma: no mutate
+                        queue=self._queue, reason=inflight.failed)  # pragma: no mutate
             self._requeue_later(inflight.delivery_tag, inflight.delivery_count)
             return
         try:
@@ -570,12 +571,12 @@ class PikaConsumer:
         except Unavailable as e:  # e.g. the ledger's database: finish later, spend nothing
             delay = self._later(inflight.republished, lambda _: self._finish(inflight))
             inflight.republished += 1
-            log.warning("post-publish step waits for a dependency", queue=self._queue,
-                        reason=e.reason, retry_in_s=delay)
+            log.warning("post-publish step waits for a dependency",  # pragma: no mutate
+                        queue=self._queue, reason=e.reason, retry_in_s=delay)  # pragma: no mutate
             return
         except Exception as e:
-            log.warning("post-publish step failed, requeueing input", queue=self._queue,
-                        reason=type(e).__name__)
+            log.warning("post-publish step failed, requeueing input",  # pragma: no mutate
+                        queue=self._queue, reason=type(e).__name__)  # pragma: no mutate
             self._requeue_later(inflight.delivery_tag, inflight.delivery_count)
             return
         self._channel.basic_ack(inflight.delivery_tag)
