@@ -191,6 +191,47 @@ def test_a_false_duplicate_from_the_engine_is_evaluated_again_under_a_new_sid(ru
     assert calls["n"] > 5
 
 
+@pytest.mark.parametrize("code, retried", [(102, True), (106, False)])
+def test_the_parsers_spurious_refusal_of_a_ruleset_is_tried_again_on_a_fresh_host(
+        rulebook, monkeypatch, code, retried):
+    """Error 102 (a string the engine's parser could not read) was seen once for rulesets it
+    reads in every other run: a fresh host is tried, up to three times; any other refusal is
+    the rule set's own and raised at once."""
+    import durable_rules_engine
+
+    hosts: list[object] = []
+    real = durable_engine._Host.set_rulesets
+
+    def refuses_first(self, definitions):
+        hosts.append(self)
+        if len(hosts) == 1:
+            raise durable_rules_engine.error(f"Could not create ruleset, error code: {code}")
+        return real(self, definitions)
+    monkeypatch.setattr(durable_engine._Host, "set_rulesets", refuses_first)
+    if not retried:
+        with pytest.raises(durable_rules_engine.error, match=f"error code: {code}"):
+            DurableRulesEngine(rulebook)
+        assert len(hosts) == 1
+        return
+    engine = DurableRulesEngine(rulebook)
+    assert len(hosts) == 2 and engine._host is hosts[1]
+    assert found(engine, example(TEXTILE)) == found(DurableRulesEngine(rulebook), example(TEXTILE))
+
+
+def test_the_parsers_refusal_three_times_in_a_row_is_raised(rulebook, monkeypatch):
+    import durable_rules_engine
+
+    tries: list[object] = []
+
+    def refuses(self, definitions):
+        tries.append(self)
+        raise durable_rules_engine.error("Could not create ruleset, error code: 102")
+    monkeypatch.setattr(durable_engine._Host, "set_rulesets", refuses)
+    with pytest.raises(durable_rules_engine.error, match="error code: 102"):
+        DurableRulesEngine(rulebook)
+    assert len(tries) == len(set(map(id, tries))) == durable_engine.ATTEMPTS_ON_PARSE_ERROR == 3
+
+
 def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
     # identical facts raise MessageObservedException in durable-rules
     body = variant(TEXTILE, lambda d: d["actions"][0].update(risk_ids=["R-CL-IN-01"] * 2))

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any, Literal
 
 import durable.engine as engine
+import durable_rules_engine
 import structlog
 
 from services.rules.adapters.pattern_probe import engine_patterns, unsafe_patterns
@@ -90,6 +91,30 @@ class _Host(engine.Host):
         pass
 
 
+# The engine's parser once refused, in one CI run, rulesets it took in every run before and
+# after ("Could not create ruleset, error code: 102", a string it could not read; never seen
+# again in thousands of engines since): such a refusal is tried again on a fresh host.
+PARSE_ERROR = "error code: 102"
+ATTEMPTS_ON_PARSE_ERROR = 3
+
+
+def _hosted(definitions: dict[str, Any]) -> _Host:
+    """A host with the rulesets registered; on the parser's spurious refusal, a fresh one."""
+    attempt = 1
+    while True:
+        host = _Host()
+        try:
+            # the engine deletes the `run` keys of what it is given: hand it a copy
+            host.set_rulesets(copy.deepcopy(definitions))
+            return host
+        except durable_rules_engine.error as e:
+            if PARSE_ERROR not in str(e) or attempt == ATTEMPTS_ON_PARSE_ERROR:
+                raise
+            log.warning("engine refused a ruleset it reads otherwise; on a fresh host again",
+                        attempt=attempt)
+            attempt += 1
+
+
 class DurableRulesEngine:
     def __init__(self, rulebook: RuleBook, only: Iterable[str] | None = None):
         """`only`: compile the rulesets of these covenants alone (a `covenant check` of one
@@ -111,8 +136,7 @@ class DurableRulesEngine:
             definitions = self._compile(rulebook)
         _refuse_unsafe_patterns(definitions)
         if definitions:
-            # the engine deletes the `run` keys of what it is given: hand it a copy
-            self._host.set_rulesets(copy.deepcopy(definitions))
+            self._host = _hosted(definitions)
 
     def _compile(self, rulebook: RuleBook) -> dict[str, Any]:
         """Each covenant's rulesets, its parts read as it declares them."""
