@@ -160,6 +160,22 @@ def prepare(profile_name: str, profile: dict[str, Any], debug: bool = False) -> 
     return work
 
 
+def refresh_data_files(work: Path, checkout: Path = ROOT) -> None:
+    """mutmut copies `services/` into the work folder once, and later makes again only its
+    Python files: a data file changed since (a YAML of wording, a schema) would be tested in
+    its old version. Copies that differ from the checkout are dropped; mutmut copies them
+    again before the run."""
+    copied = work / "mutants" / "services"
+    if not copied.is_dir():
+        return
+    for path in copied.rglob("*"):
+        if not path.is_file() or path.suffix in (".py", ".meta", ".pyc"):
+            continue
+        source = checkout / path.relative_to(work / "mutants")
+        if not source.is_file() or source.read_bytes() != path.read_bytes():
+            path.unlink()
+
+
 def _metas(work: Path, profile_name: str, profile: dict[str, Any]) -> list[tuple[Path, Path]]:
     """(the work folder's, the committed) results file of each mutated module; none for a
     profile that does not carry its results."""
@@ -395,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         timed = work / "seconds"
         seconds = float(timed.read_text()) if timed.exists() else 0.0
     else:
+        refresh_data_files(work)
         retest_undetected(work, profile, globs)
         seconds = run_mutmut(work, globs, args.children)
     keep(work, args.profile, profile)

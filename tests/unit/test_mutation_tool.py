@@ -10,6 +10,7 @@ from tests.mutation.tool import (
     Mutant,
     judge,
     keep,
+    refresh_data_files,
     retest_undetected,
     seed,
     selection,
@@ -132,3 +133,20 @@ def test_a_run_tests_again_the_mutants_no_test_detected_and_keeps_the_rest(tmp_p
     assert json.loads(meta.read_text())["exit_code_by_key"] == {
         f"{store}1": 1, f"{store}2": None, f"{store}3": None, f"{store}4": None,
         f"{store}5": 36, "services.notify.other.x_f__mutmut_1": 0}
+
+
+def test_a_data_file_changed_since_the_last_run_is_copied_again(tmp_path):
+    """mutmut makes the Python files again but keeps its first copy of any other file: a
+    wording file edited since must not be tested in its old version."""
+    checkout, work = tmp_path / "checkout", tmp_path / "work"
+    for root in (checkout, work / "mutants"):
+        (root / "services" / "i18n").mkdir(parents=True)
+        (root / "services" / "i18n" / "same.yaml").write_text("a: 1\n")
+    (checkout / "services" / "i18n" / "errors.yaml").write_text("new: 2\n")
+    copies = work / "mutants" / "services" / "i18n"
+    (copies / "errors.yaml").write_text("old: 1\n")
+    (copies / "gone.yaml").write_text("x: 1\n")  # no longer in the checkout
+    (copies / "store.py").write_text("# a mutated module: mutmut's own\n")
+    (copies / "store.py.meta").write_text("{}")
+    refresh_data_files(work, checkout)
+    assert sorted(p.name for p in copies.iterdir()) == ["same.yaml", "store.py", "store.py.meta"]
