@@ -185,8 +185,9 @@ def test_an_input_with_two_outputs_waits_for_both_and_the_nacked_one_arrives_onc
         wait_for(lambda: running.metrics.republished._value.get() >= 3, timeout=60,
                  what="the rules output nacked and published again, three times")
         # after pauses that double: 0.5 s, 1 s, 2 s (a loaded machine only adds to each)
-        first, second = (later - earlier for earlier, later in itertools.pairwise(republished[:3]))
-        assert 0.9 <= first <= 2.0 and 1.5 <= second / first <= 2.6, (first, second)
+        gaps = [later - earlier for earlier, later in itertools.pairwise(republished[:3])]
+        assert all(pause - 0.05 <= gap <= pause + 0.9 for gap, pause in zip(gaps, [1, 2],
+                                                                            strict=True)), gaps
         # the other output's confirm is not enough: the input is neither acked nor given back
         # (the broker's count of unacked messages follows with a lag)
         wait_for(lambda: unacked(amqp_url, INGEST.queue) == 1, timeout=30,
@@ -380,9 +381,9 @@ def test_a_dependency_away_holds_messages_without_spending_their_deliveries(amqp
         wait_for(lambda: running.metrics.acked._value.get() == 5, what="5 acks")
     assert set(seen) == {0}, "a hold spent a delivery"
     for times in tries.values():  # 0.5, 1, 2 s (a loaded machine only adds to each)
-        pauses = [later - earlier for earlier, later in itertools.pairwise(times[:4])]
-        assert 0.45 <= pauses[0] <= 1.2, pauses
-        assert all(1.5 <= b / a <= 2.6 for a, b in itertools.pairwise(pauses)), pauses
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times[:4])]
+        assert all(pause - 0.05 <= gap <= pause + 0.9 for gap, pause in zip(gaps, [0.5, 1, 2],
+                                                                            strict=True)), gaps
     assert ready(amqp_url, INGEST.dead_letter_queue) == 0
     wait_for(lambda: (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0),
              timeout=30, what="the ingest queue settled")
