@@ -1,6 +1,7 @@
 import email
 import json
 import re
+import uuid
 from email import policy
 
 import pytest
@@ -56,6 +57,27 @@ def test_the_one_process_pipeline_remembers_last_years_plan(tmp_path):
                   if f.severity.value in ("critical", "high", "medium")
                   and f.rule_id in failing_again} - answered  # the others are auto-resolved
     assert sum(r == "XY-PREVIOUS-FINDINGS-ADDRESSED" for r, _ in found) == len(unanswered) > 0
+
+
+@pytest.mark.parametrize("name", [BANKING, STONE, GOLD, FOOD, METALS, INSURANCE])
+def test_every_covenants_company_is_assessed_in_its_second_year(tmp_path, name):
+    """The next year's plan is read with the first one beside it, for every covenant (a
+    bank's, a food company's and an insurer's second plan were once dead-lettered)."""
+    document = json.loads((EXAMPLES / name).read_bytes())
+    submission = document["submission"]
+    submission["submission_id"] = str(uuid.uuid4())
+    submission["reporting_year"] += 1
+    year = int(submission["submitted_at"][:4])
+    submission["submitted_at"] = f"{year + 1}{submission['submitted_at'][4:]}"
+    for end in ("start", "end"):
+        period = submission["plan_period"][end]
+        submission["plan_period"][end] = f"{int(period[:4]) + 1}{period[4:]}"
+    later = tmp_path / f"next-{name}"
+    later.write_text(json.dumps(document), encoding="utf-8")
+    first, second = LocalPipeline.on_embedded_defaults(tmp_path).run([EXAMPLES / name, later])
+    assert (first.outcome, second.outcome) == ("accepted", "accepted"), second.dead_letters
+    assert second.assessment is not None and second.assessment.previous is not None
+    assert second.assessment.previous.submission_id == first.assessment.submission_id
 
 
 def rule_ids(report):
