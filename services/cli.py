@@ -290,6 +290,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     # the engine alone: not the service's settings, broker, database or metrics (a cold start)
+    from services.ingest.domain import unassessable
     from services.rules.factory import engine_from_folder
     from services.rules.ports import EvaluationError
     from services.shared.covenants import rules_dir
@@ -302,7 +303,11 @@ def _check(args: argparse.Namespace) -> int:
     parsed: dict[str, PlanSubmission | dict[str, Any]] = {}
     for path in args.files:
         try:
-            parsed[str(path)] = parse_plan(path.read_bytes())
+            plan = parse_plan(path.read_bytes())
+            too_many = unassessable(plan)
+            parsed[str(path)] = plan if too_many is None else {
+                "file": str(path), "valid": False, "errors": [too_many.model_dump()]}
+            languages[str(path)] = args.lang or plan.submission.language.value
         except PlanInvalid as e:
             parsed[str(path)] = {"file": str(path), "valid": False,
                                  "errors": [err.model_dump() for err in e.errors]}

@@ -55,15 +55,24 @@ def examine(body: bytes, max_bytes: int) -> Valid | Invalid:
         plan = validate_plan(load_json(body))
     except PlanInvalid as e:
         return Invalid(RejectionReason.INVALID, e.errors, e.document)
-    parts = shared_facts(plan)
-    if parts > MAX_SHARED_FACTS:  # accepted, it could only be dead-lettered by the rules
-        return Invalid(RejectionReason.TOO_LARGE, [FieldError(
-            pointer="", code="too_many_shared_parts",
-            message=f"the plan has {parts:,} parts and list values that the assessment must "
-            "hold together (all but the long lists it can split, such as financings and "
-            f"production locations); it takes at most {MAX_SHARED_FACTS:,} for now",
-            context={"parts": parts, "max_parts": MAX_SHARED_FACTS})], plan.to_json_dict())
+    if (too_many := unassessable(plan)) is not None:
+        return Invalid(RejectionReason.TOO_LARGE, [too_many], plan.to_json_dict())
     return Valid(plan, content_digest(plan))
+
+
+def unassessable(plan: PlanSubmission) -> FieldError | None:
+    """Why the rules could not assess a valid plan, if they could not: more facts than every
+    engine state can hold beside the rest (accepted, it could only be dead-lettered). Ingest
+    refuses it; `covenant check` says so as ingest would."""
+    parts = shared_facts(plan)
+    if parts <= MAX_SHARED_FACTS:
+        return None
+    return FieldError(
+        pointer="", code="too_many_shared_parts",
+        message=f"the plan has {parts:,} parts and list values that the assessment must hold "
+        "together (all but the long lists it can split, such as financings and production "
+        f"locations); it takes at most {MAX_SHARED_FACTS:,} for now",
+        context={"parts": parts, "max_parts": MAX_SHARED_FACTS})
 
 
 def conflict(submission_id: str) -> Invalid:

@@ -199,6 +199,25 @@ def test_check_says_in_words_when_a_valid_plan_cannot_be_assessed_and_exits_3(mo
     assert result["valid"] and result["assessed"] is False and "per state" in result["reason"]
 
 
+def test_check_refuses_as_ingest_would_a_plan_the_rules_could_not_hold(tmp_path, capsys):
+    """A bank with 3,800 clients: more facts than every engine state can hold beside the rest.
+    Ingest refuses it (test_ingest.py); the self-check says the same, in the plan's language
+    (English here) or the one asked for, with both numbers, and exits 2."""
+    from bench.plans import bank_plan
+
+    plan = bank_plan(20, clients=3_800)
+    path = tmp_path / "bank.json"
+    path.write_text(json.dumps(plan.to_json_dict()), encoding="utf-8")
+    assert main(["check", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "bank.json: invalid, 1 error" in out and "too_many_shared_parts" in out
+    assert "The plan has 15,282 parts and list values" in out and "at most 15,000" in out
+    assert main(["check", "--lang", "nl", str(path)]) == 2
+    out = capsys.readouterr().out
+    assert "bank.json: ongeldig, 1 fout" in out
+    assert "Het plan heeft 15.282 onderdelen en lijstwaarden" in out and "15.000" in out
+
+
 def test_check_compiles_the_rules_of_the_plans_own_covenants_only(capsys):
     from services.rules.factory import engine_from_folder
     from services.rules.ports import EvaluationError
