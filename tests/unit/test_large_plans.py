@@ -71,7 +71,8 @@ def spread(shared: int, financings: int, links: int = 0, limit: int = 100) -> li
         return durable_engine.shards(facts, limit, True, "banking-0")
 
 
-@pytest.mark.parametrize("shared, financings, links", [(20, 1_000, 0), (7, 500, 3), (99, 3, 0)])
+@pytest.mark.parametrize("shared, financings, links",
+                         [(20, 1_000, 0), (20, 960, 0), (7, 500, 3), (99, 3, 0)])
 def test_a_plan_is_spread_over_as_few_states_as_hold_it(shared, financings, links):
     """Each state holds every shared fact and at most the limit; each financing is in one
     state with its links; the states are as few as the facts need."""
