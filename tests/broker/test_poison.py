@@ -73,7 +73,7 @@ def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(
                      what="the rules service")
         except AssertionError as e:  # say why: its own words (a CI run once timed out here)
             raise AssertionError(f"{e}; its log ends:\n{_tail(tmp_path / 'rules.log')}") from None
-        assert rules.poll() is None, f"the rules service exited at its start:\n" \
+        assert rules.poll() is None, "the rules service exited at its start:\n" \
             f"{_tail(tmp_path / 'rules.log')}"
         poison = str(uuid.uuid4())
         good = [str(uuid.uuid4()) for _ in range(GOOD)]
