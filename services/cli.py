@@ -424,7 +424,7 @@ def _language_of(document: Any, chosen: str | None) -> str:
 
 
 def _quiet_logging() -> None:
-    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    configure_logging(os.environ.get("LOG_LEVEL", "WARNING"), stream=sys.stderr, lazily=True)
 
 
 # --- covenants ------------------------------------------------------------------------------

@@ -8,19 +8,19 @@ import secrets
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from services.rules.core.framework import standing_of
 from services.shared.db import Database
+from services.shared.logging import get_logger
 from services.shared.messaging.handling import Outgoing
 from services.shared.outbox import SqlOutbox
 
 from .domain import Assessed, Role, Scope, User, counts_of
 from .review import Review
 
-log = structlog.get_logger()
+log = get_logger()
 
 OIDC_ONLY = "oidc-only"  # the password hash of an account that logs in through OpenID Connect
 SESSION_HOURS = 8  # a session ends this long after it was last used

@@ -8,7 +8,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import structlog
 from prometheus_client import CollectorRegistry
 
 from services.register.published import high_risk_in
@@ -22,6 +21,7 @@ from services.rules.tooling.explain import explain
 from services.rules.tooling.frameworks import criteria_of, load_frameworks
 from services.shared.contracts.parsing import validate_plan
 from services.shared.db import Database
+from services.shared.logging import get_logger
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.outbox import OutboxRelay, SqlOutbox
 
@@ -35,7 +35,7 @@ from .domain import Role
 from .settings import ConsoleSettings
 from .web import Stores, create_app
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def build_stores(db: Database, rules_dir: Path | None = None) -> Stores:

@@ -18,18 +18,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import structlog
-
 from services.shared.contracts import Contact, Language, SignalForwarded
 from services.shared.contracts.messages import ListedLocation
 from services.shared.covenants import Covenants
 from services.shared.db import Database
+from services.shared.logging import get_logger
 from services.shared.messaging.handling import Outgoing
 from services.shared.outbox import SqlOutbox
 
 from .store import RegisterError, Sighting, SqlRegister
 
-log = structlog.get_logger()
+log = get_logger()
 MAX_SUMMARY = 4000
 MAX_SOURCE = 500
 

@@ -23,14 +23,13 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-import structlog
-
 from services.shared.covenants import Covenant, Covenants
 from services.shared.db import Database
+from services.shared.logging import get_logger
 
 from .matching import MATCHER_REVISION, Index, Match, Method, Spelling, Thresholds
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def matcher_version() -> str:

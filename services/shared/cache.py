@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import structlog
+from services.shared.logging import get_logger
 
 OFF = "off"
 _unwritable: list[Path] = []
@@ -60,6 +60,6 @@ def put(namespace: str, key: bytes, value: bytes) -> None:
         os.replace(f.name, entry)
     except OSError as e:
         _unwritable.append(entry.parent)
-        structlog.get_logger(__name__).warning(
+        get_logger(__name__).warning(
             "cache_unwritable", error=type(e).__name__,
             hint="COVENANT_CACHE_DIR names a writable folder, or off")

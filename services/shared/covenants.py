@@ -14,8 +14,9 @@ with its file and line (`lint`, `covenant covenants lint`); `load` refuses a fol
 """
 
 import csv
+import functools
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -388,14 +389,16 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
         if spec.name != sub.name:
             own.append(LintError(path, line_of(tree, ("name",)), f"the covenant '{spec.name}' "
                                  f"belongs in a folder named {spec.name}, not {sub.name}"))
-        calendar, calendar_problems = _calendar(sub, spec, line_of(tree, ("calendar",)), path)
+        # a line is found (the file composed) only for a problem
+        calendar, calendar_problems = _calendar(
+            sub, spec, functools.partial(line_of, tree, ("calendar",)), path)
         own += calendar_problems
         schema, schema_problems = _extension_schema(sub, spec)
         own += schema_problems
         reference: dict[str, tuple[Mapping[str, Any], ...]] = {}
         for kind, listed in spec.reference.items():
-            rows, list_problems = _reference_list(sub, listed, path,
-                                                  line_of(tree, ("reference", kind, "file")))
+            rows, list_problems = _reference_list(
+                sub, listed, path, functools.partial(line_of, tree, ("reference", kind, "file")))
             reference[kind] = rows
             own += list_problems
         sections = set((schema.get("properties") or {}) if schema else ())
@@ -444,13 +447,13 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
                         for p in root.rglob("*") if p.is_file()))
 
 
-def _calendar(folder: Path, spec: CovenantSpec, line: int,
+def _calendar(folder: Path, spec: CovenantSpec, line: Callable[[], int],
               definition: Path) -> tuple[dict[int, CalendarEntry], list[LintError]]:
     if spec.calendar is None:
         return {}, []
     path = folder / spec.calendar
     if not path.is_file():
-        return {}, [LintError(definition, line, f"calendar: no file {spec.calendar} here")]
+        return {}, [LintError(definition, line(), f"calendar: no file {spec.calendar} here")]
     entries: dict[int, CalendarEntry] = {}
     rows, problems = _csv_rows(path, CALENDAR_COLUMNS, CALENDAR_COLUMNS)
     for n, row in rows:
@@ -488,11 +491,12 @@ def _csv_rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...]
 
 
 def _reference_list(folder: Path, spec: ReferenceListSpec, definition: Path,
-                    line: int) -> tuple[tuple[Mapping[str, Any], ...], list[LintError]]:
+                    line: Callable[[], int]
+                    ) -> tuple[tuple[Mapping[str, Any], ...], list[LintError]]:
     """The rows of a reference list, typed as declared; or the problems, at their lines."""
     path = folder / spec.file
     if not path.is_file():
-        return (), [LintError(definition, line, f"reference: no file {spec.file} here")]
+        return (), [LintError(definition, line(), f"reference: no file {spec.file} here")]
     found: list[Mapping[str, Any]] = []
     rows, problems = _csv_rows(path, (*spec.fields, *PROVENANCE_COLUMNS), PROVENANCE_COLUMNS)
     for n, row in rows:

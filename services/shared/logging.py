@@ -7,6 +7,11 @@ secrets are never passed to a logger, and `redact_urls` masks credentials in any
 Every line is one JSON object, also what libraries log through the standard library (pika,
 Alembic) and an uncaught exception in any thread: its traceback is one string field, so a log
 shipper never splits it into lines of its own.
+
+structlog is imported when a line is first logged, not before: with `rich` beside it, its
+import is a quarter of a cold `covenant check`, which usually logs nothing. Modules take their
+logger from `get_logger` here; `configure_logging(..., lazily=True)` keeps the set-up until
+then (a line logged through the standard library also triggers it).
 """
 
 import logging
@@ -14,10 +19,8 @@ import re
 import sys
 import threading
 import traceback
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any, TextIO
-
-import structlog
 
 _CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
@@ -40,9 +43,71 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+class _Logger:
+    """structlog's logger, imported and made on first use."""
+
+    __slots__ = ("_args", "_logger")
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self._args = args
+        self._logger: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._logger is None:
+            self._logger = _structlog().get_logger(*self._args)
+        return getattr(self._logger, name)
+
+
+def get_logger(*args: Any) -> Any:
+    """As `structlog.get_logger`, without importing structlog until a line is logged."""
+    return _Logger(args)
+
+
+_deferred: list[Callable[[], None]] = []
+
+
+def _structlog() -> Any:
+    import structlog
+
+    while _deferred:
+        _deferred.pop()()
+    return structlog
+
+
+class _FirstRecord(logging.Handler):
+    """Stands in for the real handler until structlog is set up: the first record sets it up
+    and goes through it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _structlog()
+        except Exception:  # e.g. the stream was closed since: as a handler that cannot write
+            self.handleError(record)
+            return
+        root = logging.getLogger()
+        if self not in root.handlers:  # set up now: the record goes through the real handler
+            root.handle(record)
+
+
 def configure_logging(level: str = "INFO", *, json: bool | None = None,
-                      stream: TextIO = sys.stdout) -> None:
+                      stream: TextIO = sys.stdout, lazily: bool = False) -> None:
+    """`lazily`: when the first line is logged (a command that may log nothing)."""
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda args: _log_uncaught(
+        args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+    _deferred.clear()
     as_json = not stream.isatty() if json is None else json
+    if lazily:
+        _deferred.append(lambda: _configure(level, as_json, stream))
+        root = logging.getLogger()
+        root.handlers[:] = [_FirstRecord()]
+        root.setLevel(logging.WARNING)
+    else:
+        _configure(level, as_json, stream)
+
+
+def _configure(level: str, as_json: bool, stream: TextIO) -> None:
+    structlog = _structlog()
     renderer: Any = structlog.processors.JSONRenderer() if as_json else \
         structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
@@ -66,12 +131,9 @@ def configure_logging(level: str = "INFO", *, json: bool | None = None,
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
-    sys.excepthook = _log_uncaught
-    threading.excepthook = lambda args: _log_uncaught(
-        args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
 
 
 def _log_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
     """The exception's type and where it was raised; not its text, which may quote data."""
-    structlog.get_logger().critical("uncaught exception", reason=kind.__name__,
+    _structlog().get_logger().critical("uncaught exception", reason=kind.__name__,
                                     traceback="".join(traceback.format_tb(trace)))

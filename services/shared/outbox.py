@@ -8,12 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
+from services.shared.logging import get_logger
 
 from .db import Database
 from .messaging.handling import Outgoing
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 def _now() -> datetime:

@@ -4,8 +4,9 @@ that is the same for all three."""
 import signal
 from typing import Any
 
-import structlog
 from prometheus_client import CollectorRegistry
+
+from services.shared.logging import get_logger
 
 from .contracts.messages import DEAD_LETTER_EXCHANGE
 from .logging import configure_logging
@@ -44,10 +45,10 @@ def run_service(stage: str, settings: ServiceSettings, handler: Handler,
                          {"broker": lambda: consumer.alive, **(checks or {})})
 
     def request_stop(signum: int, _: Any) -> None:
-        structlog.get_logger().info("signal received", signal=signal.Signals(signum).name)
+        get_logger().info("signal received", signal=signal.Signals(signum).name)
         consumer.stop()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    structlog.get_logger().info("service starting", stage=stage)
+    get_logger().info("service starting", stage=stage)
     consumer.run()

@@ -91,3 +91,28 @@ def test_every_log_line_is_json_also_librarys_lines_and_uncaught_errors():
     assert records[1]["reason"] == "KeyError" and "in crash" in records[1]["traceback"]
     assert "Voorbeeld" not in stream.getvalue()
     assert describe(ConnectionError()) == "ConnectionError"  # never an empty reason
+
+
+def test_logging_set_up_lazily_imports_structlog_at_the_first_line_and_logs_it_as_json():
+    """A command that may log nothing (`covenant check`) does not import structlog; its first
+    line, by a module's logger or by a library through the standard library, sets it up."""
+    import subprocess
+    import sys
+
+    probe = ("import io, json, logging, sys\n"
+             "from services.shared.logging import configure_logging, get_logger\n"
+             "stream = io.StringIO()\n"
+             "configure_logging('WARNING', json=True, stream=stream, lazily=True)\n"
+             "log = get_logger()\n"
+             "before = 'structlog' in sys.modules\n"
+             "{}\n"
+             "log.info('below the level')\n"
+             "log.warning('second', n=2)\n"
+             "lines = stream.getvalue().splitlines()\n"
+             "print(before, [json.loads(line)['event'] for line in lines])\n")
+    for first, event in (("log.warning('first', n=1)", "first"),
+                         ("logging.getLogger('pika').warning('first %s', 'x')", "first x")):
+        done = subprocess.run([sys.executable, "-c", probe.format(first)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"False {[event, 'second']}"

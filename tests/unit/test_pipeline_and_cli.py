@@ -231,3 +231,25 @@ def test_check_compiles_the_rules_of_the_plans_own_covenants_only(capsys):
                  str(EXAMPLES / BANKING)]) == 1
     results = json.loads(capsys.readouterr().out)
     assert [r["valid"] and bool(r["findings"]) for r in results] == [True, True]
+
+
+def test_a_check_imports_nothing_it_does_not_use(tmp_path):
+    """A cold start pays for what `check` uses: not logging's structlog (nothing is logged),
+    the broker's client, the metrics or the database; the command's own work is unchanged."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, contextlib, io\n"
+             "from services.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+             f"    code = main(['check', {str(EXAMPLES / TEXTILE)!r}])\n"
+             "print(code, 'findings' in out.getvalue() or 'bevinding' in out.getvalue())\n"
+             "print(' '.join(sorted(m for m in ('structlog', 'pika', 'prometheus_client',\n"
+             "    'sqlalchemy', 'asyncio', 'jinja2') if m in sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120,
+                          env={**__import__("os").environ, "COVENANT_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    result, imported = done.stdout.splitlines()
+    assert result == "1 True"
+    assert imported == ""

@@ -15,16 +15,15 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import structlog
-
 from services.rules.adapters.rulefiles import version_of
 from services.rules.core.prior import Prior
 from services.rules.ports import RuleEngine
 from services.shared import covenants
 from services.shared.contracts import Finding, PlanSubmission
+from services.shared.logging import get_logger
 from services.shared.metrics import ServiceMetrics
 
-log = structlog.get_logger()
+log = get_logger()
 
 
 class ReloadingEngine:

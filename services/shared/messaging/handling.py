@@ -20,15 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import structlog
 from pydantic import TypeAdapter, ValidationError
+
+from services.shared.logging import get_logger
 
 from ..contracts.messages import Event
 from ..errors import Unavailable
 from ..metrics import ServiceMetrics
 
 REASON_HEADER = "x-dead-letter-reason"
-_log = structlog.get_logger()
+_log = get_logger()
 
 
 class PermanentFailure(Exception):

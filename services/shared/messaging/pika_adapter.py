@@ -46,11 +46,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pika
-import structlog
 from pika.adapters.select_connection import SelectConnection
 from pika.adapters.utils.connection_workflow import AMQPConnectorException
 from pika.channel import Channel
 from pika.spec import Basic, BasicProperties
+
+from services.shared.logging import get_logger
 
 from ..errors import Unavailable
 from ..logging import describe
@@ -66,7 +67,7 @@ from .handling import (
     Retry,
 )
 
-log = structlog.get_logger()
+log = get_logger()
 
 STOP_POLL_SECONDS = 0.2
 # Quorum queues may ignore acks that arrive just before their channel closes and return those
