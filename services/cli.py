@@ -17,6 +17,7 @@
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import re
@@ -288,6 +289,14 @@ def _run(args: argparse.Namespace) -> int:
 
 # --- check --------------------------------------------------------------------------------
 
+def started() -> None:
+    """Start-up is over: the garbage collector, when the entry point turned it off for it
+    (services/command.py), runs again, and never again over what start-up made."""
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+
+
 def _check(args: argparse.Namespace) -> int:
     # the engine alone: not the service's settings, broker, database or metrics (a cold start)
     from services.ingest.domain import unassessable
@@ -318,6 +327,7 @@ def _check(args: argparse.Namespace) -> int:
     # the rules of the plans' own covenants only: a cold start compiles no others
     engine = engine_from_folder(rules_dir(), only={
         p.covenant for p in parsed.values() if isinstance(p, PlanSubmission)})
+    started()
     for path in args.files:
         plan_or_errors = parsed[str(path)]
         if not isinstance(plan_or_errors, PlanSubmission):

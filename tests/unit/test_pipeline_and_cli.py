@@ -253,3 +253,32 @@ def test_a_check_imports_nothing_it_does_not_use(tmp_path):
     result, imported = done.stdout.splitlines()
     assert result == "1 True"
     assert imported == ""
+
+
+def test_the_command_collects_no_garbage_while_a_check_starts_and_collects_it_as_plans_are_assessed(
+        tmp_path):
+    import subprocess
+    import sys
+
+    probe = ("import gc, sys\n"
+             "from services.rules.adapters.durable_engine import DurableRulesEngine\n"
+             "seen = []\n"
+             "built, evaluate = DurableRulesEngine.__init__, DurableRulesEngine.evaluate\n"
+             "def init(self, *a, **k):\n"
+             "    built(self, *a, **k)\n"
+             "    seen.append(('built', gc.isenabled()))\n"
+             "def assess(self, plan):\n"
+             "    seen.append(('assessed', gc.isenabled(), gc.get_freeze_count() > 1000))\n"
+             "    return evaluate(self, plan)\n"
+             "DurableRulesEngine.__init__, DurableRulesEngine.evaluate = init, assess\n"
+             "import os\n"
+             "_exit = os._exit\n"
+             "os._exit = lambda code: (print(seen, code, flush=True), _exit(code))\n"
+             f"sys.argv = ['covenant', 'check', {str(EXAMPLES / TEXTILE)!r}]\n"
+             "from services.command import console\n"
+             "console()\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120,
+                          env={**__import__("os").environ, "COVENANT_CACHE_DIR": str(tmp_path)})
+    assert done.stdout.splitlines()[-1] == "[('built', False), ('assessed', True, True)] 1", \
+        done.stderr
