@@ -162,6 +162,24 @@ def test_a_plan_the_rules_could_not_hold_in_one_engine_state_is_refused_naming_t
         assert "at most 15,000 for now" in i18n.error_text(error, "en")
 
 
+def test_the_shared_facts_counted_at_ingest_are_those_the_rules_make():
+    """Ingest counts the free texts rather than making their facts: every example, and a
+    bank with its clients' texts, counts exactly the facts of the kinds not spread."""
+    from bench.plans import bank_plan
+    from services.rules.core.facts import plan_facts, shared_facts
+    from services.rules.core.vocabulary import FACT_KINDS, SHARD_KEYS, parts_of
+    from services.shared.contracts import parse_plan
+    from tests.support import EXAMPLES
+
+    plans = [parse_plan(p.read_bytes()) for p in sorted(EXAMPLES.glob("*.json"))
+             if "invalid" not in p.name] + [bank_plan(50, clients=200)]
+    for plan in plans:
+        with parts_of(plan.covenant):
+            made = plan_facts(plan, frozenset(FACT_KINDS - SHARD_KEYS.keys()))
+        assert any(f["kind"] == "free_text" for f in made)
+        assert shared_facts(plan) == len(made), plan.covenant
+
+
 PUBLISHERS = {"textile": ["upstream-textile"], "banking": ["upstream-banking"]}
 
 

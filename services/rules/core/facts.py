@@ -85,16 +85,24 @@ MAX_SHARED_FACTS = 15_000
 
 
 def shared_facts(plan: PlanSubmission) -> int:
-    """How many of the plan's own facts every engine state needs (see MAX_SHARED_FACTS)."""
+    """How many of the plan's own facts every engine state needs (see MAX_SHARED_FACTS). The
+    free texts are counted, not made into facts (they were half of the count's time)."""
     with parts_of(plan.covenant):
-        return len(plan_facts(plan, frozenset(FACT_KINDS - SHARD_KEYS.keys())))
+        document = plan.read_only_json()
+        shared = frozenset(FACT_KINDS - SHARD_KEYS.keys())
+        texts = sum(1 for _ in _free_text_places(document)) if "free_text" in shared else 0
+        return len(_plan_facts(document, shared - {"free_text"})) + texts
 
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
     """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
-    document = plan.read_only_json()
     as_of = plan.submission.submitted_at.date()
-    wanted: Set[str] = FACT_KINDS if kinds is None else kinds
+    return [stamp(f, as_of, plan.covenant) for f in _plan_facts(
+        plan.read_only_json(), FACT_KINDS if kinds is None else kinds)]
+
+
+def _plan_facts(document: dict[str, Any], wanted: Set[str]) -> list[Fact]:
+    """The plan's facts of these kinds, not yet stamped."""
     pruned: dict[int, dict[str, Any]] = {}  # a part's fields, for its fact and its links'
     facts = [*_part_facts(document, wanted, pruned), *_link_facts(document, wanted, pruned)]
     if wanted & THEMED_KINDS:
@@ -103,25 +111,33 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
         facts += _material_countries(document)
     if "free_text" in wanted:
         facts += _free_texts(document)
-    return [stamp(f, as_of, plan.covenant) for f in facts]
+    return facts
 
 
 def _free_texts(document: dict[str, Any]) -> Iterator[Fact]:
+    return (make_fact("free_text", path, {"field": str(path[-1]), "text": text})
+            for path, text in _free_text_places(document))
+
+
+def _free_text_places(document: dict[str, Any]
+                      ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Each free text of the plan with its path."""
     for name, shape in plan_shape().free_texts():
         if name not in FREE_TEXT_SKIPPED:
             yield from _texts_in(document.get(name), shape, (name,))
 
 
-def _texts_in(value: Any, shape: Shape, path: tuple[str | int, ...]) -> Iterator[Fact]:
+def _texts_in(value: Any, shape: Shape, path: tuple[str | int, ...]
+              ) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """The free texts in a value of the given shape (`Shape.free_text`: long text without
-    a pattern, not published data)."""
+    a pattern, not published data), with their paths."""
     if value is None:
         return
     if isinstance(value, list) and shape.item is not None:
         for i, item in enumerate(value):
             yield from _texts_in(item, shape.item, (*path, i))
     elif shape.free_text and isinstance(value, str) and value.strip():
-        yield make_fact("free_text", path, {"field": str(path[-1]), "text": value})
+        yield path, value
     elif isinstance(value, dict):
         for name, inner in shape.free_texts():
             yield from _texts_in(value.get(name), inner, (*path, name))
