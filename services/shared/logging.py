@@ -63,14 +63,18 @@ def get_logger(*args: Any) -> Any:
     return _Logger(args)
 
 
+# the set-up a lazy `configure_logging` keeps until the first line; made by one thread
 _deferred: list[Callable[[], None]] = []
+_setting_up = threading.RLock()
 
 
 def _structlog() -> Any:
     import structlog
 
-    while _deferred:
-        _deferred.pop()()
+    if _deferred:
+        with _setting_up:
+            while _deferred:
+                _deferred.pop()()
     return structlog
 
 
@@ -135,5 +139,6 @@ def _configure(level: str, as_json: bool, stream: TextIO) -> None:
 
 def _log_uncaught(kind: type[BaseException], error: BaseException, trace: Any) -> None:
     """The exception's type and where it was raised; not its text, which may quote data."""
-    _structlog().get_logger().critical("uncaught exception", reason=kind.__name__,
-                                    traceback="".join(traceback.format_tb(trace)))
+    _structlog().get_logger().critical(
+        "uncaught exception", reason=kind.__name__,
+        traceback="".join(traceback.format_tb(trace)))

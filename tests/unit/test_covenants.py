@@ -447,6 +447,16 @@ def test_a_covenants_reference_list_needs_provenance_and_its_declared_types(rule
                for m in messages), messages
 
 
+def test_a_calendar_that_is_not_there_is_named_at_its_line(rules_copy):
+    definition = rules_copy / "covenants" / "gold" / "covenant.yaml"
+    definition.write_text(definition.read_text().replace("calendar: calendar.csv",
+                                                         "calendar: agenda.csv"))
+    _, problems = lint(rules_copy)
+    at = line(definition, "calendar: agenda.csv")
+    assert f"gold/covenant.yaml:{at}: calendar: no file agenda.csv here" in \
+        [str(p).split("covenants/", 1)[-1] for p in problems]
+
+
 def test_a_covenants_reference_rows_are_facts_of_its_plans_only():
     engine = engine_from_folder(RULES)
     gold = validate_plan(json.loads((RULES / "fixtures" / "compliant-gold.json").read_text()))
