@@ -173,20 +173,23 @@ def test_the_bare_engine_crashes_when_freeing_a_state_with_no_handled_fact():
     assert result.returncode != 0 and "survived" not in result.stdout
 
 
-def test_a_false_duplicate_from_the_engine_is_evaluated_again_under_a_new_sid(rulebook):
+def test_a_false_duplicate_from_the_engine_is_evaluated_again_under_a_new_sid(rulebook,
+                                                                             monkeypatch):
     """The engine tells facts apart by a 32-bit hash only; a collision must not lose a plan."""
     engine = DurableRulesEngine(rulebook)
     plan = parse_plan(example(BANKING))
     expected = found(engine, example(BANKING))
-    real_assert, calls = engine._host.assert_fact, {"n": 0}
+    import durable_rules_engine
 
-    def colliding_once(ruleset, fact):
+    real_assert, calls = durable_rules_engine.assert_fact, {"n": 0}
+
+    def colliding_once(handle, text):
         calls["n"] += 1
         if calls["n"] == 5:
-            raise durable_engine.engine.MessageObservedException(fact)
-        return real_assert(ruleset, fact)
+            return 2, 0  # the engine's "already observed"
+        return real_assert(handle, text)
 
-    engine._host.assert_fact = colliding_once
+    monkeypatch.setattr(durable_rules_engine, "assert_fact", colliding_once)
     assert [(f.rule_id, f.pointers[0]) for f in engine.evaluate(plan)] == expected
     assert calls["n"] > 5
 
@@ -242,6 +245,47 @@ def test_plan_fields_named_like_engine_identity_fields_never_reach_the_engine():
     fact = make_fact("x", ("a",), {"id": 1, "sid": 2, "name": "n"})
     assert {"id", "sid"} & fact.keys() == set()
     assert (fact["id_"], fact["sid_"]) == (1, 2)
+
+
+def test_the_adapters_assertion_does_what_durables_own_does_less_the_exceptions():
+    """`_Host.assert_one` against durable's `Host.assert_fact` on the same facts: the same
+    actions run with the same matches; a fact no rule takes is NOT_TAKEN (durable raises),
+    a repeated fact is a false duplicate (durable raises MessageObservedException)."""
+    import durable.engine as de
+
+    def recorded(label: str):  # an action takes one argument (two: durable's async form)
+        return lambda c: seen.append((label, c.a.x, c.b.n))
+
+    def hosts() -> tuple[de.Host, durable_engine._Host]:
+        made = []
+        for host in (de.Host(), durable_engine._Host()):
+            host.set_rulesets({"t": {
+                "pair": {"all": [{"a": {"kind": "a"}}, {"b": {"$and": [
+                    {"kind": "b"}, {"x": {"a": "x"}}]}}],
+                    "run": recorded(type(host).__name__)},
+                "sentinel": {"all": [{"m": {"kind": "s"}}], "run": lambda c: None}}})
+            made.append(host)
+        return made[0], made[1]
+
+    seen: list = []
+    plain, ours = hosts()
+    facts = [{"kind": "s", "sid": "1"}, {"kind": "a", "x": 1, "sid": "1"},
+             {"kind": "c", "sid": "1"}, {"kind": "b", "x": 1, "n": 7, "sid": "1"},
+             {"kind": "b", "x": 2, "n": 8, "sid": "1"}]
+    results = []
+    for fact in facts:
+        try:
+            plain.assert_fact("t", fact)
+            results.append("taken")
+        except de.MessageNotHandledException:
+            results.append("not taken")
+    assert [ours.assert_one("t", f) is durable_engine.NOT_TAKEN for f in facts] == \
+        [r == "not taken" for r in results] == [False, False, True, False, False]
+    assert sorted(seen) == [("Host", 1, 7), ("_Host", 1, 7)]
+    with pytest.raises(de.MessageObservedException):
+        plain.assert_fact("t", facts[1])
+    with pytest.raises(durable_engine._FalseDuplicate):
+        ours.assert_one("t", facts[1])
 
 
 def test_an_error_inside_a_rule_action_is_surfaced_not_swallowed(rulebook, monkeypatch):
@@ -430,12 +474,12 @@ def test_the_engine_is_given_only_the_fields_its_conditions_read_and_findings_st
     monkeypatch.undo()
     engine = DurableRulesEngine(rulebook)
     given: list[tuple[str, dict]] = []
-    real = engine._host.assert_fact
+    real = engine._host.assert_one
 
     def spy(ruleset, fact):
         given.append((ruleset, fact))
         return real(ruleset, fact)
-    monkeypatch.setattr(engine._host, "assert_fact", spy)
+    monkeypatch.setattr(engine._host, "assert_one", spy)
     findings = engine.evaluate(plan)
     assert findings == given_all and findings
     assert all(set(fact) <= engine._fields[ruleset] | {durable_engine.FACT_INDEX, "sid"}
@@ -455,12 +499,12 @@ def test_each_fact_reaches_the_engine_with_the_fields_derived_from_it(rulebook, 
     plan = parse_plan(example(name))
     engine = DurableRulesEngine(rulebook)
     given: dict[tuple[str, str], list[dict]] = {}  # (ruleset, sid) -> the facts, in order
-    real = engine._host.assert_fact
+    real = engine._host.assert_one
 
     def spy(ruleset, fact):
         given.setdefault((ruleset, fact["sid"]), []).append(fact)
         return real(ruleset, fact)
-    monkeypatch.setattr(engine._host, "assert_fact", spy)
+    monkeypatch.setattr(engine._host, "assert_one", spy)
     engine.evaluate(plan)
     with parts_of(plan.covenant):
         kept = engine._facts(plan, None)
