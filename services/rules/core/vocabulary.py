@@ -383,6 +383,14 @@ class FollowsCovenants(Mapping[str, V]):
     def __getitem__(self, name: str) -> V:
         return self._table()[name]
 
+    # the table's own, not Mapping's (which raise and catch KeyError for an absent name: read
+    # for every fact a plan gives, most of them absent)
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._table().get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._table())
 
