@@ -288,6 +288,32 @@ def test_the_adapters_assertion_does_what_durables_own_does_less_the_exceptions(
         ours.assert_one("t", facts[1])
 
 
+def test_the_engine_is_given_each_fact_as_durable_would_encode_it(rulebook, monkeypatch):
+    """orjson, not durable's `json.dumps`, encodes the facts: JSON that reads back as the
+    same values of the same types (an integer stays one, -0.0 stays itself), text and
+    control characters alike, on every fact of every example; json's text differs only in
+    its spaces and in exponents (`2.5e-07`, orjson `2.5e-7`)."""
+    import json
+
+    texts: list[tuple[dict, str]] = []
+    encode = durable_engine._encode
+
+    def spy(fact):
+        texts.append((fact, encode(fact)))
+        return texts[-1][1]
+    monkeypatch.setattr(durable_engine, "_encode", spy)
+    engine = DurableRulesEngine(rulebook)
+    for path in sorted(EXAMPLES.glob("*.json")):
+        if "invalid" not in path.name:
+            engine.evaluate(parse_plan(path.read_bytes()))
+    texts.append(({"t": "Çelik \u0001 \n \u2028 \x7f", "n": [1e15, 1e16, 2.5e-7, -0.0, 10**15]},
+                  encode({"t": "Çelik \u0001 \n \u2028 \x7f",
+                          "n": [1e15, 1e16, 2.5e-7, -0.0, 10**15]})))
+    assert len(texts) > 1_500
+    for fact, text in texts:
+        assert repr(json.loads(text)) == repr(json.loads(json.dumps(fact))), text
+
+
 def test_an_error_inside_a_rule_action_is_surfaced_not_swallowed(rulebook, monkeypatch):
     def broken(match, owner):  # finding_of's signature: the action itself fails, not its call
         raise RuntimeError("a bug in an action")
