@@ -51,3 +51,26 @@ def test_another_company_or_covenant_is_not_history(history):
     company = f"AGT-{uuid.uuid4().hex[:8]}"
     history.record(plan_of(company, 2018), [], "rs-1")
     assert history.prior(plan_of(company + "-other", 2019)).previous is None
+
+
+def test_a_plan_is_kept_as_it_was_sent_texts_and_integers_beyond_64_bits_alike(history):
+    """The plan is written with orjson where it can, with json where orjson refuses (a
+    priority rank beyond 64 bits: the contract leaves it unbounded); both read back the same,
+    and the rules assess such a plan."""
+    from services.rules.factory import engine_from_folder
+    from tests.support import ROOT
+
+    company = f"AGT-{uuid.uuid4().hex[:8]}"
+
+    def change(d):
+        d["company"]["company_id"] = company
+        d["company"]["legal_name"] = "Çelik Tekstil A.Ş. \u2028"
+        d["risk_assessment"]["risks"][0]["priority_rank"] = 10**30
+        d["submission"]["reporting_year"] = 2018
+    plan = parse_plan(variant(TEXTILE, change))
+    findings = engine_from_folder(ROOT / "rules", only={"textile"}).evaluate(plan)
+    history.record(plan, findings, "rs-1")
+    previous = history.prior(plan_of(company, 2019)).previous
+    assert previous is not None and previous.plan == plan.read_only_json()
+    assert previous.plan["risk_assessment"]["risks"][0]["priority_rank"] == 10**30
+    assert len(previous.findings) == len(findings)

@@ -16,6 +16,7 @@ import json
 from datetime import UTC, datetime
 
 from services.rules.core.prior import Prior, StoredAssessment
+from services.shared import fastjson
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.db import Database
 
@@ -55,8 +56,8 @@ class SqlAssessmentHistory:
         s = plan.submission
         values = (s.submission_id, plan.company.company_id, plan.covenant,
                   s.reporting_year, s.submitted_at.isoformat(), ruleset_version,
-                  json.dumps(plan.read_only_json()),
-                  json.dumps([f.model_dump(mode="json") for f in findings]),
+                  fastjson.dumps(plan.read_only_json()),
+                  fastjson.dumps([f.model_dump(mode="json") for f in findings]),
                   datetime.now(UTC).isoformat())
         with self._db.transaction() as cur:
             cur.execute(self._db.sql(
