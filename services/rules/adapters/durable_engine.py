@@ -77,6 +77,12 @@ class _FalseDuplicate(Exception):
     pass
 
 
+# the result codes of durable_rules_engine.assert_fact (durable's Ruleset._handle_result)
+_NOT_HANDLED, _OBSERVED, _NO_STATE = 1, 2, 3
+NOT_TAKEN = object()
+_encode = fastjson.dumps
+
+
 class _Host(engine.Host):
     """durable's Host without its two background timer chains. `Host._run` starts them and
     they never end: each wakes every ruleset in turn on a new `threading.Timer` thread (about
@@ -94,8 +100,8 @@ class _Host(engine.Host):
         less what a plain use spends around the engine: a fact no rule takes (two in five)
         returns NOT_TAKEN, where durable raises an exception that encodes the fact again; the
         fact is encoded by orjson where it can (`fastjson`: the same values as durable's
-        `json.dumps`, in a ninth of the time). A false duplicate raises
-        _FalseDuplicate; a failed action, its error. Returns the state the actions left."""
+        `json.dumps`, in a ninth of the time). A false duplicate raises _FalseDuplicate; a
+        failed action, its error. Returns the state the actions left."""
         rules = self._ruleset_directory[ruleset]
         code, handle = durable_rules_engine.assert_fact(rules._handle, _encode(fact))
         if code == _NOT_HANDLED:
@@ -111,12 +117,6 @@ class _Host(engine.Host):
         if done[0]:
             raise done[0]
         return done[1]
-
-
-# the result codes of durable_rules_engine.assert_fact (durable's Ruleset._handle_result)
-_NOT_HANDLED, _OBSERVED, _NO_STATE = 1, 2, 3
-NOT_TAKEN = object()
-_encode = fastjson.dumps
 
 
 # The engine's parser once refused, in one CI run, rulesets it took in every run before and
