@@ -134,3 +134,13 @@ def test_no_contract_field_is_named_like_the_engines_identity_fields():
     for text in generate().values():
         names |= set(_property_names(json.loads(text)))
     assert {"id", "sid"} & names == set()
+
+
+@pytest.mark.parametrize("path, pointer", [
+    ((), ""), (("a",), "/a"), (("risks", 0, "themes", 2), "/risks/0/themes/2"),
+    (("a/b", 1), "/a~1b/1"), (("~x",), "/~0x"), (("~1",), "/~01"), (("",), "/"),
+    (("", ""), "//"), (("a", ""), "/a/"), (iter(("a", 0)), "/a/0")])
+def test_a_json_pointer_escapes_tilde_and_slash_as_rfc_6901_says(path, pointer):
+    from services.shared.contracts.errors import json_pointer
+
+    assert json_pointer(path) == pointer
