@@ -97,11 +97,11 @@ class _Host(engine.Host):
 
     def assert_one(self, ruleset: str, fact: Fact) -> Any:
         """`Host.assert_fact` for one fact, with its rules' actions run, as durable does it,
-        less what a plain use spends around the engine: a fact no rule takes (two in five)
-        returns NOT_TAKEN, where durable raises an exception that encodes the fact again; the
-        fact is encoded by orjson where it can (`fastjson`: the same values as durable's
-        `json.dumps`, in a ninth of the time). A false duplicate raises _FalseDuplicate; a
-        failed action, its error. Returns the state the actions left."""
+        less what a plain use spends around the engine: a fact no rule takes (two in five on
+        a small plan) returns NOT_TAKEN, where durable raises an exception that encodes the
+        fact again; the fact is encoded by orjson where it can (`fastjson`: the same values
+        as durable's `json.dumps`, in a ninth of the time). A false duplicate raises
+        _FalseDuplicate; a failed action, its error. Returns the state the actions left."""
         rules = self._ruleset_directory[ruleset]
         code, handle = durable_rules_engine.assert_fact(rules._handle, _encode(fact))
         if code == _NOT_HANDLED:
