@@ -94,6 +94,37 @@ def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amq
     assert len(ids) == 300 and set(ids.values()) == {1}
 
 
+def test_a_delivery_carries_what_the_publisher_set_and_the_broker_vouched_for(amqp_url):
+    """The handler's Delivery is the AMQP message as sent: its routing key, ids, headers and
+    the user the broker checked it was published by (`user_id`, which ingest's PUBLISHERS
+    reads); without a correlation id, the message id stands in for it."""
+    declare(amqp_url)
+    user = urlsplit(amqp_url).username
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.basic_publish(PLANS_EXCHANGE, "plan.textile", b"first", pika.BasicProperties(
+        message_id="m-1", correlation_id="c-1", user_id=user, headers={"x-origin": "upstream"},
+        delivery_mode=2), mandatory=True)
+    channel.basic_publish(PLANS_EXCHANGE, "plan.banking", b"second", pika.BasicProperties(
+        message_id="m-2", delivery_mode=2), mandatory=True)
+    connection.close()
+    seen = []
+
+    def record(delivery):
+        seen.append(delivery)
+        return Outcome("accepted", [])
+    with Running(amqp_url, record) as running:
+        wait_for(lambda: running.metrics.acked._value.get() == 2, what="2 acks")
+    first, second = sorted(seen, key=lambda d: d.body)
+    assert (first.body, first.routing_key, first.message_id, first.correlation_id,
+            first.user_id, first.delivery_count) == (
+        b"first", "plan.textile", "m-1", "c-1", user, 0)
+    assert first.headers["x-origin"] == "upstream"
+    assert (second.routing_key, second.message_id, second.correlation_id, second.user_id) == (
+        "plan.banking", "m-2", "m-2", None)
+
+
 def test_a_consumer_starts_at_prefetch_1_and_takes_its_prefetch_at_the_first_fresh_message(
         amqp_url):
     """Poison containment; RabbitMQ applies basic.qos only to consumers created after it, so
