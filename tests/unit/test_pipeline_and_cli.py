@@ -236,6 +236,7 @@ def test_check_compiles_the_rules_of_the_plans_own_covenants_only(capsys):
 def test_a_check_imports_nothing_it_does_not_use(tmp_path):
     """A cold start pays for what `check` uses: not logging's structlog (nothing is logged),
     the broker's client, the metrics or the database; the command's own work is unchanged."""
+    import os
     import subprocess
     import sys
 
@@ -248,7 +249,7 @@ def test_a_check_imports_nothing_it_does_not_use(tmp_path):
              "    'sqlalchemy', 'asyncio', 'jinja2') if m in sys.modules)))\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, timeout=120,
-                          env={**__import__("os").environ, "COVENANT_CACHE_DIR": str(tmp_path)})
+                          env={**os.environ, "COVENANT_CACHE_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     result, imported = done.stdout.splitlines()
     assert result == "1 True"
@@ -257,6 +258,9 @@ def test_a_check_imports_nothing_it_does_not_use(tmp_path):
 
 def test_the_command_collects_no_garbage_while_a_check_starts_and_collects_it_as_plans_are_assessed(
         tmp_path):
+    """The collector is off while the engine is built (services/command.py), and on, with
+    start-up's objects frozen out of its reach, when the plans are assessed."""
+    import os
     import subprocess
     import sys
 
@@ -279,6 +283,6 @@ def test_the_command_collects_no_garbage_while_a_check_starts_and_collects_it_as
              "console()\n")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, timeout=120,
-                          env={**__import__("os").environ, "COVENANT_CACHE_DIR": str(tmp_path)})
+                          env={**os.environ, "COVENANT_CACHE_DIR": str(tmp_path)})
     assert done.stdout.splitlines()[-1] == "[('built', False), ('assessed', True, True)] 1", \
         done.stderr
