@@ -315,6 +315,19 @@ def test_the_engine_is_given_each_fact_as_durable_would_encode_it(rulebook, monk
         assert repr(json.loads(text)) == repr(json.loads(json.dumps(fact))), text
 
 
+def test_an_engine_error_after_an_action_fails_the_evaluation(rulebook, monkeypatch):
+    """durable hands an error of its own action loop (here: completing an action) to the
+    callback, not to the caller: the adapter raises it, and the evaluation fails."""
+    import durable_rules_engine
+
+    def broken(*args):
+        raise RuntimeError("the engine could not complete the action")
+    engine = DurableRulesEngine(rulebook)
+    monkeypatch.setattr(durable_rules_engine, "complete_and_start_action", broken)
+    with pytest.raises(EvaluationError, match="the engine refused"):
+        engine.evaluate(parse_plan(example(BANKING)))
+
+
 def test_an_error_inside_a_rule_action_is_surfaced_not_swallowed(rulebook, monkeypatch):
     def broken(match, owner):  # finding_of's signature: the action itself fails, not its call
         raise RuntimeError("a bug in an action")
