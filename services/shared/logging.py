@@ -95,13 +95,16 @@ class _FirstRecord(logging.Handler):
 
 def configure_logging(level: str = "INFO", *, json: bool | None = None,
                       stream: TextIO = sys.stdout, lazily: bool = False) -> None:
-    """`lazily`: when the first line is logged (a command that may log nothing)."""
+    """`lazily`: when the first line is logged (a command that may log nothing), unless
+    structlog is loaded already."""
     sys.excepthook = _log_uncaught
     threading.excepthook = lambda args: _log_uncaught(
         args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
     _deferred.clear()
     as_json = not stream.isatty() if json is None else json
-    if lazily:
+    # deferred only while structlog is not loaded: once it is (a test process, a service),
+    # anything may configure it directly, and a set-up kept for later would override that
+    if lazily and "structlog" not in sys.modules:
         _deferred.append(lambda: _configure(level, as_json, stream))
         root = logging.getLogger()
         root.handlers[:] = [_FirstRecord()]
