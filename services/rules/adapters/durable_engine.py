@@ -77,8 +77,11 @@ class _FalseDuplicate(Exception):
     pass
 
 
-# the result codes of durable_rules_engine.assert_fact (durable's Ruleset._handle_result)
-_NOT_HANDLED, _OBSERVED, _NO_STATE = 1, 2, 3
+# the result codes of durable_rules_engine.assert_fact (rules.h; durable's
+# Ruleset._handle_result). DEFERRED: the fact's state had an action under way, so the fact waits
+# for it; that cannot happen here, where every assertion runs its actions to their end before
+# the next, but it is handled as durable handles it.
+_NOT_HANDLED, _OBSERVED, _DEFERRED = 1, 2, 3
 NOT_TAKEN = object()
 _encode = fastjson.dumps
 
@@ -113,7 +116,7 @@ class _Host(engine.Host):
         def called_back(error: Any, state: Any) -> None:
             done[:] = error, state
 
-        rules.do_actions(0 if code == _NO_STATE else handle, called_back)
+        rules.do_actions(0 if code == _DEFERRED else handle, called_back)
         if done[0]:
             raise done[0]
         return done[1]
