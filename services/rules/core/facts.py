@@ -22,7 +22,6 @@ from services.rules.core.compiler import FAR, LIST_SLOTS, NOTHING, Derived
 from services.rules.core.evaluator import (
     MISSING,
     Env,
-    all_hold,
     as_date,
     lookup,
     month_key,
@@ -426,6 +425,7 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
                 belongs = predicate(rule, m.where)
                 populations[key] = [f for f in by_kind.get(m.of, []) if belongs(f, env)]
             population = populations[key]
+            having = predicate(rule, m.having)
             for group, members in _groups(m, population):
                 value = _measure(rule, m, members, env)
                 if value is None:
@@ -436,7 +436,7 @@ def measure_facts(rules: list[RuleSpec], facts: list[Fact], as_of: date,
                 if group is not None:
                     fact["group"] = group
                 stamp(fact, as_of, members[0]["covenant"])
-                if all_hold(rule, m.having, fact, env):
+                if having(fact, env):
                     found.append(fact)
     return found
 

@@ -12,6 +12,7 @@ A comparison with another field (`{field: ...}` as the value) is compiled in `co
 (`_compare_fields`) and read in `evaluator.py`; `takes_field` says which operators allow it.
 """
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -109,9 +110,12 @@ def _compile_within(site: Site, value: Any) -> Expression:
 
 # --- plain reading -------------------------------------------------------------------------
 
+_ORDERINGS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 def _compare(op: str, a: Any, b: Any) -> bool:
     try:
-        return bool({"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op])
+        return bool(_ORDERINGS[op](a, b))
     except TypeError:
         return False
 

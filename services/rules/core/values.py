@@ -13,6 +13,8 @@ MISSING = object()
 
 def lookup(fact: dict[str, Any], field: str) -> Any:
     """The value at a dotted path, or MISSING."""
+    if "." not in field:  # most fields: a name (a fact is a dict)
+        return fact.get(field, MISSING)
     node: Any = fact
     for part in field.split("."):
         if not isinstance(node, dict) or part not in node:
