@@ -16,7 +16,7 @@ from services.rules.adapters.durable_engine import DurableRulesEngine
 from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.rules.core import compiler
 from services.rules.core.domain import RuleBook
-from services.rules.core.facts import make_fact
+from services.rules.core.facts import _pruned, make_fact
 from services.rules.core.vocabulary import parts_of
 from services.rules.ports import EvaluationError
 from services.shared.contracts import Finding, parse_plan
@@ -245,6 +245,21 @@ def test_plan_fields_named_like_engine_identity_fields_never_reach_the_engine():
     fact = make_fact("x", ("a",), {"id": 1, "sid": 2, "name": "n"})
     assert {"id", "sid"} & fact.keys() == set()
     assert (fact["id_"], fact["sid_"]) == (1, 2)
+
+
+def test_a_fact_leaves_out_empty_values_at_any_depth_and_its_nested_parts():
+    """`missing` reads an empty text, list or object as absent, however deep; a list of
+    objects is a part of its own; and a part with nothing to leave out is not copied."""
+    part = {"name": "", "zero": 0, "no": False, "none": None, "tags": [], "ids": ["a"],
+            "workers": [{"n": 1}], "monitoring": {"date": "", "by": {"who": ""}, "type": "x"},
+            "empty": {}, "kept": {"a": [1], "b": {"c": 1}}}
+    fact = make_fact("x", ("a",), part)
+    assert {k: v for k, v in fact.items() if k not in ("kind", "pointer")} == {
+        "zero": 0, "no": False, "none": None, "ids": ["a"], "monitoring": {"type": "x"},
+        "kept": {"a": [1], "b": {"c": 1}}}
+    whole = {"a": 1, "kept": {"a": [1], "b": {"c": 1}}, "people": [{"n": 1}]}
+    assert _pruned(whole) is whole  # nested parts stay where parts are read whole
+    assert _pruned(whole["kept"]) is whole["kept"]
 
 
 def test_the_adapters_assertion_does_what_durables_own_does_less_the_exceptions():

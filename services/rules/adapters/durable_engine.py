@@ -317,7 +317,7 @@ class DurableRulesEngine:
         read = self._fields[ruleset.name]
         for i, fact in enumerate(needed):
             lean = {name: value for name, value in fact.items() if name in read}
-            lean.update(derivation(fact))
+            derivation.add_to(fact, lean)
             lean[FACT_INDEX], lean["sid"] = i, sid
             try:
                 state = self._host.assert_one(ruleset.name, lean)

@@ -198,7 +198,7 @@ def derive(facts: list[Fact], derived: dict[str, frozenset[Derived]],
     """
     derivation = Derivation(derived, submission)
     for fact in facts:
-        fact.update(derivation(fact))
+        derivation.add_to(fact, fact)
 
 
 class Derivation:
@@ -210,12 +210,14 @@ class Derivation:
     def __init__(self, derived: dict[str, frozenset[Derived]], submission: dict[str, Any]):
         self._recipes = {kind: _recipe(wanted, submission) for kind, wanted in derived.items()}
 
-    def __call__(self, fact: Fact) -> dict[str, Any]:
+    def add_to(self, fact: Fact, fields: dict[str, Any]) -> None:
+        """Writes the fact's derived fields into `fields` (the fact itself, or what the
+        engine is given of it)."""
         recipe = self._recipes.get(fact["kind"])
         if recipe is None:
-            return {}
+            return
         constants, slots, conversions = recipe
-        fields = dict(constants)
+        fields.update(constants)
         for d in slots:
             values = lookup(fact, d.field)
             values = values if isinstance(values, list) else []
@@ -223,28 +225,37 @@ class Derivation:
                 raise ValueError(f"{fact['kind']}.{d.field} holds more than {LIST_SLOTS} values")
             fields.update({d.slot(i): values[i] if i < len(values) else NOTHING
                            for i in range(LIST_SLOTS)})
-        for (field, form), variants in conversions.items():
-            value = _form(lookup(fact, field), form, fact)
-            for d in variants:
-                if value is not None:
-                    fields[d.name] = value
-                elif d.missing:
-                    fields[d.name] = -FAR if d.missing == "lo" else FAR
-        return fields
+        for field, form, names, missing in conversions:
+            value = lookup(fact, field)
+            if form == "k":  # most derived fields: a join key (`_form`, without the call)
+                value = value if isinstance(value, str | int | float) else NOTHING
+            else:
+                value = _form(value, form, fact)
+            if value is not None:
+                for name in names:
+                    fields[name] = value
+            else:
+                for name, side in missing:
+                    fields[name] = -FAR if side == "lo" else FAR
 
 
-Recipe = tuple[dict[str, Any], list[Derived], dict[tuple[str, str], list[Derived]]]
+# (the submission's values, ready; the list slots; the conversions: field, form, the names of
+# its value, the names and sides of its stand-in when it has none)
+Recipe = tuple[dict[str, Any], list[Derived],
+               list[tuple[str, str, list[str], list[tuple[str, str]]]]]
 
 
 def _recipe(wanted: frozenset[Derived], submission: dict[str, Any]) -> Recipe:
-    """(the submission's values, ready; the list slots; the conversions by field and form)."""
     constants = {d.name: _form(submission[d.field], d.form, {}) for d in wanted
                  if d.of_submission}
     slots = [d for d in wanted if d.form == "slots"]
-    conversions: dict[tuple[str, str], list[Derived]] = {}
+    by_value: dict[tuple[str, str], list[Derived]] = {}
     for d in wanted:
         if not d.of_submission and d.form != "slots":
-            conversions.setdefault((d.field, d.form), []).append(d)
+            by_value.setdefault((d.field, d.form), []).append(d)
+    conversions = [(field, form, [d.name for d in variants],
+                    [(d.name, d.missing) for d in variants if d.missing])
+                   for (field, form), variants in by_value.items()]
     return constants, slots, conversions
 
 
@@ -361,21 +372,21 @@ def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
     for key, value in node.items():
         if isinstance(value, dict):
             inner = _pruned(value)
-            changed = changed or inner is not value
-            value = inner
-        elif not nested_parts and _nested_parts(value):
+            if inner:
+                found[key] = inner
+            if inner is not value or not inner:
+                changed = True
+        elif isinstance(value, list):
+            # an empty list goes; so do lists of objects where they are parts of their own
+            if value and (nested_parts or not isinstance(value[0], dict)):
+                found[key] = value
+            else:
+                changed = True
+        elif value == "":
             changed = True
-            continue
-        if value != "" and value != [] and value != {}:
-            found[key] = value
         else:
-            changed = True
+            found[key] = value
     return found if changed else node
-
-
-def _nested_parts(value: Any) -> bool:
-    """Lists of objects become facts of their own."""
-    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
 
 
 # --- memory across years ------------------------------------------------------------------
