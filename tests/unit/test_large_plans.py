@@ -11,7 +11,7 @@ from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.core.domain import RuleBook
 from services.rules.core.language import RuleSpec
 from services.rules.core.prior import Prior, StoredAssessment
-from services.rules.core.vocabulary import parts_of
+from services.rules.core.vocabulary import SHARD_KEYS, parts_of
 from services.rules.ports import EvaluationError
 from services.rules.tooling.crosscheck import plain_findings
 from services.shared.contracts import PlanSubmission, validate_plan
@@ -48,9 +48,16 @@ def without_clauses_in_a_chain(plan, rulebook) -> int:
                for f in facts)
 
 
+def one_state(monkeypatch) -> None:
+    """No ruleset spread over states below the engine's limit (NEGATED_PARTS_PER_STATE)."""
+    monkeypatch.setattr(durable_engine, "NEGATED_PARTS_PER_STATE", 10**9)
+
+
 def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, monkeypatch):
     plan = flawed_bank(3_000, clients=100)
-    whole = DurableRulesEngine(rulebook).evaluate(plan)
+    with monkeypatch.context() as whole_plan:
+        one_state(whole_plan)
+        whole = DurableRulesEngine(rulebook).evaluate(plan)
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
     split = DurableRulesEngine(rulebook).evaluate(plan)
     assert keys(split) == keys(whole)
@@ -176,7 +183,9 @@ def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, w
     state or not at all (DD2-WET-PROCESSING-MAPPED); a location that left is found in the
     state its id is in (XY-HIGH-RISK-EXITS-EXPLAINED)."""
     plan, prior = flawed_textile(1_200, wet)
-    whole = DurableRulesEngine(rulebook).evaluate(plan, prior)
+    with monkeypatch.context() as whole_plan:
+        one_state(whole_plan)
+        whole = DurableRulesEngine(rulebook).evaluate(plan, prior)
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 1_000)
     engine = DurableRulesEngine(rulebook)
     with parts_of("textile"):
@@ -195,6 +204,44 @@ def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, w
     assert rules.count("DD2-SCOPING-COVERS-SOURCING-COUNTRIES") == 120
     assert rules.count("XY-HIGH-RISK-EXITS-EXPLAINED") == 5
     assert rules.count("DD2-WET-PROCESSING-MAPPED") == (0 if wet else 1)
+
+
+def test_a_ruleset_that_negates_parts_is_spread_over_smaller_states(rulebook, monkeypatch):
+    """The engine's negations cost the square of a state's parts: a textile plan of 3,000
+    locations goes over states of at most 2,500 facts of parts in the rulesets that negate
+    locations, with the same findings as in one state and as the plain reading; a bank, whose
+    every state repeats thousands of clients, is not spread over more states for it."""
+    plan, prior = flawed_textile(3_000, wet=[2_345])
+    engine = DurableRulesEngine(rulebook)
+    with parts_of("textile"):
+        facts = engine.facts(plan, prior)
+        for ruleset in engine._rulesets["textile"]:
+            batches = engine.assertion_batches(ruleset, facts)
+            parts = [sum(f["kind"] in SHARD_KEYS for f in batch) for batch in batches]
+            if engine._negates_parts[ruleset.name]:
+                assert len(batches) > 1 and max(parts) <= durable_engine.NEGATED_PARTS_PER_STATE
+            else:
+                assert len(batches) == 1
+    assert any(engine._negates_parts[rs.name] for rs in engine._rulesets["textile"])
+    spread = engine.evaluate(plan, prior)
+    with monkeypatch.context() as whole_plan:
+        one_state(whole_plan)
+        whole = DurableRulesEngine(rulebook).evaluate(plan, prior)
+    assert keys(spread) == keys(whole) == keys(plain_findings(engine, plan, prior))
+    assert [f.rule_id for f in spread].count("DD2-WET-PROCESSING-MAPPED") == 0
+
+    # a bank's 4,000 clients (with their links) in every state: spread only as the engine's
+    # limit requires, as if no rule negated financings
+    bank = DurableRulesEngine(rulebook)
+    plan = bank_plan(20_000, clients=2_000)
+    with parts_of("banking"):
+        facts = bank.facts(plan)
+        states = [len(bank.assertion_batches(ruleset, facts))
+                  for ruleset in bank._rulesets["banking"]]
+        monkeypatch.setattr(durable_engine, "NEGATED_PARTS_PER_STATE", 10**9)
+        assert states == [len(bank.assertion_batches(ruleset, facts))
+                          for ruleset in bank._rulesets["banking"]]
+        assert max(states) > 1 and bank._negates_parts["banking-0"]
 
 
 def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):

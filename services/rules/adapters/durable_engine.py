@@ -60,6 +60,15 @@ from services.shared.logging import get_logger
 # Smaller states also make the engine's id-hash collisions (below) rarer: for N facts split into
 # states of n the chance is about N*n / 2^33 (a 50,000-financing plan at 20,000: ~12%, retried).
 MAX_FACTS_PER_RULESET = 20_000
+# durable checks each new fact a negated pattern matches against those of the pattern it already
+# holds in the state: a rule that negates a plan's parts (no active location that dyes) costs
+# about n^2 over a state of n of them (one such rule: 13 us a fact beside 1,000 others, 45 us
+# beside 16,000). A ruleset with such a rule is spread over states of about this many facts
+# of parts once it has more; but every state repeats the shared facts, so a state holds at
+# least PARTS_PER_SHARED times as many facts of parts as shared ones (a bank's 4,000 clients
+# in each of 22 states made 50,000 financings a quarter slower, not faster).
+NEGATED_PARTS_PER_STATE = 2_500
+PARTS_PER_SHARED = 4
 log = get_logger()
 # The engine knows a fact in a state only by a 32-bit FNV-1 hash of its id (state.c,
 # storeMessage/GET_FIRST compare hashes only), so distinct facts collide with probability about
@@ -164,6 +173,7 @@ class DurableRulesEngine:
         self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
         self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
+        self._negates_parts: dict[str, bool] = {}  # ruleset -> does a rule negate sharded parts
         self._fields: dict[str, frozenset[str]] = {}  # ruleset -> the fields its rules read
         with covenants.using(rulebook.covenants):  # the parts they declare (a reload's new)
             definitions = self._compile(rulebook)
@@ -197,8 +207,10 @@ class DurableRulesEngine:
         rules = rulebook.in_scope(covenant)
         for ruleset in compiled:
             self._fields[ruleset.name] = fields_read(ruleset.rules)
-            self._splittable[ruleset.name] = splittable(
-                [r for r in rules if r.id in ruleset.rules])
+            mine = [r for r in rules if r.id in ruleset.rules]
+            self._splittable[ruleset.name] = splittable(mine)
+            self._negates_parts[ruleset.name] = any(
+                j.part in SHARD_KEYS for r in mine for m in r.matches for j in m.without)
         self._reads[covenant] = frozenset().union(
             *(rs.kinds for rs in compiled),
             (m.of for r in rules for _, m in r.measures()))
@@ -305,8 +317,15 @@ class DurableRulesEngine:
         more than one state may hold (see `shards`)."""
         rank = {kind: i for i, kind in enumerate(ruleset.order)}
         needed = [f for f in facts if f["kind"] in rank]
-        parts = [needed] if len(needed) <= MAX_FACTS_PER_RULESET else shards(
-            needed, MAX_FACTS_PER_RULESET, self._splittable[ruleset.name], ruleset.name)
+        allowed = self._splittable[ruleset.name]
+        if allowed and self._negates_parts[ruleset.name] and \
+                len(needed) > NEGATED_PARTS_PER_STATE:
+            parts = shards(needed, MAX_FACTS_PER_RULESET, allowed, ruleset.name,
+                           parts_per_state=NEGATED_PARTS_PER_STATE)
+        elif len(needed) > MAX_FACTS_PER_RULESET:
+            parts = shards(needed, MAX_FACTS_PER_RULESET, allowed, ruleset.name)
+        else:
+            parts = [needed]
         return [sorted(part, key=lambda f: rank[f["kind"]]) for part in parts]
 
     def _assert_all(self, ruleset: CompiledRuleset, sid: str, needed: list[Fact],
@@ -449,22 +468,27 @@ def combined(states: list[list[tuple[bool, Finding]]]) -> list[Finding]:
     return [f for state in states for every, f in state if not every or f.finding_id in held]
 
 
-def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str) -> list[list[Fact]]:
+def shards(facts: list[Fact], limit: int, allowed: bool, ruleset: str,
+           parts_per_state: int | None = None) -> list[list[Fact]]:
     """The facts over as few states as hold them: the shared ones in each, each part's (the
     facts its key names) together in one, parts packed in their order until a state is full.
     A part with more facts than fit beside the shared ones (none does in a realistic plan)
-    gets a state of its own, larger than `limit`: the engine's own limit is twice as high."""
+    gets a state of its own, larger than `limit`: the engine's own limit is twice as high.
+    `parts_per_state`: a state is full at this many facts of parts, or at PARTS_PER_SHARED
+    times the shared ones when that is more (NEGATED_PARTS_PER_STATE), if `limit` allows."""
     if not allowed:
         raise EvaluationError(
             f"the plan gives {ruleset} {len(facts):,} facts, more than the engine's "
             f"{limit:,} per state, and its rules cannot read them spread over several states")
-    keys = SHARD_KEYS
+    keys = dict(SHARD_KEYS)  # the covenant's, read once: twice for each of a plan's facts
     shared = [f for f in facts if f["kind"] not in keys]
     room = limit - len(shared)
     if room <= 0:
         raise EvaluationError(
             f"the plan gives {ruleset} {len(shared):,} facts that every state needs, which "
             f"leaves no room in the engine's {limit:,} per state for the rest")
+    if parts_per_state is not None:
+        room = min(room, max(parts_per_state, PARTS_PER_SHARED * len(shared)))
     parts: dict[str, list[Fact]] = {}
     for fact in facts:
         if fact["kind"] in keys:
