@@ -241,6 +241,39 @@ def test_an_id_listed_twice_does_not_make_the_engine_refuse_the_plan(engine):
     assert found(engine, body) == found(engine, example(TEXTILE))
 
 
+def test_the_garbage_collector_is_paused_while_a_plan_is_evaluated(rulebook, monkeypatch):
+    """Off during an evaluation, also one that fails; afterwards on again, or still off when
+    it was off before."""
+    import gc
+
+    engine = DurableRulesEngine(rulebook, only={"textile"})
+    seen: list[bool] = []
+    evaluate = engine._evaluate
+
+    def watched(plan, prior):
+        seen.append(gc.isenabled())
+        if plan.submission.submission_id == "fail":
+            raise EvaluationError("failed")
+        return evaluate(plan, prior)
+
+    monkeypatch.setattr(engine, "_evaluate", watched)
+    plan = parse_plan(example(TEXTILE))
+    assert gc.isenabled()
+    assert engine.evaluate(plan)
+    assert gc.isenabled()
+    with pytest.raises(EvaluationError):
+        engine.evaluate(plan.model_copy(update={"submission": plan.submission.model_copy(
+            update={"submission_id": "fail"})}))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        engine.evaluate(plan)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert seen == [False, False, False]
+
+
 def test_plan_fields_named_like_engine_identity_fields_never_reach_the_engine():
     fact = make_fact("x", ("a",), {"id": 1, "sid": 2, "name": "n"})
     assert {"id", "sid"} & fact.keys() == set()

@@ -15,9 +15,10 @@
 """
 
 import contextlib
+import gc
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any, Literal
 
@@ -138,6 +139,24 @@ PARSE_ERROR = "error code: 102"
 ATTEMPTS_ON_PARSE_ERROR = 3
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a plan is evaluated. An evaluation makes
+    few cycles but millions of objects, which the collector traversed again and again, more
+    often the more of them there were: a fifth of 50,000 locations' or 200,000 financings'
+    time (it made textile's time per location grow by a quarter from 5,000 to 50,000), at the
+    same peak memory. The plain objects of facts go by reference counting; what cycles an
+    evaluation leaves are collected after it. It runs again afterwards unless it was off
+    before (overlapping evaluations: the one that turned it off turns it on)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _hosted(definitions: dict[str, Any]) -> _Host:
     """A host with the rulesets registered; on the parser's spurious refusal, a fresh one."""
     attempt = 1
@@ -232,7 +251,7 @@ class DurableRulesEngine:
         """Every fact of one evaluation as the engine is given it: the sentinel, the plan's,
         the reference data's, the company's history and the measures', with the fields the
         rules derive from them."""
-        with parts_of(plan.covenant):
+        with parts_of(plan.covenant), collector_paused():
             facts = self._facts(plan, prior)
             derive(facts, self._derived[plan.covenant], submission_values(plan))
             return facts
@@ -253,7 +272,8 @@ class DurableRulesEngine:
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
-        with parts_of(plan.covenant):  # its parts as its covenant declares them
+        # its parts as its covenant declares them
+        with parts_of(plan.covenant), collector_paused():
             return self._evaluate(plan, prior)
 
     def _evaluate(self, plan: PlanSubmission, prior: Prior | None) -> list[Finding]:
