@@ -9,7 +9,7 @@ def console() -> None:
     compiled rules) and frees few of them: the cyclic garbage collector, run again and again
     over them, took a sixth of a cold check. It is off until the rules are built; then what
     start-up made is frozen out of its reach and it runs again, for the plans' own garbage
-    (`services.cli.started`; each evaluation pauses it, `durable_engine.collector_paused`)."""
+    (`services.cli.started`; each evaluation pauses it, `services/shared/collector.py`)."""
     if sys.argv[1:2] == ["check"]:
         gc.disable()
     from services.cli import console as run

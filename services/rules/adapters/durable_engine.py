@@ -15,10 +15,9 @@
 """
 
 import contextlib
-import gc
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, Literal
 
@@ -52,7 +51,7 @@ from services.rules.core.language import Join, RuleSpec
 from services.rules.core.prior import Prior
 from services.rules.core.vocabulary import SHARD_KEYS, parts_of
 from services.rules.ports import EvaluationError
-from services.shared import covenants, fastjson
+from services.shared import collector, covenants, fastjson
 from services.shared.contracts import Finding, PlanSubmission
 from services.shared.contracts.messages import SECRETARIAT_RULE
 from services.shared.logging import get_logger
@@ -137,24 +136,6 @@ class _Host(engine.Host):
 # again in thousands of engines since): such a refusal is tried again on a fresh host.
 PARSE_ERROR = "error code: 102"
 ATTEMPTS_ON_PARSE_ERROR = 3
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a plan is evaluated. An evaluation makes
-    few cycles but millions of objects, which the collector traversed again and again, more
-    often the more of them there were: a fifth of 50,000 locations' or 200,000 financings'
-    time (it made textile's time per location grow by a quarter from 5,000 to 50,000), at the
-    same peak memory. The plain objects of facts go by reference counting; what cycles an
-    evaluation leaves are collected after it. It runs again afterwards unless it was off
-    before (overlapping evaluations: the one that turned it off turns it on)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _hosted(definitions: dict[str, Any]) -> _Host:
@@ -251,7 +232,7 @@ class DurableRulesEngine:
         """Every fact of one evaluation as the engine is given it: the sentinel, the plan's,
         the reference data's, the company's history and the measures', with the fields the
         rules derive from them."""
-        with parts_of(plan.covenant), collector_paused():
+        with parts_of(plan.covenant):
             facts = self._facts(plan, prior)
             derive(facts, self._derived[plan.covenant], submission_values(plan))
             return facts
@@ -272,8 +253,9 @@ class DurableRulesEngine:
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
-        # its parts as its covenant declares them
-        with parts_of(plan.covenant), collector_paused():
+        # its parts as its covenant declares them; the garbage collector paused (the services
+        # pause it around every message; a `covenant check` and the console do not)
+        with parts_of(plan.covenant), collector.paused():
             return self._evaluate(plan, prior)
 
     def _evaluate(self, plan: PlanSubmission, prior: Prior | None) -> list[Finding]:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
+from services.shared import collector
 from services.shared.logging import get_logger
 
 from ..contracts.messages import Event
@@ -138,7 +139,8 @@ class Processor:
     def process(self, delivery: Delivery) -> Disposition:
         self.metrics.received.inc()
         started = time.perf_counter()
-        disposition = self._decide(delivery)
+        with collector.paused():  # a large plan's millions of objects (shared/collector.py)
+            disposition = self._decide(delivery)
         self.metrics.handling_seconds.observe(time.perf_counter() - started)
         self._report(delivery, disposition)
         return disposition
