@@ -367,7 +367,7 @@ def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
     become facts of their own). The object itself when nothing goes: read, never changed,
     it is not copied (a bank's million financings are not held twice while facts are made).
     """
-    found = {}
+    found: dict[str, Any] = {}
     changed = False
     for key, value in node.items():
         if isinstance(value, dict):
