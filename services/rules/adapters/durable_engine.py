@@ -254,7 +254,7 @@ class DurableRulesEngine:
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         # its parts as its covenant declares them; the garbage collector paused (the services
-        # pause it around every message; a `covenant check` and the console do not)
+        # pause it around every message, this for a `covenant check` and the console too)
         with parts_of(plan.covenant), collector.paused():
             return self._evaluate(plan, prior)
 

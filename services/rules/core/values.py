@@ -3,7 +3,6 @@
 keys the engine compares dates by (see compiler.py)."""
 
 import calendar
-import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -35,7 +34,6 @@ def as_date(value: Any) -> date | None:
         return None
 
 
-@functools.lru_cache(maxsize=4096)  # a plan's dates repeat: the submission date on every fact
 def month_key(day: date, end_of_month: bool = False) -> int:
     """(12 * year + month) * 32 + day, the last day of a month counting as 31 when asked: the
     engine's representation of dates for calendar-month comparisons (see compiler.py)."""
