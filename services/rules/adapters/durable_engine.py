@@ -66,7 +66,7 @@ MAX_FACTS_PER_RULESET = 20_000
 # beside 16,000). A ruleset with such a rule is spread over states of about this many facts
 # of parts once it has more; but every state repeats the shared facts, so a state holds at
 # least PARTS_PER_SHARED times as many facts of parts as shared ones (a bank's 4,000 clients
-# in each of 22 states made 50,000 financings a quarter slower, not faster).
+# in each of 22 states made 50,000 financings a third slower, not faster).
 NEGATED_PARTS_PER_STATE = 2_500
 PARTS_PER_SHARED = 4
 log = get_logger()
