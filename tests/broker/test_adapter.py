@@ -33,6 +33,16 @@ LIMIT = 3
 DECLARE = Topology(delivery_limit=LIMIT).declare
 
 
+@pytest.fixture
+def quick_retries(monkeypatch):
+    """Pauses before a retry from 50 ms, for tests where their length is not the point (two
+    tests measure them as deployed): a mutation run runs this suite for each of the
+    transport's mutants."""
+    from services.shared.messaging import pika_adapter
+
+    monkeypatch.setattr(pika_adapter, "RETRY_DELAY_SECONDS", 0.05)
+
+
 def relay(delivery):
     """Passes each plan on as if accepted, under an id derived from the input."""
     return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "submission.accepted.textile",
@@ -138,7 +148,8 @@ def test_a_consumer_starts_at_prefetch_1_and_takes_its_prefetch_at_the_first_fre
     assert ready(amqp_url, RULES.queue) == 50
 
 
-def test_a_nacked_output_is_published_again_and_its_input_spends_no_delivery(amqp_url):
+def test_a_nacked_output_is_published_again_and_its_input_spends_no_delivery(amqp_url,
+                                                                            quick_retries):
     """The broker nacks what a queue cannot take: here the rules queue is a classic queue that
     holds 5 messages and rejects more (x-overflow reject-publish), which stands in for a quorum
     queue without a leader.
@@ -312,7 +323,7 @@ def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amq
     assert (attempts[b"a"], attempts[b"b"]) == (1, 1)
 
 
-def test_an_output_the_broker_cannot_route_never_acks_its_input(amqp_url):
+def test_an_output_the_broker_cannot_route_never_acks_its_input(amqp_url, quick_retries):
     def misrouted(delivery):
         return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "nowhere.bound", b"x", "o")])
 
