@@ -297,7 +297,8 @@ def test_a_consumer_given_several_nodes_moves_on_from_one_that_is_down(amqp_url)
     assert ready(amqp_url, RULES.queue) == 20
 
 
-def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amqp_url):
+def test_a_failing_message_is_redelivered_then_dead_lettered_with_its_reason(amqp_url,
+                                                                           quick_retries):
     attempts = Counter()
 
     def handler(delivery):
