@@ -57,6 +57,7 @@ class Mutant:
     status: str
     was: str  # the original line(s) the mutant changes, stripped
     now: str  # the line(s) as the mutant has them, stripped
+    seconds: float = 0.0  # how long its tests ran, in whichever sitting checked it
 
     @property
     def module(self) -> str:
@@ -285,7 +286,7 @@ def _read(globs: list[str]) -> list[Mutant]:
                                 if x.startswith("-") and not x.startswith("---"))
                 now = "\n".join(x[1:].strip() for x in diff
                                 if x.startswith("+") and not x.startswith("+++"))
-            mutants.append(Mutant(name, status, was, now))
+            mutants.append(Mutant(name, status, was, now, data.durations_by_key.get(name, 0.0)))
     return mutants
 
 
@@ -342,7 +343,9 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         "do not edit by hand. Explanations live in `tests/mutation/survivors.yaml`.",
         "",
         f"- mutmut over {len(profile['mutate'])} modules, guarded by "
-        f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants in "
+        f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants, whose tests ran "
+        f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (each mutant's run, "
+        f"summed over the sittings that checked them; several run at once); this sitting "
         f"{_duration(seconds)} on {os.cpu_count()} cores",
         f"- score (detected over the mutants checked and not equivalent): "
         f"**{outcome.score:.1%}**",
@@ -378,7 +381,9 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def _one_line(text: str) -> str:

@@ -1,6 +1,8 @@
 """The judge of `make mutate` (tests/mutation/tool.py): which survivors count as explained,
 and what the score is."""
 
+from dataclasses import replace
+
 import pytest
 import yaml
 
@@ -11,6 +13,7 @@ from tests.mutation.tool import (
     judge,
     keep,
     refresh_data_files,
+    report,
     retest_undetected,
     seed,
     selection,
@@ -150,3 +153,16 @@ def test_a_data_file_changed_since_the_last_run_is_copied_again(tmp_path):
     (copies / "store.py.meta").write_text("{}")
     refresh_data_files(work, checkout)
     assert sorted(p.name for p in copies.iterdir()) == ["same.yaml", "store.py", "store.py.meta"]
+
+
+def test_the_report_times_the_whole_run_over_its_sittings():
+    """A long profile is checked over several sittings: the report sums each mutant's own test
+    time, which its results keep, not only the last sitting's (none: `--no-run`)."""
+    mutants = [mutant(1, "killed", now="a", was="b"), mutant(2, "timeout"),
+               mutant(3, "not checked")]
+    mutants = [replace(m, seconds=s) for m, s in zip(mutants, (3_000.0, 4_560.0, 0.0),
+                                                     strict=True)]
+    profile = {"mutate": {"services/notify/store.py": None}, "tests": ["tests/unit/test_x.py"]}
+    text = report("full", profile, judge(mutants, []), 0.0, [])
+    assert "3 mutants, whose tests ran 2.1 h in all" in text
+    assert "this sitting 0 s" in text
