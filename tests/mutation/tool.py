@@ -8,14 +8,15 @@ A profile (`profiles.yaml`) names the modules to mutate (and in each, the functi
 a promise, when not all do) and the test files that guard them.
 mutmut (3.x) runs in a work folder of its own, `var/mutation/<profile>/`, that links to the
 checkout and holds the profile as its `[tool.mutmut]` table, so the checkout's pyproject.toml
-stays free of it and a profile's results are kept between runs (mutmut re-tests only functions
-that changed). A profile with `carry: true` (the long ones) also copies its results to
+stays free of it and a profile's results are kept between runs. A profile with `carry: true`
+(the long ones) goes on where its last run stopped: it tests only the mutants without a result,
+those of functions changed since included (resume.py). It also copies its results to
 `tests/mutation/results/<profile>/` (mutmut's `<module>.py.meta`: each mutant's outcome and
 each function's hash) to be committed: a run on another machine, where the work folder is new,
-starts from them and goes on where the last one stopped, so a run of hours can be finished
-over several sessions. The `ci` profile does not: `make test` tests every mutant afresh, so a
-weakened test is caught even where the code did not change. Each run tests again the mutants
-no test detected last time (a test may have been written for one since).
+starts from them, so a run of hours can be finished over several sessions. The `ci` profile
+does neither: `make test` tests every mutant afresh, so a weakened test is caught even where
+the code did not change. Each run tests again the mutants no test detected last time (a test
+may have been written for one since).
 
 Every mutant that no test detects must be explained in `survivors.yaml`: either it is
 equivalent or not worth a test (with the reason), or a test now kills it (and it must then be
@@ -239,10 +240,19 @@ def selection(profile: dict[str, Any]) -> list[str]:
     return globs
 
 
-def run_mutmut(work: Path, globs: list[str], children: int | None) -> float:
-    command = [sys.executable, "-m", "mutmut", "run", *globs]
+def mutmut_command(globs: list[str], children: int | None, resume: bool) -> list[str]:
+    """`mutmut run` of the profile's mutants; `resume`: only those without a result
+    (resume.py), as a long profile goes on over several sittings. Without it every one is
+    tested again, as the `ci` profile must."""
+    runner = [str(HERE / "resume.py")] if resume else ["-m", "mutmut"]
+    command = [sys.executable, *runner, "run", *globs]
     if children:
         command += ["--max-children", str(children)]
+    return command
+
+
+def run_mutmut(work: Path, globs: list[str], children: int | None, resume: bool) -> float:
+    command = mutmut_command(globs, children, resume)
     started = time.monotonic()
     with open(work / "mutmut.log", "w") as log:
         done = subprocess.run(command, cwd=work, stdout=log, stderr=subprocess.STDOUT)
@@ -418,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         refresh_data_files(work)
         retest_undetected(work, profile, globs)
-        seconds = run_mutmut(work, globs, args.children)
+        seconds = run_mutmut(work, globs, args.children, bool(profile.get("carry")))
     keep(work, args.profile, profile)
     explanations = load_explanations(HERE / "survivors.yaml")
     outcome = judge(collect(work, globs), explanations)

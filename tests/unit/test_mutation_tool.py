@@ -1,12 +1,15 @@
 """The judge of `make mutate` (tests/mutation/tool.py): which survivors count as explained,
 and what the score is."""
 
+import ast
+import importlib.util
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.mutation import tool
+from tests.mutation import resume, tool
 from tests.mutation.tool import (
     Explanation,
     Mutant,
@@ -166,3 +169,32 @@ def test_the_report_times_the_whole_run_over_its_sittings():
     text = report("full", profile, judge(mutants, []), 0.0, [])
     assert "3 mutants, whose tests ran 2.1 h in all" in text
     assert "this sitting 0 s" in text
+
+
+def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
+    """mutmut tests again every mutant named on its command line: a long profile's run goes
+    through resume.py, which keeps only those without a result; `ci` tests every one."""
+    data = object()
+    known = [(data, "m.x_f__mutmut_1", None), (data, "m.x_f__mutmut_2", 1),
+             (data, "m.x_f__mutmut_3", 0), (data, "m.x_g__mutmut_1", None)]
+    asked = []
+
+    def collect(*, mutant_names):
+        asked.append(mutant_names)
+        return known, {"m.py": data}
+
+    mutants, by_path = resume.pending(collect)(mutant_names=["m.x_*"])
+    assert [name for _, name, _ in mutants] == ["m.x_f__mutmut_1", "m.x_g__mutmut_1"]
+    assert by_path == {"m.py": data} and asked == [["m.x_*"]]
+    # what it replaces in mutmut is still there, called as resume.py calls it (read, not
+    # imported: mutmut reads its configuration as it loads)
+    source = Path(importlib.util.find_spec("mutmut.__main__").origin).read_text()
+    [collector] = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
+                   and node.name == "collect_source_file_mutation_data"]
+    assert [a.arg for a in collector.args.kwonlyargs] == ["mutant_names"]
+    assert not collector.args.args
+
+    long_run = tool.mutmut_command(["m.x_*"], 2, resume=True)
+    assert long_run[1:] == [str(tool.HERE / "resume.py"), "run", "m.x_*", "--max-children", "2"]
+    assert tool.mutmut_command(["m.x_*"], None, resume=False)[1:] == ["-m", "mutmut", "run",
+                                                                       "m.x_*"]
