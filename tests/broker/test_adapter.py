@@ -100,8 +100,11 @@ def test_every_input_is_relayed_once_and_acked_after_its_output_is_confirmed(amq
         wait_for(acked_only_after_relayed, what="300 relayed")
         wait_for(lambda: running.metrics.acked._value.get() == 300, what="300 acks")
     assert (ready(amqp_url, INGEST.queue), unacked(amqp_url, INGEST.queue)) == (0, 0)
-    ids = Counter(p.message_id for p, _ in drain(amqp_url, RULES.queue))
+    relayed = drain(amqp_url, RULES.queue)
+    ids = Counter(p.message_id for p, _ in relayed)
     assert len(ids) == 300 and set(ids.values()) == {1}
+    # kept by the broker as published: persistent, JSON
+    assert {(p.content_type, p.delivery_mode) for p, _ in relayed} == {("application/json", 2)}
 
 
 def test_a_delivery_carries_what_the_publisher_set_and_the_broker_vouched_for(amqp_url):

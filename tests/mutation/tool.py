@@ -185,6 +185,18 @@ def _metas(work: Path, profile_name: str, profile: dict[str, Any]) -> list[tuple
             for path in profile["mutate"]] if profile.get("carry") else []
 
 
+def keep_results_when_tests_are_added(work: Path, tests: list[str]) -> None:
+    """Before a run: mutmut forgets every result once the profile's tests differ from those of
+    its last run (it keeps a hash of them with its statistics of which test reaches which
+    function). When tests were only added, no result can be wrong (a new test can only detect
+    more, and the undetected are tested again anyway), so the statistics are dropped instead:
+    mutmut makes them anew and keeps its results. A removed test still makes it start over."""
+    last = work / "tests.json"  # the tests of the last run
+    if last.exists() and set(json.loads(last.read_text())) < set(tests):
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+    last.write_text(json.dumps(tests))
+
+
 def seed(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
     """Before a run: the committed results of each module the work folder has none of. mutmut
     keeps an outcome only while its function's hash is unchanged, so an edited function is
@@ -427,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = float(timed.read_text()) if timed.exists() else 0.0
     else:
         refresh_data_files(work)
+        keep_results_when_tests_are_added(work, profile["tests"])
         retest_undetected(work, profile, globs)
         seconds = run_mutmut(work, globs, args.children, bool(profile.get("carry")))
     keep(work, args.profile, profile)

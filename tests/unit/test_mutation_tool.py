@@ -3,6 +3,7 @@ and what the score is."""
 
 import ast
 import importlib.util
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -198,3 +199,22 @@ def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
     assert long_run[1:] == [str(tool.HERE / "resume.py"), "run", "m.x_*", "--max-children", "2"]
     assert tool.mutmut_command(["m.x_*"], None, resume=False)[1:] == ["-m", "mutmut", "run",
                                                                        "m.x_*"]
+
+
+@pytest.mark.parametrize("before, now, kept", [
+    (["a.py"], ["a.py", "b.py"], False),  # a test added: statistics made anew, results kept
+    (["a.py", "b.py"], ["a.py"], True),  # a test removed: mutmut starts over, as it should
+    (["a.py"], ["a.py"], True),
+    (None, ["a.py"], True),  # a first run
+])
+def test_adding_a_test_to_a_profile_keeps_its_results(tmp_path, before, now, kept):
+    """mutmut forgets its results when the tests change (a hash kept with its statistics);
+    when tests were only added, the statistics go instead."""
+    stats = tmp_path / "mutants" / "mutmut-stats.json"
+    stats.parent.mkdir()
+    stats.write_text("{}")
+    if before is not None:
+        (tmp_path / "tests.json").write_text(json.dumps(before))
+    tool.keep_results_when_tests_are_added(tmp_path, now)
+    assert stats.exists() == kept
+    assert json.loads((tmp_path / "tests.json").read_text()) == now

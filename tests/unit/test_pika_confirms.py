@@ -1,0 +1,129 @@
+"""The RabbitMQ consumer's bookkeeping of publisher confirms, driven step by step through its
+callbacks with stand-in channels: the orders of events the broker suites cannot bring about
+on purpose (a confirm that comes after its channel was given up on; a replaced channel's last
+confirm). tests/broker/test_adapter.py runs the same consumer against the real broker."""
+
+from types import SimpleNamespace
+
+import pika
+from pika.spec import Basic
+from prometheus_client import CollectorRegistry
+
+from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
+from services.shared.messaging.handling import Delivery, Outcome, Outgoing, Processor
+from services.shared.messaging.pika_adapter import RETIRE_SECONDS, PikaConsumer
+from services.shared.metrics import ServiceMetrics
+
+
+class Channel:
+    """A channel as the consumer uses it: what it publishes and acks, and its confirms."""
+
+    def __init__(self) -> None:
+        self.is_open = True
+        self.published: list[tuple[str, pika.BasicProperties]] = []
+        self.acked: list[int] = []
+        self._on_confirm = None
+
+    def add_on_close_callback(self, callback) -> None:
+        pass
+
+    def add_on_return_callback(self, callback) -> None:
+        pass
+
+    def confirm_delivery(self, callback) -> None:
+        self._on_confirm = callback
+
+    def basic_publish(self, exchange, routing_key, body, properties, mandatory=False) -> None:
+        self.published.append((properties.message_id, properties))
+
+    def basic_ack(self, delivery_tag) -> None:
+        self.acked.append(delivery_tag)
+
+    def close(self) -> None:
+        self.is_open = False
+
+    def confirm(self, seq: int, *, multiple: bool = False) -> None:
+        """The broker's basic.ack of publish `seq` on this channel."""
+        self._on_confirm(SimpleNamespace(method=Basic.Ack(delivery_tag=seq, multiple=multiple)))
+
+
+class Connection:
+    """Channels asked for and timers set, run when the test says."""
+
+    def __init__(self) -> None:
+        self.opening: list = []  # on_open callbacks of channels asked for
+        self.timers: list[tuple[float, object]] = []
+        self.ioloop = SimpleNamespace(call_later=lambda delay, f: self.timers.append((delay, f)))
+
+    def channel(self, on_open_callback) -> None:
+        self.opening.append(on_open_callback)
+
+
+def relay(delivery: Delivery) -> Outcome:
+    return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "submission.accepted.textile",
+                                         delivery.body, f"out-{delivery.message_id}")])
+
+
+def connected() -> tuple[PikaConsumer, Connection, Channel, Channel]:
+    """A consumer as after connecting: publisher channel 1 and the consumer channel open."""
+    processor = Processor("ingest", relay, ServiceMetrics.create("ingest", CollectorRegistry()),
+                          3, DEAD_LETTER_EXCHANGE)
+    consumer = PikaConsumer([pika.URLParameters("amqp://guest:guest@127.0.0.1/")], "q",
+                            processor)
+    connection, publisher, channel = Connection(), Channel(), Channel()
+    consumer._connection = connection
+    consumer._on_publisher_open(publisher)
+    consumer._channel = channel
+    return consumer, connection, publisher, channel
+
+
+def deliver(consumer: PikaConsumer, tag: int) -> None:
+    delivery = Delivery(b"{}", "plan.textile", message_id=f"in-{tag}")
+    consumer._carry_out(tag, delivery, consumer._process(delivery))
+
+
+def replace_publisher(consumer: PikaConsumer, connection: Connection) -> Channel:
+    consumer._replace_publisher()
+    fresh = Channel()
+    connection.opening.pop()(fresh)
+    return fresh
+
+
+def test_outputs_are_published_as_persistent_json():
+    consumer, _, publisher, _ = connected()
+    deliver(consumer, 7)
+    [(message_id, properties)] = publisher.published
+    assert message_id == "out-in-7"
+    assert (properties.content_type, properties.delivery_mode) == ("application/json", 2)
+
+
+def test_a_replaced_publisher_channel_closes_at_its_last_confirm():
+    """A channel replaced while an output on it is unconfirmed stays open for that confirm
+    and is closed when it comes, not only when RETIRE_SECONDS run out."""
+    consumer, connection, old, channel = connected()
+    deliver(consumer, 7)
+    replace_publisher(consumer, connection)
+    assert old.is_open and [delay for delay, _ in connection.timers] == [RETIRE_SECONDS]
+    old.confirm(1)
+    assert channel.acked == [7]
+    assert not old.is_open
+
+
+def test_a_confirm_after_its_channel_was_given_up_on_is_passed_by():
+    """Once RETIRE_SECONDS have run out, what a replaced channel left unconfirmed counts as
+    nacked and goes out again on the new channel. A confirm the old channel sends after that
+    (it was on its way) changes nothing: the input is acked once, after the new channel
+    confirms its output."""
+    consumer, connection, old, channel = connected()
+    deliver(consumer, 7)
+    fresh = replace_publisher(consumer, connection)
+    [(_, give_up)] = connection.timers
+    give_up()
+    assert not old.is_open
+    old.confirm(1)  # too late
+    assert channel.acked == []
+    [_, (_, republish)] = connection.timers
+    republish()
+    assert [message_id for message_id, _ in fresh.published] == ["out-in-7"]
+    fresh.confirm(1)
+    assert channel.acked == [7]
