@@ -60,8 +60,10 @@ class Connection:
 
 
 def relay(delivery: Delivery) -> Outcome:
-    return Outcome("accepted", [Outgoing(EVENTS_EXCHANGE, "submission.accepted.textile",
-                                         delivery.body, f"out-{delivery.message_id}")])
+    return Outcome("accepted", [Outgoing(
+        EVENTS_EXCHANGE, "submission.accepted.textile", delivery.body,
+        f"out-{delivery.message_id}", correlation_id=f"c-{delivery.message_id}",
+        headers={"x-stage": "ingest"}, user_id="ingest")])
 
 
 def connected() -> tuple[PikaConsumer, Connection, Channel, Channel]:
@@ -89,11 +91,12 @@ def replace_publisher(consumer: PikaConsumer, connection: Connection) -> Channel
     return fresh
 
 
-def test_outputs_are_published_as_persistent_json():
+def test_an_output_is_published_as_persistent_json_with_its_ids_and_publisher():
     consumer, _, publisher, _ = connected()
     deliver(consumer, 7)
     [(message_id, properties)] = publisher.published
-    assert message_id == "out-in-7"
+    assert (message_id, properties.correlation_id, properties.headers, properties.user_id) == (
+        "out-in-7", "c-in-7", {"x-stage": "ingest"}, "ingest")
     assert (properties.content_type, properties.delivery_mode) == ("application/json", 2)
 
 
