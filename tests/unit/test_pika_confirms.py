@@ -66,9 +66,9 @@ def relay(delivery: Delivery) -> Outcome:
         headers={"x-stage": "ingest"}, user_id="ingest")])
 
 
-def connected() -> tuple[PikaConsumer, Connection, Channel, Channel]:
+def connected(handler=relay) -> tuple[PikaConsumer, Connection, Channel, Channel]:
     """A consumer as after connecting: publisher channel 1 and the consumer channel open."""
-    processor = Processor("ingest", relay, ServiceMetrics.create("ingest", CollectorRegistry()),
+    processor = Processor("ingest", handler, ServiceMetrics.create("ingest", CollectorRegistry()),
                           3, DEAD_LETTER_EXCHANGE)
     consumer = PikaConsumer([pika.URLParameters("amqp://guest:guest@127.0.0.1/")], "q",
                             processor)
@@ -76,6 +76,7 @@ def connected() -> tuple[PikaConsumer, Connection, Channel, Channel]:
     consumer._connection = connection
     consumer._on_publisher_open(publisher)
     consumer._channel = channel
+    consumer._consumer_tag = "consuming"
     return consumer, connection, publisher, channel
 
 
@@ -130,3 +131,23 @@ def test_a_confirm_after_its_channel_was_given_up_on_is_passed_by():
     assert [message_id for message_id, _ in fresh.published] == ["out-in-7"]
     fresh.confirm(1)
     assert channel.acked == [7]
+
+
+def test_a_consumer_counts_as_alive_while_its_handler_runs_and_only_then():
+    """Readiness (`alive`) asks that the broker was heard from lately; the connection reads
+    nothing while a handler runs, so meanwhile the consumer counts as alive however long it
+    takes, and the handler's end counts as hearing from the broker."""
+    seen = []
+
+    def slow(delivery: Delivery) -> Outcome:
+        seen.append(consumer.alive)
+        return relay(delivery)
+
+    consumer, _, _, _ = connected(slow)
+    consumer._heard_at -= 3_600  # last heard from an hour ago
+    assert not consumer.alive
+    deliver(consumer, 7)
+    assert seen == [True]
+    assert consumer.alive
+    consumer._heard_at -= 3_600
+    assert not consumer.alive
