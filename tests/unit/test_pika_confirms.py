@@ -1,7 +1,8 @@
-"""The RabbitMQ consumer's bookkeeping of publisher confirms, driven step by step through its
-callbacks with stand-in channels: the orders of events the broker suites cannot bring about
-on purpose (a confirm that comes after its channel was given up on; a replaced channel's last
-confirm). tests/broker/test_adapter.py runs the same consumer against the real broker."""
+"""The RabbitMQ consumer driven step by step through its callbacks, with stand-in channels:
+its bookkeeping of publisher confirms in the orders of events the broker suites cannot bring
+about on purpose (a confirm that comes after its channel was given up on; a replaced
+channel's last confirm), what it publishes, and its readiness while a handler runs.
+tests/broker/test_adapter.py runs the same consumer against the real broker."""
 
 from types import SimpleNamespace
 
