@@ -11,8 +11,9 @@ from pika.spec import Basic
 from prometheus_client import CollectorRegistry
 
 from services.shared.contracts.messages import DEAD_LETTER_EXCHANGE, EVENTS_EXCHANGE
+from services.shared.errors import Unavailable
 from services.shared.messaging.handling import Delivery, Outcome, Outgoing, Processor
-from services.shared.messaging.pika_adapter import RETIRE_SECONDS, PikaConsumer
+from services.shared.messaging.pika_adapter import RETIRE_SECONDS, PikaConsumer, retry_pause
 from services.shared.metrics import ServiceMetrics
 
 
@@ -23,6 +24,7 @@ class Channel:
         self.is_open = True
         self.published: list[tuple[str, pika.BasicProperties]] = []
         self.acked: list[int] = []
+        self.requeued: list[int] = []
         self._on_confirm = None
 
     def add_on_close_callback(self, callback) -> None:
@@ -39,6 +41,10 @@ class Channel:
 
     def basic_ack(self, delivery_tag) -> None:
         self.acked.append(delivery_tag)
+
+    def basic_nack(self, delivery_tag, requeue) -> None:
+        assert requeue
+        self.requeued.append(delivery_tag)
 
     def close(self) -> None:
         self.is_open = False
@@ -81,9 +87,16 @@ def connected(handler=relay) -> tuple[PikaConsumer, Connection, Channel, Channel
     return consumer, connection, publisher, channel
 
 
-def deliver(consumer: PikaConsumer, tag: int) -> None:
-    delivery = Delivery(b"{}", "plan.textile", message_id=f"in-{tag}")
+def deliver(consumer: PikaConsumer, tag: int, delivery_count: int = 0) -> None:
+    delivery = Delivery(b"{}", "plan.textile", message_id=f"in-{tag}",
+                        delivery_count=delivery_count)
     consumer._carry_out(tag, delivery, consumer._process(delivery))
+
+
+def left_behind(consumer: PikaConsumer) -> list:
+    """What the consumer still keeps of inputs and outputs."""
+    return [*consumer._inflight, *consumer._owner_of_seq, *consumer._owner_of_message,
+            *consumer._retiring, *consumer._waiting]
 
 
 def replace_publisher(consumer: PikaConsumer, connection: Connection) -> Channel:
@@ -112,6 +125,7 @@ def test_a_replaced_publisher_channel_closes_at_its_last_confirm():
     old.confirm(1)
     assert channel.acked == [7]
     assert not old.is_open
+    assert left_behind(consumer) == []
 
 
 def test_a_confirm_after_its_channel_was_given_up_on_is_passed_by():
@@ -132,6 +146,7 @@ def test_a_confirm_after_its_channel_was_given_up_on_is_passed_by():
     assert [message_id for message_id, _ in fresh.published] == ["out-in-7"]
     fresh.confirm(1)
     assert channel.acked == [7]
+    assert left_behind(consumer) == []
 
 
 def test_a_consumer_counts_as_alive_while_its_handler_runs_and_only_then():
@@ -152,3 +167,45 @@ def test_a_consumer_counts_as_alive_while_its_handler_runs_and_only_then():
     assert consumer.alive
     consumer._heard_at -= 3_600
     assert not consumer.alive
+
+
+def test_an_unroutable_output_gives_its_input_back_after_the_pause_its_deliveries_call_for():
+    """An output the broker returns (no queue bound) fails its input: once the output's
+    confirm is in, the input goes back to its queue after the pause for its third delivery,
+    unacked, and the consumer keeps nothing of it."""
+    consumer, connection, publisher, channel = connected()
+    deliver(consumer, 7, delivery_count=2)
+    [(_, properties)] = publisher.published
+    consumer._on_return(publisher, Basic.Return(exchange=EVENTS_EXCHANGE,
+                                                routing_key="submission.accepted.textile"),
+                        properties, b"{}")
+    publisher.confirm(1)
+    [(delay, requeue)] = connection.timers
+    assert delay == retry_pause(2)
+    requeue()
+    assert (channel.requeued, channel.acked) == ([7], [])
+    assert left_behind(consumer) == []
+
+
+def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_ack():
+    """The step after publishing (a ledger's record) waits for its database: the input stays
+    unacked, spending no delivery, and is acked once, when the step is done."""
+    attempts = []
+
+    def recorded(delivery: Delivery) -> Outcome:
+        def record() -> None:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise Unavailable("database")
+        outcome = relay(delivery)
+        return Outcome(outcome.label, outcome.messages, after_publish=record)
+
+    consumer, connection, publisher, channel = connected(recorded)
+    deliver(consumer, 7)
+    publisher.confirm(1)
+    assert (len(attempts), channel.acked, channel.requeued) == (1, [], [])
+    [(delay, again)] = connection.timers
+    assert delay == retry_pause(0)
+    again()
+    assert (len(attempts), channel.acked, channel.requeued) == (2, [7], [])
+    assert left_behind(consumer) == []
