@@ -209,3 +209,22 @@ def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_a
     again()
     assert (len(attempts), channel.acked, channel.requeued) == (2, [7], [])
     assert left_behind(consumer) == []
+
+
+def test_a_post_publish_step_that_fails_gives_its_input_back_after_its_pause():
+    """A post-publish step that fails for a reason of its own (not a dependency away) gives
+    the input back to its queue, after the pause for its next delivery, unacked."""
+    def failing(delivery: Delivery) -> Outcome:
+        def record() -> None:
+            raise RuntimeError("a bug")
+        outcome = relay(delivery)
+        return Outcome(outcome.label, outcome.messages, after_publish=record)
+
+    consumer, connection, publisher, channel = connected(failing)
+    deliver(consumer, 7, delivery_count=1)
+    publisher.confirm(1)
+    [(delay, requeue)] = connection.timers
+    assert delay == retry_pause(1)
+    requeue()
+    assert (channel.requeued, channel.acked) == ([7], [])
+    assert left_behind(consumer) == []
