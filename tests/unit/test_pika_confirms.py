@@ -188,14 +188,15 @@ def test_an_unroutable_output_gives_its_input_back_after_the_pause_its_deliverie
 
 
 def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_ack():
-    """The step after publishing (a ledger's record) waits for its database: the input stays
-    unacked, spending no delivery, and is acked once, when the step is done."""
+    """The step after publishing (a ledger's record) waits for its database, away three times:
+    the input stays unacked, spending no delivery, the step is done again after pauses that
+    double, and the input is acked once, when the step is done."""
     attempts = []
 
     def recorded(delivery: Delivery) -> Outcome:
         def record() -> None:
             attempts.append(1)
-            if len(attempts) == 1:
+            if len(attempts) <= 3:
                 raise Unavailable("database")
         outcome = relay(delivery)
         return Outcome(outcome.label, outcome.messages, after_publish=record)
@@ -203,11 +204,14 @@ def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_a
     consumer, connection, publisher, channel = connected(recorded)
     deliver(consumer, 7)
     publisher.confirm(1)
-    assert (len(attempts), channel.acked, channel.requeued) == (1, [], [])
-    [(delay, again)] = connection.timers
-    assert delay == retry_pause(0)
-    again()
-    assert (len(attempts), channel.acked, channel.requeued) == (2, [7], [])
+    pauses = []
+    while connection.timers:
+        delay, again = connection.timers.pop()
+        assert (channel.acked, channel.requeued) == ([], [])
+        pauses.append(delay)
+        again()
+    assert pauses == [retry_pause(0), retry_pause(1), retry_pause(2)]
+    assert (len(attempts), channel.acked, channel.requeued) == (4, [7], [])
     assert left_behind(consumer) == []
 
 
