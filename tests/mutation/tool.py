@@ -16,7 +16,8 @@ each function's hash) to be committed: a run on another machine, where the work 
 starts from them, so a run of hours can be finished over several sessions. The `ci` profile
 does neither: `make test` tests every mutant afresh, so a weakened test is caught even where
 the code did not change. Each run tests again the mutants no test detected last time (a test
-may have been written for one since).
+may have been written for one since), but for those explained as equivalent or not worth a
+test.
 
 Every mutant that no test detects must be explained in `survivors.yaml`: either it is
 equivalent or not worth a test (with the reason), or a test now kills it (and it must then be
@@ -207,10 +208,12 @@ def seed(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
             shutil.copyfile(kept, local)
 
 
-def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str]) -> None:
+def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str],
+                      settled: frozenset[str] = frozenset()) -> None:
     """Before a run: the profile's mutants no test detected are tested again, as a test may
     have been written for one since (mutmut itself keeps an outcome while its function is
-    unchanged). They are few; the detected ones keep their outcome."""
+    unchanged). They are few; the detected ones keep their outcome, and so do the `settled`
+    (explained as equivalent or not worth a test: no test is meant to detect them)."""
     from mutmut.stats import status_by_exit_code
 
     for path in profile["mutate"]:
@@ -221,10 +224,23 @@ def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str]) -> 
         codes = data["exit_code_by_key"]
         again = [name for name, code in codes.items() if code is not None
                  and status_by_exit_code[code] not in DETECTED
+                 and name not in settled
                  and any(fnmatch.fnmatchcase(name, glob) for glob in globs)]
         if again:
             codes.update(dict.fromkeys(again))
             meta.write_text(json.dumps(data, indent=4))
+
+
+def settled(work: Path, globs: list[str], explanations: list[Explanation]) -> frozenset[str]:
+    """The undetected mutants of the last run explained as equivalent or not worth a test.
+    None in a new work folder: their changed lines are read from mutmut's copy of the sources,
+    which the run makes, so there they are all tested again."""
+    try:
+        mutants = collect(work, globs)
+    except FileNotFoundError:
+        return frozenset()
+    outcome = judge(mutants, explanations)
+    return frozenset(outcome.explained)
 
 
 def keep(work: Path, profile_name: str, profile: dict[str, Any]) -> None:
@@ -434,16 +450,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         seed(work, args.profile, profile)
     globs = selection(profile)
+    explanations = load_explanations(HERE / "survivors.yaml")
     if args.no_run:
         timed = work / "seconds"
         seconds = float(timed.read_text()) if timed.exists() else 0.0
     else:
         refresh_data_files(work)
         keep_results_when_tests_are_added(work, profile["tests"])
-        retest_undetected(work, profile, globs)
+        retest_undetected(work, profile, globs, settled(work, globs, explanations))
         seconds = run_mutmut(work, globs, args.children, bool(profile.get("carry")))
     keep(work, args.profile, profile)
-    explanations = load_explanations(HERE / "survivors.yaml")
     outcome = judge(collect(work, globs), explanations)
     text = report(args.profile, profile, outcome, seconds, explanations)
     if args.report:
