@@ -49,8 +49,19 @@ LINKED = ["services", "tests", "rules", "examples", "contracts", "deploy", "docs
           "README.md", "setup.py", "MANIFEST.in"]
 # mutmut's words for a mutant some test noticed; every other status ("survived", "no tests",
 # "suspicious") needs an explanation, but for "not checked": the run stopped before it
-DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
+DETECTED = {"killed", "timeout", "segfault", "caught by type check", "crashed"}
 UNCHECKED = "not checked"
+
+
+def status_of(code: int | None) -> str:
+    """mutmut's word for a test run's exit code. A run killed by a signal mutmut has no word
+    for (SIGABRT: the rules engine's C code aborts on facts a mutant broke) crashed, as a
+    segfault does; mutmut would call it "suspicious"."""
+    from mutmut.stats import status_by_exit_code
+
+    if code is not None and code < 0 and code not in status_by_exit_code:
+        return "crashed"
+    return status_by_exit_code[code]
 
 
 @dataclass(frozen=True)
@@ -214,8 +225,6 @@ def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str],
     have been written for one since (mutmut itself keeps an outcome while its function is
     unchanged). They are few; the detected ones keep their outcome, and so do the `settled`
     (explained as equivalent or not worth a test: no test is meant to detect them)."""
-    from mutmut.stats import status_by_exit_code
-
     for path in profile["mutate"]:
         meta = work / "mutants" / f"{path}.meta"
         if not meta.exists():
@@ -223,7 +232,7 @@ def retest_undetected(work: Path, profile: dict[str, Any], globs: list[str],
         data = json.loads(meta.read_text())
         codes = data["exit_code_by_key"]
         again = [name for name, code in codes.items() if code is not None
-                 and status_by_exit_code[code] not in DETECTED
+                 and status_of(code) not in DETECTED
                  and name not in settled
                  and any(fnmatch.fnmatchcase(name, glob) for glob in globs)]
         if again:
@@ -306,7 +315,6 @@ def collect(work: Path, globs: list[str]) -> list[Mutant]:
 def _read(globs: list[str]) -> list[Mutant]:
     from mutmut.mutation.data import SourceFileMutationData
     from mutmut.mutation.diff_apply import get_diff_for_mutant
-    from mutmut.stats import status_by_exit_code
     from mutmut.utils.file_utils import walk_mutatable_files
 
     mutants = []
@@ -316,7 +324,7 @@ def _read(globs: list[str]) -> list[Mutant]:
         for name, code in sorted(data.exit_code_by_key.items()):
             if not any(fnmatch.fnmatchcase(name, glob) for glob in globs):
                 continue
-            status = status_by_exit_code[code]
+            status = status_of(code)
             was = now = ""
             if status not in DETECTED and status != UNCHECKED:
                 diff = get_diff_for_mutant(name, path=path).splitlines()

@@ -244,6 +244,25 @@ def test_a_ruleset_that_negates_parts_is_spread_over_smaller_states(rulebook, mo
         assert max(states) > 1 and bank._negates_parts["banking-0"]
 
 
+def test_a_ruleset_that_negates_no_parts_is_spread_only_past_the_engines_limit(rulebook):
+    """Only the rulesets that negate a plan's parts go over smaller states: in a bank of 3,000
+    financings, a ruleset that reads more facts than NEGATED_PARTS_PER_STATE and negates none
+    stays in one state, below the engine's limit; one that negates financings is spread."""
+    engine = DurableRulesEngine(rulebook)
+    plan = flawed_bank(3_000, clients=100)
+    with parts_of("banking"):
+        facts = engine.facts(plan)
+        rulesets = engine._rulesets["banking"]
+        batches = {rs.name: engine.assertion_batches(rs, facts) for rs in rulesets}
+    plain = [name for name, states in batches.items() if engine._splittable[name]
+             and not engine._negates_parts[name]
+             and len(states[0]) > durable_engine.NEGATED_PARTS_PER_STATE]
+    assert plain, "no ruleset reads enough facts to tell"
+    assert all(len(batches[name]) == 1 for name in plain)
+    assert any(len(states) > 1 for name, states in batches.items()
+               if engine._negates_parts[name])
+
+
 def test_a_bank_plan_with_50000_financings_is_evaluated(rulebook):
     plan = flawed_bank(50_000)
     findings = DurableRulesEngine(rulebook).evaluate(plan)

@@ -226,3 +226,11 @@ def test_adding_a_test_to_a_profile_keeps_its_results(tmp_path, before, now, kep
     tool.keep_results_when_tests_are_added(tmp_path, now)
     assert stats.exists() == kept
     assert json.loads((tmp_path / "tests.json").read_text()) == now
+
+
+def test_a_test_run_killed_by_a_signal_detects_its_mutant():
+    """The rules engine's C code aborts (SIGABRT) on facts a mutant broke: detected, as a
+    segfault is; mutmut's own words stand for the codes it knows."""
+    assert tool.status_of(-6) == "crashed" and "crashed" in tool.DETECTED
+    assert (tool.status_of(-11), tool.status_of(1), tool.status_of(0), tool.status_of(None),
+            tool.status_of(35)) == ("segfault", "killed", "survived", "not checked", "suspicious")
