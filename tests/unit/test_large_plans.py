@@ -1,6 +1,7 @@
 """Plans larger than one durable-rules state can hold (about 46,000 facts)."""
 
 import copy
+import re
 
 import pytest
 
@@ -102,6 +103,28 @@ def test_a_plan_whose_shared_facts_fill_a_state_is_refused_with_the_numbers(shar
     with pytest.raises(EvaluationError, match=f"the plan gives banking-0 {shared} facts that "
                        "every state needs, which leaves no room in the engine's 100 per state"):
         spread(shared, 10)
+
+
+def test_the_refusal_of_a_plan_whose_shared_facts_fill_a_state_names_its_ruleset(
+        rulebook, monkeypatch):
+    """Through the engine, both in a ruleset spread over smaller states (it negates
+    financings) and in one spread only at the engine's limit: here 100 facts a state, and 150
+    clients with their links that every state needs."""
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 100)
+    monkeypatch.setattr(durable_engine, "NEGATED_PARTS_PER_STATE", 50)
+    engine = DurableRulesEngine(rulebook)
+    plan = flawed_bank(200, clients=150)
+    refused = set()
+    with parts_of("banking"):
+        facts = engine.facts(plan)
+        for ruleset in engine._rulesets["banking"]:
+            try:
+                engine.assertion_batches(ruleset, facts)
+            except EvaluationError as e:
+                assert re.match(rf"the plan gives {ruleset.name} [\d,]+ facts that every state "
+                                "needs, which leaves no room in the engine's 100 per state", str(e))
+                refused.add(engine._negates_parts[ruleset.name])
+    assert refused == {True, False}
 
 
 def test_a_plan_at_ingests_bound_is_assessed_with_its_previous_plan(rulebook):
