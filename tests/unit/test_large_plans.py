@@ -152,9 +152,16 @@ def test_a_ruleset_that_joins_and_negates_financings_from_elsewhere_refuses_to_s
     when = base.match.model_copy(update={"with_": [some], "without": [country]})
     rule: RuleSpec = base.model_copy(update={"id": "TEST-SOME-AND-NO-FINANCING", "when": when})
     engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
-    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
+    plan = bank_plan(3_000, clients=100)
+    with parts_of("banking"):
+        [ruleset] = engine._rulesets["banking"]
+        needed = sum(f["kind"] in ruleset.order for f in engine.facts(plan))
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", needed - 1)
     with pytest.raises(EvaluationError, match="cannot read them spread over several states"):
-        engine.evaluate(bank_plan(3_000, clients=100))
+        engine.evaluate(plan)
+    # as many facts as a state holds: one state, no refusal
+    monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", needed)
+    assert [f.rule_id for f in engine.evaluate(plan)] == []
 
 
 def test_how_each_rule_reads_when_a_plan_is_spread_over_states(rulebook):
