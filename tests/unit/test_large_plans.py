@@ -157,7 +157,9 @@ def test_a_ruleset_that_joins_and_negates_financings_from_elsewhere_refuses_to_s
         [ruleset] = engine._rulesets["banking"]
         needed = sum(f["kind"] in ruleset.order for f in engine.facts(plan))
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", needed - 1)
-    with pytest.raises(EvaluationError, match="cannot read them spread over several states"):
+    with pytest.raises(EvaluationError, match=rf"the plan gives {ruleset.name} {needed:,} facts, "
+                       rf"more than the engine's {needed - 1:,} per state, and its rules cannot "
+                       "read them spread over several states"):
         engine.evaluate(plan)
     # as many facts as a state holds: one state, no refusal
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", needed)
