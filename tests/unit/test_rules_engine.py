@@ -704,3 +704,18 @@ def test_a_comparison_with_another_field_reads_as_the_plain_reading_when_it_is_m
     missing = "/actions/1/kpis/0"
     assert (missing in found) == (op == "!=")
     assert bool(found)
+
+
+def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_use():
+    """`fields_read` over a ruleset as the engine takes it: every key and text of its
+    conditions, a path by its head (`since.year` reads `since`), operators (`$lt`) and the
+    rules' actions (`run`) left out. Rule names, aliases and texts compared against come along,
+    harmlessly: no fact has such a field."""
+    definitions = {"R1": {"all": [
+        {"m": {"$and": [{"kind": "location"}, {"$lt": {"since.year": 2019}}]}},
+        {"c": {"$and": [{"kind": "risk"}, {"location_id": {"m": "location_id"}},
+                        {"due_on": {"m": "plan.due"}}]}},
+    ], "run": print}}
+    assert durable_engine.fields_read(definitions) == {
+        "kind", "since", "location_id", "due_on",  # read by the conditions
+        "R1", "all", "m", "c", "location", "risk", "plan"}  # names and texts, harmless
