@@ -99,6 +99,24 @@ def left_behind(consumer: PikaConsumer) -> list:
             *consumer._retiring, *consumer._waiting]
 
 
+def relay_then(step):
+    """`relay` with `step` as the post-publish step (a ledger's record)."""
+    def handler(delivery: Delivery) -> Outcome:
+        return Outcome("accepted", relay(delivery).messages, after_publish=step)
+    return handler
+
+
+def assert_given_back(consumer: PikaConsumer, connection: Connection, channel: Channel,
+                      delivery_count: int) -> None:
+    """Input 7 goes back to its queue, unacked, after the pause for its delivery count; the
+    consumer keeps nothing of it."""
+    [(delay, requeue)] = connection.timers
+    assert delay == retry_pause(delivery_count)
+    requeue()
+    assert (channel.requeued, channel.acked) == ([7], [])
+    assert left_behind(consumer) == []
+
+
 def replace_publisher(consumer: PikaConsumer, connection: Connection) -> Channel:
     consumer._replace_publisher()
     fresh = Channel()
@@ -180,11 +198,7 @@ def test_an_unroutable_output_gives_its_input_back_after_the_pause_its_deliverie
                                                 routing_key="submission.accepted.textile"),
                         properties, b"{}")
     publisher.confirm(1)
-    [(delay, requeue)] = connection.timers
-    assert delay == retry_pause(2)
-    requeue()
-    assert (channel.requeued, channel.acked) == ([7], [])
-    assert left_behind(consumer) == []
+    assert_given_back(consumer, connection, channel, 2)
 
 
 def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_ack():
@@ -193,15 +207,12 @@ def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_a
     double, and the input is acked once, when the step is done."""
     attempts = []
 
-    def recorded(delivery: Delivery) -> Outcome:
-        def record() -> None:
-            attempts.append(1)
-            if len(attempts) <= 3:
-                raise Unavailable("database")
-        outcome = relay(delivery)
-        return Outcome(outcome.label, outcome.messages, after_publish=record)
+    def record() -> None:
+        attempts.append(1)
+        if len(attempts) <= 3:
+            raise Unavailable("database")
 
-    consumer, connection, publisher, channel = connected(recorded)
+    consumer, connection, publisher, channel = connected(relay_then(record))
     deliver(consumer, 7)
     publisher.confirm(1)
     pauses = []
@@ -218,17 +229,10 @@ def test_a_post_publish_step_whose_dependency_is_away_is_done_again_before_the_a
 def test_a_post_publish_step_that_fails_gives_its_input_back_after_its_pause():
     """A post-publish step that fails for a reason of its own (not a dependency away) gives
     the input back to its queue, after the pause for its next delivery, unacked."""
-    def failing(delivery: Delivery) -> Outcome:
-        def record() -> None:
-            raise RuntimeError("a bug")
-        outcome = relay(delivery)
-        return Outcome(outcome.label, outcome.messages, after_publish=record)
+    def record() -> None:
+        raise RuntimeError("a bug")
 
-    consumer, connection, publisher, channel = connected(failing)
+    consumer, connection, publisher, channel = connected(relay_then(record))
     deliver(consumer, 7, delivery_count=1)
     publisher.confirm(1)
-    [(delay, requeue)] = connection.timers
-    assert delay == retry_pause(1)
-    requeue()
-    assert (channel.requeued, channel.acked) == ([7], [])
-    assert left_behind(consumer) == []
+    assert_given_back(consumer, connection, channel, 1)
