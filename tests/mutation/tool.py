@@ -372,6 +372,16 @@ def judge(mutants: list[Mutant], explanations: list[Explanation]) -> Outcome:
     return Outcome(mutants, explained, unexplained, not_killed, unchecked)
 
 
+def unrun(profile: dict[str, Any], explanations: list[Explanation]) -> list[Explanation]:
+    """Explanations of this profile's mutants whose `killed_by` test the profile does not
+    run: mutmut can never see it kill its mutant (its file, or the test itself, must be in
+    `tests`)."""
+    modules = tuple(f"{path}::" for path in profile["mutate"])
+    run = set(profile["tests"])
+    return [e for e in explanations if e.killed_by and e.function.startswith(modules)
+            and e.killed_by not in run and e.killed_by.partition("::")[0] not in run]
+
+
 def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds: float,
            explanations: list[Explanation]) -> str:
     by_module: dict[str, Counter[str]] = {}
@@ -390,8 +400,8 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         "",
         f"- mutmut over {len(profile['mutate'])} modules, guarded by "
         f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants, whose tests ran "
-        f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (each mutant's run, "
-        f"summed over the sittings that checked them; several run at once); this sitting "
+        f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (for each mutant, the run that "
+        f"gave its outcome, summed over the sittings; several run at once); the last sitting "
         f"{_duration(seconds)} on {os.cpu_count()} cores",
         f"- score (detected over the mutants checked and not equivalent): "
         f"**{outcome.score:.1%}**",
@@ -477,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
                 for m in outcome.unexplained]
     failures += [f"{e.killed_by} was to kill {m.function}: {m.now!r}, but it {m.status}"
                  for m, e in outcome.not_killed]
+    failures += [f"{e.killed_by} is named to kill a mutant of {e.function}, but the profile "
+                 f"does not run it: add it to its tests" for e in unrun(profile, explanations)]
     if outcome.unchecked:
         failures.append(f"{len(outcome.unchecked)} mutants were not checked: run again to "
                         f"finish (mutmut goes on where it stopped)")

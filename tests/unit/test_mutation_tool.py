@@ -86,6 +86,24 @@ def test_survivors_are_judged_by_their_explanations_and_equivalents_leave_the_sc
     assert outcome.score == 2 / 5  # killed and timeout over all but the equivalent one
 
 
+def test_a_test_named_to_kill_a_mutant_must_be_one_the_profile_runs():
+    profile = {"mutate": {"services/notify/store.py": None},
+               "tests": ["tests/unit/test_x.py", "tests/unit/test_y.py::test_one"]}
+    named = [explained("a = 0", killed_by="tests/unit/test_x.py::test_any"),  # its file runs
+             explained("b = 0", killed_by="tests/unit/test_y.py::test_one"),  # it runs
+             explained("c = 0", killed_by="tests/unit/test_y.py::test_two"),  # not run
+             explained("d = 0", killed_by="tests/unit/test_z.py"),  # not run
+             explained("e = 0", killed_by="tests/unit/test_z.py",  # another module's
+                       function="services/other.py::f"),
+             explained("f = 0", ignored="log wording")]
+    assert [e.now for e in tool.unrun(profile, named)] == ["c = 0", "d = 0"]
+    # the committed profiles run every test their explanations name
+    profiles = yaml.safe_load((tool.HERE / "profiles.yaml").read_text())
+    explanations = tool.load_explanations(tool.HERE / "survivors.yaml")
+    assert {name: tool.unrun(p, explanations) for name, p in profiles.items()} == {
+        name: [] for name in profiles}
+
+
 def test_mutants_a_stopped_run_left_unchecked_are_neither_survivors_nor_counted():
     outcome = judge([mutant(1, "killed"), mutant(2, "not checked"),
                      mutant(3, "survived", "x = 1", "x = 2")], [])
@@ -177,7 +195,7 @@ def test_the_report_times_the_whole_run_over_its_sittings():
     profile = {"mutate": {"services/notify/store.py": None}, "tests": ["tests/unit/test_x.py"]}
     text = report("full", profile, judge(mutants, []), 0.0, [])
     assert "3 mutants, whose tests ran 2.1 h in all" in text
-    assert "this sitting 0 s" in text
+    assert "the last sitting 0 s" in text
 
 
 def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
