@@ -400,8 +400,9 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         "",
         f"- mutmut over {len(profile['mutate'])} modules, guarded by "
         f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants, whose tests ran "
-        f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (for each mutant, the run that "
-        f"gave its outcome, summed over the sittings; several run at once); the last sitting "
+        f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (for each mutant, the "
+        f"run that gave its outcome, summed over the sittings; several run at once); the last "
+        f"sitting "
         f"{_duration(seconds)} on {os.cpu_count()} cores",
         f"- score (detected over the mutants checked and not equivalent): "
         f"**{outcome.score:.1%}**",
