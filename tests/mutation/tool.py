@@ -10,7 +10,7 @@ mutmut (3.x) runs in a work folder of its own, `var/mutation/<profile>/`, that l
 checkout and holds the profile as its `[tool.mutmut]` table, so the checkout's pyproject.toml
 stays free of it and a profile's results are kept between runs. A profile with `carry: true`
 (the long ones) goes on where its last run stopped: it tests only the mutants without a result,
-those of functions changed since included (resume.py). It also copies its results to
+those of functions changed since included (runner.py --resume). It also copies its results to
 `tests/mutation/results/<profile>/` (mutmut's `<module>.py.meta`: each mutant's outcome and
 each function's hash) to be committed: a run on another machine, where the work folder is new,
 starts from them, so a run of hours can be finished over several sessions. The `ci` profile
@@ -278,11 +278,12 @@ def selection(profile: dict[str, Any]) -> list[str]:
 
 
 def mutmut_command(globs: list[str], children: int | None, resume: bool) -> list[str]:
-    """`mutmut run` of the profile's mutants; `resume`: only those without a result
-    (resume.py), as a long profile goes on over several sittings. Without it every one is
-    tested again, as the `ci` profile must."""
-    runner = [str(HERE / "resume.py")] if resume else ["-m", "mutmut"]
-    command = [sys.executable, *runner, "run", *globs]
+    """`mutmut run` of the profile's mutants, through runner.py (its timeouts signal only
+    their own test runs); `resume`: only those without a result, as a long profile goes on over
+    several sittings. Without it every one is tested again, as the `ci` profile must."""
+    command = [sys.executable, str(HERE / "runner.py"), "run", *globs]
+    if resume:
+        command.append("--resume")
     if children:
         command += ["--max-children", str(children)]
     return command

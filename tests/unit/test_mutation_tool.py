@@ -4,13 +4,17 @@ and what the score is."""
 import ast
 import importlib.util
 import json
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.mutation import resume, tool
+from tests.mutation import runner, tool
 from tests.mutation.tool import (
     Explanation,
     Mutant,
@@ -200,7 +204,7 @@ def test_the_report_times_the_whole_run_over_its_sittings():
 
 def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
     """mutmut tests again every mutant named on its command line: a long profile's run goes
-    through resume.py, which keeps only those without a result; `ci` tests every one."""
+    through runner.py --resume, which keeps only those without a result; `ci` tests every one."""
     data = object()
     known = [(data, "m.x_f__mutmut_1", None), (data, "m.x_f__mutmut_2", 1),
              (data, "m.x_f__mutmut_3", 0), (data, "m.x_g__mutmut_1", None)]
@@ -210,10 +214,10 @@ def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
         asked.append(mutant_names)
         return known, {"m.py": data}
 
-    mutants, by_path = resume.pending(collect)(mutant_names=["m.x_*"])
+    mutants, by_path = runner.pending(collect)(mutant_names=["m.x_*"])
     assert [name for _, name, _ in mutants] == ["m.x_f__mutmut_1", "m.x_g__mutmut_1"]
     assert by_path == {"m.py": data} and asked == [["m.x_*"]]
-    # what it replaces in mutmut is still there, called as resume.py calls it (read, not
+    # what it replaces in mutmut is still there, called as runner.py calls it (read, not
     # imported: mutmut reads its configuration as it loads)
     source = Path(importlib.util.find_spec("mutmut.__main__").origin).read_text()
     [collector] = [node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
@@ -222,9 +226,58 @@ def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
     assert not collector.args.args
 
     long_run = tool.mutmut_command(["m.x_*"], 2, resume=True)
-    assert long_run[1:] == [str(tool.HERE / "resume.py"), "run", "m.x_*", "--max-children", "2"]
-    assert tool.mutmut_command(["m.x_*"], None, resume=False)[1:] == ["-m", "mutmut", "run",
-                                                                       "m.x_*"]
+    assert long_run[1:] == [str(tool.HERE / "runner.py"), "run", "m.x_*", "--resume",
+                            "--max-children", "2"]
+    assert tool.mutmut_command(["m.x_*"], None, resume=False)[1:] == [
+        str(tool.HERE / "runner.py"), "run", "m.x_*"]
+
+
+def _wait_for(child: subprocess.Popen, seconds: float) -> int | None:
+    try:
+        return child.wait(seconds)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def test_a_timeout_signals_only_the_test_run_it_was_set_for():
+    """mutmut 3.8 signals a timed-out process id whatever holds it by then: ids come round
+    again, and one stale timeout ended a whole sitting (runner.py)."""
+    timeouts = runner.Timeouts()
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    timeouts.register(slow.pid, 0.2)
+    assert _wait_for(slow, 20) == -signal.SIGXCPU  # its own run, still running: signalled
+
+    again = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    timeouts.register(again.pid, 0.1)  # as if the id were a finished run's, given again...
+    timeouts.register(again.pid, 60)  # ...to a later run with a timeout of its own
+    assert _wait_for(again, 20) == 0  # the stale timeout passed it by
+
+    # not a child of this process (a thread's id, say): never signalled, though it runs
+    outsider = subprocess.Popen([sys.executable, "-c",
+                                 "import os, subprocess, sys, time; child = subprocess.Popen("
+                                 "[sys.executable, '-c', 'import time; time.sleep(2)']); "
+                                 "print(child.pid, flush=True); sys.exit(child.wait())"],
+                                stdout=subprocess.PIPE, text=True)
+    assert outsider.stdout is not None
+    grandchild = int(outsider.stdout.readline())
+    assert not runner.still_running_child(grandchild)
+    timeouts.register(grandchild, 0.05)
+    assert _wait_for(outsider, 20) == 0  # the grandchild ended of itself
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 20
+    while runner.still_running_child(ended.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not runner.still_running_child(ended.pid)  # ended, not yet reaped
+    assert ended.wait(1) == 0  # and still there for its runner to reap
+
+
+def test_the_runner_takes_the_place_of_mutmuts_timeouts_as_mutmut_calls_them():
+    source = Path(importlib.util.find_spec("mutmut.workers.isolation").origin).read_text()
+    assert "from mutmut.workers.timeout import register_timeout" in source
+    calls = [node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+             and getattr(node.func, "id", None) == "register_timeout"]
+    assert calls and all(len(c.args) + len(c.keywords) == 2 for c in calls)
+    assert {k.arg for c in calls for k in c.keywords} <= {"pid", "timeout_s"}
 
 
 @pytest.mark.parametrize("before, now, kept", [
