@@ -187,6 +187,34 @@ def test_how_each_rule_reads_when_a_plan_is_spread_over_states(rulebook):
         assert locality(rules["DD5-BANK-PORTFOLIO-BREAKDOWN"], 0) == "any"  # no financings
 
 
+def test_parts_joined_to_each_other_on_their_key_read_as_one_part(rulebook):
+    """A chain of joins reads spread when each shardable part is joined on its key to the
+    subject's or to a part joined before it; one joined off the key cannot be read spread."""
+    from services.rules.adapters.durable_engine import locality
+    from services.rules.core.language import Join, Match
+    from services.rules.core.vocabulary import parts_of
+
+    rule = rulebook.by_id()["DD2-HIGH-RISK-LOCATIONS-ASSESSED"]
+
+    def reads(subject: str, *joins: tuple[str, str, dict[str, str]]) -> str | None:
+        match = Match(part=subject, with_=[Join(part=part, as_=alias, join=on)
+                                           for part, alias, on in joins])
+        return locality(rule.model_copy(update={"when": [match]}), 0)
+
+    with parts_of("textile"):
+        # a location, its products, and the risks naming the location its products name
+        assert reads("location", ("location_product", "lp", {"location_id": "location_id"}),
+                     ("risk_location", "rl", {"location_id": "lp.location_id"})) == "local"
+        assert reads("location", ("location_product", "lp", {"location_id": "location_id"}),
+                     ("risk_location", "rl", {"location_id": "lp.name"})) is None
+        # the policy (in every state), any location and that location's products
+        assert reads("policy", ("location", "loc", {}),
+                     ("location_product", "lp", {"location_id": "loc.location_id"})) == "any"
+        assert reads("policy", ("location", "loc", {}),
+                     ("location_product", "lp", {"location_id": "loc.name"})) is None
+        assert reads("policy", ("location", "loc", {}), ("location_product", "lp", {})) is None
+
+
 def flawed_textile(locations: int, wet: list[int], named: int = 3
                    ) -> tuple[PlanSubmission, Prior]:
     """Scoping leaves out Bangladesh (a tenth of the locations), only the locations `wet`
