@@ -399,12 +399,12 @@ def report(profile_name: str, profile: dict[str, Any], outcome: Outcome, seconds
         "Written by `make mutate` (`python -m tests.mutation --profile full --report ...`); "
         "do not edit by hand. Explanations live in `tests/mutation/survivors.yaml`.",
         "",
-        f"- mutmut over {len(profile['mutate'])} modules, guarded by "
-        f"{len(profile['tests'])} test files; {len(outcome.mutants)} mutants, whose tests ran "
+        f"- mutmut over {len(profile['mutate'])} modules, guarded by tests of "
+        f"{len({t.partition('::')[0] for t in profile['tests']})} files; "
+        f"{len(outcome.mutants)} mutants, whose tests ran "
         f"{_duration(sum(m.seconds for m in outcome.mutants))} in all (for each mutant, the "
         f"run that gave its outcome, summed over the sittings; several run at once); the last "
-        f"sitting "
-        f"{_duration(seconds)} on {os.cpu_count()} cores",
+        f"sitting {_duration(seconds)} on {os.cpu_count()} cores",
         f"- score (detected over the mutants checked and not equivalent): "
         f"**{outcome.score:.1%}**",
         f"- not checked, as the run stopped before them: **{len(outcome.unchecked)}**",

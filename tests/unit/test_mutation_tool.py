@@ -196,9 +196,10 @@ def test_the_report_times_the_whole_run_over_its_sittings():
                mutant(3, "not checked")]
     mutants = [replace(m, seconds=s) for m, s in zip(mutants, (3_000.0, 4_560.0, 0.0),
                                                      strict=True)]
-    profile = {"mutate": {"services/notify/store.py": None}, "tests": ["tests/unit/test_x.py"]}
+    profile = {"mutate": {"services/notify/store.py": None}, "tests": [
+        "tests/unit/test_x.py", "tests/unit/test_y.py::test_a", "tests/unit/test_y.py::test_b"]}
     text = report("full", profile, judge(mutants, []), 0.0, [])
-    assert "3 mutants, whose tests ran 2.1 h in all" in text
+    assert "guarded by tests of 2 files; 3 mutants, whose tests ran 2.1 h in all" in text
     assert "the last sitting 0 s" in text
 
 
