@@ -706,6 +706,42 @@ def test_a_comparison_with_another_field_reads_as_the_plain_reading_when_it_is_m
     assert bool(found)
 
 
+@pytest.mark.parametrize("op", ["<", "<=", ">", ">=", "==", "!="])
+def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(rulebook, op):
+    """`due_on <op> start_on + 1 month` at the ends of months (31 January + 1 month is 28 or
+    29 February): the engine compares month keys, `__mk` or `__mke` by the operator
+    (compiler.py), and must find what the plain reading finds with `add_months`."""
+    import json
+    from datetime import date, timedelta
+
+    from services.rules.core.language import Match
+    from services.rules.core.values import add_months
+    from services.rules.tooling.crosscheck import plain_findings
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    template = document["actions"][0]
+    starts = [date(y, m, d) for y, m, days in ((2019, 1, (27, 28, 29, 30, 31)),
+                                               (2020, 1, (28, 29, 30, 31)), (2019, 3, (30, 31)))
+              for d in days]
+    pairs = [(start, add_months(start, 1) + timedelta(shift))
+             for start in starts for shift in (-1, 0, 1)]
+    first = len(document["actions"])
+    document["actions"] += [dict(template, action_id=f"T-{i}", start_on=start.isoformat(),
+                                 due_on=due.isoformat(), kpis=[])
+                            for i, (start, due) in enumerate(pairs)]
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    when = Match.model_validate({"part": "action", "where": [
+        {"field": "due_on", "op": op, "value": {"field": "start_on", "plus": {"months": 1}}}]})
+    rule = base.model_copy(update={"id": "TEST-DUE-A-MONTH-AFTER-START", "when": when})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    plan = validate_plan(document)
+    found = sorted(f.pointers[0] for f in engine.evaluate(plan))
+    assert found == sorted(f.pointers[0] for f in plain_findings(engine, plan))
+    added = {f"/actions/{first + i}" for i in range(len(pairs))}
+    assert 0 < len(added & set(found)) < len(pairs)
+
+
 def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_use():
     """`fields_read` over a ruleset as the engine takes it: every key and text of its
     conditions, a path by its head (`since.year` reads `since`), operators (`$lt`) and the
