@@ -710,7 +710,8 @@ def test_a_comparison_with_another_field_reads_as_the_plain_reading_when_it_is_m
 def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(rulebook, op):
     """`due_on <op> start_on + 1 month` at the ends of months (31 January + 1 month is 28 or
     29 February): the engine compares month keys, `__mk` or `__mke` by the operator
-    (compiler.py), and must find what the plain reading finds with `add_months`."""
+    (compiler.py), and must find what the plain reading finds with `add_months`; with either
+    date missing, only `!=` holds."""
     import json
     from datetime import date, timedelta
 
@@ -730,6 +731,10 @@ def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(
     document["actions"] += [dict(template, action_id=f"T-{i}", start_on=start.isoformat(),
                                  due_on=due.isoformat(), kpis=[])
                             for i, (start, due) in enumerate(pairs)]
+    unknown = len(document["actions"])
+    document["actions"] += [dict(template, action_id="U-1", due_on="2019-03-01", kpis=[]),
+                            dict(template, action_id="U-2", start_on="2019-01-31", kpis=[])]
+    del document["actions"][unknown]["start_on"], document["actions"][unknown + 1]["due_on"]
     base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
     when = Match.model_validate({"part": "action", "where": [
         {"field": "due_on", "op": op, "value": {"field": "start_on", "plus": {"months": 1}}}]})
@@ -740,6 +745,8 @@ def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(
     assert found == sorted(f.pointers[0] for f in plain_findings(engine, plan))
     added = {f"/actions/{first + i}" for i in range(len(pairs))}
     assert 0 < len(added & set(found)) < len(pairs)
+    missing = {f"/actions/{unknown}", f"/actions/{unknown + 1}"}
+    assert (missing & set(found)) == (missing if op == "!=" else set())
 
 
 def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_use():
