@@ -231,6 +231,16 @@ def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
                "its own" in m for m in messages), messages
 
 
+def test_lint_names_the_values_of_the_submission_a_rule_may_compare_with(rules_copy):
+    path = rules_copy / "dd4-track.yaml"
+    path.write_text(path.read_text().replace(
+        '{field: target.on, op: "<=", value: {field: submission.as_of}}',
+        '{field: target.on, op: "<=", value: {field: submission.due}}', 1))
+    messages = [m.split(": ", 1)[1] for e in lint(rules_copy) if "submission" in (m := e.message)]
+    assert messages == ["does not compile: 'submission.due': the submission offers as_of, "
+                        "plan_period.end, plan_period.start, reporting_year, submitted_at"]
+
+
 def test_lint_refuses_another_field_as_the_value_of_an_operator_that_cannot_take_one(
         rules_copy):
     path = rules_copy / "dd1-policy.yaml"
