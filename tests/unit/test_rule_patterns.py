@@ -24,12 +24,12 @@ NESTED = "((a*)*)*b"
 RULE = "DD1-POLICY-PUBLIC"
 
 
-def with_pattern(rules_dir, pattern: str) -> None:
+def with_pattern(rules_dir, pattern: str, written: str = '"{}"') -> None:
     path = rules_dir / "dd1-policy.yaml"
     text = path.read_text()
     assert 'op: matches, value: "http://.*"' in text
     path.write_text(text.replace('op: matches, value: "http://.*"',
-                                 f'op: matches, value: "{pattern}"'))
+                                 f'op: matches, value: {written.format(pattern)}'))
 
 
 @pytest.mark.parametrize(("pattern", "refused"), [
@@ -48,6 +48,19 @@ def test_lint_reports_a_nested_repetition_at_its_rule(rules_copy):
     [error] = lint(rules_copy)
     assert error.file.name == "dd1-policy.yaml" and RULE in error.message
     assert "itself repeats" in error.message
+
+
+@pytest.mark.parametrize(("pattern", "written", "said"), [
+    ("(x{1,1000})*", '"{}"', "'(x{1,1000})*' repeats more than 100 times; '(x{1,1000})*' "
+     "repeats something that itself repeats (the engine cannot compile nested repetition in "
+     "bounded time); write it without the inner repetition"),
+    ("5", "{}", "'matches' on public_url needs a pattern (text), not 5"),
+])
+def test_lint_says_in_words_what_is_wrong_with_a_pattern(rules_copy, pattern, written, said):
+    """Every problem of a pattern, and a pattern that is not text (which the engine refuses
+    with only its error code 102 as the rules are loaded)."""
+    with_pattern(rules_copy, pattern, written)
+    assert [e.message for e in lint(rules_copy)] == [f"{RULE}: does not compile: {said}"]
 
 
 def test_rules_test_ends_with_an_error_instead_of_hanging(rules_copy):

@@ -221,6 +221,24 @@ def test_lint_names_the_age_operator_whose_value_is_no_duration(rules_copy, op, 
                for m in messages), messages
 
 
+@pytest.mark.parametrize("file, written, now, said", [
+    ("au-gold.yaml", "{field: theme, op: in, value: [conflict_financing, serious_abuses]}",
+     "{field: theme, op: in, value: []}",
+     "AU-CAHRA-RED-FLAG: does not compile: the condition on theme needs a non-empty list of "
+     "values"),
+    # a parameter is checked only once it is resolved: here a single value, not a list
+    ("dd2-identify.yaml", "affected: [trade_union, workers, worker_representative, "
+     "affected_community, ngo]", "affected: trade_union",
+     "DD2-STAKEHOLDERS-CONSULTED: does not compile: the condition on stakeholder_type needs a "
+     "non-empty list of values"),
+])
+def test_lint_refuses_in_without_a_list_of_values(rules_copy, file, written, now, said):
+    path = rules_copy / file
+    assert written in path.read_text()
+    path.write_text(path.read_text().replace(written, now, 1))
+    assert [e.message for e in lint(rules_copy)] == [said]
+
+
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     path = rules_copy / "dd1-policy.yaml"
     path.write_text(path.read_text().replace(

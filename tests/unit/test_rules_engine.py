@@ -536,7 +536,9 @@ def test_the_compiler_refuses_an_ordering_comparison_with_another_part_inside_an
     merged = client.model_copy(update={"where": [first.with_[0].where[0].model_copy(
         update={"any": [*first.with_[0].where[0].any, *second.with_[0].where]})]})
     broken = rule.model_copy(update={"when": first.model_copy(update={"with_": [merged]})})
-    with pytest.raises(compiler.CompileError, match="cannot stand in an `any`"):
+    with pytest.raises(compiler.CompileError, match=r"^a comparison with another part's field "
+                       r"cannot stand in an `any` \(nor be `!=`\); make it an alternative of "
+                       r"the rule instead$"):
         compiler.compile_rule(broken)
 
 
@@ -747,6 +749,74 @@ def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(
     assert 0 < len(added & set(found)) < len(pairs)
     missing = {f"/actions/{unknown}", f"/actions/{unknown + 1}"}
     assert (missing & set(found)) == (missing if op == "!=" else set())
+
+
+@pytest.mark.parametrize("op", ["<", ">="])
+def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_reading(
+        rulebook, op):
+    """In a `with` part's pattern, `due_on <op> kpi.target.on` reads the matched KPI's target
+    date. Written after an `in` (an `any` to the engine), the engine ignored it and matched
+    every action (2026-12-05): the compiler puts such comparisons first. A KPI without a
+    target matches no action (false, as in the plain reading), however the engine is given the
+    missing value (far below for `<`, far above for `>=`)."""
+    import json
+
+    from services.rules.core.language import Match
+    from services.rules.tooling.crosscheck import plain_findings
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    template = dict(document["actions"][0], kpis=[])
+    kpi = {"kpi_id": "T-KPI", "indicator": "share audited", "unit": "%",
+           "target": {"value": 100, "on": "2019-06-01"}}
+    first = len(document["actions"])
+    document["actions"] += [
+        dict(template, action_id="T-EARLY", due_on="2019-02-01"),
+        dict(template, action_id="T-LATE", due_on="2019-07-01"),
+        dict(template, action_id="T-KPIS", kpis=[
+            kpi, {k: v for k, v in kpi.items() if k != "target"} | {"kpi_id": "T-NO-TARGET"}])]
+    when = Match.model_validate({"part": "kpi", "where": [
+        {"field": "kpi_id", "op": "in", "value": ["T-KPI", "T-NO-TARGET"]}],
+        "with": [{"part": "action", "as": "other", "where": [
+            {"field": "action_id", "op": "in", "value": ["T-EARLY", "T-LATE"]},
+            {"field": "due_on", "op": op, "value": {"field": "kpi.target.on"}}]}]})
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    rule = base.model_copy(update={"id": "TEST-AN-ACTION-DUE-BY-THE-TARGET", "when": when})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    plan = validate_plan(document)
+    found = sorted({f.pointers[0] for f in engine.evaluate(plan)})
+    assert found == sorted({f.pointers[0] for f in plain_findings(engine, plan)})
+    assert found == [f"/actions/{first + 2}/kpis/0"]  # the KPI with a target only
+
+
+def test_a_pattern_reads_another_parts_fields_before_any_any():
+    """The engine ignores a reference to another part that follows an `any` in the same
+    pattern (the bare engine, below): the compiler puts the terms that read another part first,
+    one of them holding an `any` last; two such cannot be ordered and are refused."""
+    scope = compiler._Scope(rule=None, needs={},  # type: ignore[arg-type]
+                            bound={"kpi": ("fact", "kpi")})
+    either = {"$or": [{"action_id": "A"}, {"action_id": "B"}]}
+    before = {"$lt": {"due_on__n": {"fact": "target__n__lo"}}}
+    listed = {"$or": [{"risk_id": {"fact": "r1"}}, {"risk_id": {"fact": "r2"}}]}
+    pattern = {"$and": [{"kind": "action"}, either, listed, before]}
+    assert compiler._references_first(scope, pattern) == {
+        "$and": [before, listed, {"kind": "action"}, either]}
+    assert compiler._references_first(scope, {"kind": "action"}) == {"kind": "action"}
+    with pytest.raises(compiler.CompileError, match=r"^two conditions of a part read another "
+                       r"part's field and each holds an `any`"):
+        compiler._references_first(scope, {"$and": [listed, before, listed]})
+    # the engine's own reading, which the order above avoids
+    import durable.engine as bare
+
+    host, found = bare.Host(), []
+    host.set_rulesets({"t": {"r": {"all": [{"fact": {"kind": "kpi"}}, {"a": {"$and": [
+        {"kind": "action"}, either, {"$lt": {"due": {"fact": "target"}}}]}}],
+        "run": lambda c: found.append(c.a._d["action_id"])}}})
+    for fact in ({"kind": "kpi", "target": 10}, {"kind": "action", "action_id": "A", "due": 5},
+                 {"kind": "action", "action_id": "B", "due": 20}):
+        with contextlib.suppress(bare.MessageNotHandledException):
+            host.assert_fact("t", {**fact, "sid": "s"})
+    assert sorted(found) == ["A", "B"]  # B is due after the target, yet matched
 
 
 def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_use():

@@ -264,9 +264,38 @@ def _join(scope: _Scope, join: Join) -> dict[str, Any]:
     for theirs, ours in sorted(join.join.items()):
         alias, kind, name = _other(scope, ours) or (MATCHED, scope.subject, ours)
         terms.append({theirs: {alias: scope.need(kind, Derived(name, "k"))}})
-    pattern = all_of(terms + [_test(scope, join.part, t) for t in join.where])
+    pattern = _references_first(scope, all_of(terms + [_test(scope, join.part, t)
+                                                      for t in join.where]))
     _check_or(scope, pattern)
     return pattern
+
+
+def _references_first(scope: _Scope, pattern: dict[str, Any]) -> dict[str, Any]:
+    """The pattern's terms that read another part's field before those that do not, and of
+    those that do, one with an `any` last: the engine ignores every reference to another
+    part that follows an `any` in the same pattern (it then matches every such part:
+    tests/unit/test_rules_engine.py). Two terms that both read another part and hold an
+    `any` cannot be put in such an order: CompileError."""
+    terms = pattern.get("$and")
+    if terms is None:
+        return pattern
+    reading = [t for t in terms if _refers_to_another_part(scope, t)]
+    branching = [t for t in reading if _has_any(t)]
+    if len(branching) > 1:
+        raise CompileError("two conditions of a part read another part's field and each "
+                           "holds an `any` (an `in` against another part's list is one): the "
+                           "engine would read only the first; make one an alternative of the "
+                           "rule")
+    return {"$and": [*(t for t in reading if not _has_any(t)), *branching,
+                     *(t for t in terms if not _refers_to_another_part(scope, t))]}
+
+
+def _has_any(expression: Any) -> bool:
+    if isinstance(expression, dict):
+        return "$or" in expression or any(_has_any(v) for v in expression.values())
+    if isinstance(expression, list):
+        return any(_has_any(item) for item in expression)
+    return False
 
 
 _ORDERINGS = frozenset({"$lt", "$lte", "$gt", "$gte", "$neq"})

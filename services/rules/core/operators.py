@@ -143,9 +143,12 @@ def _ordering(op: str) -> Operator:
 
 _WORDS = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least"}
 
-def _pattern(value: Any) -> Any:
-    """A pattern the engine can compile in bounded time (core/patterns.py), or CompileError."""
-    problems = pattern_problems(value) if isinstance(value, str) else []
+def _pattern(site: Site, value: Any) -> str:
+    """A pattern the engine can compile in bounded time (core/patterns.py), or CompileError
+    (the engine itself refuses a pattern that is not text only with its error code 102)."""
+    if not isinstance(value, str):
+        raise CompileError(f"'matches' on {site.field} needs a pattern (text), not {value!r}")
+    problems = pattern_problems(value)
     if problems:
         raise CompileError("; ".join(problems))
     return value
@@ -207,7 +210,7 @@ _DECLARED: list[Operator] = [
              lambda v, value, as_of: _is_list(v) and set(v) >= set(value)),
     Operator("matches", "the whole text matches the pattern (durable-rules regular "
              "expressions: no nested repetition)", "one",
-             lambda site, value: {"$mt": {site.field: _pattern(value)}},
+             lambda site, value: {"$mt": {site.field: _pattern(site, value)}},
              lambda v, value, as_of: isinstance(v, str) and re.fullmatch(value, v) is not None),
     Operator("older_than", "the date lies more than the length (`{days|months|years}`) "
              "before the submission date", "duration", _compile_older_than,
