@@ -819,6 +819,54 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
     assert sorted(found) == ["A", "B"]  # B is due after the target, yet matched
 
 
+def test_an_escalation_of_a_rule_on_a_measure_reads_the_rules_own_measure(rulebook):
+    """A rule whose subject is a measure (a share of the purchase volume) escalates on the
+    same measure: its escalated alternative reads the measure facts made for the rule."""
+    import json
+
+    from services.rules.core.language import Escalation
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    for location in document["textile"]["production_locations"]:
+        location["code_of_conduct_signed"] = False
+    base = rulebook.by_id()["DD1-SUPPLIER-CODE-COVERAGE"]
+    escalation = Escalation.model_validate({
+        "severity": "high", "where": [{"field": "value", "op": "<", "value": 0.5}],
+        "reason": {"nl": "Minder dan de helft.", "en": "Less than half."}})
+    rule = base.model_copy(update={"escalate": [escalation]})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    [finding] = engine.evaluate(validate_plan(document))
+    assert (finding.rule_id, finding.severity.value) == ("DD1-SUPPLIER-CODE-COVERAGE", "high")
+
+
+@pytest.mark.parametrize("window, fires", [
+    ({}, True), ({"effective_from": "2019-03-28"}, True),  # the plan's day is 2019-03-28
+    ({"effective_from": "2019-03-29"}, False), ({"effective_to": "2019-03-28"}, True),
+    ({"effective_to": "2019-03-27"}, False),
+    ({"effective_from": "2019-01-01", "effective_to": "2019-12-31"}, True),
+])
+def test_a_rule_is_in_force_from_its_first_day_to_its_last(rulebook, window, fires):
+    import json
+    from datetime import date
+
+    from services.rules.core.language import Match
+    from services.rules.tooling.crosscheck import plain_findings
+    from services.shared.contracts import validate_plan
+
+    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    when = Match.model_validate({"part": "action", "where": [
+        {"field": "action_id", "op": "==", "value": "A-07"}]})
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    rule = base.model_copy(update={"id": "TEST-IN-FORCE", "when": when} | {
+        k: date.fromisoformat(v) for k, v in window.items()})
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    plan = validate_plan(document)
+    found = [f.pointers[0] for f in engine.evaluate(plan)]
+    assert found == [f.pointers[0] for f in plain_findings(engine, plan)]
+    assert found == (["/actions/0"] if fires else [])
+
+
 def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_use():
     """`fields_read` over a ruleset as the engine takes it: every key and text of its
     conditions, a path by its head (`since.year` reads `since`), operators (`$lt`) and the
