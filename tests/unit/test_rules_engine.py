@@ -751,9 +751,10 @@ def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(
     assert (missing & set(found)) == (missing if op == "!=" else set())
 
 
+@pytest.mark.parametrize("nested", [False, True], ids=["listed", "in-an-all"])
 @pytest.mark.parametrize("op", ["<", ">="])
 def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_reading(
-        rulebook, op):
+        rulebook, op, nested):
     """In a `with` part's pattern, `due_on <op> kpi.target.on` reads the matched KPI's target
     date. Written after an `in` (an `any` to the engine), the engine ignored it and matched
     every action (2026-12-05): the compiler puts such comparisons first. A KPI without a
@@ -761,7 +762,7 @@ def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_re
     missing value (far below for `<`, far above for `>=`)."""
     import json
 
-    from services.rules.core.language import Match
+    from services.rules.core.language import AllOf, Match
     from services.rules.tooling.crosscheck import plain_findings
     from services.shared.contracts import validate_plan
 
@@ -780,6 +781,10 @@ def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_re
         "with": [{"part": "action", "as": "other", "where": [
             {"field": "action_id", "op": "in", "value": ["T-EARLY", "T-LATE"]},
             {"field": "due_on", "op": op, "value": {"field": "kpi.target.on"}}]}]})
+    if nested:  # the same two conditions as one `all`: its terms are ordered as the part's
+        other = when.with_[0]
+        when = when.model_copy(update={"with_": [other.model_copy(update={
+            "where": [AllOf.model_validate({"all": other.where})]})]})
     base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
     rule = base.model_copy(update={"id": "TEST-AN-ACTION-DUE-BY-THE-TARGET", "when": when})
     engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
