@@ -796,8 +796,9 @@ def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_re
 
 def test_a_pattern_reads_another_parts_fields_before_any_any():
     """The engine ignores a reference to another part that follows an `any` in the same
-    pattern (the bare engine, below): the compiler puts the terms that read another part first,
-    one of them holding an `any` last; two such cannot be ordered and are refused."""
+    pattern (the bare engine, below): the compiler puts the terms that read another part before
+    those with an `any`, one that does both between them; two such cannot be ordered and are
+    refused."""
     scope = compiler._Scope(rule=None, needs={},  # type: ignore[arg-type]
                             bound={"kpi": ("fact", "kpi")})
     either = {"$or": [{"action_id": "A"}, {"action_id": "B"}]}
@@ -805,7 +806,7 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
     listed = {"$or": [{"risk_id": {"fact": "r1"}}, {"risk_id": {"fact": "r2"}}]}
     pattern = {"$and": [{"kind": "action"}, either, listed, before]}
     assert compiler._references_first(scope, pattern) == {
-        "$and": [before, listed, {"kind": "action"}, either]}
+        "$and": [{"kind": "action"}, before, listed, either]}
     assert compiler._references_first(scope, {"kind": "action"}) == {"kind": "action"}
     with pytest.raises(compiler.CompileError, match=r"^two conditions of a part read another "
                        r"part's field and each holds an `any`"):

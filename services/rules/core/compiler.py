@@ -271,23 +271,25 @@ def _join(scope: _Scope, join: Join) -> dict[str, Any]:
 
 
 def _references_first(scope: _Scope, pattern: dict[str, Any]) -> dict[str, Any]:
-    """The pattern's terms that read another part's field before those that do not, and of
-    those that do, one with an `any` last: the engine ignores every reference to another
-    part that follows an `any` in the same pattern (it then matches every such part:
-    tests/unit/test_rules_engine.py). Two terms that both read another part and hold an
-    `any` cannot be put in such an order: CompileError."""
+    """The pattern's terms with no reference to another part's field after any `any`: the
+    engine ignores every such reference that follows an `any` in the same pattern (it then
+    matches every such part: tests/unit/test_rules_engine.py). In order: the terms with
+    neither (the part's kind first, as written), those with a reference, the one with both,
+    those with an `any` alone. Two terms that both read another part and hold an `any`
+    cannot be put in such an order: CompileError."""
     terms = pattern.get("$and")
     if terms is None:
         return pattern
-    reading = [t for t in terms if _refers_to_another_part(scope, t)]
-    branching = [t for t in reading if _has_any(t)]
-    if len(branching) > 1:
+    reads = [_refers_to_another_part(scope, t) for t in terms]
+    branches = [_has_any(t) for t in terms]
+    if sum(r and b for r, b in zip(reads, branches, strict=True)) > 1:
         raise CompileError("two conditions of a part read another part's field and each "
                            "holds an `any` (an `in` against another part's list is one): the "
                            "engine would read only the first; make one an alternative of the "
                            "rule")
-    return {"$and": [*(t for t in reading if not _has_any(t)), *branching,
-                     *(t for t in terms if not _refers_to_another_part(scope, t))]}
+    rank = {(False, False): 0, (True, False): 1, (True, True): 2, (False, True): 3}
+    order = sorted(range(len(terms)), key=lambda i: rank[reads[i], branches[i]])
+    return {"$and": [terms[i] for i in order]}
 
 
 def _has_any(expression: Any) -> bool:
