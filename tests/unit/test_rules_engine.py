@@ -708,21 +708,41 @@ def test_a_comparison_with_another_field_reads_as_the_plain_reading_when_it_is_m
     assert bool(found)
 
 
+def _as_plainly(rulebook, when: dict, document: dict, **changes) -> list[str]:
+    """The first pointer of each finding of a rule that matches `when` (DD4-KPI-RESULTS-
+    REPORTED's texts, with `changes`) on the plan, once each, after checking that the plain
+    reading finds the same."""
+    from services.rules.core.language import Match
+    from services.rules.tooling.crosscheck import plain_findings
+    from services.shared.contracts import validate_plan
+
+    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
+    rule = base.model_copy(update={"id": "TEST-RULE", "when": Match.model_validate(when)}
+                           | changes)
+    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
+    plan = validate_plan(document)
+    found = sorted({f.pointers[0] for f in engine.evaluate(plan)})
+    assert found == sorted({f.pointers[0] for f in plain_findings(engine, plan)})
+    return found
+
+
+def _textile_fixture() -> dict:
+    import json
+
+    return json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+
+
 @pytest.mark.parametrize("op", ["<", "<=", ">", ">=", "==", "!="])
 def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(rulebook, op):
     """`due_on <op> start_on + 1 month` at the ends of months (31 January + 1 month is 28 or
     29 February): the engine compares month keys, `__mk` or `__mke` by the operator
     (compiler.py), and must find what the plain reading finds with `add_months`; with either
     date missing, only `!=` holds."""
-    import json
     from datetime import date, timedelta
 
-    from services.rules.core.language import Match
     from services.rules.core.values import add_months
-    from services.rules.tooling.crosscheck import plain_findings
-    from services.shared.contracts import validate_plan
 
-    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    document = _textile_fixture()
     template = document["actions"][0]
     starts = [date(y, m, d) for y, m, days in ((2019, 1, (27, 28, 29, 30, 31)),
                                                (2020, 1, (28, 29, 30, 31)), (2019, 3, (30, 31)))
@@ -737,14 +757,9 @@ def test_a_date_against_another_plus_calendar_months_reads_as_the_plain_reading(
     document["actions"] += [dict(template, action_id="U-1", due_on="2019-03-01", kpis=[]),
                             dict(template, action_id="U-2", start_on="2019-01-31", kpis=[])]
     del document["actions"][unknown]["start_on"], document["actions"][unknown + 1]["due_on"]
-    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
-    when = Match.model_validate({"part": "action", "where": [
-        {"field": "due_on", "op": op, "value": {"field": "start_on", "plus": {"months": 1}}}]})
-    rule = base.model_copy(update={"id": "TEST-DUE-A-MONTH-AFTER-START", "when": when})
-    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
-    plan = validate_plan(document)
-    found = sorted(f.pointers[0] for f in engine.evaluate(plan))
-    assert found == sorted(f.pointers[0] for f in plain_findings(engine, plan))
+    found = _as_plainly(rulebook, {"part": "action", "where": [
+        {"field": "due_on", "op": op, "value": {"field": "start_on", "plus": {"months": 1}}}]},
+        document)
     added = {f"/actions/{first + i}" for i in range(len(pairs))}
     assert 0 < len(added & set(found)) < len(pairs)
     missing = {f"/actions/{unknown}", f"/actions/{unknown + 1}"}
@@ -757,16 +772,10 @@ def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_re
         rulebook, op, nested):
     """In a `with` part's pattern, `due_on <op> kpi.target.on` reads the matched KPI's target
     date. Written after an `in` (an `any` to the engine), the engine ignored it and matched
-    every action (2026-12-05): the compiler puts such comparisons first. A KPI without a
+    every action (2026-12-05): the compiler puts it before the `in`. A KPI without a
     target matches no action (false, as in the plain reading), however the engine is given the
     missing value (far below for `<`, far above for `>=`)."""
-    import json
-
-    from services.rules.core.language import AllOf, Match
-    from services.rules.tooling.crosscheck import plain_findings
-    from services.shared.contracts import validate_plan
-
-    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
+    document = _textile_fixture()
     template = dict(document["actions"][0], kpis=[])
     kpi = {"kpi_id": "T-KPI", "indicator": "share audited", "unit": "%",
            "target": {"value": 100, "on": "2019-06-01"}}
@@ -776,21 +785,13 @@ def test_a_comparison_with_another_parts_field_after_an_in_reads_as_the_plain_re
         dict(template, action_id="T-LATE", due_on="2019-07-01"),
         dict(template, action_id="T-KPIS", kpis=[
             kpi, {k: v for k, v in kpi.items() if k != "target"} | {"kpi_id": "T-NO-TARGET"}])]
-    when = Match.model_validate({"part": "kpi", "where": [
+    conditions = [{"field": "action_id", "op": "in", "value": ["T-EARLY", "T-LATE"]},
+                  {"field": "due_on", "op": op, "value": {"field": "kpi.target.on"}}]
+    when = {"part": "kpi", "where": [
         {"field": "kpi_id", "op": "in", "value": ["T-KPI", "T-NO-TARGET"]}],
-        "with": [{"part": "action", "as": "other", "where": [
-            {"field": "action_id", "op": "in", "value": ["T-EARLY", "T-LATE"]},
-            {"field": "due_on", "op": op, "value": {"field": "kpi.target.on"}}]}]})
-    if nested:  # the same two conditions as one `all`: its terms are ordered as the part's
-        other = when.with_[0]
-        when = when.model_copy(update={"with_": [other.model_copy(update={
-            "where": [AllOf.model_validate({"all": other.where})]})]})
-    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
-    rule = base.model_copy(update={"id": "TEST-AN-ACTION-DUE-BY-THE-TARGET", "when": when})
-    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
-    plan = validate_plan(document)
-    found = sorted({f.pointers[0] for f in engine.evaluate(plan)})
-    assert found == sorted({f.pointers[0] for f in plain_findings(engine, plan)})
+        "with": [{"part": "action", "as": "other",  # the same two as one `all`, or listed
+                  "where": [{"all": conditions}] if nested else conditions}]}
+    found = _as_plainly(rulebook, when, document)
     assert found == [f"/actions/{first + 2}/kpis/0"]  # the KPI with a target only
 
 
@@ -799,6 +800,8 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
     pattern (the bare engine, below): the compiler puts the terms that read another part before
     those with an `any`, one that does both between them; two such cannot be ordered and are
     refused."""
+    import durable.engine as bare
+
     scope = compiler._Scope(rule=None, needs={},  # type: ignore[arg-type]
                             bound={"kpi": ("fact", "kpi")})
     either = {"$or": [{"action_id": "A"}, {"action_id": "B"}]}
@@ -812,8 +815,6 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
                        r"part's field and each holds an `any`"):
         compiler._references_first(scope, {"$and": [listed, before, listed]})
     # the engine's own reading, which the order above avoids
-    import durable.engine as bare
-
     host, found = bare.Host(), []
     host.set_rulesets({"t": {"r": {"all": [{"fact": {"kind": "kpi"}}, {"a": {"$and": [
         {"kind": "action"}, either, {"$lt": {"due": {"fact": "target"}}}]}}],
@@ -853,23 +854,11 @@ def test_an_escalation_of_a_rule_on_a_measure_reads_the_rules_own_measure(rulebo
     ({"effective_from": "2019-01-01", "effective_to": "2019-12-31"}, True),
 ])
 def test_a_rule_is_in_force_from_its_first_day_to_its_last(rulebook, window, fires):
-    import json
     from datetime import date
 
-    from services.rules.core.language import Match
-    from services.rules.tooling.crosscheck import plain_findings
-    from services.shared.contracts import validate_plan
-
-    document = json.loads((ROOT / "rules" / "fixtures" / "compliant-textile.json").read_text())
-    when = Match.model_validate({"part": "action", "where": [
-        {"field": "action_id", "op": "==", "value": "A-07"}]})
-    base = rulebook.by_id()["DD4-KPI-RESULTS-REPORTED"]
-    rule = base.model_copy(update={"id": "TEST-IN-FORCE", "when": when} | {
-        k: date.fromisoformat(v) for k, v in window.items()})
-    engine = DurableRulesEngine(RuleBook((rule,), "rs-test", rulebook.reference))
-    plan = validate_plan(document)
-    found = [f.pointers[0] for f in engine.evaluate(plan)]
-    assert found == [f.pointers[0] for f in plain_findings(engine, plan)]
+    when = {"part": "action", "where": [{"field": "action_id", "op": "==", "value": "A-07"}]}
+    found = _as_plainly(rulebook, when, _textile_fixture(),
+                        **{k: date.fromisoformat(v) for k, v in window.items()})
     assert found == (["/actions/0"] if fires else [])
 
 
