@@ -811,6 +811,9 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
     assert compiler._references_first(scope, pattern) == {
         "$and": [{"kind": "action"}, before, listed, either]}
     assert compiler._references_first(scope, {"kind": "action"}) == {"kind": "action"}
+    inner = {"$and": [{"active": True}, either]}  # an `any` inside another group is one too
+    assert compiler._references_first(scope, {"$and": [inner, before]}) == {
+        "$and": [before, inner]}
     with pytest.raises(compiler.CompileError, match=r"^two conditions of a part read another "
                        r"part's field and each holds an `any`"):
         compiler._references_first(scope, {"$and": [listed, before, listed]})
