@@ -814,8 +814,12 @@ def test_a_pattern_reads_another_parts_fields_before_any_any():
     inner = {"$and": [{"active": True}, either]}  # an `any` inside another group is one too
     assert compiler._references_first(scope, {"$and": [inner, before]}) == {
         "$and": [before, inner]}
+    assert compiler._references_first(scope, {"$and": [before, {"kind": "action"}]}) == {
+        "$and": [{"kind": "action"}, before]}  # the part's own conditions first
     with pytest.raises(compiler.CompileError, match=r"^two conditions of a part read another "
-                       r"part's field and each holds an `any`"):
+                       r"part's field and each holds an `any` \(an `in` against another "
+                       r"part's list is one\): the engine would read only the first; make one "
+                       r"an alternative of the rule$"):
         compiler._references_first(scope, {"$and": [listed, before, listed]})
     # the engine's own reading, which the order above avoids
     host, found = bare.Host(), []
