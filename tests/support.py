@@ -62,6 +62,12 @@ def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float =
         time.sleep(interval)
 
 
+def log_tail(log: Path, lines: int = 40) -> str:
+    """The last lines of a service's log, or a word that there is none."""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) \
+        if log.exists() else "(no log)"
+
+
 # below Linux's ephemeral range (32768-60999): a port the kernel gives out for port 0 is also
 # what it gives the source of an outgoing connection, so between this test choosing it and its
 # service listening on it, one of the test's many broker connections could take it (seen: a

@@ -2,14 +2,18 @@
 
 import json
 import subprocess
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
 
 import pika
 
 from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
-from services.shared.topology import NOTIFY
-from tests.support import wait_for
+from services.shared.topology import NOTIFY, STAGES
+from tests.support import log_tail, wait_for
 
 
 def vhost_of(url: str) -> str:
@@ -76,6 +80,36 @@ def consumers(url: str, queue: str) -> int:
     finally:
         if connection.is_open:
             connection.close()
+
+
+def wait_consuming(url: str, services: Mapping[str, subprocess.Popen], logs: Path,
+                   timeout: float = 60.0) -> None:
+    """Until each service (`covenant <stage>` processes, named "<stage>" or "<stage>-<n>")
+    consumes its stage's queue, as many consumers as there are processes of that stage. A
+    service that exits first, or one that is not consuming at the deadline, fails the wait in
+    its own words, the end of its log (`logs`/<name>.log): a CI run that times out here says
+    why."""
+    wanted = Counter(name.split("-")[0] for name in services)
+    deadline = time.monotonic() + timeout
+    while True:
+        short = {stage for stage, count in wanted.items()
+                 if consumers(url, STAGES[stage].queue) < count}
+        late = [name for name in services if name.split("-")[0] in short]
+        if not late:
+            return
+        exited = any(services[name].poll() is not None for name in late)
+        if exited or time.monotonic() > deadline:
+            raise AssertionError("\n".join(
+                ["a service exited while starting" if exited else
+                 f"timed out after {timeout:g} s waiting for consumers of {sorted(short)}"]
+                + [f"{name}: {_state(services[name])}; its log ends:\n"
+                   f"{log_tail(logs / f'{name}.log')}" for name in late]))
+        time.sleep(0.1)
+
+
+def _state(process: subprocess.Popen) -> str:
+    code = process.poll()
+    return "still running" if code is None else f"exited with code {code}"
 
 
 def submit(url: str, body: bytes) -> str:

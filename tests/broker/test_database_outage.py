@@ -17,7 +17,7 @@ import pika
 import pytest
 
 from services.shared.topology import STAGES
-from tests.broker.amqp import consumers, ready, unacked
+from tests.broker.amqp import ready, unacked, wait_consuming
 from tests.broker.traffic import (
     SECRETARIAT,
     Mailbag,
@@ -69,9 +69,7 @@ def test_a_database_that_goes_away_delays_work_and_loses_none(
     down_since: float | None = None
     not_ready: set[str] = set()
     try:
-        for stage in STAGES.values():
-            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"a consumer on {stage.queue}")
+        wait_consuming(amqp_url, services, tmp_path)
 
         def settled() -> bool:
             nonlocal down_since

@@ -12,7 +12,7 @@ from email import policy
 import pytest
 
 from services.shared.topology import STAGES
-from tests.broker.amqp import consumers, ready, unacked
+from tests.broker.amqp import ready, unacked, wait_consuming
 from tests.support import (
     BANKING,
     EXAMPLES,
@@ -67,9 +67,7 @@ def test_plans_travel_ingest_rules_notify_over_rabbitmq_to_smtp(amqp_url, smtp_s
     services = {s: start_service(s, env, tmp_path / f"{s}.log", "--metrics-port",
                                  str(metrics_ports[s])) for s in STAGES}
     try:
-        for stage in STAGES.values():
-            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"a consumer on {stage.queue}")
+        wait_consuming(amqp_url, services, tmp_path)
         for stage, port in metrics_ports.items():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
                 expected = {"broker": True, "database": True,
@@ -155,8 +153,7 @@ def test_notifications_survive_a_mail_server_outage_and_arrive_once(amqp_url, tm
                                       str(metrics_port))}
     inbox, controller = Inbox(), None
     try:
-        wait_for(lambda: consumers(amqp_url, STAGES["notify"].queue) == 1, timeout=60,
-                 what="the notify service")
+        wait_consuming(amqp_url, notify, tmp_path)
         events: list[AssessmentCompleted] = [assessment(n) for n in range(20)]
         import pika
 

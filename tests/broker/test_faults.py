@@ -29,7 +29,7 @@ from services.shared.contracts import EVENTS_EXCHANGE
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import STAGES
-from tests.broker.amqp import consumers, ready, unacked, vhost_of
+from tests.broker.amqp import ready, unacked, vhost_of, wait_consuming
 from tests.broker.traffic import (
     SECRETARIAT,
     Accounting,
@@ -174,9 +174,7 @@ def test_every_submission_is_accounted_for_through_kills_disconnects_and_a_mail_
     try:
         for name in STAGES:
             harness.start(name)
-        for stage in STAGES.values():
-            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"a consumer on {stage.queue}")
+        wait_consuming(amqp_url, harness.services, tmp_path)
         publish_confirmed(publisher.parameters, corrupt_events())
 
         def settled() -> bool:

@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from services.shared.topology import STAGES
-from tests.broker.amqp import assessment_of, consumers, submit
+from tests.broker.amqp import assessment_of, submit, wait_consuming
 from tests.support import (
     ROOT,
     TEXTILE,
@@ -18,7 +17,6 @@ from tests.support import (
     start_service,
     stop_services,
     variant,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -42,9 +40,7 @@ def test_an_edit_changes_the_next_assessment_and_a_broken_edit_does_not_stop_the
                                str(metrics_port)),
     }
     try:
-        for stage in ("ingest", "rules"):
-            wait_for(lambda q=STAGES[stage].queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"the {stage} service")
+        wait_consuming(amqp_url, services, tmp_path)
         first = assessment_of(amqp_url, submit(amqp_url, fresh_textile()))
         rule = "DD6-GM-REACHES-SUPPLY-CHAIN-WORKERS"
         assert rule not in {f.rule_id for f in first.findings}

@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 
-from services.shared.topology import STAGES
-from tests.broker.amqp import assessment_of, consumers, submit
-from tests.support import EXAMPLES, TEXTILE, TEXTILE_2018, start_service, stop_services, wait_for
+from tests.broker.amqp import assessment_of, submit, wait_consuming
+from tests.support import EXAMPLES, TEXTILE, TEXTILE_2018, start_service, stop_services
 
 pytestmark = [pytest.mark.broker, pytest.mark.postgres, pytest.mark.e2e]
 
@@ -26,9 +25,7 @@ def test_the_rules_service_remembers_last_years_plan(amqp_url, postgres_url, tmp
     services = {s: start_service(s, env, tmp_path / f"{s}.log") for s in ("ingest", "rules")}
     company = f"AGT-{uuid.uuid4().hex[:10]}"
     try:
-        for stage in services:
-            wait_for(lambda q=STAGES[stage].queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"the {stage} service")
+        wait_consuming(amqp_url, services, tmp_path)
         first = assessment_of(amqp_url, submit(amqp_url, same_company(TEXTILE_2018, company)))
         second = assessment_of(amqp_url, submit(amqp_url, same_company(TEXTILE, company)))
     finally:

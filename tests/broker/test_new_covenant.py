@@ -12,7 +12,7 @@ import pytest
 
 from services.shared.topology import STAGES
 from tests import new_covenant
-from tests.broker.amqp import consumers
+from tests.broker.amqp import wait_consuming
 from tests.support import ROOT, start_service, stop_services, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -27,9 +27,7 @@ def test_a_covenant_added_as_files_is_routed_assessed_and_notified(amqp_url, smt
            "SECRETARIAT_ADDRESSES": json.dumps({"*": "secretariaat@ser.example"})}
     services = {s: start_service(s, env, tmp_path / f"{s}.log") for s in STAGES}
     try:
-        for stage in STAGES.values():
-            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"a consumer on {stage.queue}")
+        wait_consuming(amqp_url, services, tmp_path)
         submit = subprocess.run([sys.executable, "-m", "services.cli", "submit", str(plan_file)],
                                 env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert submit.returncode == 0, submit.stderr

@@ -14,7 +14,7 @@ from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted, Submi
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import DEFAULT_DELIVERY_LIMIT, NOTIFY, STAGES
-from tests.broker.amqp import consumers, drain
+from tests.broker.amqp import drain, wait_consuming
 from tests.support import ROOT, TEXTILE, start_service, stop_services, variant, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -43,11 +43,6 @@ def _crashing_rules(env, log):
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
-def _tail(log, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) \
-        if log.exists() else "(no log)"
-
-
 def _plan(submission_id: str, name: str) -> Outgoing:
     def change(d):
         d["submission"]["submission_id"] = submission_id
@@ -65,16 +60,7 @@ def test_a_plan_that_kills_the_rules_worker_is_dead_lettered_and_the_rest_flow(
     assessments: list[AssessmentCompleted] = []
     dead: list[tuple[pika.BasicProperties, bytes]] = []
     try:
-        wait_for(lambda: consumers(amqp_url, STAGES["ingest"].queue) == 1, timeout=60,
-                 what="the ingest service")
-        try:
-            wait_for(lambda: rules.poll() is not None
-                     or consumers(amqp_url, STAGES["rules"].queue) == 1, timeout=60,
-                     what="the rules service")
-        except AssertionError as e:  # say why: its own words (a CI run once timed out here)
-            raise AssertionError(f"{e}; its log ends:\n{_tail(tmp_path / 'rules.log')}") from None
-        assert rules.poll() is None, "the rules service exited at its start:\n" \
-            f"{_tail(tmp_path / 'rules.log')}"
+        wait_consuming(amqp_url, {**services, "rules": rules}, tmp_path)
         poison = str(uuid.uuid4())
         good = [str(uuid.uuid4()) for _ in range(GOOD)]
         plans = [_plan(s, f"Bedrijf {i} B.V.") for i, s in enumerate(good)]

@@ -12,7 +12,7 @@ from services.shared.contracts import PLANS_EXCHANGE, SubmissionAccepted, Submis
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import NOTIFY, STAGES
-from tests.broker.amqp import consumers, drain
+from tests.broker.amqp import drain, wait_consuming
 from tests.support import TEXTILE, start_service, stop_services, variant, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.e2e]
@@ -37,8 +37,7 @@ def test_only_the_covenants_publisher_gets_a_plan_accepted(amqp_url, publisher, 
            "PUBLISHERS": json.dumps({"textile": [name]})}
     services = {"ingest": start_service("ingest", env, tmp_path / "ingest.log")}
     try:
-        wait_for(lambda: consumers(amqp_url, STAGES["ingest"].queue) == 1, timeout=60,
-                 what="the ingest service")
+        wait_consuming(amqp_url, services, tmp_path)
         genuine, message = _plan(name)
         publish_confirmed(pika.URLParameters(publisher_url), [message])
         other, message = _plan("guest")

@@ -12,7 +12,7 @@ from services.shared.contracts import PLANS_EXCHANGE, AssessmentCompleted
 from services.shared.messaging.handling import Outgoing
 from services.shared.messaging.pika_adapter import publish_confirmed
 from services.shared.topology import NOTIFY, STAGES
-from tests.broker.amqp import consumers, drain, unacked
+from tests.broker.amqp import drain, unacked, wait_consuming
 from tests.support import (
     TEXTILE,
     free_port,
@@ -37,10 +37,7 @@ def test_two_rules_workers_share_the_queue_and_assess_each_plan_once(amqp_url, t
                                                "--metrics-port", str(port))
     assessments: list[AssessmentCompleted] = []
     try:
-        wait_for(lambda: consumers(amqp_url, STAGES["rules"].queue) == 2, timeout=60,
-                 what="two rules workers")
-        wait_for(lambda: consumers(amqp_url, STAGES["ingest"].queue) == 1, timeout=60,
-                 what="the ingest service")
+        wait_consuming(amqp_url, services, tmp_path)
         ids = [str(uuid.uuid4()) for _ in range(PLANS)]
         publish_confirmed(pika.URLParameters(amqp_url), [
             Outgoing(PLANS_EXCHANGE, "plan.textile",

@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from services.shared.topology import STAGES
-from tests.broker.amqp import consumers, unacked
+from tests.broker.amqp import unacked, wait_consuming
 from tests.broker.test_end_to_end import by_recipient
 from tests.register import plan_doc, site
 from tests.support import ROOT, free_port, start_service, stop_services, wait_for
@@ -56,9 +56,7 @@ def test_a_signal_reaches_the_companies_that_use_the_place_and_dd6_follows_it(
     services = {s: start_service(s, env, tmp_path / f"{s}.log", "--metrics-port",
                                  str(free_port())) for s in STAGES}
     try:
-        for stage in STAGES.values():
-            wait_for(lambda q=stage.queue: consumers(amqp_url, q) == 1, timeout=60,
-                     what=f"a consumer on {stage.queue}")
+        wait_consuming(amqp_url, services, tmp_path)
         submit(plan_doc("AGT-1", YEAR, [factory_a]),
                plan_doc("AGT-2", YEAR, [factory_b], language="en"),
                plan_doc("AGT-3", YEAR, [elsewhere]))
