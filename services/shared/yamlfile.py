@@ -114,12 +114,20 @@ def _repeated_in(tree: Tree) -> list[tuple[str, int]]:
     return found
 
 
+def problems_of(error: ValidationError) -> list[tuple[list[str | int], str]]:
+    """Each field's problem in a pydantic error: the path of keys and indexes in the file (a
+    union member's tag, in parentheses, is not one; see rules/core/language.py) and the message,
+    without pydantic's "Value error, " before the models' own words."""
+    return [([step for step in err["loc"] if not (isinstance(step, str) and step[:1] == "(")],
+             str(err["ctx"]["error"]) if err["type"] == "value_error" else err["msg"])
+            for err in error.errors()]
+
+
 def validation_errors(path: Path, tree: Tree | None, error: ValidationError,
                       what: str) -> list[LintError]:
     """A pydantic error as one problem per field, each at its line."""
-    return [LintError(path, line_of(tree, err["loc"]),
-                      f"{'/'.join(map(str, err['loc'])) or what}: {err['msg']}")
-            for err in error.errors()]
+    return [LintError(path, line_of(tree, loc), f"{'/'.join(map(str, loc)) or what}: {message}")
+            for loc, message in problems_of(error)]
 
 
 def parse(path: Path, model: type[M], what: str) -> tuple[M | None, Tree | None,

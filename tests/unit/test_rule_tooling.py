@@ -239,6 +239,26 @@ def test_lint_refuses_in_without_a_list_of_values(rules_copy, file, written, now
     assert [e.message for e in lint(rules_copy)] == [said]
 
 
+@pytest.mark.parametrize("file, written, now, said", [
+    ("au-gold.yaml", "{field: theme, op: in, value: [conflict_financing, serious_abuses]}",
+     "{field: theme, op: in, value: conflict_financing}",
+     "rules/3/when/0/without/0/where/0: 'in' needs a list of values (or a parameter)"),
+    ("dd1-policy.yaml", "{field: document_ref, op: missing}",
+     "{field: document_ref, op: missing, value: true}",
+     "rules/0/when/where/0/any/1: 'missing' takes no value"),
+    ("dd1-policy.yaml", '{field: exists, op: "!=", value: true}', "{field: exists, value: true}",
+     "rules/0/when/where/0/any/0/op: Field required"),
+])
+def test_lint_says_once_and_at_its_line_what_is_wrong_with_a_condition(
+        rules_copy, file, written, now, said):
+    # pydantic tried every kind of test and of `when` and reported each failure: ten lines
+    # or more for one mistake, at the rule's first line, with its models' inner names
+    path = rules_copy / file
+    path.write_text(path.read_text().replace(written, now, 1))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if now in text)
+    assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [(file, line, said)]
+
+
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     path = rules_copy / "dd1-policy.yaml"
     path.write_text(path.read_text().replace(

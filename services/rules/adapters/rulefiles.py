@@ -19,7 +19,7 @@ from services.rules.core.vocabulary import FACT_KINDS, part_problems
 from services.shared import covenants
 from services.shared.covenants import Covenant, CovenantError, Covenants
 from services.shared.errors import ConfigError
-from services.shared.yamlfile import LintError, line_of, load_yaml, read
+from services.shared.yamlfile import LintError, line_of, load_yaml, problems_of, read
 
 TESTS_SUFFIX = ".tests.yaml"
 
@@ -72,8 +72,8 @@ def read_rule_file(path: Path, defined: Covenants) -> list[RuleSpec]:
     except yaml.YAMLError as e:
         raise RuleFileError(f"{path}: not valid YAML: {e}") from None
     except ValidationError as e:
-        problems = "; ".join(
-            f"{'/'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()[:10])
+        problems = "; ".join(f"{'/'.join(map(str, loc))}: {message}"
+                             for loc, message in problems_of(e)[:10])
         raise RuleFileError(f"{path}: {problems}") from None
     for rule in rules:
         _check_rule(path, rule, defined)

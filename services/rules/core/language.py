@@ -11,7 +11,7 @@ and complete rule files.
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from services.rules.core.operators import LIST_VALUE, NAMES, NO_VALUE, OPERATORS
 from services.rules.core.values import Duration
@@ -110,7 +110,19 @@ class AnyOf(Spec):
     any: list["Test"] = Field(min_length=1)
 
 
-Test = Annotated[Condition | AllOf | AnyOf, Field(union_mode="left_to_right")]
+def _test_kind(value: Any) -> str:
+    """Which member of `Test` a written test is: `all` or `any` marks a group, anything else is
+    a condition. Chosen by its shape, a mistake in a test is reported once, as the mistake of
+    what it is, not once for every member pydantic tried. The tags are in parentheses: a
+    file's problems leave them out of the path they show (services/shared/yamlfile.py)."""
+    if isinstance(value, dict):
+        return "(all)" if "all" in value else "(any)" if "any" in value else "(condition)"
+    return "(all)" if isinstance(value, AllOf) else "(any)" if isinstance(value, AnyOf) \
+        else "(condition)"
+
+
+Test = Annotated[Annotated[Condition, Tag("(condition)")] | Annotated[AllOf, Tag("(all)")]
+                 | Annotated[AnyOf, Tag("(any)")], Discriminator(_test_kind)]
 
 
 class Join(Spec):
@@ -217,7 +229,9 @@ class RuleSpec(Spec):
     effective_from: date | None = None
     effective_to: date | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
-    when: Match | list[Match] | None = Field(
+    when: Annotated[Annotated[Match, Tag("(one)")] | Annotated[list[Match], Tag("(list)")],
+                    Discriminator(lambda v: "(list)" if isinstance(v, list) else "(one)")
+                    ] | None = Field(
         None, description="What the rule matches; a list: any of these (each its own findings). "
         "Required unless the rule is disabled")
     escalate: list[Escalation] = Field(
