@@ -259,6 +259,21 @@ def test_lint_says_once_and_at_its_line_what_is_wrong_with_a_condition(
     assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [(file, line, said)]
 
 
+def test_lint_names_an_unknown_part_with_the_parts_it_is_close_to_or_all_of_them(rules_copy):
+    # it used to report each of the rule's conditions as an unknown field of that part
+    path = rules_copy / "dd1-policy.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("part: policy", "part: polcy", 1))
+    assert [(e.line, e.message) for e in lint(rules_copy)] == [
+        (line_of(path, "DD1-POLICY-EXISTS"), "DD1-POLICY-EXISTS: unknown part 'polcy' (did you "
+         "mean policy or esg_policy?)")]
+    path.write_text(text.replace("part: policy", "part: zzqx", 1))
+    [problem] = [e.message for e in lint(rules_copy)]
+    known = problem.removeprefix("DD1-POLICY-EXISTS: unknown part 'zzqx'; the parts a rule can "
+                                 "name: ").split(", ")
+    assert "policy" in known and "location" in known and known == sorted(known), problem
+
+
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     path = rules_copy / "dd1-policy.yaml"
     path.write_text(path.read_text().replace(

@@ -431,8 +431,10 @@ def test_an_unknown_plan_part_an_unknown_parameter_and_duplicate_ids_are_refused
     text = (RULES / "dd6-remedy.yaml").read_text()
     shutil.copytree(RULES / "covenants", tmp_path / "covenants")
     (tmp_path / "a.yaml").write_text(text.replace("part: mechanism", "part: mechanisms", 1))
-    with pytest.raises(RuleFileError, match="unknown plan part"):
+    with pytest.raises(RuleFileError) as refused:
         load_rulebook(tmp_path)
+    assert str(refused.value) == f"{tmp_path / 'a.yaml'}: rule DD6-GM-AVAILABLE: unknown part " \
+        "'mechanisms' (did you mean mechanism or mechanism_language?)"
     (tmp_path / "a.yaml").write_text(text.replace("param: min_coverage_pct", "param: nope"))
     with pytest.raises(RuleFileError, match="nope"):
         load_rulebook(tmp_path)

@@ -15,7 +15,7 @@ from services.rules.core.compiler import CompileError, compile_rule
 from services.rules.core.domain import RuleBook, with_parameters
 from services.rules.core.language import RuleFile, RuleSpec
 from services.rules.core.reference import ReferenceDataError
-from services.rules.core.vocabulary import FACT_KINDS, part_problems
+from services.rules.core.vocabulary import part_problems, unknown_parts
 from services.shared import covenants
 from services.shared.covenants import Covenant, CovenantError, Covenants
 from services.shared.errors import ConfigError
@@ -87,13 +87,9 @@ def _check_rule(path: Path, rule: RuleSpec, defined: Covenants) -> None:
                             f"{defined.folder}: {', '.join(unknown)}")
     if rule.when is None:
         return
-    parts = [p for when in rule.matches for p in (
-        when.subject, *(j.part for j in [*when.with_, *when.without]))]
-    parts += [m.of for _, m in rule.measures()]
-    unknown = [p for p in parts if p not in FACT_KINDS]
-    if unknown:
-        raise RuleFileError(f"{path}: rule {rule.id}: unknown plan part(s) {unknown}; "
-                            f"known: {', '.join(sorted(FACT_KINDS))}")
+    parts = unknown_parts(rule.parts_named())
+    if parts:
+        raise RuleFileError(f"{path}: rule {rule.id}: {parts}")
     try:
         compile_rule(rule)
     except (CompileError, KeyError) as e:

@@ -284,6 +284,17 @@ class RuleSpec(Spec):
         """The name of one alternative: the rule id, then `<id>|<k>`."""
         return self.id if alternative == 0 else f"{self.id}{ALTERNATIVE}{alternative}"
 
+    def parts_named(self) -> list[str]:
+        """Every part the rule names, as written: each alternative's subject (`measure` for
+        a measure), the parts it joins or asks absent, its escalations' joins, and the parts
+        its measures count."""
+        if self.when is None:
+            return []
+        named = [p for when in self.matches for p in (
+            when.subject, *(j.part for j in [*when.with_, *when.without]))]
+        named += [j.part for e in self.escalate for j in e.with_]
+        return named + [m.of for _, m in self.measures()]
+
     def measures(self) -> list[tuple[str, Measure]]:
         """(name, measure) of every measure the rule computes: each alternative's subject's,
         under its own name, and each joined one (`measure_name`)."""

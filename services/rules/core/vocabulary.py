@@ -18,9 +18,10 @@ covenants the process works with (`FollowsCovenants`); a new reference indicator
 `rules/reference/` plus its field on `country` here.
 """
 
+import difflib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -404,6 +405,20 @@ def _where(test: Callable[[Kind], bool]) -> FollowsCovenants[Kind]:
 
 KINDS: Mapping[str, Kind] = _where(lambda k: True)
 FACT_KINDS = KINDS.keys()  # a live set of the names
+
+
+def unknown_parts(names: Iterable[str]) -> str | None:
+    """What to tell the writer of a rule that names parts the vocabulary does not have, in
+    one sentence: each with the known names it is close to, or else all of them; None when it
+    has them all."""
+    unknown = [n for n in dict.fromkeys(names) if n not in FACT_KINDS]
+    if not unknown:
+        return None
+    guesses = {n: difflib.get_close_matches(n, FACT_KINDS, n=3) for n in unknown}
+    said = "; ".join(f"unknown part '{n}'" + (f" (did you mean {' or '.join(close)}?)"
+                                               if close else "") for n, close in guesses.items())
+    return said if all(guesses.values()) else \
+        f"{said}; the parts a rule can name: {', '.join(sorted(FACT_KINDS))}"
 PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
 LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
 # remembered kind -> the part it remembers, where the covenant has that part (a bank's plan has

@@ -25,7 +25,7 @@ from services.rules.core.language import (
 )
 from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
-from services.rules.core.vocabulary import KINDS, field_exists, field_type, parts_of
+from services.rules.core.vocabulary import KINDS, field_exists, field_type, parts_of, unknown_parts
 from services.rules.factory import (
     declared_part_problems,
     engine_patterns,
@@ -136,13 +136,8 @@ def _for_each_covenant(rule: RuleSpec, defined: Covenants) -> list[str]:
 
 
 def _has_parts(rule: RuleSpec, covenant: str) -> bool:
-    if rule.when is None:
-        return True
-    named = {p for when in rule.matches for p in (
-        when.subject, *(j.part for j in [*when.with_, *when.without]))}
-    named |= {m.of for _, m in rule.measures()}
     with parts_of(covenant):
-        return named <= set(KINDS)
+        return set(rule.parts_named()) <= set(KINDS)
 
 
 def lint_rule(rule: RuleSpec) -> list[str]:
@@ -158,6 +153,9 @@ def lint_rule(rule: RuleSpec) -> list[str]:
         ("severity reasons", e.reason) for e in rule.escalate]
     problems += sorted({f"the Dutch and English {what} use different placeholders"
                         for what, text in texts if _placeholders_differ(text)})
+    unknown = unknown_parts(rule.parts_named())
+    if unknown:  # their fields, types and compilation cannot be judged
+        return [*problems, unknown]
     problems += _unknown_fields(rule)
     problems += _type_problems(rule)
     problems += _unknown_placeholders(rule)
