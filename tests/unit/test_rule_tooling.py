@@ -274,6 +274,16 @@ def test_lint_names_an_unknown_part_with_the_parts_it_is_close_to_or_all_of_them
     assert "policy" in known and "location" in known and known == sorted(known), problem
 
 
+def test_lint_names_an_unknown_parameter_with_the_rules_own(rules_copy):
+    path = rules_copy / "dd2-identify.yaml"
+    path.write_text(path.read_text().replace(
+        "{field: identified_on, op: within, value: {param: max_age}}",
+        "{field: identified_on, op: within, value: {param: max_ag}}", 1))
+    assert [e.message for e in lint(rules_copy)] == [
+        "DD2-HIGH-RISK-LOCATIONS-ASSESSED: does not compile: unknown parameter 'max_ag' (the "
+        "rule's parameters: max_age)"]  # it said only "'max_ag'"
+
+
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     path = rules_copy / "dd1-policy.yaml"
     path.write_text(path.read_text().replace(

@@ -217,6 +217,15 @@ class Match(Spec):
         return self.part or "measure"
 
 
+class UnknownParameter(KeyError):
+    """A `{param: name}` that names no parameter of its rule."""
+
+    def __str__(self) -> str:
+        name, known = self.args
+        return f"unknown parameter '{name}' (the rule's parameters: " \
+               f"{', '.join(known) if known else 'none'})"
+
+
 class RuleSpec(Spec):
     id: str = Field(pattern=r"^[A-Z0-9]+(-[A-Z0-9]+)+$",
                     description="The catalogue id (reference.md section 5) where there is one")
@@ -267,14 +276,21 @@ class RuleSpec(Spec):
     def value(self, raw: Any) -> Any:
         """A condition value with parameters resolved to their defaults."""
         if isinstance(raw, dict) and set(raw) == {"param"}:
-            return self.parameters[raw["param"]]
+            return self.parameter(raw["param"])
         if isinstance(raw, Ref) and isinstance(raw.plus, Param):
-            plus = self.parameters[raw.plus.param]
+            plus = self.parameter(raw.plus.param)
             return raw.model_copy(update={"plus": Duration.model_validate(plus)
                                           if isinstance(plus, dict) else plus})
         if isinstance(raw, Ref) and isinstance(raw.minus, Param):
-            return raw.model_copy(update={"minus": self.parameters[raw.minus.param]})
+            return raw.model_copy(update={"minus": self.parameter(raw.minus.param)})
         return raw
+
+    def parameter(self, name: str) -> Any:
+        """The value of one of the rule's parameters."""
+        try:
+            return self.parameters[name]
+        except KeyError:
+            raise UnknownParameter(name, sorted(self.parameters)) from None
 
     def message_of(self, alternative: int) -> Localized:
         """The message of a finding made by one alternative."""
