@@ -86,10 +86,14 @@ def test_a_rule_without_a_non_firing_case_is_uncovered(rules_copy):
     assert "DD4-OVERDUE-ACTIONS" in run_cases(rules_copy).uncovered()
 
 
-def test_a_case_file_that_does_not_parse_is_an_error(rules_copy):
-    (rules_copy / "dd4-track.tests.yaml").write_text("cases: [{note: x}]\n")
-    with pytest.raises(RuleFileError, match=r"dd4-track\.tests\.yaml"):
+def test_a_case_file_that_does_not_parse_is_an_error_with_each_problem_at_its_line(rules_copy):
+    path = rules_copy / "dd4-track.tests.yaml"
+    path.write_text("cases:\n  - note: x\n    rule: DD4-OVERDUE-ACTIONS\n    expct: []\n")
+    with pytest.raises(RuleFileError) as refused:
         run_cases(rules_copy)
+    assert str(refused.value).splitlines() == [  # pydantic's own text, with its links, before
+        f"{path}:2: cases/0/expect: Field required",
+        f"{path}:4: cases/0/expct: Extra inputs are not permitted"]
 
 
 def test_every_rule_has_a_variant_of_a_compliant_plan_that_breaks_only_that_rule():

@@ -284,6 +284,24 @@ def test_lint_names_an_unknown_parameter_with_the_rules_own(rules_copy):
         "rule's parameters: max_age)"]  # it said only "'max_ag'"
 
 
+def test_lint_checks_the_test_cases_beside_the_rules(rules_copy):
+    # it read the rule files only: a case file `covenant rules test` refuses linted clean
+    path = rules_copy / "dd1-policy.tests.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    expect: []", "    expct: []", 1))
+    lines = path.read_text().splitlines()
+    assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [
+        ("dd1-policy.tests.yaml", 7, "cases/1/expect: Field required"),
+        ("dd1-policy.tests.yaml", 11, "cases/1/expct: Extra inputs are not permitted")]
+    assert lines[6] == "  - note: the policy document may be an https link instead of an " \
+        "attachment" and lines[10] == "    expct: []"
+    path.write_text(text.replace("expect: [{rule: DD1-POLICY-EXISTS, pointer: /policy}]",
+                                 "expect: [{rule: DD1-POLICY-EXIST, pointer: /policy}]", 1))
+    assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [
+        ("dd1-policy.tests.yaml", 6, "case 'a policy that was never adopted' names rule "
+         "DD1-POLICY-EXIST, which no rule file defines")]
+
+
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):
     path = rules_copy / "dd1-policy.yaml"
     path.write_text(path.read_text().replace(

@@ -27,6 +27,7 @@ from services.rules.core.operators import AGE_OPS
 from services.rules.core.presenting import presentation
 from services.rules.core.vocabulary import KINDS, field_exists, field_type, parts_of, unknown_parts
 from services.rules.factory import (
+    TESTS_SUFFIX,
     declared_part_problems,
     engine_patterns,
     load_rulebook,
@@ -34,6 +35,7 @@ from services.rules.factory import (
     probe_patterns,
     rule_files,
 )
+from services.rules.tooling.testing import case_file
 from services.shared import covenants, i18n
 from services.shared.covenants import Covenants
 from services.shared.yamlfile import LintError, read, validation_errors
@@ -64,6 +66,9 @@ def _lint_folder(rules_dir: Path, files: list[Path], defined: Covenants,
     rules: list[RuleSpec] = []
     for path in files:
         errors += _lint_file(path, seen, patterns, defined, rules)
+    known = None if errors else seen  # the rules there are, once every rule file reads
+    for path in sorted(rules_dir.glob(f"*{TESTS_SUFFIX}")):  # the test cases beside them
+        errors += case_file(path, known)[1]
     unsafe = probe_patterns(patterns)
     errors += [LintError(path, line, f"{rule_id}: pattern '{pattern}': {why}")
                for pattern, why in unsafe.items() for path, line, rule_id in patterns[pattern]]

@@ -22,12 +22,12 @@ cases fails.
 import copy
 import dataclasses
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.rules.core.domain import RuleBook
@@ -35,7 +35,7 @@ from services.rules.core.prior import Prior, Signal, StoredAssessment
 from services.rules.factory import TESTS_SUFFIX, RuleFileError, engine_for, load_rulebook
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanInvalid, validate_plan
-from services.shared.yamlfile import load_yaml
+from services.shared.yamlfile import LintError, line_of, parse
 
 DELETE = "$delete"
 
@@ -196,10 +196,28 @@ def check_case(engines: CaseEngines, rules_dir: Path, path: Path, case: Case) ->
 
 
 def read_cases(path: Path) -> list[Case]:
-    try:
-        return CaseFile.model_validate(load_yaml(path.read_bytes())).cases
-    except (yaml.YAMLError, ValueError) as e:
-        raise RuleFileError(f"{path}: {e}") from None
+    """The cases of one file; refused with every problem of the file, each at its line."""
+    cases, problems = case_file(path)
+    if problems:
+        raise RuleFileError("\n".join(map(str, problems)))
+    return cases
+
+
+def case_file(path: Path, rules: Collection[str] | None = None) -> tuple[list[Case],
+                                                                           list[LintError]]:
+    """The cases of one file, and what is wrong with it (each problem at its line): its shape,
+    and, given the `rules` there are, a case about or expecting a rule that is not one."""
+    parsed, tree, problems = parse(path, CaseFile, "cases")
+    if parsed is None:
+        return [], problems
+    for i, case in enumerate(parsed.cases if rules is not None else []):
+        named: dict[tuple[str | int, ...], str] = {("rule",): case.rule}
+        named.update({("expect", j, "rule"): e.rule for j, e in enumerate(case.expect)})
+        problems += [LintError(path, line_of(tree, ("cases", i, *where)),
+                               f"case '{case.note}' names rule {rule_id}, which no rule file "
+                               "defines") for where, rule_id in named.items()
+                     if rule_id not in (rules or ())]
+    return parsed.cases, problems
 
 
 def _run(engine: RuleEngine, known: set[str], rules_dir: Path, path: Path,
