@@ -13,6 +13,7 @@ from services.rules.tooling.lint import lint
 from services.rules.tooling.testing import Case, Expected, Outcome, Report
 from services.shared import i18n
 from services.shared.contracts import parse_plan
+from services.shared.errors import ConfigError
 from tests.support import EXAMPLES, ROOT, TEXTILE, example
 
 RULES = ROOT / "rules"
@@ -300,6 +301,25 @@ def test_lint_checks_the_test_cases_beside_the_rules(rules_copy):
     assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [
         ("dd1-policy.tests.yaml", 6, "case 'a policy that was never adopted' names rule "
          "DD1-POLICY-EXIST, which no rule file defines")]
+
+
+@pytest.mark.parametrize("file, written, now, said", [
+    ("fd-food.yaml", "effective_from: 2025-12-30", "effective_from: 2025-02-30",
+     "2025-02-30 is no date (day is out of range for month)"),
+    ("covenants/textile/covenant.yaml", "signed_on: 2016-07-04", "signed_on: 2016-17-04",
+     "2016-17-04 is no date (month must be in 1..12)"),
+])
+def test_an_impossible_date_is_invalid_yaml_at_its_line_not_a_crash(rules_copy, file, written,
+                                                                      now, said):
+    # PyYAML raised a bare ValueError: lint and the rules service ended in a traceback
+    path = rules_copy / file
+    path.write_text(path.read_text().replace(written, now, 1))
+    line = path.read_text().splitlines().index(next(
+        text for text in path.read_text().splitlines() if now in text)) + 1
+    assert [(e.file, e.line, e.message) for e in lint(rules_copy)] == [
+        (path, line, f"not valid YAML: {said}")]
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_rulebook(rules_copy)
 
 
 def test_lint_refuses_in_against_a_list_of_the_parts_own(rules_copy):

@@ -53,6 +53,8 @@ def lint(rules_dir: Path) -> list[LintError]:
     if not files:
         return [LintError(rules_dir, 0, "no rule files (*.yaml) here")]
     defined, errors = covenants.lint(rules_dir)
+    if errors:  # the rules are read against the covenants: a broken definition would make
+        return errors  # every rule in its scope wrong too, burying the one problem
     with covenants.using(defined):  # the parts and instruments the folder's covenants declare
         return _lint_folder(rules_dir, files, defined, errors)
 
