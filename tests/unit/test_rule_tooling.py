@@ -116,6 +116,9 @@ def test_explain_says_when_a_rule_is_out_of_scope_or_unknown():
     assert explain(engine, plan, "DD2-CLIENT-PERIODIC-REVIEW") == [
         "DD2-CLIENT-PERIODIC-REVIEW does not apply to the textile covenant (scope: banking)"]
     assert explain(engine, plan, "NOPE-1") == ["there is no rule NOPE-1"]
+    assert explain(engine, plan, "DD1-POLICY-EXIST") == [
+        "there is no rule DD1-POLICY-EXIST (did you mean DD1-POLICY-EXISTS or DD1-POLICY-PUBLIC "
+        "or DD1-POLICY-STANDARDS?)"]
 
 
 def test_diff_shows_findings_that_appear_when_a_threshold_tightens(rules_copy):

@@ -1,5 +1,6 @@
 """Why a rule did or did not fire on a plan, part by part, in the plain reading."""
 
+import difflib
 from typing import Any
 
 from services.rules.core.domain import as_of
@@ -18,7 +19,9 @@ def explain(engine: RuleEngine, plan: PlanSubmission, rule_id: str,
     """Why the rule did or did not fire on the plan, one line per candidate part."""
     rule = engine.rulebook.by_id().get(rule_id)
     if rule is None:
-        return [f"there is no rule {rule_id}"]
+        close = difflib.get_close_matches(rule_id, engine.rulebook.by_id(), n=3)
+        return [f"there is no rule {rule_id}" + (f" (did you mean {' or '.join(close)}?)"
+                                                 if close else "")]
     if rule.disabled:
         return [f"{rule_id} is disabled: {rule.disabled}"]
     rule = engine.rulebook.of_covenant(plan.covenant).get(rule_id, rule)  # its parameters
