@@ -4,6 +4,7 @@ and what the score is."""
 import ast
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -201,6 +202,37 @@ def test_the_report_times_the_whole_run_over_its_sittings():
     text = report("full", profile, judge(mutants, []), 0.0, [])
     assert "guarded by tests of 2 files; 3 mutants, whose tests ran 2.1 h in all" in text
     assert "the last sitting 0 s" in text
+
+
+def test_the_floor_a_run_proposes_is_one_its_own_score_meets():
+    # rounded, a score of 0.99786 proposed 0.998, and the same results then failed it
+    assert tool.floor_for(0.99786) == 0.997
+    assert tool.floor_for(0.998) == 0.998 and tool.floor_for(1.0) == 1.0
+    assert all(tool.floor_for(k / 2001) <= k / 2001 for k in range(2002))
+
+
+def test_the_reports_explanations_come_in_the_same_order_in_every_process():
+    """The report is committed: sorted by function alone, two explanations of one function
+    came in the order of a set, which text hashing makes differ between runs."""
+    code = """
+import json, sys
+from tests.mutation.tool import Explanation, Mutant, judge, report
+module = "services.notify.store.xǁSqlNotificationStoreǁbegin__mutmut_"
+lines = ["a = 1", "b = 2", "c = 3", "d = 4", "e = 5"]
+mutants = [Mutant(f"{module}{n}", "survived", "x", now) for n, now in enumerate(lines)]
+explanations = [Explanation("services/notify/store.py::*", now, None, None, "same", None, None)
+                for now in reversed(lines)]
+profile = {"mutate": {"services/notify/store.py": None}, "tests": []}
+print(report("full", profile, judge(mutants, explanations), 0.0, explanations))
+"""
+    reports = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              cwd=Path(__file__).resolve().parents[2]).stdout
+               for seed in range(4)}
+    [only] = reports
+    listed = [line for line in only.splitlines() if line.startswith("- `services")]
+    assert [line.split("`")[3] for line in listed] == ["a = 1", "b = 2", "c = 3", "d = 4",
+                                                      "e = 5"]
 
 
 def test_a_long_profile_resumes_with_only_the_mutants_without_a_result():
