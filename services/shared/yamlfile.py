@@ -20,7 +20,7 @@ M = TypeVar("M", bound=BaseModel)
 _FASTEST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class LOADER(_FASTEST):  # type: ignore[misc,valid-type]
+class _Loader(_FASTEST):  # type: ignore[misc,valid-type]
     """The fastest safe loader, refusing an impossible date (2016-17-04) as invalid YAML at
     its line: PyYAML's own raises a bare ValueError, which no reader of a file expects."""
 
@@ -33,7 +33,8 @@ def _timestamp(loader: Any, node: yaml.ScalarNode) -> date | datetime:
             None, None, f"{node.value} is no date ({e})", node.start_mark) from None
 
 
-LOADER.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+LOADER = _Loader
 # Even libyaml's loader builds the data in Python (PyYAML's constructor): two thirds of a cold
 # `covenant check` went into the 40-odd policy files. So what a file holds is kept as JSON in
 # the cache (cache.py), under its bytes with PyYAML's version and loader. Dates and times are

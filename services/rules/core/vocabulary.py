@@ -405,6 +405,13 @@ def _where(test: Callable[[Kind], bool]) -> FollowsCovenants[Kind]:
 
 KINDS: Mapping[str, Kind] = _where(lambda k: True)
 FACT_KINDS = KINDS.keys()  # a live set of the names
+PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
+LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
+# remembered kind -> the part it remembers, where the covenant has that part (a bank's plan has
+# no locations: last year's locations are no fact of banking)
+PRIOR_PARTS: Mapping[str, str] = FollowsCovenants(
+    lambda kinds: {n: k.parent for n, k in kinds.items()
+                   if k.source == "prior" and k.parent in kinds})
 
 
 def unknown_parts(names: Iterable[str]) -> str | None:
@@ -419,13 +426,6 @@ def unknown_parts(names: Iterable[str]) -> str | None:
                                                if close else "") for n, close in guesses.items())
     return said if all(guesses.values()) else \
         f"{said}; the parts a rule can name: {', '.join(sorted(FACT_KINDS))}"
-PLAN_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "plan")
-LINK_KINDS: Mapping[str, Kind] = _where(lambda k: k.source == "link")
-# remembered kind -> the part it remembers, where the covenant has that part (a bank's plan has
-# no locations: last year's locations are no fact of banking)
-PRIOR_PARTS: Mapping[str, str] = FollowsCovenants(
-    lambda kinds: {n: k.parent for n, k in kinds.items()
-                   if k.source == "prior" and k.parent in kinds})
 
 
 def _shard_key(kind: Kind, kinds: Mapping[str, Kind]) -> str:
