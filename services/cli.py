@@ -543,7 +543,7 @@ def _rules_test(args: argparse.Namespace) -> int:
     report = run_cases(_rules_dir())
     for o in report.outcomes:
         mark = "ok  " if o.passed else "FAIL"
-        print(f"{mark} {o.file.name}: {o.case.rule}: {o.case.note}"
+        print(f"{mark} {o.file.name}:{o.case.line}: {o.case.rule}: {o.case.note}"
               + (f"\n       {o.problem}" if o.problem else ""))
     failed = len(report.failed)
     print(f"\n{len(report.outcomes)} case(s), {failed} failed")

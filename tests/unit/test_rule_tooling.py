@@ -135,6 +135,22 @@ def test_rules_test_with_coverage_passes_on_the_bundled_rules(capsys):
     assert "coverage: 100% of" in capsys.readouterr().out
 
 
+def test_rules_test_names_a_failing_case_by_its_file_and_line(rules_copy, monkeypatch,
+                                                               capsys):
+    path = rules_copy / "dd1-policy.tests.yaml"
+    path.write_text(path.read_text().replace("patch: {/policy/exists: false}",
+                                             "patch: {/policy/exists: true}", 1))
+    monkeypatch.setenv("RULES_DIR", str(rules_copy))
+    assert main(["rules", "test"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    failed = out.index("FAIL dd1-policy.tests.yaml:2: DD1-POLICY-EXISTS: a policy that was "
+                       "never adopted")
+    assert out[failed + 1] == "       missing: DD1-POLICY-EXISTS at /policy"
+    assert path.read_text().splitlines()[1] == "  - note: a policy that was never adopted"
+    assert "ok   dd1-policy.tests.yaml:7: DD1-POLICY-EXISTS: the policy document may be an " \
+        "https link instead of an attachment" in out
+
+
 def test_rules_test_fails_when_there_are_no_cases(rules_copy, monkeypatch, capsys):
     for path in rules_copy.glob("*.tests.yaml"):
         path.unlink()

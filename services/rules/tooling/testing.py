@@ -28,14 +28,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from services.rules.core.domain import RuleBook
 from services.rules.core.prior import Prior, Signal, StoredAssessment
 from services.rules.factory import TESTS_SUFFIX, RuleFileError, engine_for, load_rulebook
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanInvalid, validate_plan
-from services.shared.yamlfile import LintError, line_of, parse
+from services.shared.yamlfile import LintError, Tree, line_of, parse
 
 DELETE = "$delete"
 
@@ -99,6 +99,16 @@ class Case(PlanSource):
     history: History | None = Field(
         None, description="what the history says; without it and without `previous` the "
         "history is unknown, as for a company checking its own plan")
+    _place: tuple[Tree, int] | None = PrivateAttr(None)  # its file's tree, its index there
+
+    @property
+    def line(self) -> int:
+        """Where the case starts in its file (1 when not read from one), as an editor shows
+        it (the file's node tree is composed when a line is first asked for)."""
+        if self._place is None:
+            return 1
+        tree, index = self._place
+        return line_of(tree, ("cases", index))
 
 
 class CaseFile(BaseModel):
@@ -210,6 +220,8 @@ def case_file(path: Path, rules: Collection[str] | None = None) -> tuple[list[Ca
     parsed, tree, problems = parse(path, CaseFile, "cases")
     if parsed is None:
         return [], problems
+    for i, case in enumerate(parsed.cases):
+        case._place = (tree, i) if tree is not None else None
     for i, case in enumerate(parsed.cases if rules is not None else []):
         named: dict[tuple[str | int, ...], str] = {("rule",): case.rule}
         named.update({("expect", j, "rule"): e.rule for j, e in enumerate(case.expect)})
