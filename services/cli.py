@@ -422,7 +422,7 @@ def _print_findings(findings: Sequence[Finding], covenant: str, language: str) -
                 print(f"    {w['why_severity']}: {v['why']}")
             print(f"    {w['todo']}: {v['guidance']}")
             print(f"    {w['provisions']}: {'; '.join(v['provisions'])}")
-            where = ", ".join(v["pointers"]) or "/"
+            where = "; ".join(v["places"]) or i18n.place("", language, ())
             print(f"    ({w['check_rule'].format(rule=v['rule_id'], where=where)})")
 
 

@@ -107,6 +107,8 @@ def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
                  ) -> dict[str, Any]:
     w = words(language)
     pointers = sorted(f.pointers, key=i18n.natural_key)
+    parts = plan_parts(covenant)
+    places = [i18n.place(p, language, parts) for p in pointers]  # in words: the reader's
     return {
         "id": f.finding_id, "rule_id": f.rule_id, "severity": f.severity.value,
         "severity_label": i18n.label("Severity", f.severity.value, language),
@@ -116,9 +118,10 @@ def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
         "provisions": [i18n.citation(r.instrument, r.locator, language)
                        for r in i18n.cited(f.references, covenant)],
         "pointers": pointers,
+        "places": places,
         "small_print": w["small_print_secretariat"].format(finding=f.finding_id)
         if f.rule_id == SECRETARIAT_RULE else w["small_print"].format(
-            rule=f.rule_id, finding=f.finding_id, where=", ".join(pointers) or i18n.NOTHING),
+            rule=f.rule_id, finding=f.finding_id, where="; ".join(places) or i18n.NOTHING),
         "recurring": f.finding_id in recurring,
     }
 

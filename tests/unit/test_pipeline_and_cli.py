@@ -133,7 +133,7 @@ def test_check_exits_0_when_nothing_high_or_critical_is_found(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "The pre-assessment found 1 issue. (1 medium)" in out
     assert "\n  MEDIUM (1)\n  * " in out and "    What you can do: " in out
-    assert "(rule DD4-OVERDUE-ACTIONS; place in the plan: /actions/2)" in out
+    assert "(rule DD4-OVERDUE-ACTIONS; place in the plan: Action 3)" in out  # in words
 
 
 def test_check_groups_by_severity_in_the_plans_language_with_pointers_in_natural_order(
@@ -151,9 +151,9 @@ def test_check_groups_by_severity_in_the_plans_language_with_pointers_in_natural
     assert [h.split(" (")[0].strip() for h in headings] == ["KRITIEK", "HOOG", "MIDDEL", "LAAG"]
     assert "    Wat u kunt doen: " in out and "What you can do" not in out
     places = [int(n) for n in re.findall(
-        r"regel DD4-LOCATION-MONITORING-RECENT; plaats in het plan: "
-        r"/textile/production_locations/(\d+)\)", out)]
-    assert {9, 10, 15} <= set(places) and places == sorted(places)  # 9 before 10, not after 1
+        r"regel DD4-LOCATION-MONITORING-RECENT; plaats in het plan: Productielocatie (\d+)\)",
+        out)]
+    assert {10, 11, 16} <= set(places) and places == sorted(places)  # 10 before 11, not after 1
     assert main(["check", "--format", "json", str(path)]) == 1  # the same shape as before
     [result] = json.loads(capsys.readouterr().out)
     assert set(result) == {"file", "valid", "ruleset_version", "findings"}
