@@ -62,7 +62,12 @@ def plan_parts(covenant: str | None = None) -> tuple[tuple[str, str], ...]:
     covenant, without one: a part name two covenants give their own lists, such as
     `location`, stands once for each path): for saying where in a plan something is
     (i18n.place)."""
-    registry = covenants.current()
+    return covenants.derived(("plan_parts", covenant), lambda registry: _plan_parts(
+        registry, covenant))
+
+
+def _plan_parts(registry: covenants.Covenants, covenant: str | None
+                ) -> tuple[tuple[str, str], ...]:
     names: list[str | None] = [covenant] if covenant else [*registry.names] or [None]
     found: dict[tuple[str, str], None] = {}
     for name in names:

@@ -16,12 +16,12 @@ with its file and line (`lint`, `covenant covenants lint`); `load` refuses a fol
 import csv
 import functools
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -636,6 +636,7 @@ def _clashes(found: Mapping[str, Covenant]) -> list[LintError]:
 
 BUNDLED_RULES = bundled("rules")
 _current: Covenants | None = None
+T = TypeVar("T")
 
 
 def current() -> Covenants:
@@ -645,6 +646,23 @@ def current() -> Covenants:
     if _current is None:
         _current = load(rules_dir())
     return _current
+
+
+def derived(key: Hashable, make: Callable[[Covenants], T]) -> T:
+    """A value made from the covenants in use (`current`), made once for them, and again
+    once `use` gives others: for what is asked often and walks every covenant to make (the
+    labels and paths of plan parts, for every place a letter names)."""
+    registry = current()
+    if not _derived_from or _derived_from[0] is not registry:
+        _derived.clear()
+        _derived_from[:] = [registry]
+    if key not in _derived:
+        _derived[key] = make(registry)
+    return _derived[key]
+
+
+_derived: dict[Hashable, Any] = {}  # key -> its value, for the covenants in _derived_from
+_derived_from: list[Covenants] = []
 
 
 def rules_dir() -> Path:

@@ -484,3 +484,25 @@ def test_a_progress_table_or_a_location_list_the_plans_do_not_hold_is_refused(ru
             "progress: 'financing/*' is nowhere in the plan section 'banking'") in found
     assert ("textile", line(textile, "locations: {part: site, sector: Apparel}"),
             "locations: 'site' is none of the covenant's parts") in found
+
+
+def test_what_is_derived_from_the_covenants_is_made_once_and_again_for_others(using, rules_copy):
+    made = []
+
+    def make(registry):
+        made.append(registry)
+        return sorted(registry.names)
+
+    first = using(RULES)
+    assert covenants.derived("names", make) is covenants.derived("names", make)
+    assert made == [first]
+    definition = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    definition.write_text(definition.read_text().replace(
+        "label: {nl: het deel kleding en textiel, en: the garments and textile section}",
+        "label: {nl: het textieldeel, en: the textile part}"))
+    second = using(rules_copy)
+    assert covenants.derived("names", make) == sorted(second.names) and made == [first, second]
+    # the labels of plan parts follow the covenants in use: a letter names the reloaded ones
+    assert i18n.parts()["textile:textile"] == {"nl": "het textieldeel", "en": "the textile part"}
+    using(RULES)
+    assert i18n.parts()["textile:textile"]["en"] == "the garments and textile section"
