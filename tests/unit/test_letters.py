@@ -207,6 +207,27 @@ def test_no_letter_about_an_example_has_codes_english_fragments_or_foreign_citat
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)
 
 
+def test_every_letter_says_where_in_the_plan_in_words_never_as_a_pointer(examples):
+    """The small print names the place of each finding as the reader finds it in the plan
+    ("Productielocatie 4", "Het vorige plan: actie 3"); it gave JSON pointers before."""
+    pointer = re.compile(r"(?<![\w.:])/[a-z_]+(/[\w-]+)*")
+    places = {}
+    for name, report in examples.items():
+        if report.assessment is None:
+            continue
+        for language in Language:
+            for letter, message in letters_of(report.assessment, language):
+                text = parsed(message).get_body(("plain",)).get_content()
+                small = [line for line in text.splitlines()
+                         if re.search(r"(plaats in het plan|place in the plan): ", line)]
+                assert small, (name, letter.role)
+                assert not [line for line in small if pointer.search(line)], (name, small)
+                places.update((p, name) for line in small
+                              for p in line.split(": ", 1)[1].rstrip(")").split("; "))
+    assert {"Productielocatie 4", "Production location 4", "Het vorige plan: actie 3",
+            "The previous plan: action 3"} <= places.keys(), "\n".join(sorted(places))
+
+
 def test_a_company_letter_tells_the_next_step_its_date_and_a_contact(examples):
     event = examples["textile-voorbeeld-mode-2019.json"].assessment
     company, _ = letters_for(event, SECRETARIAT)

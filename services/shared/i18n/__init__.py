@@ -287,12 +287,24 @@ def _split(patterns: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[str, l
     return by_first
 
 
+PREVIOUS = "/previous"  # where findings point into the company's previous plan
+
+
 def place(pointer: str, language: Any, patterns: Iterable[tuple[str, str]]) -> str:
     """Where a JSON pointer is in a plan, in words: `/actions/2/kpis/0/target` -> "Actie 3,
     KPI 1, veld target". `patterns`: (part, path pattern with `*` for an index) of the plan's
-    parts; the longest that matches names the place, with the listed parts it lies in."""
-    steps = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
+    parts; the longest that matches names the place, with the listed parts it lies in. The
+    company's previous plan, which a finding may point into (`/previous/...`), is named so:
+    "Het vorige plan: actie 3"."""
     code = _code(language)
+    if pointer.startswith(PREVIOUS + "/findings"):  # the assessment of it (each named by id
+        return {"nl": "De bevindingen over het vorige plan",  # in the finding's message)
+                "en": "The findings on the previous plan"}[code]
+    if pointer == PREVIOUS or pointer.startswith(PREVIOUS + "/"):
+        inner = place(pointer.removeprefix(PREVIOUS), language, patterns)
+        return {"nl": "Het vorige plan", "en": "The previous plan"}[code] + (
+            f": {inner[:1].lower()}{inner[1:]}" if pointer != PREVIOUS else "")
+    steps = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
     matched = []
     for part, want in _split(tuple(patterns)).get(steps[0] if steps else "", ()):
         if len(want) <= len(steps) and all((w == "*" and s.isdigit()) or w == s
