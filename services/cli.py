@@ -734,16 +734,20 @@ def _archive() -> Any:
 
 def _archive_list(args: argparse.Namespace) -> int:
     events = _archive().events(args.company, args.covenant)
+    rows = []
     for e in events:
-        counts = ""
         if e.type == "assessment.completed":
             severities = [f["severity"] for f in e.event["findings"]]
             counts = ", ".join(f"{severities.count(s.value)} {s.value}" for s in Severity
                                if s.value in severities) or "no findings"
         else:
             counts = f"rejected: {e.event['reason']}, {e.event['errors_total']} error(s)"
-        print(f"{e.company_id or '?':<14} {e.covenant or '?':<8} {e.reporting_year or '':<5} "
-              f"{e.submission_id or '?':<40} {counts}")
+        rows.append((e.company_id or "?", e.covenant or "?", str(e.reporting_year or ""),
+                     e.submission_id or "?", counts))
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    for row in rows:  # columns as wide as their longest value (natural_stone, a long id)
+        print(" ".join(value.ljust(width) for value, width in zip(row, widths, strict=False))
+              + f" {row[4]}")
     print(f"{len(events)} event(s)")
     return EXIT_OK
 

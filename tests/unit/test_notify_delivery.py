@@ -169,6 +169,12 @@ def test_the_archive_lists_a_companys_assessments_and_shows_their_deliveries(
     out = capsys.readouterr().out
     assert '"company_id": "AGT-0002"' in out and "company     smtp   sent" in out
     assert main(["archive", "show", "S-9999"]) == 1
+    long = assessment(3).model_copy(update={"covenant": "natural_stone",
+                                            "submission_id": "voorbeeld-natuursteen-2021"})
+    deliver(handler, long)
+    assert main(["archive", "list"]) == 0
+    rows = capsys.readouterr().out.splitlines()[:-1]
+    assert len(rows) == 3 and len({row.index("1 high") for row in rows}) == 1, rows  # aligned
 
 
 def webhook_handler(port, store, receiver, secret="s3cret"):
