@@ -268,6 +268,16 @@ def test_lint_refuses_in_without_a_list_of_values(rules_copy, file, written, now
      "rules/0/when/where/0/any/1: 'missing' takes no value"),
     ("dd1-policy.yaml", '{field: exists, op: "!=", value: true}', "{field: exists, value: true}",
      "rules/0/when/where/0/any/0/op: Field required"),
+    ("dd1-policy.yaml", "{field: submission.reporting_year, plus: -1}",
+     "{field: submission.reporting_year, plus: one}",
+     "rules/13/when/without/0/where/1/plus: give a number, a duration ({months: 3}) or a "
+     "parameter ({param: name})"),
+    ("dd5-communicate.yaml", "plus: {param: report_owed_after}", "plus: {param: 3}",
+     "rules/4/when/where/0/plus/param: Input should be a valid string"),
+    ("dd1-policy.yaml", "{field: submission.reporting_year, plus: -1}",
+     "{field: submission.reporting_year, minus: {years: 1}}",
+     "rules/13/when/without/0/where/1: `minus` takes a number or a parameter; for a date "
+     "earlier by a duration, compare the other way round with `plus`"),
 ])
 def test_lint_says_once_and_at_its_line_what_is_wrong_with_a_condition(
         rules_copy, file, written, now, said):

@@ -47,6 +47,24 @@ class Param(Spec):
     param: str
 
 
+def _move_kind(value: Any) -> str | None:
+    """Which kind a written `plus` or `minus` is, by its shape (see `_test_kind`): a number, a
+    parameter (`{param: name}`) or a duration (any other mapping); None for anything else,
+    which is refused in words."""
+    if isinstance(value, dict):
+        return "(param)" if "param" in value else "(duration)"
+    if isinstance(value, Param | Duration):
+        return "(param)" if isinstance(value, Param) else "(duration)"
+    return "(number)" if isinstance(value, int | float) else None
+
+
+_MOVES = "a number, a duration ({months: 3}) or a parameter ({param: name})"
+Move = Annotated[Annotated[float, Tag("(number)")] | Annotated[Duration, Tag("(duration)")]
+                 | Annotated[Param, Tag("(param)")],
+                 Discriminator(_move_kind, custom_error_type="move",
+                               custom_error_message=f"give {_MOVES}")]
+
+
 class Ref(Spec):
     """A condition's value taken from another field: of the same part (`due_on`), of a part
     bound earlier in the rule (`financing.start_on`: the matched part by its part name, or a
@@ -55,13 +73,16 @@ class Ref(Spec):
     number, or a duration for dates) or by `minus` (a number: last year's score less a gain)."""
 
     field: str
-    plus: float | Duration | Param | None = None
-    minus: float | Param | None = None
+    plus: Move | None = None
+    minus: Move | None = None
 
     @model_validator(mode="after")
     def _one_move(self) -> "Ref":
         if self.plus is not None and self.minus is not None:
             raise ValueError("give `plus` or `minus`, not both")
+        if isinstance(self.minus, Duration):
+            raise ValueError("`minus` takes a number or a parameter; for a date earlier by a "
+                             "duration, compare the other way round with `plus`")
         return self
 
     @property
