@@ -274,6 +274,8 @@ def test_lint_refuses_in_without_a_list_of_values(rules_copy, file, written, now
      "parameter ({param: name})"),
     ("dd5-communicate.yaml", "plus: {param: report_owed_after}", "plus: {param: 3}",
      "rules/4/when/where/0/plus/param: Input should be a valid string"),
+    ("dd5-communicate.yaml", "plus: {param: report_owed_after}", "plus: {weeks: 2}",
+     "rules/4/when/where/0/plus: a duration is given in days, months or years, not in weeks"),
     ("dd1-policy.yaml", "{field: submission.reporting_year, plus: -1}",
      "{field: submission.reporting_year, minus: {years: 1}}",
      "rules/13/when/without/0/where/1: `minus` takes a number or a parameter; for a date "

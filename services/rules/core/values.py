@@ -61,6 +61,16 @@ class Duration(BaseModel):
     months: int = 0
     years: int = 0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _units(cls, value: Any) -> Any:
+        """A unit it does not know (`weeks`) is named with the ones it does."""
+        unknown = sorted(set(value) - set(cls.model_fields)) if isinstance(value, dict) else []
+        if unknown:
+            raise ValueError(f"a duration is given in days, months or years, not in "
+                             f"{' or '.join(unknown)}")
+        return value
+
     @model_validator(mode="after")
     def _days_or_months(self) -> "Duration":
         if self.days and (self.months or self.years):
