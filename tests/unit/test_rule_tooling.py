@@ -105,7 +105,7 @@ def test_explain_names_the_condition_that_decided():
         "/actions/1/risk_ids/0",
         "/risk_assessment/risks/2: FIRES (every condition holds, every absence confirmed)",
         "/risk_assessment/risks/3: not fired: `where` condition 1 is false: "
-        "prioritised == True (here: False)",
+        "prioritised == true (here: false)",  # as a rule file writes it
         "the engine reported 1 finding(s) for DD3-PRIORITY-RISK-HAS-ACTION",
     ]
 

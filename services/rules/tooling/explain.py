@@ -1,6 +1,8 @@
 """Why a rule did or did not fire on a plan, part by part, in the plain reading."""
 
 import difflib
+import json
+from datetime import date, datetime
 from typing import Any
 
 from services.rules.core.domain import as_of
@@ -125,16 +127,24 @@ def _describe(rule: RuleSpec, test: Any, fact: Fact) -> str:
     parts = []
     for c in conditions([test]):
         actual = lookup(fact, c.field)
-        shown = "missing" if actual is MISSING else repr(actual)
+        shown = "missing" if actual is MISSING else _written(actual)
         value = rule.value(c.value)
         if isinstance(value, Ref):
             plus = f" + {_plus_text(value.plus)}" if value.plus is not None \
                 else f" - {value.minus}" if value.minus is not None else ""
             wanted = f" the value of {value.field}{plus}"
         else:
-            wanted = "" if value is None else f" {value!r}"
+            wanted = "" if value is None else f" {_written(value)}"
         parts.append(f"{c.field} {c.op}{wanted} (here: {shown})")
     return "; ".join(parts)
+
+
+def _written(value: Any) -> str:
+    """A value as a rule file writes it (true, "text", [a, b], 2019-03-01), not as Python
+    shows it (True, 'text')."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _plus_text(plus: Any) -> str:
