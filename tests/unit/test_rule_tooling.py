@@ -99,9 +99,9 @@ def test_explain_names_the_condition_that_decided():
     engine = engine_from_folder(RULES)
     lines = explain(engine, parse_plan(example(TEXTILE)), "DD3-PRIORITY-RISK-HAS-ACTION")
     assert lines == [
-        "/risk_assessment/risks/0: not fired: `without` 1 finds a action_risk at "
+        "/risk_assessment/risks/0: not fired: `without` 1 finds action_risk at "
         "/actions/0/risk_ids/0",
-        "/risk_assessment/risks/1: not fired: `without` 1 finds a action_risk at "
+        "/risk_assessment/risks/1: not fired: `without` 1 finds action_risk at "
         "/actions/1/risk_ids/0",
         "/risk_assessment/risks/2: FIRES (every condition holds, every absence confirmed)",
         "/risk_assessment/risks/3: not fired: `where` condition 1 is false: "

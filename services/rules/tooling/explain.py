@@ -93,7 +93,7 @@ def _explain_one(rule: RuleSpec, k: int, fact: Fact, by_kind: dict[str, list[Fac
     for i, join in enumerate(when.without, start=1):
         present = partners(rule, join, fact, joined, by_kind, submission, k)
         if present:
-            return (f"{where}: not fired: `without` {i} finds a {join.part} at "
+            return (f"{where}: not fired: `without` {i} finds {join.part} at "
                     f"{present[0]['pointer']}")
     return f"{where}: FIRES (every condition holds, every absence confirmed)"
 
