@@ -36,7 +36,8 @@ class _Context:
         keeping = [c.name for c in self.register.listing()]
         if not listing:
             if args.covenant not in self.covenants:
-                raise RegisterError(self.w["unknown"].format(covenant=args.covenant))
+                raise RegisterError(self.w["unknown"].format(
+                    covenant=args.covenant, known=i18n.items(self.covenants.names, self.lang)))
             self.covenant = args.covenant
         elif args.covenant:
             if args.covenant not in keeping:
@@ -255,7 +256,7 @@ def _signal_list(args: argparse.Namespace) -> int:
 WORDS: dict[str, dict[str, Any]] = {
     "nl": {
         "refused": "niet gedaan",
-        "unknown": "geen convenant {covenant}",
+        "unknown": "'{covenant}' is geen convenant; bekend zijn: {known}",
         "report_suffix": "--out moet eindigen op .html of .xlsx",
         "reported": "Voortgangsrapportage geschreven naar {out}",
         "no_list": "het convenant {covenant} houdt geen lijst van locaties bij",
@@ -291,7 +292,7 @@ WORDS: dict[str, dict[str, Any]] = {
     },
     "en": {
         "refused": "not done",
-        "unknown": "no covenant {covenant}",
+        "unknown": "'{covenant}' is not a covenant; known are: {known}",
         "report_suffix": "--out must end in .html or .xlsx",
         "reported": "Progress report written to {out}",
         "no_list": "the covenant {covenant} keeps no list of locations",

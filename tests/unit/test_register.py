@@ -268,4 +268,5 @@ def test_the_command_line_places_exports_and_reports(tmp_path: Path, monkeypatch
     assert "Voortgang kleding en textiel 2019" in (tmp_path / "r.html").read_text()
     assert main(["report", "--covenant", "fishing", "--year", "2019", "--out",
                  str(tmp_path / "r.html")]) == 1
-    assert "geen convenant fishing" in capsys.readouterr().err  # Dutch by default
+    assert "'fishing' is geen convenant; bekend zijn: banking, food, gold, insurance, metals, " \
+        "natural_stone en textile" in capsys.readouterr().err  # Dutch by default
