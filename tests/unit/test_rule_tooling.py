@@ -332,6 +332,22 @@ def test_lint_checks_the_test_cases_beside_the_rules(rules_copy):
     assert [(e.file.name, e.line, e.message) for e in lint(rules_copy)] == [
         ("dd1-policy.tests.yaml", 6, "case 'a policy that was never adopted' names rule "
          "DD1-POLICY-EXIST, which no rule file defines")]
+    # a fixture that is not there, for the plan or for the previous one
+    path.write_text(text.replace("base: compliant-textile", "base: compliant-textil", 1))
+    memory = rules_copy / "xy-memory.tests.yaml"
+    memory.write_text(memory.read_text().replace("    previous: &previous_with_findings\n"
+                                                 "      base: compliant-textile",
+                                                 "    previous: &previous_with_findings\n"
+                                                 "      base: textile", 1))
+    problems = [(e.file.name, e.line, e.message) for e in lint(rules_copy)]
+    assert problems[0] == ("dd1-policy.tests.yaml", 4, "case 'a policy that was never adopted': "
+                           "there is no fixture 'compliant-textil' in fixtures/ (did you mean "
+                           "compliant-textile?)")
+    assert problems[1:] and {(f, n) for f, n, _ in problems[1:]} == {("xy-memory.tests.yaml", 32)}
+    assert problems[1][2].endswith(": there is no fixture 'textile' in fixtures/; there are "
+                                   "compliant-banking, compliant-food, compliant-food-2026, "
+                                   "compliant-gold, compliant-insurance, compliant-metals, "
+                                   "compliant-natural_stone, compliant-textile"), problems[1]
 
 
 @pytest.mark.parametrize("file, written, now, said", [

@@ -21,6 +21,7 @@ cases fails.
 
 import copy
 import dataclasses
+import difflib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -229,7 +230,25 @@ def case_file(path: Path, rules: Collection[str] | None = None) -> tuple[list[Ca
                                f"case '{case.note}' names rule {rule_id}, which no rule file "
                                "defines") for where, rule_id in named.items()
                      if rule_id not in (rules or ())]
+        sources: dict[tuple[str, ...], PlanSource] = {(): case}
+        if case.previous:
+            sources[("previous",)] = case.previous
+        problems += [LintError(path, line_of(tree, ("cases", i, *where, "base")),
+                               f"case '{case.note}': {missing}")
+                     for where, source in sources.items()
+                     if (missing := _missing_base(path.parent, source))]
     return parsed.cases, problems
+
+
+def _missing_base(rules_dir: Path, source: PlanSource) -> str | None:
+    """What is wrong with the fixture a plan is based on, if it is not there (`case_plan`
+    reads it), with the ones that are."""
+    fixtures = sorted(p.stem for p in (rules_dir / "fixtures").glob("*.json"))
+    if source.base is None or source.base in fixtures:
+        return None
+    close = difflib.get_close_matches(source.base, fixtures, n=1)
+    return f"there is no fixture '{source.base}' in fixtures/" + (
+        f" (did you mean {close[0]}?)" if close else f"; there are {', '.join(fixtures)}")
 
 
 def _run(engine: RuleEngine, known: set[str], rules_dir: Path, path: Path,
