@@ -651,18 +651,20 @@ def current() -> Covenants:
 def derived(key: Hashable, make: Callable[[Covenants], T]) -> T:
     """A value made from the covenants in use (`current`), made once for them, and again
     once `use` gives others: for what is asked often and walks every covenant to make (the
-    labels and paths of plan parts, for every place a letter names)."""
+    labels and paths of plan parts, for every place a letter names). Safe from any thread:
+    the values of other covenants are replaced as a whole, never cleared under a reader."""
     registry = current()
-    if not _derived_from or _derived_from[0] is not registry:
-        _derived.clear()
-        _derived_from[:] = [registry]
-    if key not in _derived:
-        _derived[key] = make(registry)
-    return _derived[key]
+    made_for, values = _derived[0]
+    if made_for is not registry:
+        values = {}
+        _derived[0] = (registry, values)
+    if key not in values:
+        values[key] = make(registry)
+    return values[key]
 
 
-_derived: dict[Hashable, Any] = {}  # key -> its value, for the covenants in _derived_from
-_derived_from: list[Covenants] = []
+# (the covenants, key -> the value made from them)
+_derived: list[tuple[Covenants | None, dict[Hashable, Any]]] = [(None, {})]
 
 
 def rules_dir() -> Path:

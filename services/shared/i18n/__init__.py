@@ -17,7 +17,7 @@ tests/unit/test_letters.py) make sure every value and every error code has its w
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -276,7 +276,7 @@ def natural_key(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-@cache
+@lru_cache(maxsize=64)  # a few sets of patterns: each covenant's and all of them
 def _split(patterns: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[str, list[str]]]]:
     """The patterns' steps, by their first: a letter places every pointer of every finding
     (it took a tenth of notify's time splitting the same patterns again)."""
@@ -297,8 +297,9 @@ def place(pointer: str, language: Any, patterns: Iterable[tuple[str, str]]) -> s
     company's previous plan, which a finding may point into (`/previous/...`), is named so:
     "Het vorige plan: actie 3"."""
     code = _code(language)
-    if pointer.startswith(PREVIOUS + "/findings"):  # the assessment of it (each named by id
-        return {"nl": "De bevindingen over het vorige plan",  # in the finding's message)
+    # the assessment of the previous plan: each finding is named by its id in the message
+    if pointer.startswith(PREVIOUS + "/findings"):
+        return {"nl": "De bevindingen over het vorige plan",
                 "en": "The findings on the previous plan"}[code]
     if pointer == PREVIOUS or pointer.startswith(PREVIOUS + "/"):
         inner = place(pointer.removeprefix(PREVIOUS), language, patterns)
