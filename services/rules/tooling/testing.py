@@ -217,12 +217,14 @@ def read_cases(path: Path) -> list[Case]:
 def case_file(path: Path, rules: Collection[str] | None = None) -> tuple[list[Case],
                                                                            list[LintError]]:
     """The cases of one file, and what is wrong with it (each problem at its line): its shape,
-    and, given the `rules` there are, a case about or expecting a rule that is not one."""
+    and, given the `rules` there are, a case about or expecting a rule that is not one, or
+    starting from a fixture that is not there."""
     parsed, tree, problems = parse(path, CaseFile, "cases")
     if parsed is None:
         return [], problems
     for i, case in enumerate(parsed.cases):
         case._place = (tree, i) if tree is not None else None
+    fixtures = sorted(p.stem for p in (path.parent / "fixtures").glob("*.json"))
     for i, case in enumerate(parsed.cases if rules is not None else []):
         named: dict[tuple[str | int, ...], str] = {("rule",): case.rule}
         named.update({("expect", j, "rule"): e.rule for j, e in enumerate(case.expect)})
@@ -236,14 +238,13 @@ def case_file(path: Path, rules: Collection[str] | None = None) -> tuple[list[Ca
         problems += [LintError(path, line_of(tree, ("cases", i, *where, "base")),
                                f"case '{case.note}': {missing}")
                      for where, source in sources.items()
-                     if (missing := _missing_base(path.parent, source))]
+                     if (missing := _missing_base(fixtures, source))]
     return parsed.cases, problems
 
 
-def _missing_base(rules_dir: Path, source: PlanSource) -> str | None:
-    """What is wrong with the fixture a plan is based on, if it is not there (`case_plan`
-    reads it), with the ones that are."""
-    fixtures = sorted(p.stem for p in (rules_dir / "fixtures").glob("*.json"))
+def _missing_base(fixtures: list[str], source: PlanSource) -> str | None:
+    """What is wrong with the fixture a plan is based on (`case_plan` reads it from
+    fixtures/), if it is not one of the `fixtures` there are, with those."""
     if source.base is None or source.base in fixtures:
         return None
     close = difflib.get_close_matches(source.base, fixtures, n=1)
