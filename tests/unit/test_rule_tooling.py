@@ -344,10 +344,10 @@ def test_lint_checks_the_test_cases_beside_the_rules(rules_copy):
                            "there is no fixture 'compliant-textil' in fixtures/ (did you mean "
                            "compliant-textile?)")
     assert problems[1:] and {(f, n) for f, n, _ in problems[1:]} == {("xy-memory.tests.yaml", 32)}
-    assert problems[1][2].endswith(": there is no fixture 'textile' in fixtures/; there are "
-                                   "compliant-banking, compliant-food, compliant-food-2026, "
-                                   "compliant-gold, compliant-insurance, compliant-metals, "
-                                   "compliant-natural_stone, compliant-textile"), problems[1]
+    fixtures = sorted(p.stem for p in (rules_copy / "fixtures").glob("*.json"))
+    assert "compliant-banking" in fixtures and problems[1][2].endswith(
+        f": there is no fixture 'textile' in fixtures/; there are {', '.join(fixtures)}"), \
+        problems[1]
 
 
 @pytest.mark.parametrize("file, written, now, said", [
