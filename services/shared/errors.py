@@ -1,5 +1,8 @@
 """Errors shared by every service."""
 
+import difflib
+from collections.abc import Iterable
+
 
 class ConfigError(ValueError):
     """A setting that cannot work. The message names the variable, never its value: values
@@ -15,3 +18,10 @@ class Unavailable(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def did_you_mean(name: str, known: Iterable[str], n: int = 3) -> str:
+    """" (did you mean a or b?)" with up to `n` of the known names close to a name that is
+    none of them; "" when none is close."""
+    close = difflib.get_close_matches(name, list(known), n=n)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""

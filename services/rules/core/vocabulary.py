@@ -18,7 +18,6 @@ covenants the process works with (`FollowsCovenants`); a new reference indicator
 `rules/reference/` plus its field on `country` here.
 """
 
-import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -36,6 +35,7 @@ from services.shared import contracts, covenants
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.shapes import FieldType, Shape, shape_of
 from services.shared.covenants import Covenant, Covenants
+from services.shared.errors import did_you_mean
 
 Source = Literal["plan", "link", "derived", "reference", "prior", "engine"]
 
@@ -421,9 +421,8 @@ def unknown_parts(names: Iterable[str]) -> str | None:
     unknown = [n for n in dict.fromkeys(names) if n not in FACT_KINDS]
     if not unknown:
         return None
-    guesses = {n: difflib.get_close_matches(n, FACT_KINDS, n=3) for n in unknown}
-    said = "; ".join(f"unknown part '{n}'" + (f" (did you mean {' or '.join(close)}?)"
-                                               if close else "") for n, close in guesses.items())
+    guesses = {n: did_you_mean(n, FACT_KINDS) for n in unknown}
+    said = "; ".join(f"unknown part '{n}'{close}" for n, close in guesses.items())
     return said if all(guesses.values()) else \
         f"{said}; the parts a rule can name: {', '.join(sorted(FACT_KINDS))}"
 

@@ -1,6 +1,5 @@
 """Why a rule did or did not fire on a plan, part by part, in the plain reading."""
 
-import difflib
 import json
 from datetime import date, datetime
 from typing import Any
@@ -14,6 +13,7 @@ from services.rules.core.values import Duration
 from services.rules.core.vocabulary import parts_of
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanSubmission
+from services.shared.errors import did_you_mean
 
 
 def explain(engine: RuleEngine, plan: PlanSubmission, rule_id: str,
@@ -21,9 +21,7 @@ def explain(engine: RuleEngine, plan: PlanSubmission, rule_id: str,
     """Why the rule did or did not fire on the plan, one line per candidate part."""
     rule = engine.rulebook.by_id().get(rule_id)
     if rule is None:
-        close = difflib.get_close_matches(rule_id, engine.rulebook.by_id(), n=3)
-        return [f"there is no rule {rule_id}" + (f" (did you mean {' or '.join(close)}?)"
-                                                 if close else "")]
+        return [f"there is no rule {rule_id}{did_you_mean(rule_id, engine.rulebook.by_id())}"]
     if rule.disabled:
         return [f"{rule_id} is disabled: {rule.disabled}"]
     rule = engine.rulebook.of_covenant(plan.covenant).get(rule_id, rule)  # its parameters

@@ -21,7 +21,6 @@ cases fails.
 
 import copy
 import dataclasses
-import difflib
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from services.rules.core.prior import Prior, Signal, StoredAssessment
 from services.rules.factory import TESTS_SUFFIX, RuleFileError, engine_for, load_rulebook
 from services.rules.ports import RuleEngine
 from services.shared.contracts import PlanInvalid, validate_plan
+from services.shared.errors import did_you_mean
 from services.shared.yamlfile import LintError, Tree, line_of, parse
 
 DELETE = "$delete"
@@ -247,9 +247,8 @@ def _missing_base(fixtures: list[str], source: PlanSource) -> str | None:
     fixtures/), if it is not one of the `fixtures` there are, with those."""
     if source.base is None or source.base in fixtures:
         return None
-    close = difflib.get_close_matches(source.base, fixtures, n=1)
     return f"there is no fixture '{source.base}' in fixtures/" + (
-        f" (did you mean {close[0]}?)" if close else f"; there are {', '.join(fixtures)}")
+        did_you_mean(source.base, fixtures, n=1) or f"; there are {', '.join(fixtures)}")
 
 
 def _run(engine: RuleEngine, known: set[str], rules_dir: Path, path: Path,
