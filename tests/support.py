@@ -50,15 +50,17 @@ def missing(what: str, why: str, variable: str = "REQUIRE_BROKER") -> None:
 
 
 def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1,
-             what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
+             what: str = "condition", why: Callable[[], str] | None = None) -> T:
+    """Poll `check` until it returns something truthy, or fail after `timeout` seconds (with
+    what `why` then says, on the lines below)."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            said = f"\n{why()}" if why is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{said}")
         time.sleep(interval)
 
 

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import time
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -90,21 +89,21 @@ def wait_consuming(url: str, services: Mapping[str, subprocess.Popen], logs: Pat
     its own words, the end of its log (`logs`/<name>.log): a CI run that times out here says
     why."""
     wanted = Counter(name.split("-")[0] for name in services)
-    deadline = time.monotonic() + timeout
-    while True:
+    late: list[str] = []
+
+    def state() -> str:
+        return "\n".join(f"{name}: {_state(services[name])}; its log ends:\n"
+                         f"{log_tail(logs / f'{name}.log')}" for name in late)
+
+    def consuming() -> bool:
         short = {stage for stage, count in wanted.items()
                  if consumers(url, STAGES[stage].queue) < count}
-        late = [name for name in services if name.split("-")[0] in short]
-        if not late:
-            return
-        exited = any(services[name].poll() is not None for name in late)
-        if exited or time.monotonic() > deadline:
-            raise AssertionError("\n".join(
-                ["a service exited while starting" if exited else
-                 f"timed out after {timeout:g} s waiting for consumers of {sorted(short)}"]
-                + [f"{name}: {_state(services[name])}; its log ends:\n"
-                   f"{log_tail(logs / f'{name}.log')}" for name in late]))
-        time.sleep(0.1)
+        late[:] = [name for name in services if name.split("-")[0] in short]
+        if any(services[name].poll() is not None for name in late):
+            raise AssertionError(f"a service exited while starting\n{state()}")
+        return not late
+
+    wait_for(consuming, timeout=timeout, what=f"consumers of {sorted(wanted)}", why=state)
 
 
 def _state(process: subprocess.Popen) -> str:

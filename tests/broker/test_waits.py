@@ -44,6 +44,6 @@ def test_a_service_not_consuming_at_the_deadline_is_named_with_its_log(amqp_url,
         services["ingest"].kill()
         services["ingest"].wait()
     assert str(failed.value).splitlines() == [
-        "timed out after 1 s waiting for consumers of ['ingest']",
+        "timed out after 1s waiting for consumers of ['ingest']",
         "ingest: still running; its log ends:",
         "connecting"]
