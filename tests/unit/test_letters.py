@@ -225,7 +225,8 @@ def test_every_letter_says_where_in_the_plan_in_words_never_as_a_pointer(example
                 places.update((p, name) for line in small
                               for p in line.split(": ", 1)[1].rstrip(")").split("; "))
     assert {"Productielocatie 4", "Production location 4", "Het vorige plan: actie 3",
-            "The previous plan: action 3"} <= places.keys(), "\n".join(sorted(places))
+            "The previous plan: action 3", "De bevindingen over het vorige plan",
+            "The findings on the previous plan"} <= places.keys(), "\n".join(sorted(places))
 
 
 def test_a_company_letter_tells_the_next_step_its_date_and_a_contact(examples):

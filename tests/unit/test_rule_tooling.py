@@ -6,6 +6,7 @@ import pytest
 
 from services.cli import main
 from services.rules.adapters.rulefiles import load_rulebook
+from services.rules.core.vocabulary import unknown_parts
 from services.rules.factory import engine_from_folder
 from services.rules.tooling.diff import diff
 from services.rules.tooling.explain import explain
@@ -304,6 +305,12 @@ def test_lint_names_an_unknown_part_with_the_parts_it_is_close_to_or_all_of_them
     known = problem.removeprefix("DD1-POLICY-EXISTS: unknown part 'zzqx'; the parts a rule can "
                                  "name: ").split(", ")
     assert "policy" in known and "location" in known and known == sorted(known), problem
+    # two at once: each with its close ones; the whole list once, as one has none
+    said = unknown_parts(["polcy", "zzqx", "policy"])
+    assert said is not None and said.startswith(
+        "unknown part 'polcy' (did you mean policy or esg_policy?); unknown part 'zzqx'; the "
+        "parts a rule can name: action, "), said
+    assert unknown_parts(["policy", "location"]) is None
 
 
 def test_lint_names_an_unknown_parameter_with_the_rules_own(rules_copy):
