@@ -13,7 +13,8 @@ bound. A valid section is returned as the core is dumped: defaults filled in, nu
 """
 
 import copy
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema_rs
@@ -75,23 +76,52 @@ def _prepare(covenant: Covenant) -> tuple[Covenant, Any, Shape]:
 # --- before the schema: read as the core is read ----------------------------------------------
 
 def _normalised(value: Any, shape: Shape | None) -> Any:
+    """The value as the core reads it: nulls dropped from objects, texts trimmed, vocabulary
+    codes cased. What reading leaves unchanged is the value itself, not a copy: most plans
+    arrive trimmed, and a bank's section is then held once, not twice."""
     if isinstance(value, dict):
         fields = shape.fields if shape is not None else {}
-        return {k: _text(v, fields.get(k)) if isinstance(v, str) else
-                _normalised(v, fields.get(k)) if isinstance(v, dict | list) else v
-                for k, v in value.items() if v is not None}
+        copied: dict[str, Any] | None = None
+        for i, (name, inner) in enumerate(value.items()):
+            read = _read(inner, fields.get(name)) if inner is not None else None
+            if copied is None:
+                if read is inner and inner is not None:
+                    continue
+                copied = dict(itertools.islice(value.items(), i))
+            if read is not None:
+                copied[name] = read
+        return value if copied is None else copied
     if isinstance(value, list):
-        item = shape.item if shape is not None else None
-        return [_text(v, item) if isinstance(v, str) else
-                _normalised(v, item) if isinstance(v, dict | list) else v for v in value]
-    return _text(value, shape) if isinstance(value, str) else value
+        return _each(value, lambda element: _read(element, shape.item if shape else None))
+    return _read(value, shape)
+
+
+def _read(value: Any, shape: Shape | None) -> Any:
+    if isinstance(value, str):
+        return _text(value, shape)
+    return _normalised(value, shape) if isinstance(value, dict | list) else value
+
+
+def _each(values: list[Any], change: Callable[[Any], Any]) -> list[Any]:
+    """The list with `change` applied to each element: the list itself when it changes none
+    (an element is changed when `change` gives another object)."""
+    copied: list[Any] | None = None
+    for i, element in enumerate(values):
+        changed = change(element)
+        if copied is None:
+            if changed is element:
+                continue
+            copied = values[:i]
+        copied.append(changed)
+    return values if copied is None else copied
 
 
 def _text(value: str, shape: Shape | None) -> str:
-    text = value.strip()
+    text = value.strip()  # the string itself when there is nothing to trim
     vocabulary = shape.vocabulary if shape is not None else None
-    return text.upper() if vocabulary == "country" else \
+    cased = text.upper() if vocabulary == "country" else \
         text.lower() if vocabulary == "language" else text
+    return value if cased == value else cased
 
 
 # --- the schema's errors in the core's words ---------------------------------------------------
@@ -199,21 +229,23 @@ def _own_checks(value: Any, shape: Shape | None, path: Path) -> Iterator[FieldEr
 
 def _completed(value: Any, shape: Shape | None) -> Any:
     """Only where something inside the shape changes when dumped (`completed_on_dump`); the
-    rest is the valid value as it is."""
+    rest is the valid value as it is, and so is what dumping leaves unchanged (no copy)."""
     if shape is None or not shape.completed_on_dump:
         return value
     if isinstance(value, dict):
-        filled = dict(value)
+        filled: dict[str, Any] | None = None
         for name, inner in shape.completed_fields:
-            if name in filled:
-                filled[name] = _completed(filled[name], inner)
+            if name in value and (done := _completed(value[name], inner)) is not value[name]:
+                filled = dict(value) if filled is None else filled
+                filled[name] = done
         for name, default in shape.defaults:
-            if name not in filled:
+            if name not in value:
+                filled = dict(value) if filled is None else filled
                 filled[name] = copy.deepcopy(default)
-        return filled
+        return value if filled is None else filled
     if isinstance(value, list):
-        return [_completed(v, shape.item) for v in value]
+        return _each(value, lambda element: _completed(element, shape.item))
     if shape.type == "number" and isinstance(value, int | float) \
             and not isinstance(value, bool):
-        return int(value) if shape.integer else float(value)
+        return int(value) if shape.integer else float(value)  # itself when already so
     return value

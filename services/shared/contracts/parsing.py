@@ -66,7 +66,9 @@ def load_json(body: bytes) -> Any:
 
 def validate_plan(document: Any) -> PlanSubmission:
     """Structure, vocabularies and cross-references of a parsed document; raises PlanInvalid
-    with every error found, structural and cross-object alike."""
+    with every error found, structural and cross-object alike. The plan's covenant section
+    holds what reading left unchanged of the document's, not a copy (a bank's section is
+    held once): change the document afterwards only through a copy."""
     if not isinstance(document, dict):
         raise PlanInvalid([_error("not_an_object", "a plan submission is a JSON object")])
     plan, errors = None, []
