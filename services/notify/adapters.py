@@ -10,13 +10,13 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from services.shared.errors import ConfigError
 
+from .mime import Mail
 from .ports import MailUnavailable, PermanentDeliveryError
 
 
@@ -50,7 +50,7 @@ class SmtpMailer:
         self._tls = ssl.create_default_context(cafile=ca_file)  # the server is always verified
         self._smtp: smtplib.SMTP | None = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Mail) -> None:
         try:
             try:
                 refused = self._send(message)
@@ -63,10 +63,6 @@ class SmtpMailer:
                 raise PermanentDeliveryError(_codes("every recipient refused", e.recipients)) \
                     from None
             raise MailUnavailable(_codes("recipients deferred", e.recipients)) from None
-        except smtplib.SMTPNotSupportedError:
-            self.close()
-            raise PermanentDeliveryError("the mail server cannot carry internationalised "
-                                         "addresses (no SMTPUTF8)") from None
         except smtplib.SMTPAuthenticationError as e:
             self.close()
             raise MailUnavailable(f"the mail server refused our credentials (SMTP "
@@ -82,10 +78,15 @@ class SmtpMailer:
         if refused:
             raise PartiallyRefused(_codes("some recipients refused", refused))
 
-    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _send(self, message: Mail) -> dict[str, tuple[int, bytes]]:
+        if not all(a.isascii() for a in (message.envelope_sender, *message.to)):
+            # ingest refuses such addresses (services/shared/contracts/plan.py)
+            raise PermanentDeliveryError("an address has characters outside ASCII; letters "
+                                         "go out over plain SMTP, without SMTPUTF8")
         if self._smtp is None:
             self._smtp = self._connect()
-        return self._smtp.send_message(message)
+        return self._smtp.sendmail(message.envelope_sender, list(message.to),
+                                   message.as_bytes(linesep="\r\n"))
 
     def close(self) -> None:
         if self._smtp is not None:
@@ -130,7 +131,7 @@ class OutboxMailer:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Mail) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = message.as_bytes()
         name = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:16]

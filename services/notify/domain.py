@@ -10,8 +10,6 @@ letter goes to more than `max_recipients` addresses.
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from email import headerregistry, policy
-from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 import css_inline
@@ -29,29 +27,10 @@ from services.shared.text import plain
 
 from . import letters
 from .letters import Contact
+from .mime import Mail
 
 MAX_SUBJECT = 150
 MAX_RECIPIENTS = 10  # addresses in one letter's To:, at most (setting MAX_RECIPIENTS)
-
-
-class _HeaderClasses(headerregistry.HeaderRegistry):
-    """The standard header classes, each made once: the standard registry makes a new class
-    for every header it is given (a twentieth of notify's CPU per plan)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._made: dict[str, type] = {}
-
-    def __getitem__(self, name: str) -> type:
-        made = self._made.get(name.lower())
-        if made is None:
-            made = self._made[name.lower()] = super().__getitem__(name)
-        return made
-
-
-# header lines up to 200 characters (RFC 5322 allows 998): a subject of at most MAX_SUBJECT
-# stays on one line, which Python would otherwise fold before its first word
-MAIL_POLICY = policy.default.clone(max_line_length=200, header_factory=_HeaderClasses())
 
 
 @dataclass(frozen=True)
@@ -156,7 +135,7 @@ class Renderer:
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
     def compose(self, event: Incoming, letter: Letter,
-                sender: str, undelivered: tuple[RecipientRole, ...] = ()) -> EmailMessage:
+                sender: str, undelivered: tuple[RecipientRole, ...] = ()) -> Mail:
         """The letter; `undelivered` names recipients whose letters about this event were
         refused, which the secretariat's letter says."""
         language = letter.language.value
@@ -183,7 +162,7 @@ class Renderer:
         return message
 
     def digest(self, covenant: str, day: str, events: list[AssessmentCompleted],
-               secretariat: Secretariat, sender: str) -> EmailMessage:
+               secretariat: Secretariat, sender: str) -> Mail:
         """One e-mail to the covenant's secretariat summarising the day's assessments."""
         letter = Letter(RecipientRole.SECRETARIAT, (secretariat.address_for(covenant),),
                         secretariat.language, "digest", f"secretariat:{covenant}",
@@ -195,16 +174,13 @@ class Renderer:
         return message
 
     def _message(self, view: letters.View, template: str, sender: str, letter: Letter
-                 ) -> EmailMessage:
-        message = EmailMessage(policy=MAIL_POLICY)
-        message["From"] = sender
-        message["To"] = ", ".join(letter.to)
+                 ) -> Mail:
+        message = Mail(sender, letter.to, self.render(view, f"{template}.txt"),
+                       self.render(view, f"{template}.html"))
         if letter.contact.email:
             message["Reply-To"] = letter.contact.email
         message["Subject"] = header_safe(view.subject)
         message["Content-Language"] = view.language
-        message.set_content(self.render(view, f"{template}.txt"))
-        message.add_alternative(self.render(view, f"{template}.html"), subtype="html")
         return message
 
     def render(self, view: letters.View, name: str) -> str:

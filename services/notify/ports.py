@@ -1,9 +1,10 @@
 """What notify needs from the outside world."""
 
-from email.message import EmailMessage
 from typing import Literal, Protocol
 
 from services.shared.errors import Unavailable
+
+from .mime import Mail
 
 
 class PermanentDeliveryError(Exception):
@@ -26,4 +27,4 @@ class Mailer(Protocol):
 
     channel: Literal["smtp", "outbox"]
 
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Mail) -> None: ...

@@ -2,8 +2,10 @@
 lists the location (after matching), once each, in a letter in their language that never names
 the reporter; DD6-COVENANT-SIGNALS-FOLLOWED-UP reads the register. SQLite and PostgreSQL."""
 
+import email
 import json
 from datetime import date, timedelta
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -122,7 +124,9 @@ def test_the_letter_speaks_the_companys_language_and_never_names_the_reporter(
         [letter] = letters_for(event, secretariat)  # the secretariat wrote it: no copy
         assert letter.role is RecipientRole.COMPANY
         assert letter.to == (f"mvo@{event.company_id.lower()}.example",)
-        message = Renderer().compose(event, letter, "noreply@ser.example")
+        message = email.message_from_bytes(
+            Renderer().compose(event, letter, "noreply@ser.example").as_bytes(),
+            policy=policy.default)
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
         for body in (text, html):
