@@ -163,8 +163,9 @@ def test_a_plan_the_rules_could_not_hold_in_one_engine_state_is_refused_naming_t
 
 
 def test_the_shared_facts_counted_at_ingest_are_those_the_rules_make():
-    """Ingest counts the free texts rather than making their facts: every example, and a
-    bank with its clients' texts, counts exactly the facts of the kinds not spread."""
+    """Ingest counts the parts, links and free texts where they stand rather than making their
+    facts: every example, and a bank with its clients' texts, counts exactly the facts of the
+    kinds not spread."""
     from bench.plans import bank_plan
     from services.rules.core.facts import plan_facts, shared_facts
     from services.rules.core.vocabulary import FACT_KINDS, SHARD_KEYS, parts_of

@@ -85,12 +85,16 @@ MAX_SHARED_FACTS = 15_000
 
 def shared_facts(plan: PlanSubmission) -> int:
     """How many of the plan's own facts every engine state needs (see MAX_SHARED_FACTS). The
-    free texts are counted, not made into facts (they were half of the count's time)."""
+    parts, links and free texts are counted where they stand, not made into facts (making
+    them was most of ingest's time for a small plan)."""
     with parts_of(plan.covenant):
         document = plan.read_only_json()
         shared = frozenset(FACT_KINDS - SHARD_KEYS.keys())
-        texts = sum(1 for _ in _free_text_places(document)) if "free_text" in shared else 0
-        return len(_plan_facts(document, shared - {"free_text"})) + texts
+        return sum(1 for _ in _part_places(document, shared)) \
+            + sum(len(values) for _, _, links in _link_places(document, shared)
+                  for *_, values in links) \
+            + len(_derived_facts(document, shared - {"free_text"})) \
+            + (sum(1 for _ in _free_text_places(document)) if "free_text" in shared else 0)
 
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
@@ -103,7 +107,14 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> lis
 def _plan_facts(document: dict[str, Any], wanted: Set[str]) -> list[Fact]:
     """The plan's facts of these kinds, not yet stamped."""
     pruned: dict[int, dict[str, Any]] = {}  # a part's fields, for its fact and its links'
-    facts = [*_part_facts(document, wanted, pruned), *_link_facts(document, wanted, pruned)]
+    return [*_part_facts(document, wanted, pruned), *_link_facts(document, wanted, pruned),
+            *_derived_facts(document, wanted)]
+
+
+def _derived_facts(document: dict[str, Any], wanted: Set[str]) -> list[Fact]:
+    """The facts of these kinds that are not a part or a link: made across parts (themes,
+    material-country pairs) and the free texts."""
+    facts: list[Fact] = []
     if wanted & THEMED_KINDS:
         facts += [f for f in _themed(document) if f["kind"] in wanted]
     if wanted & PAIRED_KINDS:
@@ -282,51 +293,70 @@ def _form(value: Any, form: str, fact: Fact) -> Any:
     raise ValueError(f"unknown derived form {form}")
 
 
-def _part_facts(document: dict[str, Any], wanted: Set[str],
-                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
+# (kind, path, value, the key a part takes from its parent part or None)
+PartPlace = tuple[str, tuple[str | int, ...], dict[str, Any], tuple[str, Any] | None]
+
+
+def _part_places(document: dict[str, Any], wanted: Set[str]) -> Iterator[PartPlace]:
+    """Each part of the wanted kinds: its kind, path and value, and the key it takes from
+    its parent part (PARENT_KEYS), if any."""
     for kind, pattern in PARTS.items():
         if kind not in wanted:
             continue
         parent = PARENT_KEYS.get(kind)
         if parent is None:
-            yield from (make_fact(kind, path, part, pruned)
-                        for path, part in walk(document, pattern))
+            yield from ((kind, path, part, None) for path, part in walk(document, pattern))
             continue
         parent_kind, key = parent
         for parent_path, parent_part in walk(document, PARTS[parent_kind]):
             child_pattern = pattern.removeprefix(PARTS[parent_kind] + "/")
             for path, part in walk(parent_part, child_pattern):
-                yield {**make_fact(kind, (*parent_path, *path), part, pruned),
-                       key: parent_part[key]}
+                yield kind, (*parent_path, *path), part, (key, parent_part[key])
 
 
-def _link_facts(document: dict[str, Any], wanted: Set[str],
+def _part_facts(document: dict[str, Any], wanted: Set[str],
                 pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
-    """One fact per value of each linked list; a parent part is pruned once for all its link
-    kinds, and not at all when its lists are empty."""
+    for kind, path, part, inherited in _part_places(document, wanted):
+        fact = make_fact(kind, path, part, pruned)
+        yield fact if inherited is None else {**fact, inherited[0]: inherited[1]}
+
+
+LinkedLists = list[tuple[str, str, str, list[Any]]]  # (link kind, field, one value's name, values)
+
+
+def _link_places(document: dict[str, Any], wanted: Set[str]
+                 ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any], LinkedLists]]:
+    """Each part with linked lists of the wanted kinds that are not empty: its path, its
+    value, and per list the link kind, the field, the name of one value and the values."""
     by_parent: dict[str, list[tuple[str, str, str]]] = {}
     for kind, (parent, field, single) in LINKS.items():
         if kind in wanted:
             by_parent.setdefault(parent, []).append((kind, field, single))
     for parent, links in by_parent.items():
         for path, part in walk(document, PARTS[parent]):
-            fields: dict[str, Any] | None = None
-            for kind, field, single in links:
-                values = part.get(field) or []
-                if not values:
-                    continue
-                if fields is None:
-                    fields = _renamed(_own_fields(part, pruned))
-                base = {k: v for k, v in fields.items() if k != field}
-                base["kind"] = kind
-                for i, value in enumerate(values):
-                    # the element's own pointer keeps every fact unique: the engine refuses a
-                    # second fact with the same content (a plan may list one id twice)
-                    link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
-                    for name, compute in COMPUTED.get(kind, {}).items():
-                        if (computed := compute(link)) is not None:
-                            link[name] = computed
-                    yield link
+            lists = [(kind, field, single, values) for kind, field, single in links
+                     if (values := part.get(field) or [])]
+            if lists:
+                yield path, part, lists
+
+
+def _link_facts(document: dict[str, Any], wanted: Set[str],
+                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
+    """One fact per value of each linked list; a parent part is pruned once for all its link
+    kinds, and not at all when its lists are empty."""
+    for path, part, lists in _link_places(document, wanted):
+        fields = _renamed(_own_fields(part, pruned))
+        for kind, field, single, values in lists:
+            base = {k: v for k, v in fields.items() if k != field}
+            base["kind"] = kind
+            for i, value in enumerate(values):
+                # the element's own pointer keeps every fact unique: the engine refuses a
+                # second fact with the same content (a plan may list one id twice)
+                link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
+                for name, compute in COMPUTED.get(kind, {}).items():
+                    if (computed := compute(link)) is not None:
+                        link[name] = computed
+                yield link
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any],
