@@ -101,6 +101,17 @@ def test_the_content_digest_ignores_formatting_but_not_content():
     assert content_digest(parse_plan(changed)) != content_digest(plan)
 
 
+@pytest.mark.parametrize(("name", "digest"), [
+    (TEXTILE, "c053cf80976926b47246c65297baf0cef19fd4f2164151061715aec840111f08"),
+    (BANKING, "55bd82136fe06256b48201970d013bae7530e40c8944623cc2dbbdaeb17b8a93")])
+def test_the_content_digest_of_a_plan_never_changes_across_versions(name, digest):
+    """Ingest's ledger keeps the digest of every accepted plan and refuses the same
+    submission_id with another one as a conflict: a digest computed differently after an
+    upgrade would refuse a publisher's retry of a plan accepted before it. (An edit of the
+    example itself changes its digest: then pin the new one.)"""
+    assert content_digest(parse_plan(example(name))) == digest
+
+
 def test_routing_key_names_the_covenant_or_unknown():
     assert plan_routing_key_for(example(BANKING)) == "plan.banking"
     assert plan_routing_key_for(b"not json") == "plan.unknown"

@@ -100,8 +100,10 @@ def parse_plan(body: bytes) -> PlanSubmission:
 
 
 def content_digest(plan: PlanSubmission) -> str:
-    """SHA-256 of the normalised plan: equal for the same content however it was formatted."""
-    canonical = json.dumps(plan.to_json_dict(), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the normalised plan: equal for the same content however it was formatted,
+    and in every version (ingest's ledger compares it with the digests it recorded). The plan
+    as the rules read it is the plan as dumped, without walking its section once more."""
+    canonical = json.dumps(plan.read_only_json(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
