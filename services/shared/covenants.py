@@ -332,11 +332,11 @@ class Covenants:
     def get(self, name: object) -> Covenant | None:
         return self.by_name.get(name) if isinstance(name, str) else None
 
-    @property
+    @functools.cached_property  # asked for every plan read and every part of it placed
     def names(self) -> tuple[str, ...]:
         return tuple(sorted(self.by_name))
 
-    @property
+    @functools.cached_property
     def extensions(self) -> frozenset[str]:
         """Every covenant's plan section."""
         return frozenset(c.extension for c in self.by_name.values())

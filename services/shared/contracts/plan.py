@@ -32,6 +32,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from services.shared import covenants
+from services.shared.covenants import Covenants
 
 from .countries import ISO_3166_ALPHA2
 from .vocab import (
@@ -143,10 +144,12 @@ EmailAddress = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$"),
     AfterValidator(_ascii_address),
 ]
-Theme = Annotated[str, *_any_covenants("theme", "theme", "theme",
-                                        lambda: covenants.current().theme_labels())]
-Material = Annotated[str, *_any_covenants("material", "raw material", covenants.MATERIAL,
-                                          lambda: covenants.current().material_labels())]
+# asked for every theme and material a plan names: made once for the covenants in use
+Theme = Annotated[str, *_any_covenants(
+    "theme", "theme", "theme", lambda: covenants.derived("themes", Covenants.theme_labels))]
+Material = Annotated[str, *_any_covenants(
+    "material", "raw material", covenants.MATERIAL,
+    lambda: covenants.derived("materials", Covenants.material_labels))]
 CovenantName = Annotated[str, AfterValidator(_known_covenant)]
 # Numbers are finite (Part refuses NaN and infinity) and bounded, so that what ingest accepts
 # the rules engine can carry: JSON numbers beyond these lose precision or overflow there.
