@@ -186,3 +186,20 @@ def test_a_covenants_own_vocabulary_gives_its_values_and_their_labels(tmp_path):
         assert plan.section("textile")["raw_materials"][0]["fibre"] == "hemp"
     finally:
         covenants.use(before)
+
+
+def test_reading_a_section_copies_only_what_it_changes_and_never_the_document():
+    """A bank's section is held once: what reading leaves as it is, is the document's own;
+    what it trims, cases or completes is a copy, and the document is left as it was given."""
+    expected = validate_plan(example_doc(TEXTILE)).section("textile")
+    document = example_doc(TEXTILE)
+    locations = document["textile"]["production_locations"]
+    locations[0]["name"] = f"  {locations[0]['name']} "
+    locations[0]["country"] = locations[0]["country"].lower()
+    locations[1]["via_intermediary"] = False  # its default: nothing to complete
+    given = copy.deepcopy(document)
+    read = validate_plan(document).section("textile")
+    assert document == given
+    assert read == expected
+    assert read is not document["textile"] and read["production_locations"] is not locations
+    assert read["production_locations"][1] is locations[1]
