@@ -5,9 +5,9 @@ again on output and guesses an encoding for each body: almost half of notify's C
 (measured in one process on 2026-12-05: 6.3 ms for a plan's two letters with the package,
 3.6 ms written here). A letter always has the same shape, so it is written directly:
 
-- header values are ASCII on one line when they fit in `MAX_LINE` characters, address lists are
-  folded between addresses, and a value with other characters becomes RFC 2047 encoded words
-  (through the package's own `Header`, only then);
+- an ASCII header value is written on one line (RFC 5322 allows 998 characters), an address
+  list folded between its addresses beyond `MAX_LINE`, and a value with other characters
+  becomes RFC 2047 encoded words (through the package's own `Header`, only then);
 - display names are quoted or encoded by `email.utils.formataddr`;
 - a value holding a line break or another control character is refused (no header
   injection, whatever the caller checked);
@@ -25,7 +25,8 @@ from collections.abc import Iterable
 from email.header import Header
 from email.utils import formataddr, getaddresses
 
-MAX_LINE = 200  # a header line, as before (RFC 5322 allows 998; a subject stays on one line)
+MAX_LINE = 200  # an address list longer than this is folded between its addresses
+MAX_LINE_RFC = 998  # RFC 5322's limit for a line
 
 
 class Mail:
@@ -33,11 +34,11 @@ class Mail:
     that name (None when absent), as `EmailMessage` does."""
 
     def __init__(self, sender: str, to: Iterable[str], text: str, html: str) -> None:
-        name, self.envelope_sender = getaddresses([sender])[0]  # SMTP's MAIL FROM
+        self.envelope_sender = getaddresses([sender])[0][1]  # SMTP's MAIL FROM
         self.to = tuple(to)  # SMTP's RCPT TO
         self.text, self.html = text, html
         self._headers: list[tuple[str, str]] = []
-        self["From"] = formataddr((name, self.envelope_sender), charset="utf-8")
+        self["From"] = sender
         self["To"] = ", ".join(self.to)
 
     def __setitem__(self, name: str, value: str) -> None:
@@ -57,19 +58,27 @@ class Mail:
                       "Content-Transfer-Encoding: quoted-printable", "",
                       _quoted_printable(body, linesep)]
         lines += [f"--{boundary}--", ""]
-        return linesep.join(lines).encode("ascii")
+        # ASCII throughout, but for an address outside ASCII, which only the outbox writes:
+        # SMTP refuses it (adapters.SmtpMailer), ingest before it (contracts/plan.py)
+        return linesep.join(lines).encode("utf-8")
 
 
 _ADDRESSES = frozenset({"from", "to", "reply-to", "cc"})
 
 
 def _header(name: str, value: str, linesep: str) -> str:
-    if not value.isascii():
-        return f"{name}: " + Header(value, "utf-8", header_name=name).encode(linesep=linesep)
-    if len(name) + 2 + len(value) <= MAX_LINE or name.lower() not in _ADDRESSES:
-        return f"{name}: {value}"
-    return f"{name}: " + f",{linesep} ".join(formataddr(pair, charset="utf-8")
-                                               for pair in getaddresses([value]))
+    if name.lower() in _ADDRESSES:  # display names encoded, addresses as they are
+        addresses = [formataddr((name, address), charset="utf-8") if address.isascii()
+                     else address  # only the outbox writes it (see as_bytes)
+                     for name, address in getaddresses([value])]
+        joined = ", ".join(addresses)
+        if len(name) + 2 + len(joined) > MAX_LINE:
+            joined = f",{linesep} ".join(addresses)
+        return f"{name}: {joined}"
+    if value.isascii() and len(name) + 2 + len(value) <= MAX_LINE_RFC:
+        return f"{name}: {value}"  # one line (a subject is at most 150 characters, an id 200)
+    charset = "us-ascii" if value.isascii() else "utf-8"  # folded at spaces, or encoded words
+    return f"{name}: " + Header(value, charset, header_name=name).encode(linesep=linesep)
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # line breaks among them

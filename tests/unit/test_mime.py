@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.notify.adapters import SmtpMailer
+from services.notify.adapters import OutboxMailer, SmtpMailer
 from services.notify.mime import Mail
 from services.notify.ports import PermanentDeliveryError
 
@@ -48,13 +48,16 @@ def lines_of(text: str) -> str:
 def test_what_is_written_reads_back_as_given(subject, name, sender, to, text, html, linesep):
     mail = Mail(str(Address(display_name=name, addr_spec=sender)), to, text, html)
     mail["Subject"] = subject
-    mail["Reply-To"] = sender
+    mail["Reply-To"] = str(Address(display_name=subject, addr_spec=to[0]))
     mail["Message-ID"] = "<event.company@ser.example>"
+    mail["X-Covenant-Correlation-Id"] = f"{name}-{'x' * 200}"
     message = read_back(mail, linesep)
     assert message["Subject"] == subject
     assert message["From"].addresses == (Address(display_name=name, addr_spec=sender),)
     assert [a.addr_spec for a in message["To"].addresses] == to
-    assert message["Reply-To"] == sender and message["Message-ID"] == mail["Message-ID"]
+    assert message["Reply-To"].addresses == (Address(display_name=subject, addr_spec=to[0]),)
+    assert message["Message-ID"] == mail["Message-ID"]
+    assert message["X-Covenant-Correlation-Id"] == f"{name}-{'x' * 200}"
     assert message.get_content_type() == "multipart/alternative"
     for subtype, body in (("plain", text), ("html", html)):  # the parser keeps CRLF
         read = message.get_body((subtype,)).get_content().replace(linesep, "\n")
@@ -87,6 +90,14 @@ def test_a_header_value_with_a_line_break_or_control_character_is_refused(value)
         mail["Subject"] = value
     with pytest.raises(ValueError, match="line breaks"):
         Mail("noreply@ser.example", [value], "text", "html")
+
+
+def test_an_address_outside_ascii_is_written_to_the_outbox_as_it_is(tmp_path):
+    mail = Mail("noreply@ser.example", ["jürgen@firma.example"], "t", "h")
+    OutboxMailer(tmp_path).send(mail)
+    [eml] = tmp_path.glob("*.eml")
+    assert email.message_from_bytes(eml.read_bytes(), policy=policy.default)["To"] == \
+        "jürgen@firma.example"
 
 
 def test_an_address_outside_ascii_is_refused_for_good_before_connecting():
