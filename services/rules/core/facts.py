@@ -349,11 +349,13 @@ def _link_facts(document: dict[str, Any], wanted: Set[str],
         for kind, field, single, values in lists:
             base = {k: v for k, v in fields.items() if k != field}
             base["kind"] = kind
+            computing = COMPUTED.get(kind, {}).items()
+            at = json_pointer((*path, field))
             for i, value in enumerate(values):
                 # the element's own pointer keeps every fact unique: the engine refuses a
                 # second fact with the same content (a plan may list one id twice)
-                link = {**base, single: value, "pointer": json_pointer((*path, field, i))}
-                for name, compute in COMPUTED.get(kind, {}).items():
+                link = {**base, single: value, "pointer": f"{at}/{i}"}
+                for name, compute in computing:
                     if (computed := compute(link)) is not None:
                         link[name] = computed
                 yield link
