@@ -20,7 +20,6 @@ evaluation.py; issue 17 asks for 1.6 or less), measured just before and just aft
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from typing import Any
 import pika
 
 from bench.evaluation import bare_engine
-from bench.plans import textile_plan
+from bench.plans import distinct_plans, textile_plan
 from bench.relay import wait_on
 from services.rules.factory import engine_from_folder
 from services.shared.contracts import EVENTS_EXCHANGE, PLANS_EXCHANGE
@@ -278,20 +277,6 @@ def ceiling(per_plan: dict[str, float], counted: set[str]) -> float:
     return (os.cpu_count() or 1) / sum(cpu for name, cpu in per_plan.items() if name in counted)
 
 
-def plans_of(locations: int, n: int) -> list[bytes]:
-    """n plans of n different companies (one company's plans for one year would rightly
-    trigger PROC-ONE-PLAN-PER-YEAR against each other and grow with every plan)."""
-    template = textile_plan(locations).to_json_dict()
-    bodies = []
-    for i in range(n):
-        company = f"BENCH-{uuid.uuid4().hex[:8]}-{i}"
-        template["submission"]["submission_id"] = str(uuid.uuid4())
-        template["company"]["company_id"] = company
-        template["company"]["contacts"] = [{"email": f"csr@{company.lower()}.example"}]
-        bodies.append(json.dumps(template).encode())
-    return bodies
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1:5672")
@@ -343,7 +328,7 @@ def run_pipeline(url: str, tmp: Path, locations: int, n: int, kind: str,
     and the ratio compares CPU spent at the same time."""
     before = bare_cpu(locations)
     with store(kind, tmp) as database:
-        result = pipeline(url, plans_of(locations, n), label, tmp, database)
+        result = pipeline(url, distinct_plans(locations, n), label, tmp, database)
     BARE[label] = (before + bare_cpu(locations)) / 2
     return result
 

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -68,3 +69,17 @@ def bank_plan(financings: int, clients: int = 2_000) -> PlanSubmission:
     plan["risk_assessment"]["risks"][0]["client_refs"] = [c["client_ref"] for c in
                                                           plan["banking"]["clients"]]
     return validate_plan(plan)
+
+
+def distinct_plans(locations: int, n: int) -> list[bytes]:
+    """n plans of n different companies (one company's plans for one year would rightly
+    trigger PROC-ONE-PLAN-PER-YEAR against each other and grow with every plan)."""
+    template = textile_plan(locations).to_json_dict()
+    bodies = []
+    for i in range(n):
+        company = f"BENCH-{uuid.uuid4().hex[:8]}-{i}"
+        template["submission"]["submission_id"] = str(uuid.uuid4())
+        template["company"]["company_id"] = company
+        template["company"]["contacts"] = [{"email": f"csr@{company.lower()}.example"}]
+        bodies.append(json.dumps(template).encode())
+    return bodies
