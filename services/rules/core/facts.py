@@ -38,6 +38,7 @@ from services.rules.core.vocabulary import (
     parts_of,
     plan_shape,
 )
+from services.shared import covenants
 from services.shared.contracts import PlanSubmission
 from services.shared.contracts.errors import json_pointer
 from services.shared.contracts.integrity import walk
@@ -89,7 +90,8 @@ def shared_facts(plan: PlanSubmission) -> int:
     them was most of ingest's time for a small plan)."""
     with parts_of(plan.covenant):
         document = plan.read_only_json()
-        shared = frozenset(FACT_KINDS - SHARD_KEYS.keys())
+        shared = covenants.derived(("shared kinds", plan.covenant),
+                                   lambda _: frozenset(FACT_KINDS - SHARD_KEYS.keys()))
         return sum(1 for _ in _part_places(document, shared)) \
             + sum(len(values) for _, _, links in _link_places(document, shared)
                   for *_, values in links) \

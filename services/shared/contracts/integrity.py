@@ -86,7 +86,13 @@ def check_integrity(document: Any) -> list[FieldError]:
 
 def collections_for(covenant: Covenant | None) -> dict[str, list[tuple[str, str]]]:
     """Collection -> [(pattern of its parts, their id field)]: the core's and those the
-    covenant's section declares (`x-collection`; several lists may declare one)."""
+    covenant's section declares (`x-collection`; several lists may declare one). Made once
+    per covenant in use (read, never changed)."""
+    return covenants.derived(("collections", covenant and covenant.name),
+                             lambda _: _collections_for(covenant))
+
+
+def _collections_for(covenant: Covenant | None) -> dict[str, list[tuple[str, str]]]:
     found = {name: [collection] for name, collection in COLLECTIONS.items()}
     for section, path, node in _section_nodes(covenant):
         if node.collection:
@@ -97,7 +103,12 @@ def collections_for(covenant: Covenant | None) -> dict[str, list[tuple[str, str]
 
 def references_for(covenant: Covenant | None) -> list[tuple[str, str]]:
     """(pattern of the referring values, collection referred to): the core's and those the
-    covenant's section declares (`x-references`)."""
+    covenant's section declares (`x-references`). Made once per covenant in use."""
+    return covenants.derived(("references", covenant and covenant.name),
+                             lambda _: _references_for(covenant))
+
+
+def _references_for(covenant: Covenant | None) -> list[tuple[str, str]]:
     return [*REFERENCES, *((f"{section}/{path}", node.references)
                            for section, path, node in _section_nodes(covenant)
                            if node.references)]
