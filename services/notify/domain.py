@@ -130,6 +130,7 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # package files: not looked at again for every letter
         )
         self._domain = message_domain
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)

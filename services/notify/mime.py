@@ -19,6 +19,7 @@ What the package's parser reads back is what was given (tests/unit/test_mime.py)
 """
 
 import binascii
+import functools
 import re
 import secrets
 from collections.abc import Iterable
@@ -34,7 +35,7 @@ class Mail:
     that name (None when absent), as `EmailMessage` does."""
 
     def __init__(self, sender: str, to: Iterable[str], text: str, html: str) -> None:
-        self.envelope_sender = getaddresses([sender])[0][1]  # SMTP's MAIL FROM
+        self.envelope_sender = _addresses(sender)[0][1]  # SMTP's MAIL FROM
         self.to = tuple(to)  # SMTP's RCPT TO
         self.text, self.html = text, html
         self._headers: list[tuple[str, str]] = []
@@ -68,9 +69,7 @@ _ADDRESSES = frozenset({"from", "to", "reply-to", "cc"})
 
 def _header(name: str, value: str, linesep: str) -> str:
     if name.lower() in _ADDRESSES:  # display names encoded, addresses as they are
-        addresses = [formataddr((name, address), charset="utf-8") if address.isascii()
-                     else address  # only the outbox writes it (see as_bytes)
-                     for name, address in getaddresses([value])]
+        addresses = [written for _, _, written in _addresses(value)]
         joined = ", ".join(addresses)
         if len(name) + 2 + len(joined) > MAX_LINE:
             joined = f",{linesep} ".join(addresses)
@@ -79,6 +78,19 @@ def _header(name: str, value: str, linesep: str) -> str:
         return f"{name}: {value}"  # one line (a subject is at most 150 characters, an id 200)
     charset = "us-ascii" if value.isascii() else "utf-8"  # folded at spaces, or encoded words
     return f"{name}: " + Header(value, charset, header_name=name).encode(linesep=linesep)
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+@functools.lru_cache(maxsize=1024)  # the sender and the secretariat's: in every letter
+def _addresses(value: str) -> tuple[tuple[str, str, str], ...]:
+    """(display name, address, as written) of each address in a header's value."""
+    if _PLAIN_ADDRESS.fullmatch(value):
+        return (("", value, value),)
+    return tuple((name, address, formataddr((name, address), charset="utf-8")
+                  if address.isascii() else address)  # only the outbox writes it (as_bytes)
+                 for name, address in getaddresses([value]))
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # line breaks among them
