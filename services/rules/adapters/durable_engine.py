@@ -171,6 +171,10 @@ class DurableRulesEngine:
         self._lock = threading.Lock()
         self._rulesets: dict[str, list[CompiledRuleset]] = {}  # covenant -> its rulesets
         self._reads: dict[str, frozenset[str]] = {}  # fact kinds any rule reads
+        # covenant -> its rules that compute measures; that are evaluated first (read no
+        # outcomes): asked for every plan, worked out once
+        self._measuring: dict[str, list[RuleSpec]] = {}
+        self._first: dict[str, list[RuleSpec]] = {}
         self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
         self._negates_parts: dict[str, bool] = {}  # ruleset -> does a rule negate sharded parts
@@ -214,6 +218,8 @@ class DurableRulesEngine:
         self._reads[covenant] = frozenset().union(
             *(rs.kinds for rs in compiled),
             (m.of for r in rules for _, m in r.measures()))
+        self._measuring[covenant] = [r for r in rules if r.measures()]
+        self._first[covenant] = [r for r in rules if not reads_outcomes(r)]
         derived: dict[str, set[Derived]] = {}
         for ruleset in compiled:
             for kind, names in ruleset.derived.items():
@@ -248,7 +254,7 @@ class DurableRulesEngine:
             plan, facts, self.rulebook.covenants[plan.covenant])
         self.rulebook.reference.annotate(facts)
         submission = submission_values(plan)
-        facts += measure_facts(self.rulebook.in_scope(plan.covenant), facts, as_of(plan),
+        facts += measure_facts(self._measuring[plan.covenant], facts, as_of(plan),
                                submission)
         return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
 
@@ -287,8 +293,8 @@ class DurableRulesEngine:
 
     def _outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
         failing = {f.rule_id for f in findings}
-        outcomes = [(r.id, r.id in failing) for r in self.rulebook.in_scope(plan.covenant)
-                    if r.in_force(as_of(plan)) and not reads_outcomes(r)]
+        outcomes = [(r.id, r.id in failing) for r in self._first[plan.covenant]
+                    if r.in_force(as_of(plan))]
         facts = [stamp({"kind": OUTCOME_KIND, "rule_id": rule_id, "fails": fails,
                         "pointer": ""}, as_of(plan), plan.covenant)
                  for rule_id, fails in [*outcomes, (SECRETARIAT_RULE, True)]]
