@@ -76,8 +76,8 @@ def _header(name: str, value: str, linesep: str) -> str:
         return f"{name}: {joined}"
     if value.isascii() and len(name) + 2 + len(value) <= MAX_LINE_RFC:
         return f"{name}: {value}"  # one line (a subject is at most 150 characters, an id 200)
-    charset = "us-ascii" if value.isascii() else "utf-8"  # folded at spaces, or encoded words
-    return f"{name}: " + Header(value, charset, header_name=name).encode(linesep=linesep)
+    # folded at spaces; a value outside ASCII becomes UTF-8 encoded words (Header's own choice)
+    return f"{name}: " + Header(value, header_name=name).encode(linesep=linesep)
 
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")

@@ -90,6 +90,22 @@ def test_every_country_has_a_name_in_both_languages():
     assert (i18n.country("TR", "nl"), i18n.country("BD", "nl")) == ("Turkije", "Bangladesh")
 
 
+@pytest.mark.parametrize("language", ["nl", "en"])
+def test_numbers_and_shares_are_written_as_babel_writes_them(language):
+    """`number` writes small counts itself and reads Babel's patterns once: the same text as
+    Babel's own functions, for whole numbers either side of the shortcut, fractions, negative
+    and large values."""
+    from babel.numbers import format_decimal, format_percent
+    locale = {"nl": "nl_NL", "en": "en_GB"}[language]
+    for value in (0, 7, 999, 1000, 1234, 65_536, 2_000_000, -3, -1234, 2.5, 1234.567, 0.125):
+        assert i18n.number(value, language) == format_decimal(
+            value, format="#,##0.##", locale=locale), value
+    for fraction in (0, 0.5, 0.965, 1, 1.5, 0.12345):
+        assert i18n.share(fraction, language) == format_percent(
+            fraction, format="#,##0.#%", locale=locale), fraction
+    assert i18n.number(1234, language) == {"nl": "1.234", "en": "1,234"}[language]
+
+
 @pytest.mark.parametrize(("language", "expected"), [
     ("nl", ["4 juli 2019", "96,5%", "1.234,5", "€\xa08.000.000", "€\xa012,50", "1 beoordeling",
             "3 beoordelingen", "12 maanden", "Bengaals", "katoen, wol en zijde", "ja"]),

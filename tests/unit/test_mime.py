@@ -75,11 +75,14 @@ def test_a_long_list_of_recipients_is_folded_between_addresses():
 
 
 def test_bodies_are_seven_bit_quoted_printable_with_short_lines():
-    mail = Mail("noreply@ser.example", ["a@b.example"], "één " * 100, "<p style='x'>" * 50)
+    text = "één " * 100 + "\nA second line.\nA third."
+    mail = Mail("noreply@ser.example", ["a@b.example"], text, "<p style='x'>" * 50)
     raw = mail.as_bytes().decode("ascii")
     body_lines = raw.split("\n\n", 1)[1].splitlines()
     assert max(len(line) for line in body_lines) <= 76
     assert raw.count("Content-Transfer-Encoding: quoted-printable") == 2
+    # the text's own line breaks stay line breaks, readable in the raw letter
+    assert "\nA second line.\nA third.\n" in raw
 
 
 @pytest.mark.parametrize("value", ["a\nBcc: all@evil.example", "a\r\nX: 1", "a\rb", "a\x00b",
