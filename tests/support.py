@@ -75,9 +75,15 @@ def log_tail(log: Path, lines: int = 40) -> str:
 # service listening on it, one of the test's many broker connections could take it (seen: a
 # rules service refused to start with "Address already in use" in the cluster test)
 PORTS_FROM, PORTS_EACH = 20_000, 6_000  # each pytest-xdist worker its own slice
+# every port handed out in this process: a port is free when chosen, but nothing listens on it
+# until its server starts, so it could be chosen again meanwhile (seen: a cluster node's
+# distribution port was another node's AMQP port, and that node did not start)
+_GIVEN: set[int] = set()
 
 
 def free_port() -> int:
+    """A port below the ephemeral range that nothing listens on and that this process has not
+    handed out before."""
     import os
     import random
     import socket
@@ -86,12 +92,15 @@ def free_port() -> int:
     first = PORTS_FROM + (worker % 2) * PORTS_EACH
     for _ in range(200):
         port = random.randrange(first, first + PORTS_EACH)
+        if port in _GIVEN:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _GIVEN.add(port)
+        return port
     raise RuntimeError("no free port below the ephemeral range")
 
 
