@@ -15,15 +15,17 @@
 """
 
 import contextlib
+import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import Any, Literal
 
 import durable.engine as engine
 import durable_rules_engine
 
+from services.rules.adapters.parking import Parked
 from services.rules.adapters.pattern_probe import engine_patterns, unsafe_patterns
 from services.rules.adapters.rulefiles import RuleFileError
 from services.rules.core.compiler import (
@@ -49,7 +51,8 @@ from services.rules.core.facts import (
 )
 from services.rules.core.language import Join, RuleSpec
 from services.rules.core.prior import Prior
-from services.rules.core.vocabulary import SHARD_KEYS, parts_of
+from services.rules.core.reference import countries_named
+from services.rules.core.vocabulary import SHARD_KEYS, parts_of, spread_parts
 from services.rules.ports import EvaluationError
 from services.shared import collector, covenants, fastjson
 from services.shared.contracts import Finding, PlanSubmission
@@ -175,6 +178,7 @@ class DurableRulesEngine:
         # outcomes): asked for every plan, worked out once
         self._measuring: dict[str, list[RuleSpec]] = {}
         self._first: dict[str, list[RuleSpec]] = {}
+        self._measured: dict[str, frozenset[str]] = {}  # covenant -> the kinds measures count
         self._derived: dict[str, dict[str, frozenset[Derived]]] = {}  # kind -> fields
         self._splittable: dict[str, bool] = {}  # ruleset -> may its facts be sharded
         self._negates_parts: dict[str, bool] = {}  # ruleset -> does a rule negate sharded parts
@@ -219,6 +223,7 @@ class DurableRulesEngine:
             *(rs.kinds for rs in compiled),
             (m.of for r in rules for _, m in r.measures()))
         self._measuring[covenant] = [r for r in rules if r.measures()]
+        self._measured[covenant] = frozenset(m.of for r in rules for _, m in r.measures())
         self._first[covenant] = [r for r in rules if not reads_outcomes(r)]
         derived: dict[str, set[Derived]] = {}
         for ruleset in compiled:
@@ -237,26 +242,51 @@ class DurableRulesEngine:
     def facts(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Fact]:
         """Every fact of one evaluation as the engine is given it: the sentinel, the plan's,
         the reference data's, the company's history and the measures', with the fields the
-        rules derive from them."""
+        rules derive from them. All at once, for the tools and tests: an evaluation holds the
+        facts of the spread parts parked (`_gather`)."""
         with parts_of(plan.covenant):
             facts = self._facts(plan, prior)
             derive(facts, self._derived[plan.covenant], submission_values(plan))
             return facts
 
     def _facts(self, plan: PlanSubmission, prior: Prior | None) -> list[Fact]:
-        """The facts of one evaluation, kept while it runs: without derived fields, which are
-        added to each fact as it is asserted (`_assert_all`)."""
-        reads = self._reads[plan.covenant]
-        history = [f for f in prior_facts(prior or Prior(), as_of(plan), plan.covenant)
-                   if f["kind"] in reads]
-        facts = plan_facts(plan, reads) + history
-        facts += self.rulebook.reference.facts_for(
-            plan, facts, self.rulebook.covenants[plan.covenant])
-        self.rulebook.reference.annotate(facts)
-        submission = submission_values(plan)
-        facts += measure_facts(self._measuring[plan.covenant], facts, as_of(plan),
-                               submission)
-        return [{"kind": SENTINEL_KIND, "pointer": ""}, *facts]
+        """The facts of one evaluation, without derived fields: those every state needs, then
+        the spread parts'."""
+        shared, parked = self._gather(plan, prior)
+        return shared + [fact for group in parked.groups() for fact in group]
+
+    def _gather(self, plan: PlanSubmission, prior: Prior | None) -> tuple[list[Fact], Parked]:
+        """The facts of one evaluation, made in one pass, without derived fields (added to each
+        fact as it is asserted, `_assert_all`): those every engine state needs, and the spread
+        parts' (SHARD_KEYS), parked once they are more than one state holds. The countries
+        the facts name and the facts the measures count are noted as they pass."""
+        covenant = plan.covenant
+        reads = self._reads[covenant]
+        keys = dict(SHARD_KEYS)
+        shared: list[Fact] = [{"kind": SENTINEL_KIND, "pointer": ""}]
+        parked = Parked(keys, spill_at=MAX_FACTS_PER_RULESET, parts=spread_parts(plan))
+        measured_kinds = self._measured[covenant]
+        measured: list[Fact] = []
+        named: set[str] = set()
+
+        def take(facts: Iterable[Fact]) -> None:
+            for chunk in _batched(facts, 1_024):
+                self.rulebook.reference.annotate(chunk)
+                named.update(countries_named(chunk))
+                for fact in chunk:
+                    if fact["kind"] in measured_kinds:
+                        measured.append(fact)
+                    if fact["kind"] in keys:
+                        parked.add(fact)
+                    else:
+                        shared.append(fact)
+
+        take(plan_facts(plan, reads))
+        take(f for f in prior_facts(prior or Prior(), as_of(plan), covenant) if f["kind"] in reads)
+        take(self.rulebook.reference.facts_for(plan, named, self.rulebook.covenants[covenant]))
+        shared += measure_facts(self._measuring[covenant], measured, as_of(plan),
+                                submission_values(plan))
+        return shared, parked
 
     def evaluate(self, plan: PlanSubmission, prior: Prior | None = None) -> list[Finding]:
         # its parts as its covenant declares them; the garbage collector paused (the services
@@ -268,19 +298,50 @@ class DurableRulesEngine:
         if plan.covenant not in self._rulesets:
             raise EvaluationError(f"this engine was built without the rules of covenant "
                                   f"{plan.covenant}")
-        facts = self._facts(plan, prior)
+        shared, parked = self._gather(plan, prior)
         owner, found = owner_of(plan), list[Finding]()
         submission = submission_values(plan)
         with self._lock:
             for late in (False, True):
                 if late:
-                    facts = facts + self._outcome_facts(plan, found)
-                for ruleset in self._rulesets[plan.covenant]:
-                    if ruleset.late == late:
-                        derivation = Derivation(ruleset.derived, submission)
-                        found += combined([self._assert_batch(ruleset, batch, owner, derivation)
-                                           for batch in self.assertion_batches(ruleset, facts)])
+                    shared = shared + self._outcome_facts(plan, found)
+                rulesets = [rs for rs in self._rulesets[plan.covenant] if rs.late == late]
+                found += self._assert_rulesets(rulesets, shared, parked, owner, submission)
         return ordered(found)
+
+    def _assert_rulesets(self, rulesets: list[CompiledRuleset], shared: list[Fact],
+                         parked: Parked, owner: str, submission: dict[str, Any]
+                         ) -> list[Finding]:
+        """The findings of these rulesets: each given the shared facts it reads and the spread
+        parts' it reads, a group at a time (`Parked.groups`), packed into a state until it is
+        full (`assertion_batches` spreads each further where its rules need smaller states);
+        a ruleset that reads no spread kind, or may not be spread, in one."""
+        states: dict[str, list[list[tuple[bool, Finding]]]] = {rs.name: [] for rs in rulesets}
+        pending: dict[str, list[Fact]] = {rs.name: [] for rs in rulesets}
+        derivations = {rs.name: Derivation(rs.derived, submission) for rs in rulesets}
+        kinds = {rs.name: rs.kinds for rs in rulesets}
+        spreading = [rs for rs in rulesets if not kinds[rs.name].isdisjoint(SHARD_KEYS)]
+        room = {rs.name: MAX_FACTS_PER_RULESET - sum(f["kind"] in kinds[rs.name] for f in shared)
+                if self._splittable[rs.name] else None for rs in spreading}
+
+        def flush(ruleset: CompiledRuleset) -> None:
+            states[ruleset.name] += [
+                self._assert_batch(ruleset, batch, owner, derivations[ruleset.name])
+                for batch in self.assertion_batches(ruleset, shared + pending[ruleset.name])]
+            pending[ruleset.name] = []
+
+        for group in parked.groups() if spreading else ():
+            for ruleset in spreading:
+                reads = kinds[ruleset.name]
+                mine = [f for f in group if f["kind"] in reads]
+                held, limit = pending[ruleset.name], room[ruleset.name]
+                if held and limit is not None and len(held) + len(mine) > limit:
+                    flush(ruleset)
+                pending[ruleset.name] += mine
+        for ruleset in rulesets:
+            if pending[ruleset.name] or not states[ruleset.name]:
+                flush(ruleset)
+        return [f for rs in rulesets for f in combined(states[rs.name])]
 
     def outcome_facts(self, plan: PlanSubmission, findings: list[Finding]) -> list[Fact]:
         """A `rule_outcome` fact per rule in force on the plan and evaluated first: whether it
@@ -414,6 +475,13 @@ def _refuse_unsafe_patterns(definitions: dict[str, Any]) -> None:
                         for name, rule in ruleset.items() if pattern in engine_patterns(rule)})
         problems.append(f"rule {', '.join(rules)}: pattern '{pattern}': {why}")
     raise RuleFileError("; ".join(problems))
+
+
+def _batched(facts: Iterable[Fact], n: int) -> Iterator[list[Fact]]:
+    """The facts in lists of n (the last shorter); itertools.batched from Python 3.12."""
+    it = iter(facts)
+    while chunk := list(itertools.islice(it, n)):
+        yield chunk
 
 
 def _ignore(c: Any) -> None:

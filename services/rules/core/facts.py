@@ -99,18 +99,20 @@ def shared_facts(plan: PlanSubmission) -> int:
             + (sum(1 for _ in _free_text_places(document)) if "free_text" in shared else 0)
 
 
-def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> list[Fact]:
-    """The plan's facts, of the given kinds only (all kinds without `kinds`)."""
+def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> Iterator[Fact]:
+    """The plan's facts, of the given kinds only (all kinds without `kinds`), made as they are
+    read."""
     as_of = plan.submission.submitted_at.date()
-    return [stamp(f, as_of, plan.covenant) for f in _plan_facts(
-        plan.read_only_json(), FACT_KINDS if kinds is None else kinds)]
+    return (stamp(f, as_of, plan.covenant) for f in _plan_facts(
+        plan.read_only_json(), FACT_KINDS if kinds is None else kinds))
 
 
-def _plan_facts(document: dict[str, Any], wanted: Set[str]) -> list[Fact]:
+def _plan_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
     """The plan's facts of these kinds, not yet stamped."""
     pruned: dict[int, dict[str, Any]] = {}  # a part's fields, for its fact and its links'
-    return [*_part_facts(document, wanted, pruned), *_link_facts(document, wanted, pruned),
-            *_derived_facts(document, wanted)]
+    yield from _part_facts(document, wanted, pruned)
+    yield from _link_facts(document, wanted, pruned)
+    yield from _derived_facts(document, wanted)
 
 
 def _derived_facts(document: dict[str, Any], wanted: Set[str]) -> list[Fact]:

@@ -3,6 +3,8 @@ of goods, NACE codes to value chains and high-risk sectors; and the reference fa
 needs, with its covenant's calendar and themes (from the covenant's definition). Read by
 `adapters/reference_files.py`."""
 
+import itertools
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +31,12 @@ class ReferenceData:
     def empty(cls) -> "ReferenceData":
         return cls({}, (), ())
 
-    def facts_for(self, plan: PlanSubmission, plan_facts: list[Fact],
-                  covenant: Covenant) -> list[Fact]:
-        """The reference facts one plan needs: of the countries its facts name, its covenant's
-        deadline and themes, and more."""
+    def facts_for(self, plan: PlanSubmission, named: Set[str],
+                  covenant: Covenant) -> Iterator[Fact]:
+        """The reference facts one plan needs: of the countries its facts name (`named`, see
+        `countries_named`), its covenant's deadline and themes, and more; made as they are read
+        (a bank's NACE chains are one for each of its financings in a mapped sector)."""
         as_of = plan.submission.submitted_at.date()
-        named = countries_named(plan_facts)
         found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
         found += [dict(f) for f in self.dol_goods if f["country"] in named]
         entry = covenant.calendar.get(plan.submission.reporting_year)
@@ -44,14 +46,14 @@ class ReferenceData:
                           "due_on": entry.due_on.isoformat(), "grace_days": entry.grace_days,
                           "days_late": (as_of - entry.due_on).days - entry.grace_days,
                           "pointer": "/submission/submitted_at"})
-        found += self._chains(plan)
         themes = _themes_pointer(plan, covenant)
         found += [{"kind": "covenant_theme", "theme": t, "pointer": themes}
                   for t in sorted(covenant.themes)]
         found += self._chain_exposures(plan)
         found += [{**row, "kind": kind, "pointer": ""}  # the covenant's own lists, whole
                   for kind, rows in covenant.reference.items() for row in rows]
-        return [stamp(f, as_of, plan.covenant) for f in found]
+        for fact in itertools.chain(self._chains(plan), found):
+            yield stamp(fact, as_of, plan.covenant)
 
     def annotate(self, facts: list[Fact]) -> None:
         """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
@@ -81,22 +83,22 @@ class ReferenceData:
         return [{"kind": "chain_exposure", "value_chain": chain, "exposure_eur": amount,
                  "pointer": pointer} for chain, amount in sorted(exposure.items())]
 
-    def _chains(self, plan: PlanSubmission) -> list[Fact]:
+    def _chains(self, plan: PlanSubmission) -> Iterator[Fact]:
         """A `nace_chain` fact per financing whose NACE code falls in a mapped value chain."""
-        return [
+        return (
             {"kind": "nace_chain", "financing_id": f["financing_id"], "nace": f["nace"],
              "client_ref": f["client_ref"], "value_chain": chain,
              "pointer": f"/{section}/financings/{i}"}
             for section, i, f in _financings(plan)
             for prefix, chain in self.nace_chains if f["nace"].startswith(prefix)
-        ]
+        )
 
 
-def _financings(plan: PlanSubmission) -> list[tuple[str, int, dict[str, Any]]]:
+def _financings(plan: PlanSubmission) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """(section, index, financing) of the financings a plan's section lists (the NACE tables
     of the reference data map financings; a plan without them has none)."""
-    return [(name, i, f) for name, section in plan.sections.items() if isinstance(section, dict)
-            for i, f in enumerate(section.get("financings", ()))]
+    return ((name, i, f) for name, section in plan.sections.items() if isinstance(section, dict)
+            for i, f in enumerate(section.get("financings", ())))
 
 
 def _themes_pointer(plan: PlanSubmission, covenant: Covenant) -> str:
@@ -107,7 +109,7 @@ def _themes_pointer(plan: PlanSubmission, covenant: Covenant) -> str:
         and section.get("themes") is not None else "/submission/covenant"
 
 
-def countries_named(facts: list[Fact]) -> set[str]:
+def countries_named(facts: Iterable[Fact]) -> set[str]:
     """The country codes in the facts' country fields."""
     found: set[str] = set()
     for fact in facts:

@@ -33,6 +33,7 @@ import pydantic
 from services.shared import cache as kept_work
 from services.shared import contracts, covenants
 from services.shared.contracts import PlanSubmission
+from services.shared.contracts.integrity import walk
 from services.shared.contracts.shapes import FieldType, Shape, shape_of
 from services.shared.covenants import Covenant, Covenants
 from services.shared.errors import did_you_mean
@@ -452,6 +453,14 @@ def _shard_key(kind: Kind, kinds: Mapping[str, Kind]) -> str:
 # may be spread over several engine states (durable_engine.shards)
 SHARD_KEYS: Mapping[str, str] = FollowsCovenants(
     lambda kinds: {n: key for n, k in kinds.items() if (key := _shard_key(k, kinds))})
+
+
+def spread_parts(plan: PlanSubmission) -> int:
+    """How many parts the plan's long lists hold (the parts of shardable kinds, which a
+    covenant's section lists): what the facts of a large plan are parked by
+    (adapters/parking.py)."""
+    return sum(1 for k in PLAN_KINDS.values() if k.shardable
+               for _ in walk(plan.sections, k.path))
 
 
 def collection_pointer(kind: str) -> str:

@@ -123,17 +123,23 @@ def _section_nodes(covenant: Covenant | None) -> list[tuple[str, str, Shape]]:
 
 def walk(document: Any, pattern: str) -> Iterator[tuple[Path, Any]]:
     """Every (path, value) in the document that the pattern matches; silently skips parts whose
-    shape does not fit (those are the structural validator's to report)."""
-    nodes: list[tuple[Path, Any]] = [((), document)]
-    for step in pattern.split("/"):
-        nxt: list[tuple[Path, Any]] = []
-        for path, node in nodes:
-            if step == "*" and isinstance(node, list):
-                nxt.extend(((*path, i), item) for i, item in enumerate(node))
-            elif step != "*" and isinstance(node, dict) and node.get(step) is not None:
-                nxt.append(((*path, step), node[step]))
-        nodes = nxt
-    return iter(nodes)
+    shape does not fit (those are the structural validator's to report). The last step is
+    taken as it is read: a bank's million financings are not first listed with their paths
+    (about 130 MB)."""
+    *steps, last = pattern.split("/")
+    nodes: Iterator[tuple[Path, Any]] = iter((((), document),))
+    for step in steps:
+        nodes = iter(list(_step(nodes, step)))
+    return _step(nodes, last)
+
+
+def _step(nodes: Iterator[tuple[Path, Any]], step: str) -> Iterator[tuple[Path, Any]]:
+    for path, node in nodes:
+        if step == "*" and isinstance(node, list):
+            for i, item in enumerate(node):
+                yield (*path, i), item
+        elif step != "*" and isinstance(node, dict) and node.get(step) is not None:
+            yield (*path, step), node[step]
 
 
 def _strings(document: Any, pattern: str) -> Iterator[tuple[Path, str]]:
