@@ -11,7 +11,8 @@
   turned into an EvaluationError naming the rule;
 - engine exceptions carry the whole fact: they are never logged or re-raised with it;
 - facts per state are bounded below the engine's ~46,000 per sid: a larger plan's long lists
-  are spread over several states (`shards`).
+  are spread over several states (`shards`), their facts parked compressed until their state
+  is asserted (`parking.py`, `_assert_rulesets`).
 """
 
 import contextlib

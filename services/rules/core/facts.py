@@ -108,10 +108,17 @@ def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> Ite
 
 
 def _plan_facts(document: dict[str, Any], wanted: Set[str]) -> Iterator[Fact]:
-    """The plan's facts of these kinds, not yet stamped."""
-    pruned: dict[int, dict[str, Any]] = {}  # a part's fields, for its fact and its links'
-    yield from _part_facts(document, wanted, pruned)
-    yield from _link_facts(document, wanted, pruned)
+    """The plan's facts of these kinds, not yet stamped: each part's, followed by its links'
+    (the part pruned once for both, and not kept: a bank's financings with an empty list
+    were each held pruned until the last link was made), then those made across parts."""
+    links = _links_by_parent(wanted)
+    for kind, path, part, inherited in _part_places(document, wanted | links.keys()):
+        fields = _pruned(part, nested_parts=False)
+        if kind in wanted:
+            fact = make_fact(kind, path, part, fields)
+            yield fact if inherited is None else {**fact, inherited[0]: inherited[1]}
+        if kind in links:
+            yield from _link_facts(path, part, fields, links[kind])
     yield from _derived_facts(document, wanted)
 
 
@@ -318,56 +325,62 @@ def _part_places(document: dict[str, Any], wanted: Set[str]) -> Iterator[PartPla
                 yield kind, (*parent_path, *path), part, (key, parent_part[key])
 
 
-def _part_facts(document: dict[str, Any], wanted: Set[str],
-                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
-    for kind, path, part, inherited in _part_places(document, wanted):
-        fact = make_fact(kind, path, part, pruned)
-        yield fact if inherited is None else {**fact, inherited[0]: inherited[1]}
+Link = tuple[str, str, str]  # (link kind, its list's field, the name of one value)
+
+
+def _links_by_parent(wanted: Set[str]) -> dict[str, list[Link]]:
+    """The wanted link kinds, by the kind of part whose lists they are."""
+    by_parent: dict[str, list[Link]] = {}
+    for kind, (parent, field, single) in LINKS.items():
+        if kind in wanted:
+            by_parent.setdefault(parent, []).append((kind, field, single))
+    return by_parent
 
 
 LinkedLists = list[tuple[str, str, str, list[Any]]]  # (link kind, field, one value's name, values)
+
+
+def _linked_lists(part: dict[str, Any], links: list[Link]) -> LinkedLists:
+    return [(kind, field, single, values) for kind, field, single in links
+            if (values := part.get(field) or [])]
 
 
 def _link_places(document: dict[str, Any], wanted: Set[str]
                  ) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any], LinkedLists]]:
     """Each part with linked lists of the wanted kinds that are not empty: its path, its
     value, and per list the link kind, the field, the name of one value and the values."""
-    by_parent: dict[str, list[tuple[str, str, str]]] = {}
-    for kind, (parent, field, single) in LINKS.items():
-        if kind in wanted:
-            by_parent.setdefault(parent, []).append((kind, field, single))
-    for parent, links in by_parent.items():
+    for parent, links in _links_by_parent(wanted).items():
         for path, part in walk(document, PARTS[parent]):
-            lists = [(kind, field, single, values) for kind, field, single in links
-                     if (values := part.get(field) or [])]
-            if lists:
+            if lists := _linked_lists(part, links):
                 yield path, part, lists
 
 
-def _link_facts(document: dict[str, Any], wanted: Set[str],
-                pruned: dict[int, dict[str, Any]]) -> Iterator[Fact]:
-    """One fact per value of each linked list; a parent part is pruned once for all its link
-    kinds, and not at all when its lists are empty."""
-    for path, part, lists in _link_places(document, wanted):
-        fields = _renamed(_own_fields(part, pruned))
-        for kind, field, single, values in lists:
-            base = {k: v for k, v in fields.items() if k != field}
-            base["kind"] = kind
-            computing = COMPUTED.get(kind, {}).items()
-            at = json_pointer((*path, field))
-            for i, value in enumerate(values):
-                # the element's own pointer keeps every fact unique: the engine refuses a
-                # second fact with the same content (a plan may list one id twice)
-                link = {**base, single: value, "pointer": f"{at}/{i}"}
-                for name, compute in computing:
-                    if (computed := compute(link)) is not None:
-                        link[name] = computed
-                yield link
+def _link_facts(path: tuple[str | int, ...], part: dict[str, Any], fields: dict[str, Any],
+                links: list[Link]) -> Iterator[Fact]:
+    """One fact per value of each of the part's linked lists, from its pruned `fields`."""
+    lists = _linked_lists(part, links)
+    if not lists:
+        return
+    fields = _renamed(dict(fields))
+    for kind, field, single, values in lists:
+        base = {k: v for k, v in fields.items() if k != field}
+        base["kind"] = kind
+        computing = COMPUTED.get(kind, {}).items()
+        at = json_pointer((*path, field))
+        for i, value in enumerate(values):
+            # the element's own pointer keeps every fact unique: the engine refuses a
+            # second fact with the same content (a plan may list one id twice)
+            link = {**base, single: value, "pointer": f"{at}/{i}"}
+            for name, compute in computing:
+                if (computed := compute(link)) is not None:
+                    link[name] = computed
+            yield link
 
 
 def make_fact(kind: str, path: tuple[str | int, ...], part: dict[str, Any],
-              pruned: dict[int, dict[str, Any]] | None = None) -> Fact:
-    fields = _own_fields(part, {} if pruned is None else pruned)
+              pruned: dict[str, Any] | None = None) -> Fact:
+    """The part's fact; `pruned`: its fields pruned (`_pruned`), where they were already."""
+    fields = dict(_pruned(part, nested_parts=False) if pruned is None else pruned)
     for name, compute in COMPUTED.get(kind, {}).items():
         value = compute(part)
         if value is not None:
@@ -386,15 +399,6 @@ def _renamed(fields: dict[str, Any]) -> dict[str, Any]:
     for reserved in ENGINE_RESERVED & fields.keys():
         fields[f"{reserved}_"] = fields.pop(reserved)
     return fields
-
-
-def _own_fields(part: dict[str, Any], pruned: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """A copy of the part's fields as its fact has them (`_pruned`), pruning each part once
-    per plan (`pruned`, by the part's identity: its fact and its links' read the same)."""
-    fields = pruned.get(id(part))
-    if fields is None:
-        fields = pruned[id(part)] = _pruned(part, nested_parts=False)
-    return dict(fields)
 
 
 def _pruned(node: dict[str, Any], nested_parts: bool = True) -> dict[str, Any]:
