@@ -142,7 +142,25 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_a
             return (struck is not None and (fault != "freeze" or thawed) and publisher.done
                     and notified >= PLANS and all(p.notified(mailbag) for p in plans))
 
-        wait_for(settled, timeout=600, interval=0.05, what="every submission's letters")
+        def where_it_stood() -> str:
+            """What a timeout reports: the letters, the publisher, each node's queues, the
+            services and the end of their logs."""
+            lines = [f"  letters to the secretariat: {mailbag.letters(SECRETARIAT)} of {PLANS}; "
+                     f"published {publisher.published} ({publisher.republished} batches "
+                     f"again); the {fault} {'done' if struck is not None else 'not yet'}"]
+            for node in nodes:
+                try:
+                    lines.append(f"  queues on {node.name}: {queues(node)}")
+                except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                    lines.append(f"  queues on {node.name}: unreadable ({e})")
+            for stage, process in services.items():
+                tail = (tmp_path / f"{stage}.log").read_text(errors="replace").splitlines()[-5:]
+                lines.append(f"  {stage}: exit code {process.poll()}; last lines:")
+                lines += [f"    {line[:300]}" for line in tail]
+            return "\n".join(lines)
+
+        wait_for(settled, timeout=600, interval=0.05, what="every submission's letters",
+                 why=where_it_stood)
         if fault == "freeze":  # autoheal restarts the losing side; then the cluster is whole
             wait_for(lambda: whole(nodes), timeout=240, interval=2,
                      what="the cluster whole again after the thaw")
