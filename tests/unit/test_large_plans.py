@@ -54,12 +54,24 @@ def one_state(monkeypatch) -> None:
     monkeypatch.setattr(durable_engine, "NEGATED_PARTS_PER_STATE", 10**9)
 
 
-def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, monkeypatch):
+# the facts of the spread parts held as made, or parked (durable_engine.PARK_FACTS_AT)
+PARKED = pytest.mark.parametrize("park_at", [None, 1_000], ids=["held", "parked"])
+
+
+def parking(monkeypatch, park_at: int | None) -> None:
+    if park_at is not None:
+        monkeypatch.setattr(durable_engine, "PARK_FACTS_AT", park_at)
+
+
+@PARKED
+def test_splitting_a_plan_over_several_states_gives_the_same_findings(rulebook, monkeypatch,
+                                                                       park_at):
     plan = flawed_bank(3_000, clients=100)
     with monkeypatch.context() as whole_plan:
         one_state(whole_plan)
         whole = DurableRulesEngine(rulebook).evaluate(plan)
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 2_000)
+    parking(monkeypatch, park_at)
     split = DurableRulesEngine(rulebook).evaluate(plan)
     assert keys(split) == keys(whole)
     assert sum(f.rule_id == "DD1-CLIENT-RBC-CLAUSES" for f in split) == \
@@ -236,8 +248,9 @@ def flawed_textile(locations: int, wet: list[int], named: int = 3
     return validate_plan(document), Prior(previous=stored, accepted_before=1, known=True)
 
 
+@PARKED
 @pytest.mark.parametrize("wet", [[1117], []], ids=["one-wet-location", "none-wet"])
-def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, wet):
+def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, wet, park_at):
     """1,200 locations and last year's 1,205 over four states of 1,000 facts: the same
     findings as in one state and as the plain reading. That no location dyes holds in every
     state or not at all (DD2-WET-PROCESSING-MAPPED); a location that left is found in the
@@ -247,6 +260,7 @@ def test_a_textile_plan_spread_over_states_reads_as_one(rulebook, monkeypatch, w
         one_state(whole_plan)
         whole = DurableRulesEngine(rulebook).evaluate(plan, prior)
     monkeypatch.setattr(durable_engine, "MAX_FACTS_PER_RULESET", 1_000)
+    parking(monkeypatch, park_at)
     engine = DurableRulesEngine(rulebook)
     with parts_of("textile"):
         facts = engine.facts(plan, prior)

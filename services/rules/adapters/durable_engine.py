@@ -73,6 +73,11 @@ MAX_FACTS_PER_RULESET = 20_000
 # in each of 22 states made 50,000 financings a third slower, not faster).
 NEGATED_PARTS_PER_STATE = 2_500
 PARTS_PER_SHARED = 4
+# A plan's facts of spread parts are held as dicts up to this many (about 50 MB); past it they
+# are parked (parking.py): about 20 bytes a fact instead of 500, for about 3 us a fact to
+# pickle, compress and read back again (a tenth of a bank's evaluation). A bank of 50,000
+# financings (87,500 such facts) stays below; a million's 1.75 million took 0.9 GB as dicts.
+PARK_FACTS_AT = 100_000
 log = get_logger()
 # The engine knows a fact in a state only by a 32-bit FNV-1 hash of its id (state.c,
 # storeMessage/GET_FIRST compare hashes only), so distinct facts collide with probability about
@@ -259,13 +264,13 @@ class DurableRulesEngine:
     def _gather(self, plan: PlanSubmission, prior: Prior | None) -> tuple[list[Fact], Parked]:
         """The facts of one evaluation, made in one pass, without derived fields (added to each
         fact as it is asserted, `_assert_all`): those every engine state needs, and the spread
-        parts' (SHARD_KEYS), parked once they are more than one state holds. The countries
+        parts' (SHARD_KEYS), parked once they are more than PARK_FACTS_AT. The countries
         the facts name and the facts the measures count are noted as they pass."""
         covenant = plan.covenant
         reads = self._reads[covenant]
         keys = dict(SHARD_KEYS)
         shared: list[Fact] = [{"kind": SENTINEL_KIND, "pointer": ""}]
-        parked = Parked(keys, spill_at=MAX_FACTS_PER_RULESET, parts=spread_parts(plan))
+        parked = Parked(keys, spill_at=PARK_FACTS_AT, parts=spread_parts(plan))
         measured_kinds = self._measured[covenant]
         measured: list[Fact] = []
         named: set[str] = set()
