@@ -185,6 +185,39 @@ def test_a_contract_mismatch_is_permanent_and_says_how_many_errors_without_quoti
     assert raised.value.reason.endswith(" errors)") and "Voorbeeld" not in raised.value.reason
 
 
+@pytest.mark.parametrize("body", [b"", b"{", b"\xff", b'{"type": "submission.rejected", '
+                                  b'"reason": NaN}'], ids=["empty", "cut", "not-utf8", "nan"])
+def test_a_body_that_is_not_json_is_permanent_and_says_so(body):
+    with pytest.raises(PermanentFailure, match=r"^not a valid rejection event \(not JSON\)$"):
+        decode(TypeAdapter(SubmissionRejected), Delivery(body, "rejected"), "rejection")
+
+
+def test_an_event_decodes_as_its_json_validates_and_a_large_plan_is_held_compactly():
+    """The same event as pydantic's own reading of the JSON; a bank's 10,000 financings held
+    in under 1 KB each (validated straight from the JSON: 2.4 KB)."""
+    import gc
+    import tracemalloc
+
+    from bench.plans import bank_plan
+
+    contract = TypeAdapter(SubmissionAccepted)
+    event = SubmissionAccepted(correlation_id="c-1", content_sha256="0" * 64,
+                               plan=bank_plan(10_000, clients=100))
+    body = event.model_dump_json(by_alias=True).encode()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        decoded = decode(contract, Delivery(body, "submission.accepted"), "submission.accepted")
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert decoded == contract.validate_json(body)
+    assert decoded.plan.section("banking") == event.plan.section("banking")
+    assert held < 10_000 * 1_000, held
+
+
 def test_a_retry_names_the_failure_and_the_stage_and_the_time_is_measured():
     p = processor(failing)
     result = p.process(Delivery(b"x", "plan.textile"))

