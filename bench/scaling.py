@@ -2,13 +2,15 @@
 takes from nothing.
 
 Sizes: textile plans of 5,000 and 50,000 production locations, bank plans of 50,000 and
-1,000,000 financings. Each size runs in a process of its own, which builds the plan, evaluates
-it once to warm up (rulesets, reference data) and then once timed; it reports the time, the
-findings, and the process's peak memory while evaluating (its high-water mark from the plan
-built on, the plan itself included), next to its peak while the plan was built (what building
-it took: the document, and the copy reading its section makes where it normalises numbers) and
-its memory once the engine was loaded. Growth is linear when the
-time per part stays flat from the smaller size to the larger (the "x small" column: 1.00 is
+1,000,000 financings, each measured as the rules service meets it. A first process builds the
+plan and writes the `submission.accepted` event that carries it (what ingest publishes); a
+second, measured one loads the rules, reads the event's bytes, decodes them as the rules
+service does (services/shared/messaging/handling.decode), evaluates the plan once to warm up
+(rulesets, reference data) and then once timed. It reports the time, the findings, and the
+process's peak memory (its high-water mark: the event's bytes, which the service holds until it
+acknowledges them, the plan decoded from them, and the evaluation), next to its peak once the
+event was decoded and its memory once the rules were loaded. Growth is linear when the time
+per part stays flat from the smaller size to the larger (the "x small" column: 1.00 is
 linear).
 
 Cold start: `covenant check` on the 2019 example as a whole process, against `python -c pass` in
@@ -17,7 +19,6 @@ policy files (services/shared/cache.py) empty and filled. Issue 17's goal: at mo
 """
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -41,44 +42,53 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def forget_peak() -> None:
-    """Starts the process's high-water mark again from its memory now (Linux: clear_refs 5),
-    so that the evaluation's peak is not the building's; elsewhere it stays the whole run's."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def one(covenant: str, size: int) -> dict[str, float]:
-    """Run in the child: one plan of the size, evaluated (warm), timed and measured."""
+def write_event(covenant: str, size: int, path: Path) -> None:
+    """Run in a child: the accepted event of a plan of the size, as ingest publishes it."""
     from bench.plans import bank_plan, textile_plan
+    from services.shared.contracts import SubmissionAccepted
+
+    plan = textile_plan(size) if covenant == "textile" else bank_plan(size)
+    event = SubmissionAccepted(correlation_id="bench", content_sha256="0" * 64,  # unread
+                               plan=plan)
+    path.write_bytes(event.model_dump_json(by_alias=True).encode())
+
+
+def one(covenant: str, path: Path) -> dict[str, float]:
+    """Run in the child: the event decoded, its plan evaluated (warm), timed and measured."""
     from services.rules.factory import engine_from_folder
+    from services.rules.handlers import ACCEPTED
     from services.shared.covenants import BUNDLED_RULES
     from services.shared.logging import configure_logging
+    from services.shared.messaging.handling import Delivery, decode
 
     configure_logging("WARNING")
     engine = engine_from_folder(BUNDLED_RULES, only={covenant})
     loaded = peak_mib()
-    started = time.perf_counter()
-    plan = textile_plan(size) if covenant == "textile" else bank_plan(size)
-    built = time.perf_counter() - started
-    building = peak_mib()
-    forget_peak()
+    body = path.read_bytes()
+    plan = decode(ACCEPTED, Delivery(body, "submission.accepted"), "submission.accepted").plan
+    decoded = peak_mib()
     engine.evaluate(plan)
     started = time.perf_counter()
     findings = engine.evaluate(plan)
-    return {"seconds": time.perf_counter() - started, "build_s": built, "loaded_mib": loaded,
-            "building_mib": building, "peak_mib": peak_mib(), "findings": len(findings)}
+    return {"seconds": time.perf_counter() - started, "loaded_mib": loaded,
+            "decoded_mib": decoded, "peak_mib": peak_mib(), "event_mib": len(body) / 2**20,
+            "findings": len(findings)}
 
 
 def measured(covenant: str, size: int) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "bench.scaling", "--one", covenant, str(size)],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    with tempfile.TemporaryDirectory() as folder:
+        event = Path(folder) / "accepted.json"
+        subprocess.run([sys.executable, "-m", "bench.scaling", "--event", covenant, str(size),
+                        str(event)], cwd=ROOT, check=True)
+        out = subprocess.run([sys.executable, "-m", "bench.scaling", "--one", covenant,
+                              str(event)], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
     return json.loads(out.splitlines()[-1])
 
 
 def scaling() -> None:
     print(f"{'plan':<32}{'evaluate':>10}{'per part':>11}{'x small':>9}{'peak':>10}"
-          f"{'building':>10}{'loaded':>10}{'findings':>10}")
+          f"{'decoded':>10}{'loaded':>10}{'event':>10}{'findings':>10}")
     small: dict[str, float] = {}
     for covenant, size in SIZES:
         m = measured(covenant, size)
@@ -86,8 +96,8 @@ def scaling() -> None:
         small.setdefault(covenant, per_part)
         print(f"{f'{covenant}, {size:,} {UNITS[covenant]}':<32}{m['seconds']:>9.2f}s"
               f"{per_part * 1e6:>9.1f}us{per_part / small[covenant]:>9.2f}"
-              f"{m['peak_mib']:>6.0f} MiB{m['building_mib']:>6.0f} MiB"
-              f"{m['loaded_mib']:>6.0f} MiB{m['findings']:>10,.0f}")
+              f"{m['peak_mib']:>6.0f} MiB{m['decoded_mib']:>6.0f} MiB"
+              f"{m['loaded_mib']:>6.0f} MiB{m['event_mib']:>6.0f} MiB{m['findings']:>10,.0f}")
 
 
 def process(argv: list[str], rounds: int, env: dict[str, str] | None = None,
@@ -130,11 +140,16 @@ def cold_start(rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--one", nargs=2, metavar=("COVENANT", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument("--event", nargs=3, metavar=("COVENANT", "SIZE", "FILE"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--one", nargs=2, metavar=("COVENANT", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=5, help="cold starts timed (default 5)")
     args = parser.parse_args()
+    if args.event:
+        write_event(args.event[0], int(args.event[1]), Path(args.event[2]))
+        return
     if args.one:
-        print(json.dumps(one(args.one[0], int(args.one[1]))))
+        print(json.dumps(one(args.one[0], Path(args.one[1]))))
         return
     cold_start(args.rounds)
     scaling()

@@ -27,7 +27,7 @@ from services.shared.messaging.handling import (
 )
 from services.shared.metrics import ServiceMetrics
 
-_ACCEPTED = TypeAdapter(SubmissionAccepted)
+ACCEPTED = TypeAdapter(SubmissionAccepted)
 _ASSESSMENT_NAMESPACE = uuid.UUID("0b9a4f8e-3c1d-4e5f-8a7b-6c5d4e3f2a10")
 
 
@@ -71,7 +71,7 @@ class RulesHandler:
     signals: SignalRegister = field(default_factory=NoSignalRegister)
 
     def __call__(self, delivery: Delivery) -> Outcome:
-        accepted = decode(_ACCEPTED, delivery, "submission.accepted")
+        accepted = decode(ACCEPTED, delivery, "submission.accepted")
         plan = accepted.plan
         prior = replace(self.history.prior(plan), signals=self.signals.forwarded(
             plan.company.company_id, plan.covenant))
