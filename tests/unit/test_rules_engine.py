@@ -884,3 +884,18 @@ def test_the_fields_a_ruleset_reads_are_the_heads_of_the_names_its_conditions_us
     assert durable_engine.fields_read(definitions) == {
         "kind", "since", "location_id", "due_on",  # read by the conditions
         "R1", "all", "m", "c", "location", "risk", "plan"}  # names and texts, harmless
+
+
+def test_a_plans_facts_are_of_the_kinds_asked_for_its_links_made_with_or_without_their_parts():
+    """A financing's chains are made from the financing whether or not its own fact is asked
+    for, and no fact of a kind not asked for is made."""
+    from bench.plans import bank_plan
+    from services.rules.core.facts import plan_facts
+
+    plan = bank_plan(30, clients=5)
+    with parts_of("banking"):
+        chains = list(plan_facts(plan, frozenset({"financing_chain"})))
+        both = list(plan_facts(plan, frozenset({"financing_chain", "financing"})))
+    assert chains and {f["kind"] for f in chains} == {"financing_chain"}
+    assert [f for f in both if f["kind"] == "financing_chain"] == chains
+    assert sum(f["kind"] == "financing" for f in both) == 30
