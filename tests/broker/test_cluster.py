@@ -37,10 +37,10 @@ FREEZE_SECONDS = 60
 CLUSTER_CONFIG = "net_ticktime = 15\ncluster_partition_handling = autoheal\n"
 
 
-def queues(node: Node) -> dict[str, tuple[int, int, int, int]]:
+def queues(node: Node, timeout: float = 120) -> dict[str, tuple[int, int, int, int]]:
     """queue -> (ready, unacked, members, online members), as the node sees them."""
     out = node.ctl("list_queues", "--no-table-headers", "name", "messages_ready",
-                   "messages_unacknowledged", "members", "online")
+                   "messages_unacknowledged", "members", "online", timeout=timeout)
     found = {}
     for line in out.splitlines():
         name, ready, unacked, members, online = line.split("\t")
@@ -150,7 +150,8 @@ def test_nothing_is_lost_when_the_node_the_services_use_is_killed_or_frozen_or_a
                      f"again); the {fault} {'done' if struck is not None else 'not yet'}"]
             for node in nodes:
                 try:
-                    lines.append(f"  queues on {node.name}: {queues(node)}")
+                    # briefly: the test's own timeout must leave time to report
+                    lines.append(f"  queues on {node.name}: {queues(node, timeout=15)}")
                 except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
                     lines.append(f"  queues on {node.name}: unreadable ({e})")
             for stage, process in services.items():

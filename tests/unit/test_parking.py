@@ -33,15 +33,18 @@ def facts(parts: int) -> list[dict]:
 
 
 def parked(made: list[dict], spill_at: int, parts: int) -> Parked:
-    into = Parked(KEYS, spill_at, parts)
+    into = Parked(KEYS, spill_at, lambda: parts)
     for fact in made:
         into.add(fact)
     return into
 
 
-def test_facts_that_fit_a_state_stay_as_they_were_made():
+def test_facts_that_fit_a_state_stay_as_they_were_made_without_counting_the_parts():
+    """The parts are counted (a walk over a bank's financings) only for parking."""
     made = facts(100)
-    kept = parked(made, spill_at=len(made), parts=100)
+    kept = Parked(KEYS, len(made), parts=lambda: pytest.fail("the parts were counted"))
+    for fact in made:
+        kept.add(fact)
     assert not kept.spilled and len(kept) == len(made)
     [group] = kept.groups()
     assert group == made and all(a is b for a, b in zip(group, made, strict=True))
@@ -70,7 +73,7 @@ def test_a_part_goes_to_the_same_bucket_in_every_process():
     """The bucket is a hash of the key's text that Python's own (seeded per process) is not."""
     script = textwrap.dedent("""
         from services.rules.adapters.parking import Parked
-        into = Parked({"financing": "financing_id"}, 10, 5_000)
+        into = Parked({"financing": "financing_id"}, 10, lambda: 5_000)
         for i in range(200):
             into.add({"kind": "financing", "financing_id": f"F-{i}"})
         print([sorted(f["financing_id"] for f in g) for g in into.groups()])

@@ -270,7 +270,7 @@ class DurableRulesEngine:
         reads = self._reads[covenant]
         keys = dict(SHARD_KEYS)
         shared: list[Fact] = [{"kind": SENTINEL_KIND, "pointer": ""}]
-        parked = Parked(keys, spill_at=PARK_FACTS_AT, parts=spread_parts(plan))
+        parked = Parked(keys, spill_at=PARK_FACTS_AT, parts=lambda: spread_parts(plan))
         measured_kinds = self._measured[covenant]
         measured: list[Fact] = []
         named: set[str] = set()

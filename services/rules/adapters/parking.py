@@ -21,7 +21,7 @@ and pickle gives back every value as it was (an integer beyond 64 bits, a date).
 
 import pickle
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 Fact = dict[str, Any]
@@ -39,12 +39,13 @@ _LEVEL = 1  # zlib's fastest: level 6 saves a tenth of the bytes for twice the t
 class Parked:
     """Facts of spread kinds, kept until asserted (see the module's description). `keys`: the
     field naming each spread kind's part (SHARD_KEYS); `parts`: how many parts the plan's long
-    lists hold, which sizes the buckets."""
+    lists hold, which sizes the buckets (asked only when the facts are parked)."""
 
-    def __init__(self, keys: Mapping[str, str], spill_at: int, parts: int):
+    def __init__(self, keys: Mapping[str, str], spill_at: int, parts: Callable[[], int]):
         self._keys = keys
         self._spill_at = spill_at
-        self._buckets = max(1, -(-parts // PARTS_PER_BUCKET))
+        self._parts = parts
+        self._buckets = 1
         self._made: list[Fact] = []  # until spilled: every fact, in the order made
         self._pending: list[list[Fact]] = []  # once spilled: per bucket, not yet compressed
         self._chunks: list[list[bytes]] = []  # once spilled: per bucket, compressed
@@ -80,6 +81,7 @@ class Parked:
                 yield group
 
     def _spill(self) -> None:
+        self._buckets = max(1, -(-self._parts() // PARTS_PER_BUCKET))
         made, self._made = self._made, []
         self._pending = [[] for _ in range(self._buckets)]
         self._chunks = [[] for _ in range(self._buckets)]

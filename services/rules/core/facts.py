@@ -101,7 +101,7 @@ def shared_facts(plan: PlanSubmission) -> int:
 
 def plan_facts(plan: PlanSubmission, kinds: frozenset[str] | None = None) -> Iterator[Fact]:
     """The plan's facts, of the given kinds only (all kinds without `kinds`), made as they are
-    read."""
+    read: read them inside `parts_of(plan.covenant)`, whose declarations they are made by."""
     as_of = plan.submission.submitted_at.date()
     return (stamp(f, as_of, plan.covenant) for f in _plan_facts(
         plan.read_only_json(), FACT_KINDS if kinds is None else kinds))

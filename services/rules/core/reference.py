@@ -34,8 +34,8 @@ class ReferenceData:
     def facts_for(self, plan: PlanSubmission, named: Set[str],
                   covenant: Covenant) -> Iterator[Fact]:
         """The reference facts one plan needs: of the countries its facts name (`named`, see
-        `countries_named`), its covenant's deadline and themes, and more; made as they are read
-        (a bank's NACE chains are one for each of its financings in a mapped sector)."""
+        `countries_named`, read now), its covenant's deadline and themes, and more; the NACE
+        chains made as they are read (a bank has one for each financing in a mapped sector)."""
         as_of = plan.submission.submitted_at.date()
         found = [dict(self.countries[c]) for c in sorted(named) if c in self.countries]
         found += [dict(f) for f in self.dol_goods if f["country"] in named]
@@ -52,8 +52,8 @@ class ReferenceData:
         found += self._chain_exposures(plan)
         found += [{**row, "kind": kind, "pointer": ""}  # the covenant's own lists, whole
                   for kind, rows in covenant.reference.items() for row in rows]
-        for fact in itertools.chain(self._chains(plan), found):
-            yield stamp(fact, as_of, plan.covenant)
+        return (stamp(fact, as_of, plan.covenant)
+                for fact in itertools.chain(self._chains(plan), found))
 
     def annotate(self, facts: list[Fact]) -> None:
         """Marks financings as high-risk (reference.md 5.1, high_risk_financing): a NACE code
