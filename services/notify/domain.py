@@ -21,8 +21,8 @@ from services.shared.contracts import (
     RecipientRole,
     ReviewFinalised,
     SignalForwarded,
-    SubmissionRejected,
 )
+from services.shared.contracts.messages import NotifyEvent
 from services.shared.text import plain
 
 from . import letters
@@ -61,7 +61,7 @@ class Secretariat:
                        given.get("phone") or None)
 
 
-Incoming = AssessmentCompleted | SubmissionRejected | ReviewFinalised | SignalForwarded
+Incoming = NotifyEvent
 # what each event is about (NotificationDelivered.about) and the letters' template
 ABOUT = {"assessment.completed": "assessment", "submission.rejected": "rejection",
          "review.finalised": "feedback", "signal.forwarded": "signal"}

@@ -56,15 +56,16 @@ class NotifyHandler:
 
     def __call__(self, delivery: Delivery) -> Outcome:
         event = decode(NOTIFY_INPUT, delivery, "assessment, rejection, feedback or signal")
-        self.store.keep(event)
         about = ABOUT[event.type]
         delivered, repeated, undelivered = [], 0, []
-        for letter in letters_for(event, self.secretariat, frozenset(self.webhooks),
-                                  self.max_recipients, self.company_letter):
-            key = f"{event.message_id}:{letter.role.value}"
+        letters = letters_for(event, self.secretariat, frozenset(self.webhooks),
+                              self.max_recipients, self.company_letter)
+        keys = [f"{event.message_id}:{letter.role.value}" for letter in letters]
+        states = self.store.open(event, keys)
+        for letter, key in zip(letters, keys, strict=True):
             hook = webhook_key(letter, frozenset(self.webhooks))
             channel = "webhook" if hook else self.mailer.channel
-            state = self.store.begin(key)
+            state = states[key]
             if state in ("sent", "refused"):  # a redelivered event: this letter is done
                 self.store.attempt(key, event.message_id, letter.role.value, channel,
                                    f"already_{state}")

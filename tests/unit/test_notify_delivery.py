@@ -288,3 +288,37 @@ def test_a_digest_written_to_the_outbox_is_a_preview_and_still_sent_by_smtp_late
     assert send_digests(today, store, handler.mailer, Renderer(), handler.secretariat,
                         "n@ser.example") == ["textile"]  # not recorded as sent by the preview
     assert [r for r, _ in inbox.messages if r == ["secretariaat@ser.example"]]
+
+
+def test_an_event_is_archived_and_its_letters_begun_in_one_commit_then_one_per_letter(
+        smtp_server, database, monkeypatch):
+    """Each commit waits for the disk: before the letters go out, the archive and every
+    letter's `sending` mark are one; after, each letter's record is one (the shorter the step
+    between the mail system's acceptance and the record, the rarer a repeated letter)."""
+    inbox, port = smtp_server
+    store = SqlNotificationStore(database)
+    transaction, opened = database.transaction, []
+
+    def counted():
+        opened.append(len(inbox.messages))  # letters handed over before this transaction
+        return transaction()
+
+    monkeypatch.setattr(database, "transaction", counted)
+    event = assessment(uuid.uuid4().int % 1000)
+    deliver(handler_for(port, store), event)
+    assert opened == [0, 1, 2]
+    monkeypatch.undo()
+    assert [e.message_id for e in store.events()] == [event.message_id]
+    assert {store.begin(f"{event.message_id}:{role}") for role in ("company", "secretariat")} \
+        == {"sent"}
+
+
+def test_an_event_without_letters_is_archived(database):
+    store = SqlNotificationStore(database)
+    event = assessment(uuid.uuid4().int % 1000)
+    assert store.open(event, []) == {}
+    assert [e.message_id for e in store.events()] == [event.message_id]
+    assert store.open(event, ["k1", "k2"]) == {"k1": "new", "k2": "new"}
+    store.sent("k1", event.message_id, "company", "smtp")
+    assert store.open(event, ["k1", "k2"]) == {"k1": "sent", "k2": "sending"}
+    assert len(store.events()) == 1  # archived once

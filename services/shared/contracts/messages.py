@@ -291,7 +291,6 @@ class NotificationDelivered(Event):
         return f"notification.delivered.{_word(self.covenant)}"
 
 
-NotifyInput = Annotated[AssessmentCompleted | SubmissionRejected | ReviewFinalised
-                        | SignalForwarded, Discriminator("type")]
-NOTIFY_INPUT: TypeAdapter[AssessmentCompleted | SubmissionRejected | ReviewFinalised
-                          | SignalForwarded] = TypeAdapter(NotifyInput)
+NotifyEvent = AssessmentCompleted | SubmissionRejected | ReviewFinalised | SignalForwarded
+NOTIFY_INPUT: TypeAdapter[NotifyEvent] = TypeAdapter(
+    Annotated[NotifyEvent, Discriminator("type")])
