@@ -1,4 +1,5 @@
-"""End to end: plans through ingest, rules and notify as three processes over RabbitMQ, next to
+"""End to end: plans through ingest, rules and notify as separate processes over RabbitMQ (as
+many of each as deploy/compose.yaml runs: `CONSUMERS`), next to
 a raw pika relay with pipelined confirms through the same three hops, in the same run.
 
 The plans are published as an upstream system does, each with a publisher confirm (a plan the
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import yaml
 
 from bench.evaluation import bare_engine
 from bench.plans import distinct_plans, textile_plan
@@ -44,7 +46,9 @@ from tests.postgres import scratch_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HOPS = 3
-RULES_CONSUMERS = 2  # as deployed (deploy/compose.yaml, deploy/k8s): the rules are the costliest
+# consumers per stage, as deploy/compose.yaml runs them (its replicas)
+_COMPOSE = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())["services"]
+CONSUMERS = {stage: _COMPOSE[stage].get("deploy", {}).get("replicas", 1) for stage in STAGES}
 # label -> CPU per plan by process (the whole run), the cores' busy share in the sustained window
 CPU: dict[str, tuple[dict[str, float], float]] = {}
 BARE: dict[str, float] = {}  # label -> the bare engine's CPU on such a plan, around the run
@@ -214,8 +218,8 @@ def store(kind: str, workdir: Path) -> contextlib.AbstractContextManager[str]:
     return scratch_schema(POSTGRES_URL, "bench")
 
 
-def pipeline(url: str, plans: list[bytes], label: str, workdir: Path, database: str,
-             rules_consumers: int = RULES_CONSUMERS) -> tuple[float, list[str]]:
+def pipeline(url: str, plans: list[bytes], label: str, workdir: Path, database: str
+             ) -> tuple[float, list[str]]:
     env = {**os.environ, "AMQP_URL": url, "DATABASE_URL": database,
            "OUTBOX_DIR": str(workdir / f"outbox-{uuid.uuid4().hex}"), "LOG_LEVEL": "WARNING",
            "PREFETCH": "32"}
@@ -225,7 +229,7 @@ def pipeline(url: str, plans: list[bytes], label: str, workdir: Path, database: 
     channel.queue_declare("bench.delivered", durable=True,
                           arguments={"x-queue-type": "quorum"})
     channel.queue_bind("bench.delivered", EVENTS_EXCHANGE, "notification.delivered.*")
-    names = [s for s in STAGES for _ in range(rules_consumers if s == "rules" else 1)]
+    names = [s for s in STAGES for _ in range(CONSUMERS[s])]
     services = [subprocess.Popen([sys.executable, "-m", "services.cli", s], env=env, cwd=ROOT,
                                  stdout=subprocess.DEVNULL) for s in names]
     try:
@@ -307,14 +311,15 @@ def main() -> None:
                 rows.append(row)
             finally:
                 ctl("delete_vhost", vhost)
-    print(f"\nend to end over RabbitMQ ({HOPS} hops, quorum queues, three processes)")
+    print(f"\nend to end over RabbitMQ ({HOPS} hops, quorum queues, the services as deployed)")
     print(f"{'variant':<54}{'n':>6}{'sustained':>11}{'whole run':>11}{'p50':>12}{'p99':>12}")
     for name, n, rate, whole, p50, p99 in rows:
         print(f"{name:<54}{n:>6}{rate:>11}{whole:>11}{p50:>12}{p99:>12}")
     for name in rates:
         if name != "relay":
             print(f"{name} / raw relay throughput: {rates[name] / rates['relay']:.3f}")
-    print(f"\nCPU per plan ({RULES_CONSUMERS} rules consumers; the services, the broker, this "
+    consumers = ", ".join(f"{n} {stage}" for stage, n in CONSUMERS.items())
+    print(f"\nCPU per plan ({consumers}; the services, the broker, this "
           f"harness), what {os.cpu_count()} cores allow at that cost, and how busy the cores were "
           "while the throughput was sustained (the throughput's share of what they allow)")
     for label, (per_plan, busy) in CPU.items():
