@@ -61,13 +61,12 @@ class Secretariat:
                        given.get("phone") or None)
 
 
-Incoming = NotifyEvent
 # what each event is about (NotificationDelivered.about) and the letters' template
 ABOUT = {"assessment.completed": "assessment", "submission.rejected": "rejection",
          "review.finalised": "feedback", "signal.forwarded": "signal"}
 
 
-def letters_for(event: Incoming, secretariat: Secretariat,
+def letters_for(event: NotifyEvent, secretariat: Secretariat,
                 webhooks: frozenset[str] = frozenset(),
                 max_recipients: int = MAX_RECIPIENTS,
                 company_letter: str = "automatic") -> list[Letter]:
@@ -102,7 +101,7 @@ def webhook_key(letter: Letter, webhooks: frozenset[str]) -> str | None:
     return None
 
 
-def webhook_payload(event: Incoming, letter: Letter,
+def webhook_payload(event: NotifyEvent, letter: Letter,
                     delivery: str) -> bytes:
     """What a webhook receives: the event for this recipient, without contact addresses."""
     body = {"delivery": delivery, "recipient": letter.role.value,
@@ -135,7 +134,7 @@ class Renderer:
         self._domain = message_domain
         self._inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
-    def compose(self, event: Incoming, letter: Letter,
+    def compose(self, event: NotifyEvent, letter: Letter,
                 sender: str, undelivered: tuple[RecipientRole, ...] = ()) -> Mail:
         """The letter; `undelivered` names recipients whose letters about this event were
         refused, which the secretariat's letter says."""

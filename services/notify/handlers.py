@@ -9,7 +9,7 @@ mail system that is away (`MailUnavailable`) holds the event until it is back.""
 from dataclasses import dataclass, field
 
 from services.shared.contracts import NotificationDelivered, RecipientRole
-from services.shared.contracts.messages import NOTIFY_INPUT
+from services.shared.contracts.messages import NOTIFY_INPUT, NotifyEvent
 from services.shared.messaging.handling import (
     Delivery,
     Outcome,
@@ -23,7 +23,6 @@ from .adapters import PartiallyRefused, WebhookSender
 from .domain import (
     ABOUT,
     MAX_RECIPIENTS,
-    Incoming,
     Letter,
     Renderer,
     Secretariat,
@@ -93,7 +92,7 @@ class NotifyHandler:
                                                       - self.max_recipients),
                        })
 
-    def _send(self, key: str, event: Incoming, letter: Letter,
+    def _send(self, key: str, event: NotifyEvent, letter: Letter,
               hook: str | None, undelivered: tuple[RecipientRole, ...]) -> str | None:
         """Hands the letter over (webhook or mail) and records the attempt; returns its ref,
         or None when the company's side refused it for good. `undelivered`: the recipients

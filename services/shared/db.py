@@ -90,14 +90,14 @@ class Database:
         with self._lock:
             conn = self._connection()
             try:
-                if self.dialect == "sqlite":
-                    _begin_writing(conn)
                 cursor = conn.cursor()
             except Exception as e:
                 if self._is_unavailable(e):
                     raise self._unavailable(e) from e
                 raise
             try:
+                if self.dialect == "sqlite":
+                    _begin_writing(conn)
                 yield cursor
                 conn.commit()
             except BaseException as e:
@@ -183,7 +183,9 @@ def _begin_writing(conn: sqlite3.Connection) -> None:
     1, 2, 5, 10 and up to 100 ms between its tries whatever the other holds the lock for: with
     the services writing one file, notify slept half of every second while the others
     committed in about a millisecond, and the cores stood idle while it caught up. Once the
-    lock is held, no statement of the transaction waits for another writer."""
+    lock is held, no statement of the transaction waits for another writer. Transactions that
+    only read take it too: every one here reads what it needs at once (no cursor is kept open
+    over a response), so it is held about as briefly as a write's."""
     deadline = time.monotonic() + SQLITE_WAIT_SECONDS
     pause, longest = SQLITE_PAUSES
     conn.execute("PRAGMA busy_timeout = 0")

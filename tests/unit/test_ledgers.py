@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from services.ingest.adapters import SqlSubmissionLedger
 from services.ingest.ports import KnownCompany, LedgerEntry
 from services.notify.store import SqlNotificationStore
+from tests.support import assessment
 
 MODE = KnownCompany("AGT-1", "textile", "Mode B.V.", "nl",
                     (("csr@mode.example", "Ans"), ("info@mode.example", None)))
@@ -71,3 +72,21 @@ def test_a_refused_letter_is_not_tried_again_and_says_why(database):
     assert store.begin("k1") == "refused"
     assert [a[:4] for a in store.attempts("m-1")] == [
         ("company", "email", "refused", "550 no such user")]
+
+
+def test_an_event_is_archived_once_as_its_letters_begin_also_without_letters(database):
+    store = SqlNotificationStore(database)
+    event = assessment(7)
+    assert store.open(event, []) == {}
+    [kept] = store.events()
+    assert (kept.message_id, kept.type, kept.submission_id, kept.company_id, kept.covenant,
+            kept.reporting_year) == (event.message_id, "assessment.completed",
+                                     event.submission_id, event.company_id, event.covenant,
+                                     event.reporting_year)
+    assert kept.event == event.model_dump(mode="json")
+    assert abs(datetime.now(UTC) - datetime.fromisoformat(kept.received_at)) < timedelta(minutes=5)
+    assert store.open(event, ["k1", "k2"]) == {"k1": "new", "k2": "new"}
+    store.sent("k1", event.message_id, "company", "smtp")
+    assert store.open(event, ["k1", "k2", "k3"]) == {"k1": "sent", "k2": "sending", "k3": "new"}
+    assert store.begin("k3") == "sending"
+    assert len(store.events()) == 1  # archived once

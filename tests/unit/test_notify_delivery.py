@@ -312,13 +312,3 @@ def test_an_event_is_archived_and_its_letters_begun_in_one_commit_then_one_per_l
     assert {store.begin(f"{event.message_id}:{role}") for role in ("company", "secretariat")} \
         == {"sent"}
 
-
-def test_an_event_without_letters_is_archived(database):
-    store = SqlNotificationStore(database)
-    event = assessment(uuid.uuid4().int % 1000)
-    assert store.open(event, []) == {}
-    assert [e.message_id for e in store.events()] == [event.message_id]
-    assert store.open(event, ["k1", "k2"]) == {"k1": "new", "k2": "new"}
-    store.sent("k1", event.message_id, "company", "smtp")
-    assert store.open(event, ["k1", "k2"]) == {"k1": "sent", "k2": "sending"}
-    assert len(store.events()) == 1  # archived once
