@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from services.ingest.adapters import SqlSubmissionLedger
 from services.ingest.ports import KnownCompany, LedgerEntry
 from services.notify.store import SqlNotificationStore
+from services.shared.contracts import SubmissionRejected
 from tests.support import assessment
 
 MODE = KnownCompany("AGT-1", "textile", "Mode B.V.", "nl",
@@ -90,3 +91,13 @@ def test_an_event_is_archived_once_as_its_letters_begin_also_without_letters(dat
     assert store.open(event, ["k1", "k2", "k3"]) == {"k1": "sent", "k2": "sending", "k3": "new"}
     assert store.begin("k3") == "sending"
     assert len(store.events()) == 1  # archived once
+
+
+def test_a_rejection_is_archived_without_a_reporting_year(database):
+    store = SqlNotificationStore(database)
+    event = SubmissionRejected(correlation_id="c-2", reason="invalid", errors_total=0,
+                               errors=[], company_id="AGT-1")
+    assert store.open(event, ["k1"]) == {"k1": "new"}
+    [kept] = store.events()
+    assert (kept.type, kept.company_id, kept.submission_id, kept.reporting_year) == (
+        "submission.rejected", "AGT-1", None, None)
