@@ -311,4 +311,3 @@ def test_an_event_is_archived_and_its_letters_begun_in_one_commit_then_one_per_l
     assert [e.message_id for e in store.events()] == [event.message_id]
     assert {store.begin(f"{event.message_id}:{role}") for role in ("company", "secretariat")} \
         == {"sent"}
-
