@@ -59,9 +59,8 @@ def test_a_file_locked_longer_than_the_wait_makes_the_database_unavailable(
     monkeypatch.setattr(dbmodule, "SQLITE_WAIT_SECONDS", 0.05)
     with first.transaction() as cur:
         cur.execute("INSERT INTO t VALUES (1)")
-        with pytest.raises(DatabaseUnavailable):
-            with second.transaction() as other:
-                other.execute("INSERT INTO t VALUES (2)")
+        with pytest.raises(DatabaseUnavailable), second.transaction() as other:
+            other.execute("INSERT INTO t VALUES (2)")
     with second.transaction() as cur:  # free again: it writes
         cur.execute("INSERT INTO t VALUES (3)")
         cur.execute("SELECT n FROM t ORDER BY n")
