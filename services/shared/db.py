@@ -179,20 +179,27 @@ class Database:
 
 def _begin_writing(conn: sqlite3.Connection) -> None:
     """Starts the transaction holding SQLite's write lock (BEGIN IMMEDIATE), waiting for
-    another process's transaction in short pauses (SQLITE_PAUSES). SQLite's own wait sleeps
-    1, 2, 5, 10 and up to 100 ms between its tries whatever the other holds the lock for: with
-    the services writing one file, notify slept half of every second while the others
-    committed in about a millisecond, and the cores stood idle while it caught up. Once the
-    lock is held, no statement of the transaction waits for another writer. Transactions that
-    only read take it too: every one here reads what it needs at once (no cursor is kept open
-    over a response), so it is held about as briefly as a write's."""
+    another process's transaction in short pauses (`_when_free`). Once the lock is held, no
+    statement of the transaction waits for another writer. Transactions that only read take
+    it too: every one here reads what it needs at once (no cursor is kept open over a
+    response), so it is held about as briefly as a write's."""
+    _when_free(conn, "BEGIN IMMEDIATE")
+
+
+def _when_free(conn: sqlite3.Connection, statement: str) -> None:
+    """Runs the statement once no other connection's lock stands in its way, trying again in
+    pauses from SQLITE_PAUSES' first to its longest, doubling, for SQLITE_WAIT_SECONDS at most.
+    SQLite's own wait sleeps 1, 2, 5, 10 and up to 100 ms between its tries whatever the other
+    holds the lock for: with the services writing one file, notify slept half of every second
+    while the others committed in about a millisecond, and the cores stood idle while it
+    caught up."""
     deadline = time.monotonic() + SQLITE_WAIT_SECONDS
     pause, longest = SQLITE_PAUSES
     conn.execute("PRAGMA busy_timeout = 0")
     try:
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(statement)
                 return
             except sqlite3.OperationalError as e:
                 if "locked" not in str(e) or time.monotonic() + pause > deadline:
@@ -209,5 +216,6 @@ def _open_sqlite(url: str) -> sqlite3.Connection:
         return sqlite3.connect(":memory:", check_same_thread=False)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False, timeout=SQLITE_WAIT_SECONDS)
-    conn.execute("PRAGMA journal_mode=WAL")
+    # another connection's lock makes this fail at once, without SQLite's wait
+    _when_free(conn, "PRAGMA journal_mode=WAL")
     return conn
