@@ -1,6 +1,6 @@
 """End to end: plans through ingest, rules and notify as separate processes over RabbitMQ (as
-many of each as deploy/compose.yaml runs: `CONSUMERS`), next to
-a raw pika relay with pipelined confirms through the same three hops, in the same run.
+many of each as deploy/compose.yaml runs: `CONSUMERS`), next to a raw pika relay with pipelined
+confirms through the same three hops, in the same run.
 
 The plans are published as an upstream system does, each with a publisher confirm (a plan the
 broker did not take fails the run at once); the relay's messages without, to keep that side

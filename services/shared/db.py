@@ -97,7 +97,10 @@ class Database:
                 raise
             try:
                 if self.dialect == "sqlite":
-                    _begin_writing(conn)
+                    # the write lock from the start: no statement of the transaction then
+                    # waits for another writer. Read-only transactions take it too; every one
+                    # here reads what it needs at once, so it is held briefly
+                    _when_free(conn, "BEGIN IMMEDIATE")
                 yield cursor
                 conn.commit()
             except BaseException as e:
@@ -175,15 +178,6 @@ class Database:
     def _close_quietly(thing: Any) -> None:
         with suppress(Exception):
             thing.close()
-
-
-def _begin_writing(conn: sqlite3.Connection) -> None:
-    """Starts the transaction holding SQLite's write lock (BEGIN IMMEDIATE), waiting for
-    another process's transaction in short pauses (`_when_free`). Once the lock is held, no
-    statement of the transaction waits for another writer. Transactions that only read take
-    it too: every one here reads what it needs at once (no cursor is kept open over a
-    response), so it is held about as briefly as a write's."""
-    _when_free(conn, "BEGIN IMMEDIATE")
 
 
 def _when_free(conn: sqlite3.Connection, statement: str) -> None:

@@ -3,6 +3,7 @@ another's in short pauses, not in SQLite's own sleeps of up to 100 ms, and a fil
 longer than SQLITE_WAIT_SECONDS makes the database unavailable (the message is held), never a
 failed message."""
 
+import sqlite3
 import threading
 
 import pytest
@@ -65,3 +66,28 @@ def test_a_file_locked_longer_than_the_wait_makes_the_database_unavailable(
         cur.execute("INSERT INTO t VALUES (3)")
         cur.execute("SELECT n FROM t ORDER BY n")
         assert cur.fetchall() == [(1,), (3,)]
+
+
+def test_a_new_file_is_opened_while_another_connection_writes_it(tmp_path, monkeypatch):
+    """Switching a new file to WAL fails at once, without SQLite's own wait, while another
+    connection writes it: services starting together on a new file met this."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE t (n INTEGER)")
+    pauses: list[float] = []
+    sleep = dbmodule.time.sleep
+
+    def counted(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 5:
+            other.execute("COMMIT")  # the other connection's transaction ends
+        sleep(seconds)
+
+    monkeypatch.setattr(dbmodule.time, "sleep", counted)
+    database = Database(f"sqlite:///{path}", migrate=False)
+    assert len(pauses) == 5
+    with database.transaction() as cur:
+        cur.execute("PRAGMA journal_mode")
+        assert cur.fetchone() == ("wal",)
+        cur.execute("INSERT INTO t VALUES (1)")

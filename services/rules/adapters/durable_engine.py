@@ -268,7 +268,7 @@ class DurableRulesEngine:
         the facts name and the facts the measures count are noted as they pass."""
         covenant = plan.covenant
         reads = self._reads[covenant]
-        keys = dict(SHARD_KEYS)
+        keys = dict(SHARD_KEYS)  # the covenant's, read once: twice for each fact
         shared: list[Fact] = [{"kind": SENTINEL_KIND, "pointer": ""}]
         parked = Parked(keys, spill_at=PARK_FACTS_AT, parts=lambda: spread_parts(plan))
         measured_kinds = self._measured[covenant]
