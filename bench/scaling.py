@@ -1,8 +1,10 @@
 """Plan size and cold start: how time and memory grow with a plan, and how long a self-check
 takes from nothing.
 
-Sizes: textile plans of 5,000 and 50,000 production locations, bank plans of 50,000 and
-1,000,000 financings, each measured as the rules service meets it. A first process builds the
+Sizes: textile plans of 5,000 and 50,000 production locations, bank plans of 50,000, 200,000
+and 1,000,000 financings, each measured as the rules service meets it. (200,000 is the first
+size whose facts are parked, services/rules/adapters/parking.py: from it to a million shows how
+parked plans grow.) A first process builds the
 plan and writes the `submission.accepted` event that carries it (what ingest publishes); a
 second, measured one loads the rules, reads the event's bytes, decodes them as the rules
 service does (services/shared/messaging/handling.decode), evaluates the plan once to warm up
@@ -10,8 +12,8 @@ service does (services/shared/messaging/handling.decode), evaluates the plan onc
 process's peak memory (its high-water mark: the event's bytes, which the service holds until it
 acknowledges them, the plan decoded from them, and the evaluation), next to its peak once the
 event was decoded and its memory once the rules were loaded. Growth is linear when the time
-per part stays flat from the smaller size to the larger (the "x small" column: 1.00 is
-linear).
+per part stays flat from the smaller size to the larger: "x smallest" is the time per part
+against the covenant's smallest size, "x smaller" against the next smaller (1.00 is linear).
 
 Cold start: `covenant check` on the 2019 example as a whole process, against `python -c pass` in
 the same run (the interpreter's own start, which no command can go below), with the cache of
@@ -32,7 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SIZES = [("textile", 5_000), ("textile", 50_000), ("banking", 50_000), ("banking", 1_000_000)]
+SIZES = [("textile", 5_000), ("textile", 50_000),
+         ("banking", 50_000), ("banking", 200_000), ("banking", 1_000_000)]
 UNITS = {"textile": "locations", "banking": "financings"}
 EXAMPLE = ROOT / "examples" / "textile-voorbeeld-mode-2019.json"
 COVENANT = Path(sys.executable).with_name("covenant")
@@ -87,15 +90,19 @@ def measured(covenant: str, size: int) -> dict[str, float]:
 
 
 def scaling() -> None:
-    print(f"{'plan':<32}{'evaluate':>10}{'per part':>11}{'x small':>9}{'peak':>10}"
-          f"{'decoded':>10}{'loaded':>10}{'event':>10}{'findings':>10}")
-    small: dict[str, float] = {}
+    print(f"{'plan':<32}{'evaluate':>10}{'per part':>11}{'x smallest':>11}{'x smaller':>10}"
+          f"{'peak':>10}{'decoded':>10}{'loaded':>10}{'event':>10}{'findings':>10}")
+    smallest: dict[str, float] = {}
+    smaller: dict[str, float] = {}
     for covenant, size in SIZES:
         m = measured(covenant, size)
         per_part = m["seconds"] / size
-        small.setdefault(covenant, per_part)
+        smallest.setdefault(covenant, per_part)
+        before = smaller.get(covenant, per_part)
+        smaller[covenant] = per_part
         print(f"{f'{covenant}, {size:,} {UNITS[covenant]}':<32}{m['seconds']:>9.2f}s"
-              f"{per_part * 1e6:>9.1f}us{per_part / small[covenant]:>9.2f}"
+              f"{per_part * 1e6:>9.1f}us{per_part / smallest[covenant]:>11.2f}"
+              f"{per_part / before:>10.2f}"
               f"{m['peak_mib']:>6.0f} MiB{m['decoded_mib']:>6.0f} MiB"
               f"{m['loaded_mib']:>6.0f} MiB{m['event_mib']:>6.0f} MiB{m['findings']:>10,.0f}")
 
