@@ -387,9 +387,10 @@ def _print_errors(errors: Sequence[FieldError], total: int, language: str) -> No
     from services.notify import letters
     from services.shared import i18n
 
+    parts = letters.plan_parts()
     for e in sorted(errors, key=lambda e: i18n.natural_key(e.pointer)):
-        print(f"  * {i18n.place(e.pointer, language, letters.plan_parts())}: "
-              f"{i18n.error_text(e, language)}")
+        print(f"  * {i18n.place(e.pointer, language, parts)}: "
+              f"{i18n.error_text(e, language, parts)}")
         print(f"    ({e.pointer or '/'}, {e.code})")
     if total > len(errors):
         print("  " + i18n.plural(total - len(errors), letters.words(language)["more_errors"],

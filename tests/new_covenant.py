@@ -51,8 +51,18 @@ vocabularies:
     corporate_bonds: {nl: bedrijfsobligaties, en: corporate bonds}
     private_equity: {nl: private equity, en: private equity}
 calendar: calendar.csv
-parts:
-  asset_class: {path: asset_classes/*, id: asset_class, what: one asset class of the fund}
+fields:
+  participants: {nl: deelnemers, en: participants}
+  asset_classes: {nl: beleggingscategorieën, en: asset classes}
+  asset_class: {nl: beleggingscategorie, en: asset class}
+  share_pct: {nl: aandeel in procenten, en: share in per cent}
+  screened: {nl: gescreend, en: screened}
+parts:  # last: tests add parts below
+  asset_class:
+    label: {nl: beleggingscategorie, en: asset class}
+    path: asset_classes/*
+    id: asset_class
+    what: one asset class of the fund
 """
 
 SECTION_SCHEMA = """\

@@ -305,8 +305,9 @@ def rejection(event: SubmissionRejected, role: RecipientRole, language: str,
     company = company_name(event, w)
     kind = f"rejection_{role.value}"
     reason = w["reason"][event.reason.value]
-    errors = [{"place": i18n.place(e.pointer, language, plan_parts(event.covenant)),
-               "message": i18n.error_text(e, language), "pointer": e.pointer or "/",
+    parts = plan_parts(event.covenant)
+    errors = [{"place": i18n.place(e.pointer, language, parts),
+               "message": i18n.error_text(e, language, parts), "pointer": e.pointer or "/",
                "code": e.code}
               for e in sorted(event.errors, key=lambda e: i18n.natural_key(e.pointer))]
     more = event.errors_total - len(event.errors)

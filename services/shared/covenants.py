@@ -261,6 +261,11 @@ class CovenantSpec(_Spec):
     locations: LocationListSpec | None = Field(
         None, description="Its aggregated list of production locations, if it keeps one")
     progress: Progress = Field(default_factory=Progress)
+    fields: dict[Name, Labels] = Field(
+        default_factory=dict, description="Its plan section's fields by name, as readers are "
+        "told where something is (\"productielocatie 2, productsoorten\"); a field the common "
+        "core names too keeps the core's name (services/shared/i18n/labels.yaml) unless it is "
+        "named here")
 
     _a_file_name = field_validator("calendar")(lambda name: _csv_file_name(name))
 
@@ -402,6 +407,11 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
             reference[kind] = rows
             own += list_problems
         sections = set((schema.get("properties") or {}) if schema else ())
+        if schema:
+            named = set(_field_names(schema))
+            own += [LintError(path, line_of(tree, ("fields", name)), f"fields: '{name}' is no "
+                              f"field of the plan section '{spec.extension}'")
+                    for name in spec.fields if name not in named]
         progress = spec.progress
         for at, where in [
                 *((("tables", n, "items"), t.items) for n, t in progress.tables.items()),
@@ -520,6 +530,19 @@ def _typed(value: str, kind: str) -> Any:
     if kind == "date":
         return date.fromisoformat(value).isoformat()
     return value
+
+
+def _field_names(node: Any) -> Iterator[str]:
+    """Every name a schema gives a field, at any depth (its definitions' too)."""
+    if isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            yield from properties
+        for value in node.values():
+            yield from _field_names(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _field_names(value)
 
 
 def _extension_schema(folder: Path, spec: CovenantSpec) -> tuple[dict[str, Any],

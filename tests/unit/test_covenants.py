@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.cli import main
+from services.notify.letters import plan_parts
 from services.rules.adapters.rulefiles import RuleFileError, load_rulebook
 from services.rules.factory import engine_from_folder
 from services.rules.tooling.lint import lint as lint_rules
@@ -116,6 +117,30 @@ def test_raw_materials_are_each_covenants_own(rules_copy):
                                              "other: {nl: ander metaal, en: another metal}"))
     _, problems = lint(rules_copy)
     assert any("material other is worded differently" in str(p) for p in problems), problems
+
+
+def test_a_name_for_a_field_its_section_does_not_have_is_refused_at_its_line(rules_copy):
+    """A covenant names its section's fields for readers (`fields`); a name for a field the
+    section lacks (misspelt, or left behind when the field went) is a problem at its line."""
+    path = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("  union_present:", "  union_presence:", 1))
+    _, problems = lint(rules_copy)
+    line = text.splitlines().index(next(x for x in text.splitlines()
+                                        if x.startswith("  union_present:"))) + 1
+    assert [str(p) for p in problems] == [
+        f"{path}:{line}: fields: 'union_presence' is no field of the plan section 'textile'"]
+
+
+def test_a_covenant_may_name_a_field_it_shares_with_the_core_its_own_way(rules_copy, using):
+    """Within its section only: the core's field of that name keeps the core's words."""
+    path = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    path.write_text(path.read_text() + "  tier: {nl: schakel, en: link}\n")  # under `fields`
+    using(rules_copy)
+    parts = plan_parts("textile")
+    assert i18n.place("/textile/production_locations/0/tier", "en", parts) == \
+        "Production location 1, link"
+    assert i18n.place("/risk_assessment/risks/0/tier", "en", parts) == "Risk 1, tier"
 
 
 def test_themes_shared_by_two_covenants_have_one_wording(rules_copy):
@@ -288,6 +313,9 @@ def test_a_sixth_covenant_made_of_files_only_runs_through_the_one_process_mode(
     assert "Pension Funds Agreement 9" in text  # its own instrument, in the plan's language
     assert "10 days after the deadline" in text
     assert "The investments in corporate bonds (40% of the assets) were not screened" in text
+    # its fields named as its definition names them
+    assert i18n.place("/pensions/asset_classes/1/screened", "nl", plan_parts(
+        new_covenant.NAME)) == "Beleggingscategorie 2, gescreend"
 
 
 def test_ids_and_references_of_a_section_come_from_its_schema(tmp_path, using):

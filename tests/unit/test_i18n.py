@@ -11,8 +11,9 @@ from services.notify.letters import plan_parts
 from services.rules.core.presenting import field_presentation
 from services.rules.core.vocabulary import KINDS, field_values, parts_of, shape_of_kind
 from services.shared import covenants, i18n
-from services.shared.contracts import Severity, vocab
+from services.shared.contracts import PlanSubmission, Severity, vocab
 from services.shared.contracts.countries import ISO_3166_ALPHA2
+from services.shared.contracts.integrity import check_integrity
 from tests.support import ROOT
 
 ENUMS = {name: e for name, e in vars(vocab).items()
@@ -142,3 +143,60 @@ def test_every_plan_part_has_its_names():
     for covenant in covenants.current().names:
         for part, _ in plan_parts(covenant):
             assert set(named.get(part, {})) == {"nl", "en"}, (covenant, part)
+
+
+def _field_names(node: object) -> set[str]:
+    """Every name a JSON Schema gives a field, at any depth."""
+    if isinstance(node, dict):
+        own = set(node["properties"]) if isinstance(node.get("properties"), dict) else set()
+        return own.union(*(_field_names(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_field_names(v) for v in node))
+    return set()
+
+
+def test_every_field_of_the_core_and_of_each_covenants_section_has_its_names():
+    """A rejection says which field is wrong in words ("grootteklasse", not "size_class"):
+    the core's fields are named in labels.yaml (and only fields the core has), a covenant's
+    section's in its definition or, for a name the core shares, in labels.yaml."""
+    core = _field_names(PlanSubmission.model_json_schema(by_alias=True))
+    assert set(i18n.fields()) == core
+    for c in covenants.current():
+        named = i18n.fields(c.extension)
+        for name in _field_names(dict(c.schema)):
+            labels = named.get(name, {})
+            assert set(labels) == {"nl", "en"} and all(labels.values()), (c.name, name)
+
+
+PARTS = plan_parts("textile")
+
+
+@pytest.mark.parametrize(("pointer", "nl", "en"), [
+    ("/company/size_class", "De bedrijfsgegevens, grootteklasse",
+     "The company details, size class"),
+    ("/actions/0/risk_ids/1", "Actie 1, risico's, nr. 2", "Action 1, risks, no. 2"),
+    ("/risk_assessment/risks/2/severity/irremediability", "Risico 3, ernst, onherstelbaarheid",
+     "Risk 3, severity, irremediability"),
+    ("/actions/0/owner", "Actie 1, veld 'owner'", "Action 1, field 'owner'"),
+    ("/schema", "Formaat", "Format"),
+    ("", "Het plan als geheel", "The plan as a whole"),
+    ("/banking", "Het onderdeel 'banking'", "The part 'banking'"),  # another covenant's
+    # a section's field by its covenant's name for it, a field it shares with the core too
+    ("/textile/production_locations/1/product_types/0", "Productielocatie 2, productsoorten, nr. 1",
+     "Production location 2, product types, no. 1"),
+    ("/textile/production_locations/0/tier", "Productielocatie 1, schakel in de keten",
+     "Production location 1, tier"),
+    ("/previous/tracking/kpi_results/0/value", "Het vorige plan: KPI-resultaat 1, waarde",
+     "The previous plan: KPI result 1, value"),
+])
+def test_a_place_in_a_plan_is_named_in_words(pointer, nl, en):
+    assert (i18n.place(pointer, "nl", PARTS), i18n.place(pointer, "en", PARTS)) == (nl, en)
+
+
+def test_an_id_used_twice_names_the_part_that_used_it_first_in_words():
+    document = {"risk_assessment": {"risks": [{"risk_id": "R-1"}, {"risk_id": "R-1"}]}}
+    [error] = [e for e in check_integrity(document) if e.code == "duplicate_id"]
+    assert error.pointer == "/risk_assessment/risks/1/risk_id"
+    assert i18n.error_text(error, "nl", PARTS) == \
+        "Het id 'R-1' wordt twee keer gebruikt, eerst bij risico 1."
+    assert i18n.error_text(error, "en", PARTS) == "The id 'R-1' is used twice, first by risk 1."

@@ -351,7 +351,7 @@ def test_a_rejection_names_the_place_in_words_and_keeps_the_pointer():
     text = parsed(message).get_body(("plain",)).get_content()
     assert "Het bedrijf krijgt zijn eigen brief, aan 1 contactpersoon." in parsed(
         to_secretariat).get_body(("plain",)).get_content()
-    assert "* Productielocatie 2, veld product_types/0: Deze waarde is niet toegestaan; kies " \
+    assert "* Productielocatie 2, productsoorten, nr. 1: Deze waarde is niet toegestaan; kies " \
            "uit 'garments', " in text
     assert "(/textile/production_locations/1/product_types/0, enum)" in text
 

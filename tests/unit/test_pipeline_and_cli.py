@@ -114,7 +114,7 @@ def test_check_exits_2_on_an_invalid_plan_and_prints_every_pointer(capsys):
     assert main(["check", str(EXAMPLES / INVALID)]) == 2
     out = capsys.readouterr().out  # the plan is in Dutch: so is the report
     assert "invalid-plan-errors.json: ongeldig, 11 fouten" in out
-    assert "  * Actie 1, veld risk_ids/0: Er is geen onderdeel met id 'R-404' in dit plan.\n" \
+    assert "  * Actie 1, risico's, nr. 1: Er is geen onderdeel met id 'R-404' in dit plan.\n" \
            "    (/actions/0/risk_ids/0, dangling_reference)" in out
 
 

@@ -165,7 +165,8 @@ def _unique(document: Any, lists: list[tuple[str, str]]) -> Iterator[FieldError]
                 code="duplicate_id",
                 message=f"{path[-1]} '{value}' is used twice; the first is at "
                 f"{json_pointer(first_seen[value])}",
-                context={"id": value[:100], "first": json_pointer(first_seen[value])},
+                # the part that uses it first, for a reader (i18n.error_text names it)
+                context={"id": value[:100], "first": json_pointer(first_seen[value][:-1])},
                 rule_id=REFERENCES_RULE,
             )
         else:

@@ -253,11 +253,17 @@ def error_texts() -> Mapping[str, Mapping[str, str]]:
     return _data("errors.yaml")["errors"]
 
 
-def error_text(error: Any, language: Any) -> str:
-    """A validation error (a `FieldError`) in plain words, its context's numbers localised;
-    a code without a text gets the general one."""
+PLACED = frozenset({"first"})  # the keys of an error's context that hold a JSON pointer
+
+
+def error_text(error: Any, language: Any, patterns: Iterable[tuple[str, str]] = ()) -> str:
+    """A validation error (a `FieldError`) in plain words, its context's numbers localised
+    and the places it names in words (`place`, with the plan's part `patterns`); a code
+    without a text gets the general one."""
     texts = error_texts().get(error.code) or error_texts()["_other"]
-    context = {k: number(v, language) if isinstance(v, int | float) else v
+    context = {k: number(v, language) if isinstance(v, int | float)
+               else _where(v, _code(language), patterns)
+               if k in PLACED and isinstance(v, str) and v.startswith("/") else v
                for k, v in (getattr(error, "context", None) or {}).items()}
     if "expected" in context:  # pydantic's "'a', 'b' or 'c'"
         quoted = re.findall(r"'([^']*)'", str(context["expected"]))
@@ -267,6 +273,16 @@ def error_text(error: Any, language: Any) -> str:
         return texts[_code(language)].format(**context)
     except (KeyError, IndexError, ValueError):  # a context without the value the text names
         return (error_texts()["_other"])[_code(language)]
+
+
+def fields(section: str | None = None) -> Mapping[str, Mapping[str, str]]:
+    """field name -> {nl, en}: the common core's (labels.yaml); with `section`, a covenant's
+    plan section, that covenant's own names over them (its definition's `fields`)."""
+    def named(registry: covenants.Covenants) -> dict[str, Mapping[str, str]]:
+        own = next((c.spec.fields for c in registry if c.extension == section), {})
+        return {**_data("labels.yaml")["fields"],
+                **{name: labels.model_dump() for name, labels in own.items()}}
+    return covenants.derived(("i18n.fields", section), named)
 
 
 def parts() -> Mapping[str, Mapping[str, str]]:
@@ -299,19 +315,26 @@ PREVIOUS = "/previous"  # where findings point into the company's previous plan
 
 def place(pointer: str, language: Any, patterns: Iterable[tuple[str, str]]) -> str:
     """Where a JSON pointer is in a plan, in words: `/actions/2/kpis/0/target` -> "Actie 3,
-    KPI 1, veld target". `patterns`: (part, path pattern with `*` for an index) of the plan's
-    parts; the longest that matches names the place, with the listed parts it lies in. The
+    KPI 1, doel"; `/actions/0/risk_ids/1` -> "Actie 1, risico's, nr. 2". `patterns`: (part,
+    path pattern with `*` for an index) of the plan's parts; the longest that matches names
+    the place, with the listed parts it lies in, and the fields below it are named by their
+    labels (`fields`; a field the format does not have, by its name as written). The
     company's previous plan, which a finding may point into (`/previous/...`), is named so:
     "Het vorige plan: actie 3"."""
-    code = _code(language)
+    text = _where(pointer, _code(language), patterns)
+    return text[:1].upper() + text[1:]
+
+
+def _where(pointer: str, code: str, patterns: Iterable[tuple[str, str]]) -> str:
+    """`place`, with its first letter as the words have it ("actie 3", "KPI-resultaat 1")."""
     # the assessment of the previous plan: each finding is named by its id in the message
     if pointer.startswith(PREVIOUS + "/findings"):
-        return {"nl": "De bevindingen over het vorige plan",
-                "en": "The findings on the previous plan"}[code]
+        return {"nl": "de bevindingen over het vorige plan",
+                "en": "the findings on the previous plan"}[code]
     if pointer == PREVIOUS or pointer.startswith(PREVIOUS + "/"):
-        inner = place(pointer.removeprefix(PREVIOUS), language, patterns)
-        return {"nl": "Het vorige plan", "en": "The previous plan"}[code] + (
-            f": {inner[:1].lower()}{inner[1:]}" if pointer != PREVIOUS else "")
+        previous = {"nl": "het vorige plan", "en": "the previous plan"}[code]
+        return previous if pointer == PREVIOUS else \
+            f"{previous}: {_where(pointer.removeprefix(PREVIOUS), code, patterns)}"
     steps = [s.replace("~1", "/").replace("~0", "~") for s in pointer.split("/")[1:]]
     matched = []
     for part, want in _split(tuple(patterns)).get(steps[0] if steps else "", ()):
@@ -319,17 +342,27 @@ def place(pointer: str, language: Any, patterns: Iterable[tuple[str, str]]) -> s
                                            for w, s in zip(want, steps, strict=False)):
             matched.append((len(want), part, want))
     matched.sort()
-    if not matched:
-        where = [{"nl": "het plan als geheel", "en": "the plan as a whole"}[code] if not steps
-                 else {"nl": "het onderdeel", "en": "the part"}[code] + f" {steps[0]}"]
-        rest = steps[1:]
-    else:
+    labels = fields(steps[0] if steps else None)
+    if matched:
         chain = [m for m in matched[:-1] if m[2][-1] == "*"] + [matched[-1]]
         where = [parts().get(part, {}).get(code, part)
                  + (f" {int(steps[length - 1]) + 1}" if want[-1] == "*" else "")
                  for length, part, want in chain]
         rest = steps[matched[-1][0]:]
-    if rest:
-        where.append({"nl": "veld ", "en": "field "}[code] + "/".join(rest))
-    text = ", ".join(where)
-    return text[:1].upper() + text[1:]
+    elif not steps:
+        where, rest = [{"nl": "het plan als geheel", "en": "the plan as a whole"}[code]], []
+    elif steps[0] in labels:  # a field of the plan itself (`schema`)
+        where, rest = [], steps
+    else:  # a section the plan should not carry, or a member it does not know
+        where = [{"nl": "het onderdeel '{}'", "en": "the part '{}'"}[code].format(steps[0])]
+        rest = steps[1:]
+    return ", ".join([*where, *(_step(step, labels, code) for step in rest)])
+
+
+def _step(step: str, labels: Mapping[str, Mapping[str, str]], code: str) -> str:
+    """One step of a pointer below the part it is in: an element of a list by its number
+    (counted from 1), a field by its label, a field the format lacks by its name."""
+    if step.isdigit():
+        return {"nl": "nr. ", "en": "no. "}[code] + str(int(step) + 1)
+    label = labels.get(step)
+    return label[code] if label else {"nl": "veld '{}'", "en": "field '{}'"}[code].format(step)
