@@ -456,7 +456,7 @@ def _covenants_list(args: argparse.Namespace) -> int:
 def _covenants_show(args: argparse.Namespace) -> int:
     from services.shared import i18n
     from services.shared.contracts.messages import plan_routing_key
-    from services.shared.covenants import load
+    from services.shared.covenants import field_names, load, using
 
     defined = load(_rules_dir())
     c = defined.get(args.name)
@@ -466,6 +466,8 @@ def _covenants_show(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     lang, words = args.lang, _COVENANT_WORDS[args.lang]
     calendar = [f"{year}: {i18n.day(e.due_on, lang)}" for year, e in sorted(c.calendar.items())]
+    with using(defined):  # the names of the folder shown, not of the process's covenants
+        named = i18n.fields(c.extension)
     rows = [
         (words["title"], f"{c.spec.title[lang]} ({c.spec.agreement[lang]})"),
         (words["signed"], i18n.day(c.spec.signed_on, lang) if c.spec.signed_on
@@ -478,6 +480,8 @@ def _covenants_show(args: argparse.Namespace) -> int:
                                           lang) or i18n.NOTHING),
         (words["calendar"], "; ".join(calendar) or i18n.NOTHING),
         (words["scope"], i18n.number(_rules_in_scope().get(c.name, 0), lang)),
+        (words["unnamed"], ", ".join(sorted(set(field_names(c.schema)) - set(named)))
+         or i18n.NOTHING),
         (words["folder"], str(c.folder)),
     ]
     width = max(len(label) for label, _ in rows)
@@ -509,11 +513,13 @@ _COVENANT_WORDS = {
            "routing": "routeringssleutel", "extension": "eigen onderdeel van het plan",
            "themes": "thema's", "instruments": "eigen instrumenten", "calendar": "uiterste data",
            "vocabularies": "eigen woordenlijsten",
+           "unnamed": "velden zonder naam voor lezers (fields)",
            "folder": "map", "unknown": "'{name}' is geen convenant; bekend zijn: {known}"},
     "en": {"scope": "rules that apply", "title": "covenant", "signed": "signed",
            "routing": "routing key", "extension": "its own plan section",
            "themes": "themes", "instruments": "its own instruments", "calendar": "due dates",
            "vocabularies": "its own vocabularies",
+           "unnamed": "fields without a name for readers (fields)",
            "folder": "folder", "unknown": "'{name}' is not a covenant; known are: {known}"},
 }
 

@@ -408,7 +408,7 @@ def lint(folder: Path) -> tuple[Covenants, list[LintError]]:
             own += list_problems
         sections = set((schema.get("properties") or {}) if schema else ())
         if schema:
-            named = set(_field_names(schema))
+            named = set(field_names(schema))
             own += [LintError(path, line_of(tree, ("fields", name)), f"fields: '{name}' is no "
                               f"field of the plan section '{spec.extension}'")
                     for name in spec.fields if name not in named]
@@ -532,17 +532,17 @@ def _typed(value: str, kind: str) -> Any:
     return value
 
 
-def _field_names(node: Any) -> Iterator[str]:
+def field_names(node: Any) -> Iterator[str]:
     """Every name a schema gives a field, at any depth (its definitions' too)."""
     if isinstance(node, dict):
         properties = node.get("properties")
         if isinstance(properties, dict):
             yield from properties
         for value in node.values():
-            yield from _field_names(value)
+            yield from field_names(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _field_names(value)
+            yield from field_names(value)
 
 
 def _extension_schema(folder: Path, spec: CovenantSpec) -> tuple[dict[str, Any],

@@ -227,6 +227,21 @@ def test_covenants_list_show_and_lint_speak_the_readers_language(capsys):
     assert main(["covenants", "lint"]) == 0
 
 
+def test_covenants_show_names_the_fields_a_reader_would_see_by_their_code(rules_copy,
+                                                                          monkeypatch, capsys):
+    """A field without a name for readers is not a problem lint refuses (letters show it as
+    "veld 'union_present'"), so `covenants show` lists them, for the definition's author."""
+    path = rules_copy / "covenants" / "textile" / "covenant.yaml"
+    path.write_text("".join(line for line in path.read_text().splitlines(keepends=True)
+                            if not line.startswith(("  union_present:", "  cba_present:"))))
+    monkeypatch.setenv("RULES_DIR", str(rules_copy))
+    assert main(["covenants", "show", "textile", "--lang", "en"]) == 0
+    assert "fields without a name for readers (fields)  cba_present, union_present\n" in \
+        capsys.readouterr().out
+    assert main(["covenants", "show", "banking", "--lang", "en"]) == 0
+    assert "fields without a name for readers (fields)  \u2013\n" in capsys.readouterr().out
+
+
 def test_covenants_lint_fails_on_a_broken_definition(rules_copy, monkeypatch, capsys):
     path = rules_copy / "covenants" / "textile" / "covenant.yaml"
     path.write_text(path.read_text().replace("extension: textile", "extension: Textile"))

@@ -145,25 +145,15 @@ def test_every_plan_part_has_its_names():
             assert set(named.get(part, {})) == {"nl", "en"}, (covenant, part)
 
 
-def _field_names(node: object) -> set[str]:
-    """Every name a JSON Schema gives a field, at any depth."""
-    if isinstance(node, dict):
-        own = set(node["properties"]) if isinstance(node.get("properties"), dict) else set()
-        return own.union(*(_field_names(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_field_names(v) for v in node))
-    return set()
-
-
 def test_every_field_of_the_core_and_of_each_covenants_section_has_its_names():
     """A rejection says which field is wrong in words ("grootteklasse", not "size_class"):
     the core's fields are named in labels.yaml (and only fields the core has), a covenant's
     section's in its definition or, for a name the core shares, in labels.yaml."""
-    core = _field_names(PlanSubmission.model_json_schema(by_alias=True))
+    core = set(covenants.field_names(PlanSubmission.model_json_schema(by_alias=True)))
     assert set(i18n.fields()) == core
     for c in covenants.current():
         named = i18n.fields(c.extension)
-        for name in _field_names(dict(c.schema)):
+        for name in covenants.field_names(c.schema):
             labels = named.get(name, {})
             assert set(labels) == {"nl", "en"} and all(labels.values()), (c.name, name)
 
