@@ -33,6 +33,15 @@ from .wording import WORDING
 SEVERITY_POINTS = {Severity.CRITICAL: 8, Severity.HIGH: 4, Severity.MEDIUM: 2, Severity.LOW: 1,
                    Severity.INFO: 0}
 STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "SECRETARIAT", "")
+# A rule that fires at many places of one plan (a check of every production location or
+# financing) is told once: its first SHOWN_PER_RULE findings in full, the places of the next
+# LISTED_PER_RULE by name, and how many more there are (the assessment's export in the
+# secretariat's console holds them all). Told one by one, 4,000 findings of one rule made each
+# letter 7.3 MB and 16,000 made it 29 MB: more than mail servers take (Postfix's default limit
+# is 10 MB) and more than anyone reads. At these bounds a letter stays under about 60 KB for
+# each rule that fires.
+SHOWN_PER_RULE = 10
+LISTED_PER_RULE = 500
 
 
 
@@ -131,17 +140,62 @@ def finding_view(f: Finding, covenant: str, language: str, recurring: set[str]
     }
 
 
-def grouped(findings: list[Finding], covenant: str, language: str, recurring: set[str]
-            ) -> list[dict[str, Any]]:
-    """By due-diligence step, in the steps' order; worst first within a step."""
+def grouped(findings: list[Finding], covenant: str, language: str, recurring: set[str],
+            reader: RecipientRole | None = None) -> list[dict[str, Any]]:
+    """By due-diligence step, in the steps' order; worst first within a step. For a letter
+    to `reader`, many findings of one rule are told as one (`told`); without a reader (the
+    console, where each is reviewed) every finding is told on its own."""
     w = words(language)
-    groups: dict[str, list[dict[str, Any]]] = {}
+    steps: dict[str, list[Finding]] = {}
     for f in sorted(findings, key=lambda f: (f.severity.rank, f.rule_id,
                                              [i18n.natural_key(p) for p in f.pointers])):
-        groups.setdefault(step_of(f.rule_id), []).append(
-            finding_view(f, covenant, language, recurring))
-    return [{"title": w["steps"][step], "findings": groups[step]}
-            for step in STEP_ORDER if step in groups]
+        steps.setdefault(step_of(f.rule_id), []).append(f)
+    return [{"title": w["steps"][step],
+             "findings": [finding_view(f, covenant, language, recurring) for f in steps[step]]
+             if reader is None else told(steps[step], covenant, language, recurring, reader)}
+            for step in STEP_ORDER if step in steps]
+
+
+def told(findings: list[Finding], covenant: str, language: str, recurring: set[str],
+         reader: RecipientRole) -> list[dict[str, Any]]:
+    """The findings' views, in their order; the findings of one rule, severity and standing
+    (recurring or new) beyond SHOWN_PER_RULE as one view of the rule with its places
+    (`rule_view`), where the `reader` learns how to get the ones not listed."""
+    runs: dict[tuple[str, str, bool], list[Finding]] = {}
+    for f in findings:
+        runs.setdefault((f.rule_id, f.severity.value, f.finding_id in recurring), []).append(f)
+    views: list[dict[str, Any]] = []
+    for run in runs.values():
+        if len(run) > SHOWN_PER_RULE:
+            views.append(rule_view(run, covenant, language, recurring, reader))
+        else:
+            views += [finding_view(f, covenant, language, recurring) for f in run]
+    return views
+
+
+def rule_view(run: list[Finding], covenant: str, language: str, recurring: set[str],
+              reader: RecipientRole) -> dict[str, Any]:
+    """Many findings of one rule: what the rule asks once, the first SHOWN_PER_RULE findings
+    (what was found, where, and their ids), then the places of the next LISTED_PER_RULE and
+    how many more there are. Only the findings told are put into words."""
+    w = words(language)
+    shown = [finding_view(f, covenant, language, recurring) for f in run[:SHOWN_PER_RULE]]
+    listed = run[SHOWN_PER_RULE:SHOWN_PER_RULE + LISTED_PER_RULE]
+    parts = plan_parts(covenant)
+    more = len(run) - len(shown) - len(listed)
+    return {
+        **shown[0],  # the rule's title, severity, guidance and provisions, and its standing
+        "count": i18n.plural(len(run), w["rule_found"], language, shown=len(shown)),
+        "instances": [{"message": v["message"], "why": v["why"],
+                       "small_print": w["small_print_instance"].format(
+                           finding=v["id"], where="; ".join(v["places"]) or i18n.NOTHING)}
+                      for v in shown],
+        "also": ["; ".join(i18n.place(p, language, parts)
+                           for p in sorted(f.pointers, key=i18n.natural_key)) or i18n.NOTHING
+                 for f in listed],
+        "more": i18n.plural(more, w[f"rule_more_{reader.value}"], language) if more else None,
+        "small_print": w["small_print_rule"].format(rule=run[0].rule_id),
+    }
 
 
 def contact_line(contact: Contact, language: str) -> str:
@@ -181,7 +235,7 @@ def assessment(event: AssessmentCompleted, role: RecipientRole, language: str,
         "counts": severities(counts, language),
         "total": i18n.plural(total, w["findings_total"], language) if total
         else w["no_findings"],
-        "groups": grouped(event.findings, covenant, language, recurring),
+        "groups": grouped(event.findings, covenant, language, recurring, role),
         "contact": contact_line(contact, language),
         "ruleset": event.ruleset_version,
         "undelivered": undelivered,
@@ -222,7 +276,8 @@ def feedback(event: ReviewFinalised, language: str, contact: Contact) -> View:
         else w["feedback_no_findings"],
         "dismissed": i18n.plural(dismissed, w["feedback_dismissed"], language)
         if dismissed else None,
-        "groups": grouped(event.findings, event.covenant, language, set()),
+        "groups": grouped(event.findings, event.covenant, language, set(),
+                          RecipientRole.COMPANY),
         "contact": contact_line(contact, language),
         "next_step": _next_step(event.next_plan_due_on, event.reporting_year, language,
                                 meeting=False),
@@ -292,8 +347,8 @@ def _for_secretariat(event: AssessmentCompleted, language: str, recipients: int
         if event.previous else None,
         "points_note": w["points_note"].format(**{s.value: n for s, n in
                                                   SEVERITY_POINTS.items()}),
-        "recurring": [finding_view(f, event.covenant, language, set())
-                      for f in sorted(recurring, key=Finding.sort_key)],
+        "recurring": told(sorted(recurring, key=Finding.sort_key), event.covenant, language,
+                          set(), RecipientRole.SECRETARIAT),
         "company_letter": i18n.plural(recipients, w["company_told"], language) if recipients
         else w["company_not_told"],
     }

@@ -100,6 +100,20 @@ WORDING: dict[str, dict[str, Any]] = {
         "provisions": "Bepalingen",
         "recurring": "Ook bij het vorige plan",
         "small_print": "Regel {rule} · bevinding {finding} · plaats in het plan: {where}",
+        "rule_found": {"one": "Deze regel leverde {n} bevinding op.",
+                       "other": "Deze regel leverde {n} bevindingen op; de eerste {shown} staan "
+                                "hieronder, van de andere de plaats in het plan."},
+        "also_at": "Ook bij",
+        "rule_more_company": {"one": "en nog {n} plaats; vraag het secretariaat om de volledige "
+                                     "lijst",
+                              "other": "en nog {n} plaatsen; vraag het secretariaat om de "
+                                       "volledige lijst"},
+        "rule_more_secretariat": {"one": "en nog {n} plaats; de export van de voortoets in de "
+                                         "console noemt ze alle",
+                                  "other": "en nog {n} plaatsen; de export van de voortoets "
+                                           "in de console noemt ze alle"},
+        "small_print_rule": "Regel {rule}",
+        "small_print_instance": "Bevinding {finding} · plaats in het plan: {where}",
         "severity_heading": "Ernst",
         "this_plan": "Dit plan",
         "previous_plan": "Vorig plan ({year})",
@@ -254,6 +268,20 @@ WORDING: dict[str, dict[str, Any]] = {
         "provisions": "Provisions",
         "recurring": "Also on the previous plan",
         "small_print": "Rule {rule} · finding {finding} · place in the plan: {where}",
+        "rule_found": {"one": "This rule found {n} issue.",
+                       "other": "This rule found {n} issues; the first {shown} are below, of "
+                                "the others their place in the plan."},
+        "also_at": "Also at",
+        "rule_more_company": {"one": "and {n} more place; ask the secretariat for the complete "
+                                     "list",
+                              "other": "and {n} more places; ask the secretariat for the "
+                                       "complete list"},
+        "rule_more_secretariat": {"one": "and {n} more place; the assessment's export in the "
+                                         "console lists them all",
+                                  "other": "and {n} more places; the assessment's export in "
+                                           "the console lists them all"},
+        "small_print_rule": "Rule {rule}",
+        "small_print_instance": "Finding {finding} · place in the plan: {where}",
         "severity_heading": "Severity",
         "this_plan": "This plan",
         "previous_plan": "Previous plan ({year})",

@@ -15,6 +15,7 @@ import pytest
 
 from services.ingest.domain import examine
 from services.notify.domain import Renderer, Secretariat, letters_for
+from services.notify.letters import SHOWN_PER_RULE, grouped, told
 from services.pipeline import LocalPipeline
 from services.rules.adapters.rulefiles import load_rulebook
 from services.rules.core.prior import Prior
@@ -30,6 +31,7 @@ from services.shared import i18n
 from services.shared.contracts import (
     AssessmentCompleted,
     Language,
+    RecipientRole,
     ReviewFinalised,
     Severity,
     SubmissionRejected,
@@ -264,6 +266,77 @@ def test_the_secretariat_letter_leads_with_the_change_from_last_year_and_what_re
     summary, rest = text.split("TERUGKERENDE BEVINDINGEN", 1)
     assert "Het bedrijf krijgt zijn eigen brief, aan 1 contactpersoon." in summary
     assert all(f.finding_id in rest.split("STAP 1")[0] for f in recurring)
+
+
+def _one_rule_at(event: AssessmentCompleted, places: int) -> AssessmentCompleted:
+    """The event with one of its rules' finding at `places` production locations instead."""
+    model = next(f for f in event.findings if f.rule_id == "DD4-LOCATION-MONITORING-RECENT")
+    many = [model.model_copy(update={"finding_id": f"F-{i:012d}",
+                                     "pointers": [f"/textile/production_locations/{i}"]})
+            for i in range(places)]
+    return event.model_copy(update={"findings": [
+        *(f for f in event.findings if f.rule_id != model.rule_id), *many]})
+
+
+@pytest.mark.parametrize(("places", "listed", "more"), [(1_000, 500, 490), (511, 500, 1),
+                                                        (SHOWN_PER_RULE + 1, 1, 0)])
+def test_a_rule_found_at_many_places_is_told_once_with_its_places(examples, places, listed,
+                                                                  more):
+    """Its first findings in full, the places of the next ones, how many more there are and
+    where the reader finds them; the letter stays small however many there are."""
+    event = _one_rule_at(examples["textile-voorbeeld-mode-2019.json"].assessment, places)
+    to_company, to_secretariat = (parsed(m) for _, m in letters_of(event))
+    for m, rest in ((to_company, "vraag het secretariaat om de volledige lijst"),
+                    (to_secretariat, "de export van de voortoets in de console noemt ze alle")):
+        text = m.get_body(("plain",)).get_content()
+        told = [i for i in range(places) if f"F-{i:012d}" in text]
+        assert told == list(range(SHOWN_PER_RULE))  # in full, with their ids
+        assert f"Deze regel leverde {i18n.number(places, 'nl')} bevindingen op; de eerste " \
+               f"{SHOWN_PER_RULE} staan hieronder" in text
+        also = text.split("Ook bij: ", 1)[1].split("\n", 1)[0]
+        assert also.count("Productielocatie") == listed
+        assert also.startswith(f"Productielocatie {SHOWN_PER_RULE + 1}; ") or listed == 1
+        assert (f"en nog {i18n.number(more, 'nl')} plaats" in also and rest in also) == bool(more)
+    english = parsed(next(m for letter, m in letters_of(event, Language.EN)
+                          if letter.role.value == "company")).get_body(("plain",)).get_content()
+    assert "Also at: Production location 11" in english
+
+
+def test_a_letter_does_not_grow_with_the_places_a_rule_is_found_at(examples):
+    """4,000 findings of one rule made each letter 7.3 MB when each was told in full, more
+    than mail servers take (Postfix's default limit is 10 MB)."""
+    event = examples["textile-voorbeeld-mode-2019.json"].assessment
+    sizes = [[len(m.as_bytes()) for _, m in letters_of(_one_rule_at(event, places))]
+             for places in (1_000, 20_000)]
+    assert all(abs(big - small) < small / 100 for small, big in zip(*sizes, strict=True))
+    assert max(sizes[1]) < 300_000, sizes
+
+
+def test_the_console_shows_each_finding_of_a_rule_on_its_own(examples):
+    """Where the secretariat reviews them, one by one (letters.grouped without a reader)."""
+    event = _one_rule_at(examples["textile-voorbeeld-mode-2019.json"].assessment, 1_000)
+    views = [v for g in grouped(event.findings, "textile", "nl", set()) for v in g["findings"]]
+    assert sorted(v["id"] for v in views) == sorted(f.finding_id for f in event.findings)
+
+
+def test_a_rules_findings_from_last_year_are_told_apart_from_its_new_ones(examples):
+    """The badge "Ook bij het vorige plan" stays true of every finding it stands for."""
+    event = _one_rule_at(examples["textile-voorbeeld-mode-2019.json"].assessment, 30)
+    mine = [f for f in event.findings if f.rule_id == "DD4-LOCATION-MONITORING-RECENT"]
+    old = {f.finding_id for f in mine[::2]}
+    views = told(mine, "textile", "nl", old, RecipientRole.SECRETARIAT)
+    assert [(v["recurring"], v["count"].split(";")[0]) for v in views] == [
+        (True, "Deze regel leverde 15 bevindingen op"),
+        (False, "Deze regel leverde 15 bevindingen op")]
+
+
+def test_up_to_the_bound_each_finding_of_a_rule_is_told_on_its_own(examples):
+    event = _one_rule_at(examples["textile-voorbeeld-mode-2019.json"].assessment,
+                         SHOWN_PER_RULE)
+    _, message = next(letters_of(event))
+    text = parsed(message).get_body(("plain",)).get_content()
+    assert "Ook bij: " not in text and "Deze regel leverde" not in text
+    assert all(f"F-{i:012d}" in text for i in range(SHOWN_PER_RULE))
 
 
 # --- stable finding ids -----------------------------------------------------------------------
