@@ -11,7 +11,7 @@ from services.notify.letters import plan_parts
 from services.rules.core.presenting import field_presentation
 from services.rules.core.vocabulary import KINDS, field_values, parts_of, shape_of_kind
 from services.shared import covenants, i18n
-from services.shared.contracts import PlanSubmission, Severity, vocab
+from services.shared.contracts import FieldError, PlanSubmission, Severity, vocab
 from services.shared.contracts.countries import ISO_3166_ALPHA2
 from services.shared.contracts.integrity import check_integrity
 from tests.support import ROOT
@@ -190,3 +190,18 @@ def test_an_id_used_twice_names_the_part_that_used_it_first_in_words():
     assert i18n.error_text(error, "nl", PARTS) == \
         "Het id 'R-1' wordt twee keer gebruikt, eerst bij risico 1."
     assert i18n.error_text(error, "en", PARTS) == "The id 'R-1' is used twice, first by risk 1."
+
+
+@pytest.mark.parametrize(("expected", "nl", "en"), [
+    ("'small', 'medium' or 'large'", "'small' (klein), 'medium' (middelgroot) of 'large' (groot)",
+     "'small', 'medium' (medium-sized) or 'large'"),  # a label that says no more is left out
+    # two vocabularies of these values word them otherwise: a bank's Equator Principles
+    # categories, a natural stone company's groups
+    ("'A', 'B' or 'C'", "'A', 'B' of 'C'", "'A', 'B' or 'C'"),
+    ("'x' or 'y'", "'x' of 'y'", "'x' or 'y'"),  # no vocabulary has them
+])
+def test_the_values_a_field_takes_are_named_as_written_and_in_words(expected, nl, en):
+    error = FieldError(pointer="/company/size_class", code="enum", message="-",
+                       context={"expected": expected})
+    assert i18n.error_text(error, "nl").endswith(f"kies uit {nl}.")
+    assert i18n.error_text(error, "en").endswith(f"choose from {en}.")

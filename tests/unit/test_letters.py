@@ -425,7 +425,7 @@ def test_a_rejection_names_the_place_in_words_and_keeps_the_pointer():
     assert "Het bedrijf krijgt zijn eigen brief, aan 1 contactpersoon." in parsed(
         to_secretariat).get_body(("plain",)).get_content()
     assert "* Productielocatie 2, productsoorten, nr. 1: Deze waarde is niet toegestaan; kies " \
-           "uit 'garments', " in text
+           "uit 'garments' (kleding), 'textiles' (textiel), " in text  # as written, and in words
     assert "(/textile/production_locations/1/product_types/0, enum)" in text
 
 

@@ -119,7 +119,7 @@ def test_a_rejection_lists_its_errors_by_pointer():
     letter = letters_for(event, SECRETARIAT)[0]
     text = parsed(Renderer().compose(event, letter, "x@y.example")).get_body(("plain",))
     assert "* De bedrijfsgegevens, grootteklasse: Deze waarde is niet toegestaan; kies uit " \
-        "'small', 'medium' of 'large'." in text.get_content()
+        "'small' (klein), 'medium' (middelgroot) of 'large' (groot)." in text.get_content()
     assert "(/company/size_class, enum)" in text.get_content()  # for the secretariat
 
 

@@ -267,12 +267,27 @@ def error_text(error: Any, language: Any, patterns: Iterable[tuple[str, str]] = 
                for k, v in (getattr(error, "context", None) or {}).items()}
     if "expected" in context:  # pydantic's "'a', 'b' or 'c'"
         quoted = re.findall(r"'([^']*)'", str(context["expected"]))
-        context["expected"] = items((f"'{v}'" for v in quoted), language, "or") if quoted \
+        context["expected"] = items(_allowed(quoted, language), language, "or") if quoted \
             else context["expected"]
     try:
         return texts[_code(language)].format(**context)
     except (KeyError, IndexError, ValueError):  # a context without the value the text names
         return (error_texts()["_other"])[_code(language)]
+
+
+def _allowed(values: list[str], language: Any) -> Iterable[str]:
+    """The values a field takes, as they are written in a plan, each with its label where it
+    says more ("'in_progress' (in uitvoering)"): the labels of the vocabulary that has exactly
+    these values; none where two such vocabularies word them differently (A, B and C are a
+    bank's Equator Principles categories and a natural stone company's groups)."""
+    code = _code(language)
+    worded = {tuple(v[value][code] for value in values)
+              for v in vocabularies().values() if v.keys() == set(values)}
+    labels = dict(zip(values, worded.pop(), strict=True)) if len(worded) == 1 else {}
+    for value in values:
+        label = labels.get(value, "")
+        plain = label.casefold() in (value.casefold(), value.replace("_", " ").casefold())
+        yield f"'{value}'" if not label or plain else f"'{value}' ({label})"
 
 
 def fields(section: str | None = None) -> Mapping[str, Mapping[str, str]]:
