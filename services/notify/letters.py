@@ -38,8 +38,8 @@ STEP_ORDER = ("PROC", "DD1", "DD2", "DD3", "DD4", "DD5", "DD6", "XY", "SECRETARI
 # LISTED_PER_RULE by name, and how many more there are (the assessment's export in the
 # secretariat's console holds them all). Told one by one, 4,000 findings of one rule made each
 # letter 7.3 MB and 16,000 made it 29 MB: more than mail servers take (Postfix's default limit
-# is 10 MB) and more than anyone reads. At these bounds the 2019 example's letter with one
-# such rule was 39 KB whether the rule fired 800 times or 16,000.
+# is 10 MB) and more than anyone reads. At these bounds a letter about a plan with one such
+# rule was 39 KB whether the rule fired 800 times or 16,000 (bench's textile plans).
 SHOWN_PER_RULE = 10
 LISTED_PER_RULE = 500
 
