@@ -102,7 +102,7 @@ WORDING: dict[str, dict[str, Any]] = {
         "small_print": "Regel {rule} · bevinding {finding} · plaats in het plan: {where}",
         "rule_found": {"one": "Deze regel leverde {n} bevinding op.",
                        "other": "Deze regel leverde {n} bevindingen op; de eerste {shown} staan "
-                                "hieronder, van de andere de plaats in het plan."},
+                                "hieronder, daarna waar de andere in het plan staan."},
         "also_at": "Ook bij",
         "rule_more_company": {"one": "en nog {n} plaats; vraag het secretariaat om de volledige "
                                      "lijst",
@@ -269,8 +269,8 @@ WORDING: dict[str, dict[str, Any]] = {
         "recurring": "Also on the previous plan",
         "small_print": "Rule {rule} · finding {finding} · place in the plan: {where}",
         "rule_found": {"one": "This rule found {n} issue.",
-                       "other": "This rule found {n} issues; the first {shown} are below, of "
-                                "the others their place in the plan."},
+                       "other": "This rule found {n} issues; the first {shown} are below, then "
+                                "where the others are in the plan."},
         "also_at": "Also at",
         "rule_more_company": {"one": "and {n} more place; ask the secretariat for the complete "
                                      "list",

@@ -135,7 +135,8 @@ def test_a_name_for_a_field_its_section_does_not_have_is_refused_at_its_line(rul
 def test_a_covenant_may_name_a_field_it_shares_with_the_core_its_own_way(rules_copy, using):
     """Within its section only: the core's field of that name keeps the core's words."""
     path = rules_copy / "covenants" / "textile" / "covenant.yaml"
-    path.write_text(path.read_text() + "  tier: {nl: schakel, en: link}\n")  # under `fields`
+    path.write_text(path.read_text().replace("\nfields:\n",
+                                             "\nfields:\n  tier: {nl: schakel, en: link}\n", 1))
     using(rules_copy)
     parts = plan_parts("textile")
     assert i18n.place("/textile/production_locations/0/tier", "en", parts) == \

@@ -183,6 +183,15 @@ def test_a_place_in_a_plan_is_named_in_words(pointer, nl, en):
     assert (i18n.place(pointer, "nl", PARTS), i18n.place(pointer, "en", PARTS)) == (nl, en)
 
 
+def test_what_a_plan_names_does_not_add_to_the_names_kept():
+    """A pointer's first step chooses the names (a covenant's section has its own); a member
+    a plan should not have gets the core's, not names made and kept again for it."""
+    for member in ("colour", "size", "/"):
+        assert i18n.fields(member) is i18n.fields()
+    assert i18n.fields("textile") is not i18n.fields()
+    assert i18n.fields("textile")["union_present"]["nl"] == "vakbond aanwezig"
+
+
 def test_an_id_used_twice_names_the_part_that_used_it_first_in_words():
     document = {"risk_assessment": {"risks": [{"risk_id": "R-1"}, {"risk_id": "R-1"}]}}
     [error] = [e for e in check_integrity(document) if e.code == "duplicate_id"]

@@ -292,12 +292,14 @@ def _allowed(values: list[str], language: Any) -> Iterable[str]:
 
 def fields(section: str | None = None) -> Mapping[str, Mapping[str, str]]:
     """field name -> {nl, en}: the common core's (labels.yaml); with `section`, a covenant's
-    plan section, that covenant's own names over them (its definition's `fields`)."""
-    def named(registry: covenants.Covenants) -> dict[str, Mapping[str, str]]:
-        own = next((c.spec.fields for c in registry if c.extension == section), {})
-        return {**_data("labels.yaml")["fields"],
-                **{name: labels.model_dump() for name, labels in own.items()}}
-    return covenants.derived(("i18n.fields", section), named)
+    plan section, that covenant's own names over them (its definition's `fields`). Any other
+    `section` (the first step of any pointer: a core part, a member a plan should not have)
+    gets the core's, made once: what a plan names must not add to what is kept."""
+    own = next((c.spec.fields for c in covenants.current() if c.extension == section), None)
+    if own is None:
+        return covenants.derived("i18n.fields", lambda _: _data("labels.yaml")["fields"])
+    return covenants.derived(("i18n.fields", section), lambda _: {
+        **fields(), **{name: labels.model_dump() for name, labels in own.items()}})
 
 
 def parts() -> Mapping[str, Mapping[str, str]]:
